@@ -1,0 +1,73 @@
+//! The API boundary: a [`Revision`] in, an analysed state and diagnostics
+//! out. Front ends and tests call this, not the layers below.
+
+use crate::diag::{Code, Diagnostic};
+use crate::manifest::{self, Inventory, LoadOptions};
+use crate::model::{AtomTable, Cidr, Family};
+use crate::reach::{self, Analysis};
+use crate::revision::Revision;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub load: LoadOptions,
+    /// Partition the IPv6 space even when no IPv6 CIDR appears.
+    pub dual_stack: bool,
+}
+
+/// One revision, loaded and analysed.
+#[derive(Debug)]
+pub struct Analyzed {
+    pub inventory: Inventory,
+    pub analysis: Analysis,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loading failed: at least one error diagnostic (all diagnostics kept).
+#[derive(Debug)]
+pub struct Failed {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Failed {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+/// Loads a revision without analysing it yet (the diff needs both
+/// inventories before it can build the common address atoms).
+pub fn load(rev: &Revision, opts: &Options) -> Result<(Inventory, Vec<Diagnostic>), Failed> {
+    let (inv, diagnostics) = manifest::load(rev, &opts.load);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(Failed { diagnostics });
+    }
+    Ok((inv, diagnostics))
+}
+
+/// The atoms for a set of inventories analysed together (M-10).
+pub fn atoms_for<'a>(invs: impl IntoIterator<Item = &'a Inventory>, opts: &Options) -> AtomTable {
+    let cidrs: Vec<Cidr> = invs.into_iter().flat_map(reach::cidrs).collect();
+    AtomTable::build(cidrs, opts.dual_stack)
+}
+
+pub fn analyze_loaded(inventory: Inventory, mut diagnostics: Vec<Diagnostic>, atoms: AtomTable) -> Analyzed {
+    let families = if atoms.atoms().iter().any(|a| a.family() == Family::V6) {
+        "IPv4 and IPv6"
+    } else {
+        "IPv4 only (no IPv6 block appears)"
+    };
+    diagnostics.push(Diagnostic::new(Code::IpFamilies, format!("external addresses: {families}")));
+    let analysis = Analysis::new(&inventory, atoms, &mut diagnostics);
+    Analyzed {
+        inventory,
+        analysis,
+        diagnostics,
+    }
+}
+
+/// Loads and analyses one revision on its own.
+pub fn analyze(rev: &Revision, opts: &Options) -> Result<Analyzed, Failed> {
+    let (inv, diags) = load(rev, opts)?;
+    let atoms = atoms_for([&inv], opts);
+    Ok(analyze_loaded(inv, diags, atoms))
+}

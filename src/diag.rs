@@ -1,0 +1,181 @@
+//! Diagnostics: every warning, assumption and input error, with a stable
+//! code and a location. The core never fails on bad input; it returns
+//! diagnostics and the front end decides the exit status from their severity.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident => $text:literal, $sev:ident, $doc:literal;)*) => {
+        /// Stable diagnostic codes, rendered kebab-case. Documented in
+        /// README.md; a test keeps them unique.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+
+            /// The severity a diagnostic of this code normally has.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// One line of documentation, used for the README table test.
+            pub fn doc(self) -> &'static str {
+                match self { $(Code::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    YamlSyntax => "yaml-syntax", Error, "the file is not valid YAML or JSON";
+    InputLimit => "input-limit", Error, "a file is too large, too deeply nested or expands too many aliases";
+    InvalidObject => "invalid-object", Error, "an object the API server would reject (bad port, CIDR, selector, peer shape, protocol, label value)";
+    DuplicateObject => "duplicate-object", Error, "two objects share kind, namespace and name";
+    ReadError => "read-error", Error, "a file or directory could not be read";
+    SkippedKind => "skipped-kind", Info, "an object kind that does not affect reachability was skipped";
+    NamespaceAssumed => "namespace-assumed", Warning, "a namespace is used but not declared; assumed to carry only kubernetes.io/metadata.name (M-9)";
+    PolicyTypesDefaulted => "policy-types-defaulted", Info, "spec.policyTypes was absent or empty and was defaulted as the API server does (NP-3)";
+    NamedPortUnresolved => "named-port-unresolved", Warning, "a named port matches no container port of a destination; it allows nothing there (NP-19)";
+    NamedPortExternal => "named-port-external", Warning, "a named port in a rule towards external addresses never matches (C4)";
+    CidrHostBits => "cidr-host-bits", Warning, "a CIDR has host bits set; it is used as its masked network (NP-13)";
+    IpBlockClusterRange => "ipblock-cluster-range", Warning, "an ipBlock covers typical pod ranges; IP-matching CNIs may also admit in-cluster traffic (NP-14)";
+    HostNetwork => "host-network", Warning, "a hostNetwork workload is treated like any pod; most CNIs treat its traffic as node traffic (NP-27)";
+    ControllerLabel => "controller-label", Warning, "a selector uses a label that controllers add per pod; template labels cannot show it (M-4)";
+    BooleanLikeLabel => "boolean-like-label", Warning, "an unquoted label value such as yes/no/on/off may be read as a boolean by kubectl (E-37)";
+    UnknownField => "unknown-field", Warning, "a field the API does not define; kubectl with strict validation would reject the object";
+    LenientWorkload => "lenient-workload", Warning, "a workload misses a field that cannot change reachability (container name, serviceName, ownerReferences)";
+    TabIndentation => "tab-indentation", Info, "a tab starts a line inside a flow collection; accepted as libyaml does";
+    EqualPriority => "equal-priority", Warning, "two admin-tier policies share a priority; they are ordered by name (AP-4)";
+    MissingRequiredField => "missing-required-field", Warning, "a field the CRD requires is missing; it is read as its empty value, as the API's Go types do";
+    UnsupportedPeer => "unsupported-peer", Warning, "a peer kind reachdiff cannot model (nodes, domain names); it matches no endpoint";
+    IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A position in a source file (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Code,
+    pub span: Option<Span>,
+    /// `NetworkPolicy shop/allow-web`
+    pub object: Option<String>,
+    /// `spec.ingress[0].ports[0].port`
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: code.severity(),
+            code,
+            span: None,
+            object: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `k8s/web.yaml:14:3: NetworkPolicy web/allow-db: spec.ingress[0].ports[0].port: expected integer or string`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(span) = &self.span {
+            write!(f, "{span}: ")?;
+        }
+        if let Some(object) = &self.object {
+            write!(f, "{object}: ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let mut seen = BTreeSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {c}");
+            assert!(c.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+    }
+
+    #[test]
+    fn display_matches_contract_shape() {
+        let d = Diagnostic::new(Code::InvalidObject, "expected integer or string")
+            .at(Span { file: "k8s/web.yaml".into(), line: 14, col: 3 })
+            .object("NetworkPolicy web/allow-db")
+            .field("spec.ingress[0].ports[0].port");
+        assert_eq!(
+            d.to_string(),
+            "k8s/web.yaml:14:3: NetworkPolicy web/allow-db: spec.ingress[0].ports[0].port: expected integer or string"
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! reachdiff: what a Kubernetes NetworkPolicy change really opens and closes.
+//!
+//! See ARCHITECTURE.md for the map of modules and the invariants they keep.
+#![forbid(unsafe_code)]
+
+pub mod analysis;
+pub mod diag;
+pub mod manifest;
+pub mod model;
+pub mod reach;
+pub mod report;
+pub mod revision;
+
+pub mod cli;
+pub mod source;

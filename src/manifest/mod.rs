@@ -1,0 +1,334 @@
+//! Manifests: a [`Revision`]'s text to an [`Inventory`] of typed objects and
+//! diagnostics. Parsing is parallel per file; merging is in path order so the
+//! result never depends on thread timing.
+
+pub mod decode;
+pub mod objects;
+pub mod yaml;
+
+use crate::diag::{Code, Diagnostic, Span};
+use crate::revision::{Revision, SourceFile};
+use decode::Ctx;
+pub use objects::*;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use yaml::{Limits, Node};
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Namespace of objects that carry none (M-3).
+    pub default_namespace: String,
+    pub limits: Limits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            default_namespace: "default".into(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+#[derive(Default)]
+struct FileObjects {
+    namespaces: Vec<Namespace>,
+    workloads: Vec<Workload>,
+    services: Vec<Service>,
+    policies: Vec<NetworkPolicy>,
+    admin_policies: Vec<AdminPolicy>,
+    skipped: BTreeMap<String, usize>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Loads every file of the revision. Never fails: problems are diagnostics,
+/// and the caller treats any error-severity diagnostic as fatal.
+pub fn load(rev: &Revision, opts: &LoadOptions) -> (Inventory, Vec<Diagnostic>) {
+    let mut files: Vec<&SourceFile> = rev.files.iter().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let results: Vec<FileObjects> = files.par_iter().map(|f| load_file(f, opts)).collect();
+    merge(results, opts)
+}
+
+/// Loads one file on its own (used by the diff to parse shared files once).
+fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
+    let mut out = FileObjects::default();
+    let docs = match yaml::parse(&file.text, &opts.limits) {
+        Ok((docs, tab_fixes)) => {
+            for pos in tab_fixes {
+                out.diags.push(
+                    Diagnostic::new(Code::TabIndentation, "a tab starts this line inside a flow collection; accepted as kubectl does")
+                        .at(Span { file: file.path.clone(), line: pos.line, col: pos.col }),
+                );
+            }
+            docs
+        }
+        Err(e) => {
+            let code = if e.limit { Code::InputLimit } else { Code::YamlSyntax };
+            out.diags.push(
+                Diagnostic::new(code, e.message).at(Span {
+                    file: file.path.clone(),
+                    line: e.pos.line,
+                    col: e.pos.col,
+                }),
+            );
+            return out;
+        }
+    };
+    for doc in &docs {
+        object(&file.path, &doc.root, opts, &mut out, 0, None);
+    }
+    out
+}
+
+/// `implied` is the (kind, apiVersion) that items of a typed list such as
+/// `PodList` carry implicitly.
+fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, depth: usize, implied: Option<(&str, &str)>) {
+    let span = |pos: yaml::Pos| Span {
+        file: path.to_string(),
+        line: pos.line,
+        col: pos.col,
+    };
+    if root.entries().is_none() {
+        out.diags.push(
+            Diagnostic::new(Code::InvalidObject, format!("expected a Kubernetes object (a mapping), found {}", root.type_name()))
+                .at(span(root.pos)),
+        );
+        return;
+    }
+    let kind = root.get("kind").and_then(Node::as_str).or(implied.map(|i| i.0));
+    let api_version = root
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .or(implied.map(|i| i.1))
+        .unwrap_or("");
+    let Some(kind) = kind else {
+        // Not a Kubernetes object (values files, kustomize configuration, ...).
+        *out.skipped.entry("(no kind)".into()).or_default() += 1;
+        out.diags.push(Diagnostic::new(Code::SkippedKind, "document without kind skipped").at(span(root.pos)));
+        return;
+    };
+    // `List` and typed lists (`PodList`, `NetworkPolicyList`, ...).
+    if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
+        if depth > 4 {
+            out.diags.push(Diagnostic::new(Code::InputLimit, "lists nested too deeply").at(span(root.pos)));
+            return;
+        }
+        match root.get("items") {
+            Some(items) if items.is_null() => {}
+            Some(items) => match items.items() {
+                Some(list) => {
+                    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+                    let implied = item_kind.map(|k| (k, api_version));
+                    for item in list {
+                        object(path, item, opts, out, depth + 1, implied);
+                    }
+                }
+                None => out.diags.push(
+                    Diagnostic::new(Code::InvalidObject, format!("items: expected a list, found {}", items.type_name()))
+                        .at(span(items.pos))
+                        .object(kind.to_string()),
+                ),
+            },
+            None => {}
+        }
+        return;
+    }
+    let meta = root.get("metadata");
+    let name = meta.and_then(|m| m.get("name")).and_then(Node::as_str);
+    let namespace = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&opts.default_namespace)
+        .to_string();
+    let group = api_version.split('/').next().unwrap_or("");
+    enum Class {
+        Namespace,
+        Workload,
+        Service,
+        NetworkPolicy,
+        Admin,
+        Skip,
+    }
+    let class = match kind {
+        "Namespace" if api_version == "v1" => Class::Namespace,
+        k if WORKLOAD_KINDS.contains(&k) => Class::Workload,
+        "Service" if api_version == "v1" => Class::Service,
+        "NetworkPolicy" if api_version == "networking.k8s.io/v1" => Class::NetworkPolicy,
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha1" => {
+            Class::Admin
+        }
+        "ClusterNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha2" => Class::Admin,
+        k if decode::has_pod_template(k, root) => Class::Workload,
+        _ => Class::Skip,
+    };
+    if let Class::Skip = class {
+        *out.skipped.entry(kind.to_string()).or_default() += 1;
+        let policy_like = kind.contains("NetworkPolic") || kind.contains("NetworkPolicy");
+        let known_group = group == "networking.k8s.io" || group == "policy.networking.k8s.io";
+        let looks_mistyped = !policy_like && known_group;
+        let mut d = Diagnostic::new(
+            Code::SkippedKind,
+            if policy_like {
+                format!("{api_version} {kind} is not supported yet; its rules are ignored")
+            } else if looks_mistyped {
+                format!("unknown kind {kind:?} in {group}; skipped (a typo would silently drop a policy)")
+            } else {
+                format!("{kind} does not affect reachability; skipped")
+            },
+        )
+        .at(span(root.pos));
+        if policy_like || looks_mistyped {
+            d.severity = crate::diag::Severity::Warning;
+        }
+        out.diags.push(d);
+        return;
+    }
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        out.diags.push(
+            Diagnostic::new(Code::InvalidObject, "metadata.name is required")
+                .at(span(root.pos))
+                .object(kind.to_string()),
+        );
+        return;
+    };
+    let object_name = match class {
+        Class::Namespace | Class::Admin => format!("{kind} {name}"),
+        _ => format!("{kind} {namespace}/{name}"),
+    };
+    let mut cx = Ctx {
+        file: path,
+        object: object_name,
+        diags: &mut out.diags,
+    };
+    match class {
+        Class::Namespace => {
+            if let Ok(ns) = decode::namespace(&mut cx, root, name) {
+                out.namespaces.push(ns);
+            }
+        }
+        Class::Workload => {
+            if let Ok(w) = decode::workload(&mut cx, root, kind, &namespace, name) {
+                out.workloads.push(w);
+            }
+        }
+        Class::Service => {
+            if let Ok(s) = decode::service(&mut cx, root, &namespace, name) {
+                out.services.push(s);
+            }
+        }
+        Class::NetworkPolicy => {
+            if let Ok(p) = decode::network_policy(&mut cx, root, &namespace, name) {
+                out.policies.push(p);
+            }
+        }
+        Class::Admin => {
+            if let Ok(p) = decode::admin_policy(&mut cx, root, kind, name) {
+                out.admin_policies.push(p);
+            }
+        }
+        Class::Skip => {}
+    }
+}
+
+fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagnostic>) {
+    let mut inv = Inventory::default();
+    let mut diags = Vec::new();
+    let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+    let mut check_dup = |key: String, span: &Span, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
+        if let Some(first) = seen.get(&key) {
+            diags.push(
+                Diagnostic::new(Code::DuplicateObject, format!("{what} is defined twice; first at {first}"))
+                    .at(span.clone())
+                    .object(what.to_string()),
+            );
+            false
+        } else {
+            seen.insert(key, span.clone());
+            true
+        }
+    };
+    for r in results {
+        diags.extend(r.diags);
+        for ns in r.namespaces {
+            let span = ns.span.clone().unwrap_or_else(|| Span { file: String::new(), line: 0, col: 0 });
+            if check_dup(format!("Namespace {}", ns.name), &span, &format!("Namespace {}", ns.name), &mut diags) {
+                inv.namespaces.push(ns);
+            }
+        }
+        for w in r.workloads {
+            let what = format!("{} {}/{}", w.kind, w.namespace, w.name);
+            if check_dup(what.clone(), &w.span, &what, &mut diags) {
+                inv.workloads.push(w);
+            }
+        }
+        for s in r.services {
+            let what = format!("Service {}/{}", s.namespace, s.name);
+            if check_dup(what.clone(), &s.span, &what, &mut diags) {
+                inv.services.push(s);
+            }
+        }
+        for p in r.policies {
+            let what = format!("NetworkPolicy {}/{}", p.namespace, p.name);
+            if check_dup(what.clone(), &p.span, &what, &mut diags) {
+                inv.policies.push(p);
+            }
+        }
+        for p in r.admin_policies {
+            // ANP and CNP share no namespace, but two CNPs of one name collide.
+            let what = format!("{} {}", p.kind, p.name);
+            if check_dup(what.clone(), &p.span, &what, &mut diags) {
+                inv.admin_policies.push(p);
+            }
+        }
+        for (k, n) in r.skipped {
+            *inv.skipped.entry(k).or_default() += n;
+        }
+    }
+    // M-9: namespaces used but not declared.
+    let declared: BTreeSet<&str> = inv.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let mut used: BTreeMap<String, Span> = BTreeMap::new();
+    for w in &inv.workloads {
+        used.entry(w.namespace.clone()).or_insert_with(|| w.span.clone());
+    }
+    for p in &inv.policies {
+        used.entry(p.namespace.clone()).or_insert_with(|| p.span.clone());
+    }
+    let mut assumed = Vec::new();
+    for (name, span) in used {
+        if !declared.contains(name.as_str()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::NamespaceAssumed,
+                    format!("namespace {name:?} has no manifest; assumed to carry only kubernetes.io/metadata.name={name}"),
+                )
+                .at(span),
+            );
+            assumed.push(Namespace {
+                labels: [(crate::model::selector::NAMESPACE_NAME_LABEL.to_string(), name.clone())].into(),
+                name,
+                span: None,
+            });
+        }
+    }
+    inv.namespaces.extend(assumed);
+    inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    inv.workloads.sort_by_key(Workload::id);
+    let _ = opts;
+    (inv, diags)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The typed objects reachdiff understands, decoded from YAML with their
+//! positions. Nothing here knows about reachability.
+
+use crate::diag::Span;
+use crate::model::{Cidr, Labels, Protocol, Selector};
+
+#[derive(Clone, Debug)]
+pub struct Namespace {
+    pub name: String,
+    /// Labels with `kubernetes.io/metadata.name` forced to the name (M-7).
+    pub labels: Labels,
+    /// None when the namespace is assumed (M-9).
+    pub span: Option<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Pod template labels (M-2); the object's own labels are never used.
+    pub labels: Labels,
+    /// Ports of containers and restartable init containers (M-5).
+    pub ports: Vec<ContainerPort>,
+    pub host_network: bool,
+    pub span: Span,
+}
+
+impl Workload {
+    /// The contract id `ns/name[Kind]`.
+    pub fn id(&self) -> String {
+        format!("{}/{}[{}]", self.namespace, self.name, self.kind)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetPort {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub target: TargetPort,
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    /// None for selector-less Services (out of scope, NP-29).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePort>,
+    pub span: Span,
+}
+
+/// A port entry of a policy rule, after defaulting.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortSpec {
+    /// Every port of the protocol (`port` absent).
+    Any(Protocol),
+    /// Inclusive range of one protocol.
+    Range(Protocol, u16, u16),
+    /// A named port; `None` protocol means "the container port's own"
+    /// (ClusterNetworkPolicy, AP-11).
+    Named(Option<Protocol>, String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NpPeerKind {
+    /// `podSelector` and/or `namespaceSelector` (at least one present).
+    Selectors {
+        namespaces: Option<Selector>,
+        pods: Option<Selector>,
+    },
+    IpBlock {
+        cidr: Cidr,
+        except: Vec<Cidr>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct NpPeer {
+    pub kind: NpPeerKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct NpRule {
+    pub span: Span,
+    /// None: `from`/`to` absent, null or empty: every endpoint (NP-9).
+    pub peers: Option<Vec<NpPeer>>,
+    /// None: `ports` absent, null or empty: every port (NP-16).
+    pub ports: Option<Vec<PortSpec>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NetworkPolicy {
+    pub namespace: String,
+    pub name: String,
+    pub span: Span,
+    pub pod_selector: Selector,
+    /// Effective policyTypes after defaulting (NP-3).
+    pub ingress_isolates: bool,
+    pub egress_isolates: bool,
+    pub ingress: Vec<NpRule>,
+    pub egress: Vec<NpRule>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Admin,
+    Baseline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdminAction {
+    Accept,
+    Deny,
+    Pass,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdminSelect {
+    /// All pods of matching namespaces.
+    Namespaces(Selector),
+    /// Matching pods in matching namespaces.
+    Pods { namespaces: Selector, pods: Selector },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdminPeer {
+    Select(AdminSelect),
+    Networks(Vec<Cidr>),
+    /// `nodes`, `domainNames` or a field this version does not know (AP-10).
+    Unsupported(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminRule {
+    pub name: Option<String>,
+    pub action: AdminAction,
+    pub peers: Vec<(AdminPeer, Span)>,
+    /// None: every protocol and port.
+    pub ports: Option<Vec<PortSpec>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminPolicy {
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy.
+    pub kind: String,
+    pub name: String,
+    pub tier: Tier,
+    /// None for BaselineAdminNetworkPolicy, which has no priority.
+    pub priority: Option<u32>,
+    pub subject: AdminSelect,
+    pub ingress: Vec<AdminRule>,
+    pub egress: Vec<AdminRule>,
+    pub span: Span,
+}
+
+/// Everything loaded from one revision.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    pub namespaces: Vec<Namespace>,
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Service>,
+    pub policies: Vec<NetworkPolicy>,
+    pub admin_policies: Vec<AdminPolicy>,
+    /// Kind → count of skipped objects.
+    pub skipped: std::collections::BTreeMap<String, usize>,
+}

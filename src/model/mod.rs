@@ -1,0 +1,12 @@
+//! Domain values shared by every layer: ports, addresses, selectors, sets.
+//! Leaves of the dependency graph: std only, no Kubernetes types, no I/O.
+
+pub mod bitset;
+pub mod ip;
+pub mod ports;
+pub mod selector;
+
+pub use bitset::BitSet;
+pub use ip::{Atom, AtomTable, Cidr, Family, IpRange};
+pub use ports::{ConnSet, PortSet, Protocol};
+pub use selector::{Labels, Operator, Requirement, Selector};

@@ -1,0 +1,291 @@
+//! The reachability engine: compiled rules per workload and direction, and
+//! the evaluator that answers "what may `src` open to `dst`?".
+//!
+//! No per-pair matrix is stored. A side (one direction of one workload) is
+//! an ordered chain of rules whose peers are bit sets, so any pair is
+//! answered by walking two short chains; full listings and diffs iterate
+//! only the rows and columns they need.
+
+mod compile;
+pub mod rules;
+
+use crate::diag::{Diagnostic, Span};
+use crate::manifest::{Inventory, Namespace, Service, Workload};
+use crate::model::{AtomTable, ConnSet, PortSet};
+pub use compile::cidrs;
+use rayon::prelude::*;
+pub use rules::*;
+
+/// An endpoint of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    Workload(usize),
+    Atom(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub span: Span,
+}
+
+/// The analysed state of one revision.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Sorted by id.
+    pub workloads: Vec<Workload>,
+    pub namespaces: Vec<Namespace>,
+    pub services: Vec<Service>,
+    pub atoms: AtomTable,
+    pub rules: Vec<Rule>,
+    /// Per workload: [ingress, egress].
+    pub sides: Vec<[Side; 2]>,
+    pub policies: Vec<PolicyInfo>,
+}
+
+/// One step of an explanation: a rule that matched part of the traffic.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub rule: RuleId,
+    pub action: Action,
+    /// The part of the traffic this rule decided.
+    pub decided: ConnSet,
+}
+
+/// Why one side allows what it allows.
+#[derive(Clone, Debug, Default)]
+pub struct SideTrace {
+    pub allowed: ConnSet,
+    pub steps: Vec<Step>,
+    /// Traffic that reached the NetworkPolicy tier for an isolated workload
+    /// and no rule allowed (denied by isolation).
+    pub isolated_denied: ConnSet,
+    /// Traffic allowed because nothing decided it (the cluster default).
+    pub default_allowed: ConnSet,
+}
+
+impl Analysis {
+    /// Builds the engine for one inventory. `atoms` must cover every CIDR of
+    /// the inventory (see [`cidrs`]); the diff passes the common refinement
+    /// of both revisions.
+    pub fn new(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnostic>) -> Analysis {
+        compile::compile(inv, atoms, diags)
+    }
+
+    pub fn endpoint_id(&self, e: Endpoint) -> String {
+        match e {
+            Endpoint::Workload(w) => self.workloads[w].id(),
+            Endpoint::Atom(a) => self.atoms.atoms()[a].id(),
+        }
+    }
+
+    pub fn workload_index(&self, id: &str) -> Option<usize> {
+        self.workloads.binary_search_by(|w| w.id().as_str().cmp(id)).ok()
+    }
+
+    /// The ports a rule matches when `target` resolves named ports (the
+    /// destination pod, NP-18); external destinations resolve none (C4).
+    fn rule_ports(&self, rule: &Rule, target: Option<usize>) -> ConnSet {
+        if !rule.ports.has_named() {
+            return rule.ports.fixed.clone();
+        }
+        let mut c = rule.ports.fixed.clone();
+        if let Some(w) = target {
+            for (proto, name) in &rule.ports.named {
+                for cp in &self.workloads[w].ports {
+                    if cp.name.as_deref() == Some(name.as_str()) && proto.is_none_or(|p| p == cp.protocol) {
+                        c.add(cp.protocol, &PortSet::single(cp.port));
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    fn peer_matches(rule: &Rule, peer: Endpoint) -> bool {
+        match peer {
+            Endpoint::Workload(w) => rule.peers.workloads.contains(w),
+            Endpoint::Atom(a) => rule.peers.atoms.contains(a),
+        }
+    }
+
+    /// What one side allows: direction `dir` of workload `w` towards `peer`
+    /// (the source for ingress, the destination for egress), per AP-6.
+    pub fn side(&self, dir: Direction, w: usize, peer: Endpoint) -> ConnSet {
+        self.side_impl(dir, w, peer, None)
+    }
+
+    pub fn trace_side(&self, dir: Direction, w: usize, peer: Endpoint) -> SideTrace {
+        let mut t = SideTrace::default();
+        t.allowed = self.side_impl(dir, w, peer, Some(&mut t));
+        t
+    }
+
+    fn side_impl(&self, dir: Direction, w: usize, peer: Endpoint, mut trace: Option<&mut SideTrace>) -> ConnSet {
+        let side = &self.sides[w][dir as usize];
+        let target = match dir {
+            Direction::Ingress => Some(w),
+            Direction::Egress => match peer {
+                Endpoint::Workload(d) => Some(d),
+                Endpoint::Atom(_) => None,
+            },
+        };
+        // Fast path: NetworkPolicy only.
+        if side.admin.is_empty() && side.baseline.is_empty() && trace.is_none() {
+            if !side.is_isolated() {
+                return ConnSet::all();
+            }
+            let mut allowed = ConnSet::empty();
+            for &r in &side.network_policy {
+                let rule = &self.rules[r];
+                if Self::peer_matches(rule, peer) {
+                    allowed.union_with(&self.rule_ports(rule, target));
+                    if allowed.is_all() {
+                        break;
+                    }
+                }
+            }
+            return allowed;
+        }
+
+        let mut allowed = ConnSet::empty();
+        // Admin tier: first match per port decides.
+        let mut undecided = ConnSet::all();
+        let mut passed = ConnSet::empty();
+        self.first_match(&side.admin, peer, target, &mut undecided, &mut allowed, &mut passed, trace.as_deref_mut());
+        let mut remaining = undecided.union(&passed);
+        if remaining.is_empty() {
+            return allowed;
+        }
+        // NetworkPolicy tier decides for isolated workloads.
+        if side.is_isolated() {
+            let mut np = ConnSet::empty();
+            for &r in &side.network_policy {
+                let rule = &self.rules[r];
+                if Self::peer_matches(rule, peer) {
+                    let m = self.rule_ports(rule, target).intersection(&remaining);
+                    if !m.is_empty() {
+                        np.union_with(&m);
+                        if let Some(t) = trace.as_deref_mut() {
+                            t.steps.push(Step {
+                                rule: r,
+                                action: Action::Allow,
+                                decided: m,
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                t.isolated_denied = remaining.difference(&np);
+            }
+            allowed.union_with(&np);
+            return allowed;
+        }
+        // Baseline tier, then the default allow (a Baseline Pass also ends
+        // in the default).
+        let mut passed = ConnSet::empty();
+        self.first_match(&side.baseline, peer, target, &mut remaining, &mut allowed, &mut passed, trace.as_deref_mut());
+        let default = remaining.union(&passed);
+        if let Some(t) = trace {
+            t.default_allowed = default.clone();
+        }
+        allowed.union_with(&default);
+        allowed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn first_match(
+        &self,
+        chain: &[RuleId],
+        peer: Endpoint,
+        target: Option<usize>,
+        undecided: &mut ConnSet,
+        allowed: &mut ConnSet,
+        passed: &mut ConnSet,
+        mut trace: Option<&mut SideTrace>,
+    ) {
+        for &r in chain {
+            if undecided.is_empty() {
+                break;
+            }
+            let rule = &self.rules[r];
+            if !Self::peer_matches(rule, peer) {
+                continue;
+            }
+            let m = self.rule_ports(rule, target).intersection(undecided);
+            if m.is_empty() {
+                continue;
+            }
+            *undecided = undecided.difference(&m);
+            match rule.action {
+                Action::Allow => allowed.union_with(&m),
+                Action::Pass => passed.union_with(&m),
+                Action::Deny => {}
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                t.steps.push(Step {
+                    rule: r,
+                    action: rule.action,
+                    decided: m,
+                });
+            }
+        }
+    }
+
+    /// M-14: egress side of the source ∧ ingress side of the destination.
+    pub fn reach(&self, src: Endpoint, dst: Endpoint) -> ConnSet {
+        let egress = match src {
+            Endpoint::Workload(s) => self.side(Direction::Egress, s, dst),
+            Endpoint::Atom(_) => ConnSet::all(),
+        };
+        if egress.is_empty() {
+            return egress;
+        }
+        match dst {
+            Endpoint::Workload(d) => egress.intersection(&self.side(Direction::Ingress, d, src)),
+            Endpoint::Atom(_) if matches!(src, Endpoint::Atom(_)) => ConnSet::empty(),
+            Endpoint::Atom(_) => egress,
+        }
+    }
+
+    /// Every endpoint, sorted by id.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let mut v: Vec<(String, Endpoint)> = (0..self.workloads.len())
+            .map(Endpoint::Workload)
+            .chain((0..self.atoms.len()).map(Endpoint::Atom))
+            .map(|e| (self.endpoint_id(e), e))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The row of one source: every destination it may reach, in id order.
+    pub fn row(&self, src: Endpoint, order: &[Endpoint]) -> Vec<(Endpoint, ConnSet)> {
+        order
+            .iter()
+            .filter_map(|&dst| {
+                let c = self.reach(src, dst);
+                (!c.is_empty()).then_some((dst, c))
+            })
+            .collect()
+    }
+
+    /// All allowed connections, sorted by (src id, dst id). Quadratic in the
+    /// number of endpoints by nature; rows are computed in parallel.
+    pub fn connections(&self) -> Vec<(Endpoint, Endpoint, ConnSet)> {
+        let order = self.endpoints();
+        order
+            .par_iter()
+            .map(|&src| {
+                self.row(src, &order)
+                    .into_iter()
+                    .map(|(dst, c)| (src, dst, c))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}

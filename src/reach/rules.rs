@@ -1,0 +1,179 @@
+//! The rule IR: every policy kind compiles into ordered rules with an
+//! action, so NetworkPolicy (allow + isolation), the Admin tier (Accept,
+//! Deny, Pass by priority) and the Baseline tier share one evaluator.
+
+use crate::diag::Span;
+use crate::manifest::{AdminSelect, PortSpec};
+use crate::model::{BitSet, Cidr, ConnSet, PortSet, Protocol, Selector};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Allow,
+    Deny,
+    Pass,
+}
+
+/// Evaluation order of tiers (AP-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TierRank {
+    Admin,
+    NetworkPolicy,
+    Baseline,
+}
+
+impl TierRank {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierRank::Admin => "Admin",
+            TierRank::NetworkPolicy => "NetworkPolicy",
+            TierRank::Baseline => "Baseline",
+        }
+    }
+}
+
+/// Where a rule comes from: enough to name it and link to its line.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleRef {
+    /// `NetworkPolicy shop/allow-web`, `AdminNetworkPolicy deny-x`.
+    pub policy: String,
+    pub tier: TierRank,
+    pub priority: Option<u32>,
+    pub direction: Direction,
+    pub index: usize,
+    pub name: Option<String>,
+    pub span: Span,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rule {} of {}", self.direction.as_str(), self.index, self.policy)?;
+        if let Some(n) = &self.name {
+            write!(f, " ({n:?})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The meaning of a peer, independent of which workloads exist: the diff
+/// compares these to find rules that did not change.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerSpec {
+    /// NetworkPolicy selector peer; `namespace` is the policy's (NP-11).
+    Selectors {
+        namespace: String,
+        namespaces: Option<Selector>,
+        pods: Option<Selector>,
+    },
+    IpBlock {
+        cidr: Cidr,
+        except: Vec<Cidr>,
+    },
+    Admin(AdminSelect),
+    Networks(Vec<Cidr>),
+    /// Matches no endpoint (nodes, domain names).
+    Nothing,
+    /// Matches every endpoint (an unknown peer in a Deny/Pass rule, AP-10).
+    Everything,
+}
+
+/// Canonical rule content. Equal specs on both sides of a diff mean the rule
+/// allows or denies exactly the same things, given the same endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleSpec {
+    pub tier: TierRank,
+    pub action: Action,
+    pub direction: Direction,
+    /// None: every endpoint.
+    pub peers: Option<Vec<PeerSpec>>,
+    /// None: every protocol and port.
+    pub ports: Option<Vec<PortSpec>>,
+}
+
+/// Set of endpoints: workloads and external atoms, by index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EndpointSet {
+    pub workloads: BitSet,
+    pub atoms: BitSet,
+}
+
+/// The ports a rule matches, given the workload whose container ports
+/// resolve named ports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PortMatch {
+    pub fixed: ConnSet,
+    pub named: Vec<(Option<Protocol>, String)>,
+}
+
+impl PortMatch {
+    pub fn from_specs(specs: Option<&[PortSpec]>) -> PortMatch {
+        let Some(specs) = specs else {
+            return PortMatch {
+                fixed: ConnSet::all(),
+                named: Vec::new(),
+            };
+        };
+        let mut m = PortMatch::default();
+        for s in specs {
+            match s {
+                PortSpec::Any(p) => m.fixed.add(*p, &PortSet::all()),
+                PortSpec::Range(p, lo, hi) => m.fixed.add(*p, &PortSet::range(*lo, *hi)),
+                PortSpec::Named(p, name) => m.named.push((*p, name.clone())),
+            }
+        }
+        m.named.sort();
+        m.named.dedup();
+        m
+    }
+
+    pub fn has_named(&self) -> bool {
+        !self.named.is_empty()
+    }
+}
+
+pub type RuleId = usize;
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Canonical content, compared across revisions by the diff.
+    pub spec: Arc<RuleSpec>,
+    pub action: Action,
+    pub direction: Direction,
+    pub tier: TierRank,
+    pub peers: Arc<EndpointSet>,
+    pub ports: PortMatch,
+    pub origin: RuleRef,
+}
+
+/// What decides one direction for one workload, in evaluation order.
+#[derive(Clone, Debug, Default)]
+pub struct Side {
+    pub admin: Vec<RuleId>,
+    pub network_policy: Vec<RuleId>,
+    /// NetworkPolicies that isolate the workload in this direction (NP-4);
+    /// empty means not isolated.
+    pub isolated_by: Vec<usize>,
+    pub baseline: Vec<RuleId>,
+}
+
+impl Side {
+    pub fn is_isolated(&self) -> bool {
+        !self.isolated_by.is_empty()
+    }
+}

@@ -1,0 +1,6 @@
+//! Renderers: one per output format, each returning a `String`; front ends
+//! decide where the bytes go.
+
+pub mod json;
+pub mod style;
+pub mod text;
