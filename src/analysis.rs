@@ -71,3 +71,38 @@ pub fn analyze(rev: &Revision, opts: &Options) -> Result<Analyzed, Failed> {
     let atoms = atoms_for([&inv], opts);
     Ok(analyze_loaded(inv, diags, atoms))
 }
+
+/// Which side of a comparison failed to load.
+#[derive(Debug)]
+pub struct SideFailed {
+    pub side: &'static str,
+    pub failed: Failed,
+}
+
+/// Both revisions analysed over one set of address atoms, and their diff.
+#[derive(Debug)]
+pub struct Comparison {
+    pub base: Analyzed,
+    pub head: Analyzed,
+    pub diff: crate::diff::ReachDiff,
+}
+
+/// Loads, analyses and compares two revisions. Files identical on both
+/// sides are parsed once; external atoms are the common refinement (M-10).
+pub fn compare(base: &Revision, head: &Revision, opts: &Options) -> Result<Comparison, SideFailed> {
+    let ((binv, bdiags), (hinv, hdiags)) = manifest::load_pair(base, head, &opts.load);
+    if bdiags.iter().any(Diagnostic::is_error) {
+        return Err(SideFailed { side: "base", failed: Failed { diagnostics: bdiags } });
+    }
+    if hdiags.iter().any(Diagnostic::is_error) {
+        return Err(SideFailed { side: "head", failed: Failed { diagnostics: hdiags } });
+    }
+    let atoms = atoms_for([&binv, &hinv], opts);
+    let batoms = atoms.clone();
+    let (base, head) = rayon::join(
+        move || analyze_loaded(binv, bdiags, batoms),
+        move || analyze_loaded(hinv, hdiags, atoms),
+    );
+    let diff = crate::diff::compare(&base, &head);
+    Ok(Comparison { base, head, diff })
+}

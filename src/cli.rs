@@ -25,6 +25,14 @@ pub enum ReachFormat {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Markdown for a pull-request comment.
+    Md,
+    Text,
+    Json,
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
     /// Namespace for objects that carry none.
@@ -53,6 +61,17 @@ pub enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ReachFormat::Text)]
         format: ReachFormat,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Connections a change opens and closes between two revisions, and why.
+    Diff {
+        /// Manifests at the base revision (file or directory).
+        base: PathBuf,
+        /// Manifests at the head revision (file or directory).
+        head: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
         #[command(flatten)]
         common: Common,
     },
@@ -163,6 +182,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     (t1 - t0).as_secs_f64(),
                     (t2 - t1).as_secs_f64(),
                     conns.len(),
+                    t2.elapsed().as_secs_f64()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { base, head, format, common } => {
+            let opts = options(&common);
+            let t0 = Instant::now();
+            let base_rev = read_paths("base", std::slice::from_ref(&base), PathStyle::RelativeToRoot)?;
+            let head_rev = read_paths("head", std::slice::from_ref(&head), PathStyle::RelativeToRoot)?;
+            let t1 = Instant::now();
+            let cmp = match analysis::compare(&base_rev, &head_rev, &opts) {
+                Ok(c) => c,
+                Err(f) => return Ok(report_failure(&f.failed, Some(f.side))),
+            };
+            let t2 = Instant::now();
+            let text = match format {
+                DiffFormat::Json => report::json::render_diff(&cmp, &[]),
+                DiffFormat::Text | DiffFormat::Md => report::json::render_diff(&cmp, &[]),
+            };
+            emit(common.output.as_ref(), &text)?;
+            if common.timings {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "timings: read {:.3}s, load+analysis+diff {:.3}s ({} pairs evaluated), render+write {:.3}s",
+                    (t1 - t0).as_secs_f64(),
+                    (t2 - t1).as_secs_f64(),
+                    cmp.diff.stats.pairs_evaluated,
                     t2.elapsed().as_secs_f64()
                 );
             }

@@ -13,3 +13,4 @@ pub mod revision;
 
 pub mod cli;
 pub mod source;
+pub mod diff;

@@ -41,7 +41,7 @@ const WORKLOAD_KINDS: &[&str] = &[
     "CronJob",
 ];
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct FileObjects {
     namespaces: Vec<Namespace>,
     workloads: Vec<Workload>,
@@ -61,7 +61,32 @@ pub fn load(rev: &Revision, opts: &LoadOptions) -> (Inventory, Vec<Diagnostic>) 
     merge(results, opts)
 }
 
-/// Loads one file on its own (used by the diff to parse shared files once).
+/// Loads the two sides of a comparison. A file with the same path and text
+/// on both sides is parsed once and its objects shared.
+pub fn load_pair(base: &Revision, head: &Revision, opts: &LoadOptions) -> ((Inventory, Vec<Diagnostic>), (Inventory, Vec<Diagnostic>)) {
+    let mut base_files: Vec<&SourceFile> = base.files.iter().collect();
+    base_files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut head_files: Vec<&SourceFile> = head.files.iter().collect();
+    head_files.sort_by(|a, b| a.path.cmp(&b.path));
+    let base_by_path: BTreeMap<&str, &SourceFile> = base_files.iter().map(|f| (f.path.as_str(), *f)).collect();
+    let shared = |f: &SourceFile| base_by_path.get(f.path.as_str()).is_some_and(|b| b.text == f.text);
+    let base_results: Vec<FileObjects> = base_files.par_iter().map(|f| load_file(f, opts)).collect();
+    let by_path: BTreeMap<&str, &FileObjects> = base_files
+        .iter()
+        .zip(&base_results)
+        .map(|(f, r)| (f.path.as_str(), r))
+        .collect();
+    let head_results: Vec<FileObjects> = head_files
+        .par_iter()
+        .map(|f| match by_path.get(f.path.as_str()) {
+            Some(r) if shared(f) => (*r).clone(),
+            _ => load_file(f, opts),
+        })
+        .collect();
+    (merge(base_results, opts), merge(head_results, opts))
+}
+
+/// Loads one file on its own.
 fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
     let mut out = FileObjects::default();
     let docs = match yaml::parse(&file.text, &opts.limits) {
@@ -275,9 +300,19 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
             }
         }
         for s in r.services {
+            // Services never change a verdict (C8), so a duplicate is only a
+            // warning: the later definition wins, as `kubectl apply` would.
             let what = format!("Service {}/{}", s.namespace, s.name);
+            let before = diags.len();
             if check_dup(what.clone(), &s.span, &what, &mut diags) {
                 inv.services.push(s);
+            } else {
+                if let Some(d) = diags.get_mut(before) {
+                    d.severity = crate::diag::Severity::Warning;
+                }
+                if let Some(prev) = inv.services.iter_mut().find(|x| x.namespace == s.namespace && x.name == s.name) {
+                    *prev = s;
+                }
             }
         }
         for p in r.policies {

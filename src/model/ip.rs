@@ -266,6 +266,19 @@ impl AtomTable {
         }
     }
 
+    /// The atom holding one address.
+    pub fn atom_of(&self, addr: std::net::IpAddr) -> Option<usize> {
+        let (family, value) = match addr {
+            std::net::IpAddr::V4(a) => (Family::V4, u128::from(u32::from(a))),
+            std::net::IpAddr::V6(a) => (Family::V6, u128::from(a)),
+        };
+        self.atoms.iter().position(|atom| {
+            atom.ranges
+                .iter()
+                .any(|r| r.family == family && r.first <= value && value <= r.last)
+        })
+    }
+
     pub fn atoms(&self) -> &[Atom] {
         &self.atoms
     }

@@ -264,7 +264,12 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
                         AdminPeer::Unsupported(_) => PeerSpec::Nothing,
                     })
                     .collect();
-                let peers = union_peers(&mut sel, &peer_specs, n, atoms.len());
+                let peer_sets: Vec<(Arc<EndpointSet>, crate::diag::Span)> = peer_specs
+                    .iter()
+                    .zip(&r.peers)
+                    .map(|(spec, (_, span))| (sel.peer(spec), span.clone()))
+                    .collect();
+                let peers = union_peers(&peer_sets, n, atoms.len());
                 let ports = PortMatch::from_specs(r.ports.as_deref());
                 if ports.has_named() && !peers.atoms.is_empty() && d == Direction::Egress {
                     diags.push(
@@ -288,6 +293,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
                     direction: d,
                     tier,
                     peers,
+                    peer_sets,
                     ports,
                     origin: RuleRef {
                         policy: policy_name.clone(),
@@ -356,9 +362,17 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
                         })
                         .collect()
                 });
+                let peer_sets: Vec<(Arc<EndpointSet>, crate::diag::Span)> = match (&peer_specs, &r.peers) {
+                    (Some(specs), Some(peers)) => specs
+                        .iter()
+                        .zip(peers)
+                        .map(|(spec, peer)| (sel.peer(spec), peer.span.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let peers = match &peer_specs {
                     None => everything.clone(),
-                    Some(specs) => union_peers(&mut sel, specs, n, atoms.len()),
+                    Some(_) => union_peers(&peer_sets, n, atoms.len()),
                 };
                 let ports = PortMatch::from_specs(r.ports.as_deref());
                 let field = format!("spec.{}[{i}]", d.as_str());
@@ -378,6 +392,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
                     direction: d,
                     tier: TierRank::NetworkPolicy,
                     peers,
+                    peer_sets,
                     ports,
                     origin: RuleRef {
                         policy: policy_name.clone(),
@@ -407,16 +422,15 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
     }
 }
 
-fn union_peers(sel: &mut Selection<'_>, specs: &[PeerSpec], n: usize, natoms: usize) -> Arc<EndpointSet> {
-    if let [one] = specs {
-        return sel.peer(one);
+fn union_peers(sets: &[(Arc<EndpointSet>, crate::diag::Span)], n: usize, natoms: usize) -> Arc<EndpointSet> {
+    if let [(one, _)] = sets {
+        return one.clone();
     }
     let mut set = EndpointSet {
         workloads: BitSet::new(n),
         atoms: BitSet::new(natoms),
     };
-    for s in specs {
-        let p = sel.peer(s);
+    for (p, _) in sets {
         set.workloads.union_with(&p.workloads);
         set.atoms.union_with(&p.atoms);
     }

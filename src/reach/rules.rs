@@ -157,6 +157,9 @@ pub struct Rule {
     pub direction: Direction,
     pub tier: TierRank,
     pub peers: Arc<EndpointSet>,
+    /// Each peer's own set and position, for explanations ("peer 1");
+    /// empty when the rule has no peer list (every endpoint).
+    pub peer_sets: Vec<(Arc<EndpointSet>, Span)>,
     pub ports: PortMatch,
     pub origin: RuleRef,
 }

@@ -2,7 +2,10 @@
 //! `reachdiff/diff/v1`). Model types are never serialised directly, so a
 //! model change cannot change the contract by accident.
 
+use super::cause;
+use crate::analysis::Comparison;
 use crate::diag::Diagnostic;
+use crate::diff::{Cause, DiffRow};
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Endpoint};
 use serde::Serialize;
@@ -134,4 +137,188 @@ pub(crate) fn to_string<T: Serialize>(doc: &T) -> String {
     let mut s = serde_json::to_string_pretty(doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct CauseJson {
+    pub kind: &'static str,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// `base` or `head`: which revision `file` and `line` refer to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl From<&Cause> for CauseJson {
+    fn from(c: &Cause) -> Self {
+        let loc = cause::location(c);
+        let (policy, tier, priority, direction, rule, peer) = match c {
+            Cause::RuleAllows { rule, peer, .. } | Cause::RuleNoLongerAllows { rule, peer, .. } => (
+                Some(rule.policy.clone()),
+                Some(rule.tier.as_str()),
+                rule.priority,
+                Some(rule.direction.as_str()),
+                Some(rule.index),
+                *peer,
+            ),
+            Cause::DeniedBy { rule } | Cause::NoLongerDenied { rule } | Cause::PassedDown { rule } => (
+                Some(rule.policy.clone()),
+                Some(rule.tier.as_str()),
+                rule.priority,
+                Some(rule.direction.as_str()),
+                Some(rule.index),
+                None,
+            ),
+            Cause::NoLongerIsolated { direction, .. } | Cause::NewlyIsolated { direction, .. } => {
+                (None, None, None, Some(direction.as_str()), None, None)
+            }
+            _ => (None, None, None, None, None, None),
+        };
+        let workload = match c {
+            Cause::NewWorkload { id, .. } | Cause::RemovedWorkload { id, .. } => Some(id.clone()),
+            Cause::NoLongerIsolated { workload, .. }
+            | Cause::NewlyIsolated { workload, .. }
+            | Cause::LabelChange { workload, .. } => Some(workload.clone()),
+            _ => None,
+        };
+        CauseJson {
+            kind: cause::kind(c),
+            text: cause::sentence(c),
+            policy,
+            tier,
+            priority,
+            direction,
+            rule,
+            peer,
+            workload,
+            side: loc.as_ref().map(|l| if l.on_base { "base" } else { "head" }),
+            file: loc.as_ref().map(|l| l.span.file.clone()),
+            line: loc.as_ref().map(|l| l.span.line),
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct DiffRowJson {
+    pub src: String,
+    pub dst: String,
+    pub protocol: &'static str,
+    pub ports: Vec<[u16; 2]>,
+    pub causes: Vec<CauseJson>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SideDiagnosticJson {
+    pub side: &'static str,
+    #[serde(flatten)]
+    pub diagnostic: DiagnosticJson,
+}
+
+#[derive(Serialize)]
+struct DiffJson {
+    schema: &'static str,
+    summary: DiffSummaryJson,
+    endpoints: Vec<EndpointJson>,
+    opened: Vec<DiffRowJson>,
+    closed: Vec<DiffRowJson>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gates: Vec<GateJson>,
+    diagnostics: Vec<SideDiagnosticJson>,
+}
+
+#[derive(Serialize)]
+struct DiffSummaryJson {
+    opened: usize,
+    closed: usize,
+    workloads_base: usize,
+    workloads_head: usize,
+    policies_base: usize,
+    policies_head: usize,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct GateJson {
+    pub name: String,
+    pub passed: bool,
+    pub message: String,
+    pub violations: Vec<String>,
+}
+
+pub fn diff_rows(cmp: &Comparison, rows: &[DiffRow]) -> Vec<DiffRowJson> {
+    let eps = &cmp.diff.endpoints;
+    rows.iter()
+        .flat_map(|r| {
+            let causes: Vec<CauseJson> = r.causes.iter().map(CauseJson::from).collect();
+            r.conn.iter().map(move |(p, ports)| DiffRowJson {
+                src: eps[r.src].id.clone(),
+                dst: eps[r.dst].id.clone(),
+                protocol: p.as_str(),
+                ports: ports.ranges().iter().map(|&(lo, hi)| [lo, hi]).collect(),
+                causes: causes.clone(),
+            })
+        })
+        .collect()
+}
+
+fn union_endpoint_json(cmp: &Comparison, u: usize) -> EndpointJson {
+    let e = &cmp.diff.endpoints[u];
+    match (e.head, e.base) {
+        (Some(h), _) => EndpointJson::from_analysis(&cmp.head.analysis, h),
+        (None, Some(b)) => EndpointJson::from_analysis(&cmp.base.analysis, b),
+        (None, None) => EndpointJson::Workload {
+            id: e.id.clone(),
+            kind: String::new(),
+            namespace: String::new(),
+            name: String::new(),
+        },
+    }
+}
+
+pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
+    let d = &cmp.diff;
+    let mut used: Vec<usize> = d.opened.iter().chain(&d.closed).flat_map(|r| [r.src, r.dst]).collect();
+    used.sort_unstable();
+    used.dedup();
+    let diagnostics = cmp
+        .base
+        .diagnostics
+        .iter()
+        .map(|x| ("base", x))
+        .chain(cmp.head.diagnostics.iter().map(|x| ("head", x)))
+        .map(|(side, x)| SideDiagnosticJson { side, diagnostic: x.into() })
+        .collect();
+    let doc = DiffJson {
+        schema: DIFF_SCHEMA,
+        summary: DiffSummaryJson {
+            opened: d.opened.len(),
+            closed: d.closed.len(),
+            workloads_base: d.stats.workloads_base,
+            workloads_head: d.stats.workloads_head,
+            policies_base: d.stats.policies_base,
+            policies_head: d.stats.policies_head,
+        },
+        endpoints: used.into_iter().map(|u| union_endpoint_json(cmp, u)).collect(),
+        opened: diff_rows(cmp, &d.opened),
+        closed: diff_rows(cmp, &d.closed),
+        gates: gates.to_vec(),
+        diagnostics,
+    };
+    to_string(&doc)
 }

@@ -1,6 +1,7 @@
 //! Renderers: one per output format, each returning a `String`; front ends
 //! decide where the bytes go.
 
+pub mod cause;
 pub mod json;
 pub mod style;
 pub mod text;

@@ -1,0 +1,435 @@
+//! Base versus head: the connections a change opens and closes, each with
+//! the causes that explain it.
+//!
+//! Output-sensitive: a pair's verdict can change only if the source's
+//! egress side, the destination's ingress side, or either endpoint itself
+//! (labels, namespace labels, ports, existence) changed. Sides are compared
+//! by canonical rule content, so only the rows and columns of changed
+//! workloads are evaluated, never the whole matrix.
+
+use crate::analysis::Analyzed;
+use crate::diag::Span;
+use crate::manifest::{ContainerPort, Workload};
+use crate::model::{ConnSet, Labels};
+use crate::reach::{Action, Analysis, Direction, Endpoint, RuleRef, Side, SideTrace};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+
+/// An endpoint of either revision, by position in the merged id order.
+#[derive(Clone, Debug)]
+pub struct UnionEndpoint {
+    pub id: String,
+    pub base: Option<Endpoint>,
+    pub head: Option<Endpoint>,
+}
+
+impl UnionEndpoint {
+    pub fn is_workload(&self) -> bool {
+        matches!(self.base.or(self.head), Some(Endpoint::Workload(_)))
+    }
+}
+
+/// Whether a rule that explains a change is new, or was already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Novelty {
+    /// No rule with the same content applied to this workload before
+    /// (new, changed, or newly selecting it).
+    New,
+    /// The same rule applied before; something else changed.
+    Unchanged,
+    /// The rule no longer applies to this workload (removed or changed).
+    Gone,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    NewWorkload { id: String, span: Span },
+    RemovedWorkload { id: String, span: Span },
+    /// A head rule allows the opened traffic.
+    RuleAllows { rule: RuleRef, peer: Option<usize>, novelty: Novelty },
+    /// A base rule allowed the closed traffic and no longer does.
+    RuleNoLongerAllows { rule: RuleRef, peer: Option<usize>, novelty: Novelty },
+    /// No NetworkPolicy isolates the workload in this direction any more.
+    NoLongerIsolated { workload: String, direction: Direction, span: Span },
+    /// NetworkPolicies now isolate the workload in this direction.
+    NewlyIsolated { workload: String, direction: Direction, policies: Vec<(String, Span)> },
+    /// An admin-tier rule now denies it.
+    DeniedBy { rule: RuleRef },
+    /// An admin-tier rule that denied it is gone or no longer matches.
+    NoLongerDenied { rule: RuleRef },
+    /// A Pass now hands the decision down to NetworkPolicy / Baseline.
+    PassedDown { rule: RuleRef },
+    /// Labels (or namespace labels, or container ports) of a workload changed.
+    LabelChange { workload: String, span: Span, what: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct DiffRow {
+    /// Indices into [`ReachDiff::endpoints`].
+    pub src: usize,
+    pub dst: usize,
+    pub conn: ConnSet,
+    pub causes: Vec<Cause>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DiffStats {
+    pub workloads_base: usize,
+    pub workloads_head: usize,
+    pub policies_base: usize,
+    pub policies_head: usize,
+    /// Workloads whose egress side / ingress side / identity changed.
+    pub changed_egress: usize,
+    pub changed_ingress: usize,
+    pub changed_endpoints: usize,
+    pub pairs_evaluated: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReachDiff {
+    /// Sorted by id: workloads of both revisions, then the common atoms
+    /// interleaved by id.
+    pub endpoints: Vec<UnionEndpoint>,
+    pub opened: Vec<DiffRow>,
+    pub closed: Vec<DiffRow>,
+    pub stats: DiffStats,
+}
+
+struct Profile<'a> {
+    ns_labels: Option<&'a Labels>,
+    labels: &'a Labels,
+    ports: &'a [ContainerPort],
+    host_network: bool,
+}
+
+impl PartialEq for Profile<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.ns_labels == o.ns_labels && self.labels == o.labels && self.ports == o.ports && self.host_network == o.host_network
+    }
+}
+
+fn profile<'a>(a: &'a Analysis, w: usize) -> Profile<'a> {
+    let wl = &a.workloads[w];
+    let ns_labels = a
+        .namespaces
+        .binary_search_by(|n| n.name.as_str().cmp(&wl.namespace))
+        .ok()
+        .map(|i| &a.namespaces[i].labels);
+    Profile {
+        ns_labels,
+        labels: &wl.labels,
+        ports: &wl.ports,
+        host_network: wl.host_network,
+    }
+}
+
+fn same_side(a: &Analysis, sa: &Side, b: &Analysis, sb: &Side) -> bool {
+    let eq = |x: &[usize], y: &[usize]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(&i, &j)| a.rules[i].spec == b.rules[j].spec)
+    };
+    sa.is_isolated() == sb.is_isolated()
+        && eq(&sa.admin, &sb.admin)
+        && eq(&sa.baseline, &sb.baseline)
+        && (!sa.is_isolated() || eq(&sa.network_policy, &sb.network_policy))
+}
+
+/// Compares two analysed revisions that share one atom table.
+pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
+    let (ba, ha) = (&base.analysis, &head.analysis);
+    // Merge endpoints by id.
+    let mut endpoints: Vec<UnionEndpoint> = Vec::new();
+    {
+        let (mut i, mut j) = (0, 0);
+        let (bw, hw) = (&ba.workloads, &ha.workloads);
+        let bid: Vec<String> = bw.iter().map(Workload::id).collect();
+        let hid: Vec<String> = hw.iter().map(Workload::id).collect();
+        while i < bid.len() || j < hid.len() {
+            let ord = match (bid.get(i), hid.get(j)) {
+                (Some(x), Some(y)) => x.cmp(y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match ord {
+                std::cmp::Ordering::Less => {
+                    endpoints.push(UnionEndpoint { id: bid[i].clone(), base: Some(Endpoint::Workload(i)), head: None });
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    endpoints.push(UnionEndpoint { id: hid[j].clone(), base: None, head: Some(Endpoint::Workload(j)) });
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    endpoints.push(UnionEndpoint {
+                        id: bid[i].clone(),
+                        base: Some(Endpoint::Workload(i)),
+                        head: Some(Endpoint::Workload(j)),
+                    });
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        for (k, atom) in ba.atoms.atoms().iter().enumerate() {
+            endpoints.push(UnionEndpoint { id: atom.id(), base: Some(Endpoint::Atom(k)), head: Some(Endpoint::Atom(k)) });
+        }
+        endpoints.sort_by(|x, y| x.id.cmp(&y.id));
+    }
+
+    // Which endpoints changed, and how.
+    let mut egress_changed = BTreeSet::new();
+    let mut ingress_changed = BTreeSet::new();
+    let mut identity_changed = BTreeSet::new();
+    for (u, e) in endpoints.iter().enumerate() {
+        match (e.base, e.head) {
+            (Some(Endpoint::Workload(b)), Some(Endpoint::Workload(h))) => {
+                if profile(ba, b) != profile(ha, h) {
+                    identity_changed.insert(u);
+                }
+                if !same_side(ba, &ba.sides[b][1], ha, &ha.sides[h][1]) {
+                    egress_changed.insert(u);
+                }
+                if !same_side(ba, &ba.sides[b][0], ha, &ha.sides[h][0]) {
+                    ingress_changed.insert(u);
+                }
+            }
+            (Some(Endpoint::Workload(_)), None) | (None, Some(Endpoint::Workload(_))) => {
+                identity_changed.insert(u);
+            }
+            _ => {}
+        }
+    }
+    let sources: BTreeSet<usize> = egress_changed.union(&identity_changed).copied().collect();
+    let dests: BTreeSet<usize> = ingress_changed.union(&identity_changed).copied().collect();
+
+    let reach = |a: &Analysis, s: Option<Endpoint>, d: Option<Endpoint>| -> ConnSet {
+        match (s, d) {
+            (Some(s), Some(d)) => a.reach(s, d),
+            _ => ConnSet::empty(),
+        }
+    };
+    let n = endpoints.len();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for &s in &sources {
+        pairs.extend((0..n).map(|d| (s, d)));
+    }
+    for &d in &dests {
+        pairs.extend((0..n).filter(|s| !sources.contains(s)).map(|s| (s, d)));
+    }
+    let evaluated = pairs.len();
+    let changes: Vec<(usize, usize, ConnSet, ConnSet)> = pairs
+        .par_iter()
+        .filter_map(|&(s, d)| {
+            let (es, ed) = (&endpoints[s], &endpoints[d]);
+            if !es.is_workload() && !ed.is_workload() {
+                return None;
+            }
+            let b = reach(ba, es.base, ed.base);
+            let h = reach(ha, es.head, ed.head);
+            if b == h {
+                return None;
+            }
+            Some((s, d, h.difference(&b), b.difference(&h)))
+        })
+        .collect();
+    let mut opened = Vec::new();
+    let mut closed = Vec::new();
+    for (s, d, o, c) in changes {
+        if !o.is_empty() {
+            opened.push(DiffRow { src: s, dst: d, conn: o, causes: Vec::new() });
+        }
+        if !c.is_empty() {
+            closed.push(DiffRow { src: s, dst: d, conn: c, causes: Vec::new() });
+        }
+    }
+    let order = |r: &DiffRow| (r.src, r.dst);
+    opened.sort_by_key(order);
+    closed.sort_by_key(order);
+    let explainer = Explainer { base: ba, head: ha, endpoints: &endpoints };
+    opened.par_iter_mut().for_each(|r| r.causes = explainer.explain(r, true));
+    closed.par_iter_mut().for_each(|r| r.causes = explainer.explain(r, false));
+    let stats = DiffStats {
+        workloads_base: ba.workloads.len(),
+        workloads_head: ha.workloads.len(),
+        policies_base: ba.policies.len(),
+        policies_head: ha.policies.len(),
+        changed_egress: egress_changed.len(),
+        changed_ingress: ingress_changed.len(),
+        changed_endpoints: identity_changed.len(),
+        pairs_evaluated: evaluated,
+    };
+    ReachDiff { endpoints, opened, closed, stats }
+}
+
+struct Explainer<'a> {
+    base: &'a Analysis,
+    head: &'a Analysis,
+    endpoints: &'a [UnionEndpoint],
+}
+
+impl Explainer<'_> {
+    /// Causes for one opened (or closed) row. `now` is the revision where
+    /// the traffic is allowed, `before` the one where it was not.
+    fn explain(&self, row: &DiffRow, opened: bool) -> Vec<Cause> {
+        let (now, before) = if opened { (self.head, self.base) } else { (self.base, self.head) };
+        let pick = |e: &UnionEndpoint, a_is_head: bool| if a_is_head { e.head } else { e.base };
+        let now_is_head = opened;
+        let (src, dst) = (&self.endpoints[row.src], &self.endpoints[row.dst]);
+        let mut causes = BTreeSet::new();
+        // Existence.
+        for e in [src, dst] {
+            if let (Some(Endpoint::Workload(w)), None) = (pick(e, now_is_head), pick(e, !now_is_head)) {
+                let wl = &now.workloads[w];
+                causes.insert(if opened {
+                    Cause::NewWorkload { id: e.id.clone(), span: wl.span.clone() }
+                } else {
+                    Cause::RemovedWorkload { id: e.id.clone(), span: wl.span.clone() }
+                });
+            }
+        }
+        if causes.is_empty() {
+            // Both endpoints exist on both sides: look at each side.
+            let sides = [
+                (Direction::Egress, src, dst),
+                (Direction::Ingress, dst, src),
+            ];
+            for (dir, owner, peer) in sides {
+                let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) = (pick(owner, now_is_head), pick(owner, !now_is_head)) else {
+                    continue;
+                };
+                let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head)) else {
+                    continue;
+                };
+                let before_allowed = before.side(dir, wb, pb);
+                let changed = row.conn.difference(&before_allowed);
+                if changed.is_empty() {
+                    continue;
+                }
+                let tn = now.trace_side(dir, wn, pn);
+                let tb = before.trace_side(dir, wb, pb);
+                self.side_causes(&mut causes, opened, dir, owner, peer, (wn, pn, &tn), (wb, pb, &tb), &changed);
+            }
+        }
+        causes.into_iter().collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn side_causes(
+        &self,
+        causes: &mut BTreeSet<Cause>,
+        opened: bool,
+        dir: Direction,
+        owner: &UnionEndpoint,
+        peer: &UnionEndpoint,
+        (wn, pn, tn): (usize, Endpoint, &SideTrace),
+        (wb, pb, tb): (usize, Endpoint, &SideTrace),
+        changed: &ConnSet,
+    ) {
+        let (now, before) = if opened { (self.head, self.base) } else { (self.base, self.head) };
+        let side_now = &now.sides[wn][dir as usize];
+        let side_before = &before.sides[wb][dir as usize];
+        let touches = |c: &ConnSet| !c.intersection(changed).is_empty();
+        let before_chain = |a: &Analysis, s: &Side| -> Vec<std::sync::Arc<crate::reach::RuleSpec>> {
+            s.admin
+                .iter()
+                .chain(&s.network_policy)
+                .chain(&s.baseline)
+                .map(|&r| a.rules[r].spec.clone())
+                .collect()
+        };
+        let chain_before = before_chain(before, side_before);
+        // Isolation flips (the silent default).
+        if opened && side_before.is_isolated() && !side_now.is_isolated() && touches(&tn.default_allowed) {
+            causes.insert(Cause::NoLongerIsolated {
+                workload: owner.id.clone(),
+                direction: dir,
+                span: now.workloads[wn].span.clone(),
+            });
+        }
+        if !opened && side_before.is_isolated() && !side_now.is_isolated() {
+            // `before` is head here: head isolates, base did not.
+            let policies = side_before
+                .isolated_by
+                .iter()
+                .map(|&p| (before.policies[p].name.clone(), before.policies[p].span.clone()))
+                .collect();
+            causes.insert(Cause::NewlyIsolated { workload: owner.id.clone(), direction: dir, policies });
+        }
+        // Rules that decide the changed ports where the traffic is allowed.
+        for step in &tn.steps {
+            if !touches(&step.decided) {
+                continue;
+            }
+            let rule = &now.rules[step.rule];
+            match step.action {
+                Action::Allow => {
+                    let novelty = if chain_before.iter().any(|s| *s == rule.spec) {
+                        Novelty::Unchanged
+                    } else if opened {
+                        Novelty::New
+                    } else {
+                        Novelty::Gone
+                    };
+                    let peer_index = rule.peer_sets.iter().position(|(set, _)| match pn {
+                        Endpoint::Workload(w) => set.workloads.contains(w),
+                        Endpoint::Atom(a) => set.atoms.contains(a),
+                    });
+                    let rule_ref = rule.origin.clone();
+                    causes.insert(if opened {
+                        Cause::RuleAllows { rule: rule_ref, peer: peer_index, novelty }
+                    } else {
+                        Cause::RuleNoLongerAllows { rule: rule_ref, peer: peer_index, novelty }
+                    });
+                    if novelty != Novelty::Unchanged {
+                                }
+                }
+                Action::Pass if opened => {
+                    causes.insert(Cause::PassedDown { rule: rule.origin.clone() });
+                }
+                _ => {}
+            }
+        }
+        // Admin Deny where the traffic is not allowed.
+        for step in &tb.steps {
+            if step.action == Action::Deny && touches(&step.decided) {
+                let rule = before.rules[step.rule].origin.clone();
+                causes.insert(if opened { Cause::NoLongerDenied { rule } } else { Cause::DeniedBy { rule } });
+                }
+        }
+        // Label changes of the side's owner or its peer.
+        for (e, wi_now, wi_before) in [
+            (owner, Some(wn), Some(wb)),
+            (
+                peer,
+                match pn {
+                    Endpoint::Workload(w) => Some(w),
+                    _ => None,
+                },
+                match pb {
+                    Endpoint::Workload(w) => Some(w),
+                    _ => None,
+                },
+            ),
+        ] {
+            if let (Some(x), Some(y)) = (wi_now, wi_before) {
+                let (pa, pb2) = (profile(now, x), profile(before, y));
+                if pa != pb2 {
+                    let what = if pa.labels != pb2.labels {
+                        "labels"
+                    } else if pa.ns_labels != pb2.ns_labels {
+                        "namespace labels"
+                    } else if pa.ports != pb2.ports {
+                        "container ports"
+                    } else {
+                        "hostNetwork"
+                    };
+                    let head_w = if opened { x } else { y };
+                    causes.insert(Cause::LabelChange {
+                        workload: e.id.clone(),
+                        span: self.head.workloads[head_w].span.clone(),
+                        what: what.to_string(),
+                    });
+                        }
+            }
+        }
+    }
+}
