@@ -72,6 +72,18 @@ pub enum Command {
         head: PathBuf,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Exit 1 when the change opens, closes or exposes anything (repeatable).
+        #[arg(long, value_enum, value_name = "WHAT")]
+        fail_on: Vec<crate::gate::FailOn>,
+        /// A rules file of gates (see README, "Gates").
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// URL prefix for links to base files in Markdown (…/blob/<base-sha>).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// URL prefix for links to head files in Markdown (…/blob/<head-sha>).
+        #[arg(long, value_name = "URL")]
+        head_url: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -187,8 +199,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff { base, head, format, common } => {
+        Command::Diff {
+            base,
+            head,
+            format,
+            fail_on,
+            rules,
+            base_url,
+            head_url,
+            common,
+        } => {
             let opts = options(&common);
+            let rules = match &rules {
+                None => None,
+                Some(p) => {
+                    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                    Some(crate::gate::parse_rules(&p.display().to_string(), &text)?)
+                }
+            };
             let t0 = Instant::now();
             let base_rev = read_paths("base", std::slice::from_ref(&base), PathStyle::RelativeToRoot)?;
             let head_rev = read_paths("head", std::slice::from_ref(&head), PathStyle::RelativeToRoot)?;
@@ -198,9 +226,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(f) => return Ok(report_failure(&f.failed, Some(f.side))),
             };
             let t2 = Instant::now();
+            print_diagnostics(&cmp.head.diagnostics, common.verbose);
+            let view = report::view::build(&cmp);
+            let gates = crate::gate::evaluate(&cmp, &view, &fail_on, rules.as_ref());
+            let tripped = gates.iter().any(|g| !g.passed);
             let text = match format {
-                DiffFormat::Json => report::json::render_diff(&cmp, &[]),
-                DiffFormat::Text | DiffFormat::Md => report::json::render_diff(&cmp, &[]),
+                DiffFormat::Json => {
+                    let gates_json: Vec<report::json::GateJson> = gates
+                        .iter()
+                        .map(|g| report::json::GateJson {
+                            name: g.name.clone(),
+                            passed: g.passed,
+                            message: g.message.clone(),
+                            violations: g.violations.clone(),
+                        })
+                        .collect();
+                    report::json::render_diff(&cmp, &gates_json)
+                }
+                DiffFormat::Md => {
+                    let md_opts = report::markdown::MarkdownOptions {
+                        base_url,
+                        head_url,
+                        base_label: base.display().to_string(),
+                        head_label: head.display().to_string(),
+                        ..Default::default()
+                    };
+                    report::markdown::render(&cmp, &view, &gates, &md_opts)
+                }
+                DiffFormat::Text => report::text::render_diff(&cmp, &view, &gates, stdout_style()),
             };
             emit(common.output.as_ref(), &text)?;
             if common.timings {
@@ -214,7 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     t2.elapsed().as_secs_f64()
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if tripped { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
 }

@@ -5,6 +5,8 @@
 
 pub mod analysis;
 pub mod diag;
+pub mod diff;
+pub mod gate;
 pub mod manifest;
 pub mod model;
 pub mod reach;
@@ -13,4 +15,3 @@ pub mod revision;
 
 pub mod cli;
 pub mod source;
-pub mod diff;

@@ -146,6 +146,35 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// The fewest CIDRs covering exactly `first..=last`.
+pub fn range_to_cidrs(family: Family, first: u128, last: u128) -> Vec<Cidr> {
+    let bits = family.bits();
+    let mut out = Vec::new();
+    let mut cur = first;
+    loop {
+        // Largest block aligned at `cur` that does not pass `last`.
+        let mut size_bits = if cur == 0 { bits } else { cur.trailing_zeros().min(bits) };
+        loop {
+            let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+            if cur.checked_add(span).is_some_and(|end| end <= last) {
+                break;
+            }
+            size_bits -= 1;
+        }
+        out.push(Cidr {
+            family,
+            network: cur,
+            prefix: (bits - size_bits) as u8,
+        });
+        let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+        match cur.checked_add(span).and_then(|e| e.checked_add(1)) {
+            Some(next) if next <= last => cur = next,
+            _ => break,
+        }
+    }
+    out
+}
+
 /// One atom: a set of addresses on which every policy decision is constant.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Atom {
@@ -334,6 +363,22 @@ mod tests {
         assert!(c("10.1.0.0/16").strictly_inside(&c("10.0.0.0/8")));
         assert!(!c("10.0.0.0/16").strictly_inside(&c("10.0.0.0/16")));
         assert!(!c("10.1.0.0/24").strictly_inside(&c("10.0.0.0/16")));
+    }
+
+    #[test]
+    fn ranges_to_cidrs() {
+        let r = |a: &str, b: &str| {
+            let (x, y) = (a.parse::<Ipv4Addr>().unwrap(), b.parse::<Ipv4Addr>().unwrap());
+            range_to_cidrs(Family::V4, u128::from(u32::from(x)), u128::from(u32::from(y)))
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(r("0.0.0.0", "255.255.255.255"), ["0.0.0.0/0"]);
+        assert_eq!(r("10.0.0.0", "10.255.255.255"), ["10.0.0.0/8"]);
+        assert_eq!(r("0.0.0.0", "9.255.255.255"), ["0.0.0.0/5", "8.0.0.0/7"]);
+        assert_eq!(r("1.2.3.4", "1.2.3.4"), ["1.2.3.4/32"]);
+        assert_eq!(range_to_cidrs(Family::V6, 0, u128::MAX).len(), 1);
     }
 
     #[test]

@@ -7,6 +7,6 @@ pub mod ports;
 pub mod selector;
 
 pub use bitset::BitSet;
-pub use ip::{Atom, AtomTable, Cidr, Family, IpRange};
+pub use ip::{Atom, AtomTable, Cidr, Family, IpRange, range_to_cidrs};
 pub use ports::{ConnSet, PortSet, Protocol};
 pub use selector::{Labels, Operator, Requirement, Selector};

@@ -2,6 +2,9 @@
 //! decide where the bytes go.
 
 pub mod cause;
+pub mod escape;
 pub mod json;
+pub mod markdown;
 pub mod style;
 pub mod text;
+pub mod view;

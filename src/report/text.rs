@@ -1,6 +1,10 @@
 //! Human text for terminals: grouped, aligned, optionally coloured.
 
+use super::cause;
 use super::style::{Style, sanitize};
+use super::view::{DiffView, Group, Part, Phrase};
+use crate::analysis::Comparison;
+use crate::gate::GateOutcome;
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Endpoint};
 use std::fmt::Write;
@@ -49,5 +53,82 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
             let _ = writeln!(out, "  {s:<ws$}  →  {d:<wd$}  {}", style.cyan(&c));
         }
     }
+    out
+}
+
+fn phrase_text(p: &Phrase, style: Style) -> String {
+    p.0.iter()
+        .map(|part| match part {
+            Part::Text(s) => sanitize(s),
+            Part::Code(s) => sanitize(s),
+            Part::Strong(s) => style.bold(&sanitize(s)),
+        })
+        .collect()
+}
+
+fn groups_text(out: &mut String, title: &str, groups: &[Group], style: Style, color: fn(&Style, &str) -> String) {
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.bold(&format!("{title} ({})", groups.len())));
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "  {} {}\n      from {}",
+            color(&style, &phrase_text(&g.to_text, style)),
+            style.cyan(&conn_text(&g.conn)),
+            phrase_text(&g.from_text, style)
+        );
+        for c in &g.causes {
+            let loc = cause::location(c)
+                .map(|l| format!("  ({}{}:{})", if l.on_base { "base " } else { "" }, sanitize(&l.span.file), l.span.line))
+                .unwrap_or_default();
+            let _ = writeln!(out, "      because {}{}", sanitize(&cause::sentence(c)), style.dim(&loc));
+        }
+    }
+}
+
+/// The diff report for a terminal: the same content as the Markdown.
+pub fn render_diff(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], style: Style) -> String {
+    let mut out = String::new();
+    let opened = view.exposures.len() + view.opened.len();
+    if opened == 0 && view.closed.is_empty() {
+        let _ = writeln!(out, "{}", style.green("no change in reachability"));
+    } else {
+        let _ = writeln!(
+            out,
+            "{} opened ({} rows) · {} closed ({} rows) · {} new exposures",
+            opened,
+            view.opened_rows,
+            view.closed.len(),
+            view.closed_rows,
+            view.exposures.len()
+        );
+    }
+    for g in gates {
+        if g.passed {
+            let _ = writeln!(out, "{} {}", style.green("gate passed:"), sanitize(&g.name));
+        } else {
+            let _ = writeln!(out, "{} {} — {}", style.red("gate FAILED:"), sanitize(&g.name), sanitize(&g.message));
+            for v in g.violations.iter().take(20) {
+                let _ = writeln!(out, "    {}", sanitize(v));
+            }
+            if g.violations.len() > 20 {
+                let _ = writeln!(out, "    …and {} more", g.violations.len() - 20);
+            }
+        }
+    }
+    groups_text(&mut out, "New exposure", &view.exposures, style, Style::yellow);
+    groups_text(&mut out, "Opened", &view.opened, style, Style::red);
+    groups_text(&mut out, "Closed (what may break)", &view.closed, style, Style::green);
+    let s = &cmp.diff.stats;
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.dim(&format!(
+            "{} → {} workloads, {} → {} policies",
+            s.workloads_base, s.workloads_head, s.policies_base, s.policies_head
+        ))
+    );
     out
 }

@@ -1,0 +1,248 @@
+//! Gates: rules a change must pass (`--fail-on`, and a rules file). Pure:
+//! a comparison in, outcomes out; the front end turns a failure into exit 1.
+
+use crate::analysis::Comparison;
+use crate::diff::DiffRow;
+use crate::model::Cidr;
+use crate::reach::{Analysis, Endpoint};
+use crate::report::view::DiffView;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Any opened path.
+    Opened,
+    /// Any closed path.
+    Closed,
+    /// Any new exposure to external addresses or to every workload.
+    Exposure,
+    /// Any opened or closed path.
+    Any,
+}
+
+/// The rules file (`--rules FILE`, or `gates:` in `.reachdiff.yaml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    pub gates: Vec<GateRule>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Forbid {
+    Opened,
+    Closed,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GateRule {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub forbid: Forbid,
+    #[serde(default)]
+    pub from: Option<Matcher>,
+    #[serde(default)]
+    pub to: Option<Matcher>,
+    #[serde(default)]
+    pub except_from: Option<Matcher>,
+    #[serde(default)]
+    pub except_to: Option<Matcher>,
+}
+
+/// Matches endpoints; every field given must hold.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Matcher {
+    #[serde(default)]
+    pub namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub pod_labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub workloads: Option<Vec<String>>,
+    /// true: external address blocks only; false: workloads only.
+    #[serde(default)]
+    pub external: Option<bool>,
+    /// External blocks overlapping this CIDR.
+    #[serde(default)]
+    pub cidr: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct RulesError {
+    pub file: String,
+    pub message: String,
+}
+
+/// Parses and validates a rules file; errors name the file, line and field.
+pub fn parse_rules(file: &str, text: &str) -> Result<RulesFile, RulesError> {
+    let rules: RulesFile = serde_yaml::from_str(text).map_err(|e| {
+        let loc = e.location().map(|l| format!("{}:{}: ", l.line(), l.column())).unwrap_or_default();
+        RulesError {
+            file: file.to_string(),
+            message: format!("{loc}{e}"),
+        }
+    })?;
+    for (i, g) in rules.gates.iter().enumerate() {
+        let err = |m: String| RulesError {
+            file: file.to_string(),
+            message: format!("gates[{i}] ({}): {m}", g.name),
+        };
+        if g.name.trim().is_empty() {
+            return Err(err("name must not be empty".into()));
+        }
+        for m in [&g.from, &g.to, &g.except_from, &g.except_to].into_iter().flatten() {
+            if let Some(c) = &m.cidr {
+                Cidr::parse(c).map_err(|_| err(format!("invalid cidr {c:?}")))?;
+            }
+            if m.external == Some(true) && (m.namespaces.is_some() || m.namespace_labels.is_some() || m.pod_labels.is_some() || m.workloads.is_some()) {
+                return Err(err("external: true cannot be combined with workload fields".into()));
+            }
+        }
+    }
+    Ok(rules)
+}
+
+impl Matcher {
+    fn matches(&self, a: &Analysis, e: Endpoint) -> bool {
+        match e {
+            Endpoint::Workload(w) => {
+                if self.external == Some(true) || self.cidr.is_some() {
+                    return false;
+                }
+                let wl = &a.workloads[w];
+                if let Some(ns) = &self.namespaces {
+                    if !ns.iter().any(|n| *n == wl.namespace) {
+                        return false;
+                    }
+                }
+                if let Some(want) = &self.namespace_labels {
+                    let labels = a.namespaces.iter().find(|n| n.name == wl.namespace).map(|n| &n.labels);
+                    if !want.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
+                        return false;
+                    }
+                }
+                if let Some(want) = &self.pod_labels {
+                    if !want.iter().all(|(k, v)| wl.labels.get(k) == Some(v)) {
+                        return false;
+                    }
+                }
+                if let Some(ids) = &self.workloads {
+                    if !ids.contains(&wl.id()) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Endpoint::Atom(k) => {
+                if self.external == Some(false)
+                    || self.namespaces.is_some()
+                    || self.namespace_labels.is_some()
+                    || self.pod_labels.is_some()
+                    || self.workloads.is_some()
+                {
+                    return false;
+                }
+                match self.cidr.as_deref().and_then(|c| Cidr::parse(c).ok()) {
+                    Some((cidr, _)) => {
+                        let r = cidr.range();
+                        a.atoms.atoms()[k]
+                            .ranges
+                            .iter()
+                            .any(|x| x.family == r.family && x.first <= r.last && r.first <= x.last)
+                    }
+                    None => true,
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GateOutcome {
+    pub name: String,
+    pub passed: bool,
+    pub message: String,
+    /// `src → dst  TCP 80` lines of the offending paths.
+    pub violations: Vec<String>,
+}
+
+fn row_line(cmp: &Comparison, r: &DiffRow) -> String {
+    let eps = &cmp.diff.endpoints;
+    format!("{} → {}  {}", eps[r.src].id, eps[r.dst].id, crate::report::text::conn_text(&r.conn))
+}
+
+/// Evaluates `--fail-on` and the rules file.
+pub fn evaluate(cmp: &Comparison, view: &DiffView, fail_on: &[FailOn], rules: Option<&RulesFile>) -> Vec<GateOutcome> {
+    let mut out = Vec::new();
+    for f in fail_on {
+        let (name, rows): (&str, Vec<&DiffRow>) = match f {
+            FailOn::Opened => ("fail-on opened", cmp.diff.opened.iter().collect()),
+            FailOn::Closed => ("fail-on closed", cmp.diff.closed.iter().collect()),
+            FailOn::Any => ("fail-on any", cmp.diff.opened.iter().chain(&cmp.diff.closed).collect()),
+            FailOn::Exposure => {
+                let pairs: std::collections::BTreeSet<(usize, usize)> = view
+                    .exposures
+                    .iter()
+                    .flat_map(|g| g.from.iter().flat_map(move |&s| g.to.iter().map(move |&d| (s, d))))
+                    .collect();
+                ("fail-on exposure", cmp.diff.opened.iter().filter(|r| pairs.contains(&(r.src, r.dst))).collect())
+            }
+        };
+        out.push(GateOutcome {
+            name: name.to_string(),
+            passed: rows.is_empty(),
+            message: if rows.is_empty() {
+                "no such path".to_string()
+            } else {
+                format!("{} path row(s) trip it", rows.len())
+            },
+            violations: rows.iter().map(|r| row_line(cmp, r)).collect(),
+        });
+    }
+    if let Some(rules) = rules {
+        for g in &rules.gates {
+            let (rows, a, side_head) = match g.forbid {
+                Forbid::Opened => (&cmp.diff.opened, &cmp.head.analysis, true),
+                Forbid::Closed => (&cmp.diff.closed, &cmp.base.analysis, false),
+            };
+            let endpoint = |u: usize| {
+                let e = &cmp.diff.endpoints[u];
+                if side_head { e.head } else { e.base }
+            };
+            let hit = |m: &Option<Matcher>, u: usize, default: bool| match (m, endpoint(u)) {
+                (None, _) => default,
+                (Some(m), Some(e)) => m.matches(a, e),
+                (Some(_), None) => false,
+            };
+            let violations: Vec<String> = rows
+                .iter()
+                .filter(|r| {
+                    hit(&g.from, r.src, true) && hit(&g.to, r.dst, true) && !hit(&g.except_from, r.src, false) && !hit(&g.except_to, r.dst, false)
+                })
+                .map(|r| row_line(cmp, r))
+                .collect();
+            let verb = match g.forbid {
+                Forbid::Opened => "opened",
+                Forbid::Closed => "closed",
+            };
+            out.push(GateOutcome {
+                name: g.name.clone(),
+                passed: violations.is_empty(),
+                message: match (&g.description, violations.len()) {
+                    (Some(d), 0) => d.clone(),
+                    (Some(d), n) => format!("{n} {verb} path row(s) break it: {d}"),
+                    (None, 0) => format!("no forbidden {verb} path"),
+                    (None, n) => format!("{n} forbidden {verb} path row(s)"),
+                },
+                violations,
+            });
+        }
+    }
+    out
+}

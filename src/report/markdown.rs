@@ -1,0 +1,411 @@
+//! The pull-request comment: verdict first, the most dangerous change
+//! first, every row with its cause and a link to the line, exact rows one
+//! click away, and a hard size budget below GitHub's comment limit.
+
+use super::cause;
+use super::escape::{code, md, mermaid_label, url_path};
+use super::view::{DiffView, Group, Part, Phrase};
+use crate::analysis::Comparison;
+use crate::diag::{Code, Severity, Span};
+use crate::gate::GateOutcome;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The hidden marker that finds the comment again for updates.
+pub const MARKER: &str = "<!-- reachdiff -->";
+/// GitHub rejects comments above 65,536 characters; stay well below.
+pub const DEFAULT_BUDGET: usize = 60_000;
+
+#[derive(Clone, Debug)]
+pub struct MarkdownOptions {
+    /// URL prefixes for links to files (`https://github.com/o/r/blob/<sha>`).
+    pub base_url: Option<String>,
+    pub head_url: Option<String>,
+    /// Shown in the footer, e.g. "`3f2a1c0` (merge-base of main)".
+    pub base_label: String,
+    pub head_label: String,
+    pub elapsed: Option<f64>,
+    pub budget: usize,
+    /// Where the full report is, said when the comment had to be cut.
+    pub full_report_hint: Option<String>,
+    /// A heading for one environment of a multi-environment report.
+    pub title: Option<String>,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> Self {
+        MarkdownOptions {
+            base_url: None,
+            head_url: None,
+            base_label: "base".into(),
+            head_label: "head".into(),
+            elapsed: None,
+            budget: DEFAULT_BUDGET,
+            full_report_hint: None,
+            title: None,
+        }
+    }
+}
+
+fn phrase_md(p: &Phrase) -> String {
+    p.0.iter()
+        .map(|part| match part {
+            Part::Text(s) => md(s),
+            Part::Code(s) => code(s),
+            Part::Strong(s) => format!("**{}**", md(s)),
+        })
+        .collect()
+}
+
+fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
+    let text = format!("{}:{}", span.file, span.line);
+    let base = if on_base { &opts.base_url } else { &opts.head_url };
+    match base {
+        Some(url) if !span.file.is_empty() => format!(
+            "[{}]({}/{}#L{})",
+            md(&text),
+            url.trim_end_matches('/'),
+            url_path(&span.file),
+            span.line
+        ),
+        _ => code(&text),
+    }
+}
+
+fn ports_md(g: &Group) -> String {
+    md(&super::text::conn_text(&g.conn))
+}
+
+fn causes_md(g: &Group, opts: &MarkdownOptions) -> String {
+    let mut parts: Vec<String> = g
+        .causes
+        .iter()
+        .take(3)
+        .map(|c| {
+            let mut s = md(&cause::sentence(c));
+            if let Some(loc) = cause::location(c) {
+                s.push_str(" — ");
+                s.push_str(&link(loc.span, loc.on_base, opts));
+            }
+            s
+        })
+        .collect();
+    if g.causes.len() > 3 {
+        parts.push(format!("and {} more causes (see JSON)", g.causes.len() - 3));
+    }
+    if parts.is_empty() {
+        parts.push("unexplained (please report)".into());
+    }
+    parts.join("<br>")
+}
+
+/// How much detail survives the budget, from richest to leanest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Detail {
+    graph: bool,
+    diff_lines: usize,
+    groups_per_table: usize,
+    assumptions: bool,
+}
+
+const LEVELS: [Detail; 7] = [
+    Detail { graph: true, diff_lines: usize::MAX, groups_per_table: usize::MAX, assumptions: true },
+    Detail { graph: false, diff_lines: usize::MAX, groups_per_table: usize::MAX, assumptions: true },
+    Detail { graph: false, diff_lines: 200, groups_per_table: usize::MAX, assumptions: true },
+    Detail { graph: false, diff_lines: 0, groups_per_table: 100, assumptions: true },
+    Detail { graph: false, diff_lines: 0, groups_per_table: 30, assumptions: true },
+    Detail { graph: false, diff_lines: 0, groups_per_table: 10, assumptions: false },
+    Detail { graph: false, diff_lines: 0, groups_per_table: 3, assumptions: false },
+];
+
+pub fn render(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], opts: &MarkdownOptions) -> String {
+    let diff_lines = changed_lines(cmp);
+    let mut last = String::new();
+    for level in LEVELS {
+        let out = render_at(cmp, view, gates, opts, level, &diff_lines);
+        if out.len() <= opts.budget {
+            return out;
+        }
+        last = out;
+    }
+    // Even the leanest form is too long (thousands of gate violations, say):
+    // cut at a character boundary and say so. The verdict line comes first.
+    let note = "\n\n_…cut to fit GitHub's comment size limit._\n";
+    let mut end = opts.budget.saturating_sub(note.len()).min(last.len());
+    while !last.is_char_boundary(end) {
+        end -= 1;
+    }
+    last.truncate(end);
+    last.push_str(note);
+    last
+}
+
+fn verdict(view: &DiffView) -> String {
+    let opened = view.exposures.len() + view.opened.len();
+    if opened == 0 && view.closed.is_empty() {
+        return "✅ no change in reachability".into();
+    }
+    let mut parts = Vec::new();
+    parts.push(format!("🔓 {opened} path{} opened", if opened == 1 { "" } else { "s" }));
+    parts.push(format!("🔒 {} closed", view.closed.len()));
+    if !view.exposures.is_empty() {
+        let internet = view.exposures.iter().filter(|g| g.from_internet).count();
+        let cluster = view.exposures.len() - internet;
+        if internet > 0 {
+            parts.push(format!("⚠️ {internet} new exposure{} to the internet", if internet == 1 { "" } else { "s" }));
+        }
+        if cluster > 0 {
+            parts.push(format!(
+                "⚠️ {cluster} new exposure{} to the whole cluster or external addresses",
+                if cluster == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    parts.join(" · ")
+}
+
+fn table(out: &mut String, groups: &[Group], cap: usize, opts: &MarkdownOptions) -> usize {
+    if groups.is_empty() {
+        return 0;
+    }
+    let _ = writeln!(out, "| to | ports | from | cause |\n|---|---|---|---|");
+    for g in groups.iter().take(cap) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            phrase_md(&g.to_text),
+            ports_md(g),
+            phrase_md(&g.from_text),
+            causes_md(g, opts)
+        );
+    }
+    let left = groups.len().saturating_sub(cap);
+    if left > 0 {
+        let _ = writeln!(out, "\n_…and {left} more (left out to fit; every row is in the JSON report)._");
+    }
+    left
+}
+
+fn render_at(
+    cmp: &Comparison,
+    view: &DiffView,
+    gates: &[GateOutcome],
+    opts: &MarkdownOptions,
+    d: Detail,
+    diff_lines: &[String],
+) -> String {
+    let mut out = String::new();
+    let mut left_out: Vec<String> = Vec::new();
+    let _ = writeln!(out, "{MARKER}");
+    let title = opts.title.as_deref().map(|t| format!(" · {}", md(t))).unwrap_or_default();
+    let _ = writeln!(out, "### reachdiff{title} · {}\n", verdict(view));
+
+    let failed: Vec<&GateOutcome> = gates.iter().filter(|g| !g.passed).collect();
+    for g in &failed {
+        let _ = writeln!(out, "**Gate failed:** {} — {}", code(&g.name), md(&g.message));
+        let shown = d.groups_per_table.min(10);
+        for v in g.violations.iter().take(shown) {
+            let _ = writeln!(out, "- {}", code(v));
+        }
+        if g.violations.len() > shown {
+            let _ = writeln!(out, "- …and {} more", g.violations.len() - shown);
+        }
+        out.push('\n');
+    }
+    let passed = gates.iter().filter(|g| g.passed).count();
+    if passed > 0 {
+        let names: Vec<String> = gates.iter().filter(|g| g.passed).map(|g| code(&g.name)).collect();
+        let _ = writeln!(out, "Gates passed: {}\n", names.join(", "));
+    }
+
+    if !view.exposures.is_empty() {
+        let _ = writeln!(out, "#### ⚠️ New exposure ({})", view.exposures.len());
+        let left = table(&mut out, &view.exposures, d.groups_per_table.max(10), opts);
+        if left > 0 {
+            left_out.push(format!("{left} exposure groups"));
+        }
+        out.push('\n');
+    }
+    if !view.opened.is_empty() {
+        let more = if view.exposures.is_empty() { "" } else { " more" };
+        let _ = writeln!(out, "#### 🔓 Opened ({}{more})", view.opened.len());
+        let left = table(&mut out, &view.opened, d.groups_per_table, opts);
+        if left > 0 {
+            left_out.push(format!("{left} opened groups"));
+        }
+        out.push('\n');
+    }
+    if !view.closed.is_empty() {
+        let _ = writeln!(out, "#### 🔒 Closed ({}) — what may break", view.closed.len());
+        let left = table(&mut out, &view.closed, d.groups_per_table, opts);
+        if left > 0 {
+            left_out.push(format!("{left} closed groups"));
+        }
+        out.push('\n');
+    }
+
+    let all_groups: Vec<(&Group, bool)> = view
+        .exposures
+        .iter()
+        .chain(&view.opened)
+        .map(|g| (g, true))
+        .chain(view.closed.iter().map(|g| (g, false)))
+        .collect();
+    if !all_groups.is_empty() {
+        if d.graph {
+            if let Some(graph) = mermaid(&all_groups) {
+                let _ = writeln!(out, "<details><summary>Picture of the changed paths</summary>\n\n```mermaid\n{graph}```\n</details>\n");
+            } else {
+                left_out.push("the graph (too many paths to draw readably)".into());
+            }
+        } else {
+            left_out.push("the graph".into());
+        }
+        if d.diff_lines > 0 && !diff_lines.is_empty() {
+            let shown: Vec<&str> = diff_lines.iter().take(d.diff_lines).map(String::as_str).collect();
+            let body = shown.join("\n");
+            let fence = "`".repeat(3.max(longest_backtick_run(&body) + 1));
+            let _ = writeln!(
+                out,
+                "<details><summary>Every changed row ({} opened, {} closed)</summary>\n\n{fence}diff\n{body}\n{fence}",
+                view.opened_rows, view.closed_rows
+            );
+            if diff_lines.len() > shown.len() {
+                let _ = writeln!(out, "\n_…and {} more lines._", diff_lines.len() - shown.len());
+                left_out.push(format!("{} changed-row lines", diff_lines.len() - shown.len()));
+            }
+            let _ = writeln!(out, "</details>\n");
+        } else if !diff_lines.is_empty() {
+            left_out.push(format!("the list of {} changed rows", diff_lines.len()));
+        }
+    }
+
+    if d.assumptions {
+        let assumptions = assumptions(cmp);
+        if !assumptions.is_empty() {
+            let _ = writeln!(out, "<details><summary>Assumptions ({})</summary>\n", assumptions.len());
+            for a in assumptions {
+                let _ = writeln!(out, "- {a}");
+            }
+            let _ = writeln!(out, "</details>\n");
+        }
+    } else {
+        left_out.push("the assumptions".into());
+    }
+
+    if !left_out.is_empty() {
+        let hint = opts
+            .full_report_hint
+            .as_deref()
+            .map(|h| format!(" The full report: {}.", md(h)))
+            .unwrap_or_else(|| " Run `reachdiff diff --format json` for every row.".into());
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> Cut to fit GitHub's comment size limit: {} left out.{hint}\n",
+            left_out.join(", ")
+        );
+    }
+
+    let s = &cmp.diff.stats;
+    let elapsed = opts.elapsed.map(|e| format!(" · analysed in {e:.2} s")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<sub>{} → {} · {} workloads, {} policies{elapsed}</sub>",
+        md(&opts.base_label),
+        md(&opts.head_label),
+        s.workloads_head,
+        s.policies_head
+    );
+    out
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+const MAX_GRAPH_EDGES: usize = 12;
+
+fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
+    if groups.len() > MAX_GRAPH_EDGES {
+        return None;
+    }
+    let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut edges = String::new();
+    let id = |label: String, nodes: &mut BTreeMap<String, usize>| {
+        let n = nodes.len();
+        *nodes.entry(label).or_insert(n)
+    };
+    for (g, opened) in groups {
+        let from = id(g.from_text.plain(), &mut nodes);
+        let to = id(g.to_text.plain(), &mut nodes);
+        let ports = mermaid_label(&super::text::conn_text(&g.conn));
+        if *opened {
+            let _ = writeln!(edges, "  n{from} -- \"{ports}\" --> n{to}");
+        } else {
+            let _ = writeln!(edges, "  n{from} -. \"{ports} closed\" .-> n{to}");
+        }
+    }
+    let mut out = String::from("flowchart LR\n");
+    let mut by_id: Vec<(&String, &usize)> = nodes.iter().collect();
+    by_id.sort_by_key(|(_, i)| **i);
+    for (label, i) in by_id {
+        let short: String = label.chars().take(60).collect();
+        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(&short));
+    }
+    out.push_str(&edges);
+    Some(out)
+}
+
+/// `+`/`-` lines of the changed pairs, from `similar` over the base and head
+/// listings of exactly those pairs.
+pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
+    let eps = &cmp.diff.endpoints;
+    let mut pairs: Vec<(usize, usize)> = cmp.diff.opened.iter().chain(&cmp.diff.closed).map(|r| (r.src, r.dst)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let line = |a: &crate::reach::Analysis, head: bool, s: usize, d: usize| -> Option<String> {
+        let pick = |u: usize| if head { eps[u].head } else { eps[u].base };
+        let c = match (pick(s), pick(d)) {
+            (Some(x), Some(y)) => a.reach(x, y),
+            _ => return None,
+        };
+        (!c.is_empty()).then(|| format!("{} -> {}  {}\n", eps[s].id, eps[d].id, super::text::conn_text(&c)))
+    };
+    let base: String = pairs.iter().filter_map(|&(s, d)| line(&cmp.base.analysis, false, s, d)).collect();
+    let head: String = pairs.iter().filter_map(|&(s, d)| line(&cmp.head.analysis, true, s, d)).collect();
+    let diff = similar::TextDiff::from_lines(&base, &head);
+    diff.iter_all_changes()
+        .filter_map(|c| {
+            let sign = match c.tag() {
+                similar::ChangeTag::Insert => "+",
+                similar::ChangeTag::Delete => "-",
+                similar::ChangeTag::Equal => return None,
+            };
+            Some(format!("{sign} {}", c.value().trim_end()))
+        })
+        .collect()
+}
+
+/// What the analysis had to assume, from both revisions' diagnostics.
+pub fn assumptions(cmp: &Comparison) -> Vec<String> {
+    let mut by_code: BTreeMap<Code, Vec<String>> = BTreeMap::new();
+    for d in cmp.head.diagnostics.iter() {
+        if d.severity == Severity::Warning || d.code == Code::IpFamilies {
+            by_code.entry(d.code).or_default().push(d.message.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for (c, mut msgs) in by_code {
+        msgs.sort();
+        msgs.dedup();
+        let shown: Vec<String> = msgs.iter().take(5).map(|m| md(m)).collect();
+        let more = if msgs.len() > 5 { format!(" (and {} more)", msgs.len() - 5) } else { String::new() };
+        out.push(format!("{} {}{more}", code(c.as_str()), shown.join("; ")));
+    }
+    let skipped = &cmp.head.inventory.skipped;
+    if !skipped.is_empty() {
+        let list: Vec<String> = skipped.iter().map(|(k, n)| format!("{} ×{n}", md(k))).collect();
+        out.push(format!("Skipped kinds that do not change reachability: {}", list.join(", ")));
+    }
+    out
+}

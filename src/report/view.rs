@@ -1,0 +1,418 @@
+//! What a reviewer reads, independent of format: thousands of rows folded
+//! into a few true sentences. Rows with the same ports and causes are
+//! grouped into (sources × destinations) blocks, and each endpoint set is
+//! described as widely as is still exact ("any pod in namespace `shop`").
+//! The exact rows stay available to every renderer.
+
+use crate::analysis::Comparison;
+use crate::diff::{Cause, DiffRow, UnionEndpoint};
+use crate::manifest::TargetPort;
+use crate::model::{ConnSet, Family, IpRange, range_to_cidrs};
+use crate::reach::{Analysis, Endpoint};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A phrase made of plain text and code parts, rendered per format.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Phrase(pub Vec<Part>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Text(String),
+    Code(String),
+    Strong(String),
+}
+
+impl Phrase {
+    fn text(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Part::Text(s.into()));
+        self
+    }
+    fn code(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Part::Code(s.into()));
+        self
+    }
+    fn strong(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Part::Strong(s.into()));
+        self
+    }
+    fn append(mut self, other: Phrase) -> Self {
+        self.0.extend(other.0);
+        self
+    }
+
+    pub fn plain(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Text(s) | Part::Code(s) | Part::Strong(s) => s.as_str(),
+            })
+            .collect()
+    }
+}
+
+/// A block of changed rows: every source in `from` to every destination in
+/// `to`, on `conn`, for the same causes.
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub from: Vec<usize>,
+    pub to: Vec<usize>,
+    pub conn: ConnSet,
+    pub causes: Vec<Cause>,
+    pub rows: usize,
+    pub from_text: Phrase,
+    pub to_text: Phrase,
+    /// Sources include external addresses / every workload of the cluster.
+    pub from_external: bool,
+    pub from_internet: bool,
+    pub from_whole_cluster: bool,
+}
+
+impl Group {
+    pub fn is_exposure(&self) -> bool {
+        self.from_external || self.from_whole_cluster
+    }
+}
+
+pub struct DiffView {
+    pub exposures: Vec<Group>,
+    pub opened: Vec<Group>,
+    pub closed: Vec<Group>,
+    pub opened_rows: usize,
+    pub closed_rows: usize,
+}
+
+/// Builds the reader's view of a comparison.
+pub fn build(cmp: &Comparison) -> DiffView {
+    let opened = groups(cmp, &cmp.diff.opened, &cmp.head.analysis, true);
+    let closed = groups(cmp, &cmp.diff.closed, &cmp.base.analysis, false);
+    let (exposures, opened): (Vec<Group>, Vec<Group>) = opened.into_iter().partition(Group::is_exposure);
+    DiffView {
+        exposures,
+        opened,
+        closed,
+        opened_rows: cmp.diff.opened.len(),
+        closed_rows: cmp.diff.closed.len(),
+    }
+}
+
+fn side_endpoint(e: &UnionEndpoint, head: bool) -> Option<Endpoint> {
+    if head { e.head } else { e.base }
+}
+
+fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<Group> {
+    // Bucket by (ports, causes).
+    let mut buckets: BTreeMap<(ConnSet, Vec<Cause>), Vec<(usize, usize)>> = BTreeMap::new();
+    for r in rows {
+        buckets.entry((r.conn.clone(), r.causes.clone())).or_default().push((r.src, r.dst));
+    }
+    let eps = &cmp.diff.endpoints;
+    let mut out = Vec::new();
+    for ((conn, causes), pairs) in buckets {
+        // Biclusters two ways; keep the one with fewer blocks.
+        let by_dst = bicluster(&pairs, false);
+        let by_src = bicluster(&pairs, true);
+        let blocks = if by_src.len() < by_dst.len() { by_src } else { by_dst };
+        for (from, to) in blocks {
+            let rows = from.len() * to.len();
+            let has_atom = from.iter().any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
+            let internet = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
+                Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
+                _ => false,
+            });
+            let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
+            let whole_cluster = a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
+            out.push(Group {
+                from_text: describe(&from, eps, a, head),
+                to_text: describe_destination(&to, eps, a, head, &conn),
+                from,
+                to,
+                conn: conn.clone(),
+                causes: causes.clone(),
+                rows,
+                from_external: has_atom,
+                from_internet: internet,
+                from_whole_cluster: whole_cluster,
+            });
+        }
+    }
+    out.sort_by(|x, y| y.rows.cmp(&x.rows).then_with(|| x.to_text.plain().cmp(&y.to_text.plain())));
+    out
+}
+
+/// Groups pairs into blocks (sources × destinations) that cover them exactly.
+fn bicluster(pairs: &[(usize, usize)], by_src: bool) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let mut per_key: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for &(s, d) in pairs {
+        let (k, v) = if by_src { (s, d) } else { (d, s) };
+        per_key.entry(k).or_default().insert(v);
+    }
+    let mut by_set: BTreeMap<BTreeSet<usize>, Vec<usize>> = BTreeMap::new();
+    for (k, set) in per_key {
+        by_set.entry(set).or_default().push(k);
+    }
+    by_set
+        .into_iter()
+        .map(|(set, keys)| {
+            let set: Vec<usize> = set.into_iter().collect();
+            if by_src { (keys, set) } else { (set, keys) }
+        })
+        .collect()
+}
+
+fn is_public(r: &IpRange) -> bool {
+    if r.family == Family::V6 {
+        return true;
+    }
+    // Any address of the range outside the private, shared and loopback blocks.
+    let private: [(u128, u128); 5] = [
+        (0x0A00_0000, 0x0AFF_FFFF),
+        (0xAC10_0000, 0xAC1F_FFFF),
+        (0xC0A8_0000, 0xC0A8_FFFF),
+        (0x6440_0000, 0x647F_FFFF),
+        (0x7F00_0000, 0x7FFF_FFFF),
+    ];
+    let mut cur = r.first;
+    for (lo, hi) in private {
+        if cur > r.last {
+            return false;
+        }
+        if cur < lo {
+            return true;
+        }
+        if cur <= hi {
+            cur = hi + 1;
+        }
+    }
+    cur <= r.last
+}
+
+const LIST_CAP: usize = 6;
+
+fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
+    let mut p = Phrase::default();
+    for (i, item) in items.iter().take(LIST_CAP).enumerate() {
+        if i > 0 {
+            p = p.text(", ");
+        }
+        p = p.code(item.clone());
+    }
+    if items.len() > LIST_CAP {
+        p = p.text(format!(" and {} more {noun_more}", items.len() - LIST_CAP));
+    }
+    p
+}
+
+/// The widest exact description of a set of endpoints of one revision.
+pub fn describe(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool) -> Phrase {
+    let mut workloads = Vec::new();
+    let mut atoms = Vec::new();
+    for &u in set {
+        match side_endpoint(&eps[u], head) {
+            Some(Endpoint::Workload(w)) => workloads.push(w),
+            Some(Endpoint::Atom(k)) => atoms.push(k),
+            None => {}
+        }
+    }
+    let mut parts: Vec<Phrase> = Vec::new();
+    if !workloads.is_empty() {
+        parts.extend(describe_workloads(&workloads, a));
+    }
+    if !atoms.is_empty() {
+        parts.push(describe_atoms(&atoms, a));
+    }
+    let mut p = Phrase::default();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            p = p.text("; ");
+        }
+        p = p.append(part);
+    }
+    p
+}
+
+fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
+    let total = a.workloads.len();
+    if ws.len() == total && total > 1 {
+        return vec![Phrase::default().strong(format!("every workload in the cluster ({total})"))];
+    }
+    if let [w] = ws {
+        return vec![Phrase::default().code(a.workloads[*w].id())];
+    }
+    let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in &a.workloads {
+        *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
+    }
+    let mut per_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &w in ws {
+        per_ns.entry(a.workloads[w].namespace.as_str()).or_default().push(w);
+    }
+    let mut full: Vec<&str> = Vec::new();
+    let mut singles: Vec<String> = Vec::new();
+    for (ns, members) in &per_ns {
+        if members.len() == per_ns_total[ns] && members.len() > 1 {
+            full.push(ns);
+        } else {
+            singles.extend(members.iter().map(|&w| a.workloads[w].id()));
+        }
+    }
+    let mut out = Vec::new();
+    match full.len() {
+        0 => {}
+        1 => out.push(
+            Phrase::default()
+                .text("any pod in namespace ")
+                .code(full[0])
+                .text(format!(" ({})", per_ns[full[0]].len())),
+        ),
+        _ => {
+            let count: usize = full.iter().map(|n| per_ns[n].len()).sum();
+            if let Some((k, v)) = common_namespace_label(&full, &per_ns_total, a) {
+                out.push(
+                    Phrase::default()
+                        .text("any pod in namespaces with ")
+                        .code(format!("{k}={v}"))
+                        .text(format!(" ({} namespaces, {count} workloads)", full.len())),
+                );
+            } else {
+                let names: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+                out.push(
+                    Phrase::default()
+                        .text("any pod in namespaces ")
+                        .append(list_phrase(&names, "namespaces"))
+                        .text(format!(" ({count} workloads)")),
+                );
+            }
+        }
+    }
+    if !singles.is_empty() {
+        out.push(list_phrase(&singles, "workloads"));
+    }
+    out
+}
+
+/// A label that exactly the namespaces in `full` carry among all namespaces
+/// that hold workloads, so "namespaces with k=v" is an exact description.
+fn common_namespace_label(full: &[&str], with_workloads: &BTreeMap<&str, usize>, a: &Analysis) -> Option<(String, String)> {
+    let labels_of = |name: &str| a.namespaces.iter().find(|n| n.name == name).map(|n| &n.labels);
+    let first = labels_of(full[0])?;
+    'candidate: for (k, v) in first {
+        if k == crate::model::selector::NAMESPACE_NAME_LABEL {
+            continue;
+        }
+        for ns in with_workloads.keys() {
+            let has = labels_of(ns).is_some_and(|l| l.get(k) == Some(v));
+            if has != full.contains(ns) {
+                continue 'candidate;
+            }
+        }
+        return Some((k.clone(), v.clone()));
+    }
+    None
+}
+
+fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
+    if atoms.len() == a.atoms.len() {
+        let fams = a.atoms.atoms().iter().any(|x| x.family() == Family::V6);
+        return Phrase::default().strong(if fams {
+            "any external address (IPv4 and IPv6)".to_string()
+        } else {
+            "any external address".to_string()
+        });
+    }
+    let mut ranges: Vec<IpRange> = atoms.iter().flat_map(|&k| a.atoms.atoms()[k].ranges.clone()).collect();
+    ranges.sort();
+    let mut merged: Vec<IpRange> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(l) if l.family == r.family && l.last.checked_add(1) == Some(r.first) => l.last = r.last,
+            _ => merged.push(r),
+        }
+    }
+    let mut out = Phrase::default();
+    for (i, fam) in [Family::V4, Family::V6].into_iter().enumerate() {
+        let fam_ranges: Vec<&IpRange> = merged.iter().filter(|r| r.family == fam).collect();
+        if fam_ranges.is_empty() {
+            continue;
+        }
+        if i > 0 && !out.0.is_empty() {
+            out = out.text("; ");
+        }
+        let cidrs: Vec<String> = fam_ranges
+            .iter()
+            .flat_map(|r| range_to_cidrs(fam, r.first, r.last))
+            .map(|c| c.to_string())
+            .collect();
+        // Complement within the family's whole space, when shorter.
+        let mut gaps = Vec::new();
+        let mut cur: u128 = 0;
+        let mut reached_end = false;
+        for r in &fam_ranges {
+            if r.first > cur {
+                gaps.extend(range_to_cidrs(fam, cur, r.first - 1));
+            }
+            match r.last.checked_add(1) {
+                Some(n) if r.last < fam.max() => cur = n,
+                _ => reached_end = true,
+            }
+        }
+        if !reached_end {
+            gaps.extend(range_to_cidrs(fam, cur, fam.max()));
+        }
+        let whole = if fam == Family::V4 { "0.0.0.0/0" } else { "::/0" };
+        if !gaps.is_empty() && gaps.len() < cidrs.len() {
+            let names: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+            out = out.code(whole).text(" except ").append(list_phrase(&names, "blocks"));
+        } else {
+            out = out.append(list_phrase(&cidrs, "blocks"));
+        }
+    }
+    out
+}
+
+/// Destination description, with the Service in front of a single workload.
+fn describe_destination(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool, conn: &ConnSet) -> Phrase {
+    let mut p = describe(set, eps, a, head);
+    if let [u] = set {
+        if let Some(Endpoint::Workload(w)) = side_endpoint(&eps[*u], head) {
+            let via = services_via(a, w, conn);
+            if !via.is_empty() {
+                p = p.text(" via ").append(list_phrase(&via, "services"));
+            }
+        }
+    }
+    p
+}
+
+/// Services selecting workload `w` whose target port lies in `conn`:
+/// `svc/cart:80→8080`. Named target ports resolve by name and protocol on
+/// the workload's containers (NP-29, E-30).
+pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
+    let wl = &a.workloads[w];
+    let mut out = Vec::new();
+    for svc in &a.services {
+        let Some(sel) = &svc.selector else { continue };
+        if svc.namespace != wl.namespace || sel.is_empty() || !sel.iter().all(|(k, v)| wl.labels.get(k) == Some(v)) {
+            continue;
+        }
+        for sp in &svc.ports {
+            let target = match &sp.target {
+                TargetPort::Number(n) => Some(*n),
+                TargetPort::Name(name) => wl
+                    .ports
+                    .iter()
+                    .find(|cp| cp.name.as_deref() == Some(name.as_str()) && cp.protocol == sp.protocol)
+                    .map(|cp| cp.port),
+            };
+            if let Some(t) = target {
+                if conn.ports(sp.protocol).contains(t) {
+                    out.push(if t == sp.port {
+                        format!("svc/{}:{}", svc.name, sp.port)
+                    } else {
+                        format!("svc/{}:{}→{}", svc.name, sp.port, t)
+                    });
+                }
+            }
+        }
+    }
+    out
+}
