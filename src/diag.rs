@@ -57,6 +57,7 @@ codes! {
     SkippedKind => "skipped-kind", Info, "an object kind that does not affect reachability was skipped";
     NamespaceAssumed => "namespace-assumed", Warning, "a namespace is used but not declared; assumed to carry only kubernetes.io/metadata.name (M-9)";
     PolicyTypesDefaulted => "policy-types-defaulted", Info, "spec.policyTypes was absent or empty and was defaulted as the API server does (NP-3)";
+    ProtocolDefaulted => "protocol-defaulted", Info, "port entries without protocol were defaulted to TCP as the API server does (NP-16)";
     NamedPortUnresolved => "named-port-unresolved", Warning, "a named port matches no container port of a destination; it allows nothing there (NP-19)";
     NamedPortExternal => "named-port-external", Warning, "a named port in a rule towards external addresses never matches (C4)";
     CidrHostBits => "cidr-host-bits", Warning, "a CIDR has host bits set; it is used as its masked network (NP-13)";

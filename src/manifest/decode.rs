@@ -269,6 +269,27 @@ impl Ctx<'_> {
     }
 }
 
+/// Typical pod and service ranges (NP-14).
+const CLUSTER_RANGES: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
+
+/// The first typical pod range that `cidr` minus `except` still overlaps.
+fn cluster_range_overlap(cidr: &Cidr, except: &[Cidr]) -> Option<&'static str> {
+    let r = cidr.range();
+    CLUSTER_RANGES.iter().copied().find(|text| {
+        let Ok((c, _)) = Cidr::parse(text) else { return false };
+        let cr = c.range();
+        if cr.family != r.family || cr.last < r.first || r.last < cr.first {
+            return false;
+        }
+        // Overlaps unless the excepts remove the whole intersection.
+        let (lo, hi) = (cr.first.max(r.first), cr.last.min(r.last));
+        !except.iter().any(|e| {
+            let er = e.range();
+            er.first <= lo && hi <= er.last
+        })
+    })
+}
+
 /// Labels that controllers add per pod (M-4).
 const CONTROLLER_LABELS: &[&str] = &[
     "pod-template-hash",
@@ -521,6 +542,23 @@ pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, nam
         }
         (i, e)
     };
+    let defaulted_protocols = ingress_nodes
+        .iter()
+        .chain(egress_nodes)
+        .filter_map(|r| r.get("ports").and_then(Node::items))
+        .flatten()
+        .filter(|p| p.field("protocol").is_none())
+        .count();
+    if defaulted_protocols > 0 {
+        cx.diags.push(
+            Diagnostic::new(
+                Code::ProtocolDefaulted,
+                format!("protocol defaulted to TCP for {defaulted_protocols} port entr{}", if defaulted_protocols == 1 { "y" } else { "ies" }),
+            )
+            .at(cx.span(root.pos))
+            .object(cx.object.clone()),
+        );
+    }
     let mut ingress = Vec::new();
     for (i, r) in ingress_nodes.iter().enumerate() {
         ingress.push(np_rule(cx, r, &format!("spec.ingress[{i}]"), "from")?);
@@ -619,6 +657,14 @@ fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
             }
             except.sort();
             except.dedup();
+            if let Some(range) = cluster_range_overlap(&cidr, &except) {
+                cx.warn(
+                    Code::IpBlockClusterRange,
+                    b.pos,
+                    &bpath,
+                    format!("{cidr} covers {range}, a typical pod range; reachdiff matches ipBlocks against external addresses only, but IP-matching CNIs (Calico, the upstream e2e tests) also admit pods there (NP-14)"),
+                );
+            }
             NpPeerKind::IpBlock { cidr, except }
         }
         (pods, namespaces, None) => NpPeerKind::Selectors {
@@ -836,6 +882,16 @@ fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress
                 }
                 cidrs.sort();
                 cidrs.dedup();
+                for c in &cidrs {
+                    if let Some(range) = cluster_range_overlap(c, &[]) {
+                        cx.warn(
+                            Code::IpBlockClusterRange,
+                            v.pos,
+                            &npath,
+                            format!("{c} covers {range}, a typical pod range; the API applies networks to pod traffic too, reachdiff only to external addresses (AP-9)"),
+                        );
+                    }
+                }
                 AdminPeer::Networks(cidrs)
             }
             "nodes" | "domainNames" if egress => {

@@ -1,0 +1,242 @@
+//! Property tests over randomly generated small clusters.
+
+use crate::support::revision;
+use proptest::prelude::*;
+use reachdiff::analysis::{Options, analyze_loaded, atoms_for, compare, load};
+use reachdiff::model::ConnSet;
+use reachdiff::reach::Analysis;
+use std::collections::BTreeMap;
+
+const NAMESPACES: [&str; 3] = ["x", "y", "z"];
+const APPS: [&str; 3] = ["a", "b", "c"];
+
+#[derive(Debug, Clone)]
+struct Cluster {
+    /// (namespace, app) pairs that exist, with their tier label.
+    pods: Vec<(usize, usize, usize)>,
+    ns_team: [usize; 3],
+    policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone)]
+struct Policy {
+    ns: usize,
+    subject: Option<usize>,
+    types: u8,
+    ingress: Vec<RuleGen>,
+    egress: Vec<RuleGen>,
+}
+
+#[derive(Debug, Clone)]
+struct RuleGen {
+    peers: Vec<PeerGen>,
+    ports: Vec<(u8, u16, Option<u16>, bool)>,
+}
+
+#[derive(Debug, Clone)]
+enum PeerGen {
+    Pod(usize),
+    Ns(usize),
+    NsAndPod(usize, usize),
+    AllNs,
+    NotInTeam(usize),
+    Ip(u8, Option<u8>),
+}
+
+fn peer() -> impl Strategy<Value = PeerGen> {
+    prop_oneof![
+        (0..3usize).prop_map(PeerGen::Pod),
+        (0..3usize).prop_map(PeerGen::Ns),
+        (0..3usize, 0..3usize).prop_map(|(n, p)| PeerGen::NsAndPod(n, p)),
+        Just(PeerGen::AllNs),
+        (0..2usize).prop_map(PeerGen::NotInTeam),
+        (0..4u8, proptest::option::of(0..2u8)).prop_map(|(a, e)| PeerGen::Ip(a, e)),
+    ]
+}
+
+fn rule() -> impl Strategy<Value = RuleGen> {
+    (
+        proptest::collection::vec(peer(), 0..3),
+        proptest::collection::vec((0..3u8, 79..83u16, proptest::option::of(0..3u16), any::<bool>()), 0..3),
+    )
+        .prop_map(|(peers, ports)| RuleGen { peers, ports })
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (
+        0..3usize,
+        proptest::option::of(0..3usize),
+        0..4u8,
+        proptest::collection::vec(rule(), 0..3),
+        proptest::collection::vec(rule(), 0..3),
+    )
+        .prop_map(|(ns, subject, types, ingress, egress)| Policy { ns, subject, types, ingress, egress })
+}
+
+fn cluster() -> impl Strategy<Value = Cluster> {
+    (
+        proptest::collection::btree_set((0..3usize, 0..3usize), 1..7),
+        proptest::collection::vec(0..2usize, 3),
+        proptest::collection::vec(policy(), 0..5),
+        proptest::collection::vec(0..2usize, 9),
+    )
+        .prop_map(|(pods, teams, policies, tiers)| Cluster {
+            pods: pods.into_iter().map(|(n, a)| (n, a, tiers[n * 3 + a])).collect(),
+            ns_team: [teams[0], teams[1], teams[2]],
+            policies,
+        })
+}
+
+fn peer_yaml(p: &PeerGen) -> String {
+    match p {
+        PeerGen::Pod(a) => format!("    - podSelector: {{matchLabels: {{app: {}}}}}\n", APPS[*a]),
+        PeerGen::Ns(n) => format!("    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}\n", NAMESPACES[*n]),
+        PeerGen::NsAndPod(n, a) => format!(
+            "    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}\n      podSelector: {{matchLabels: {{app: {}}}}}\n",
+            NAMESPACES[*n], APPS[*a]
+        ),
+        PeerGen::AllNs => "    - namespaceSelector: {}\n".into(),
+        PeerGen::NotInTeam(t) => format!(
+            "    - namespaceSelector: {{matchExpressions: [{{key: team, operator: NotIn, values: [t{t}]}}]}}\n"
+        ),
+        PeerGen::Ip(a, e) => {
+            let cidr = ["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16"][*a as usize];
+            let except = match (a, e) {
+                (0, Some(0)) => "\n        except: [10.0.0.0/8]",
+                (0, Some(1)) => "\n        except: [10.1.0.0/16, 192.168.0.0/16]",
+                (1, Some(_)) => "\n        except: [10.1.0.0/16]",
+                _ => "",
+            };
+            format!("    - ipBlock:\n        cidr: {cidr}{except}\n")
+        }
+    }
+}
+
+fn rules_yaml(out: &mut String, key: &str, peers_key: &str, rules: &[RuleGen]) {
+    if rules.is_empty() {
+        return;
+    }
+    out.push_str(&format!("  {key}:\n"));
+    for r in rules {
+        out.push_str("  - ");
+        let mut first = true;
+        if !r.peers.is_empty() {
+            out.push_str(&format!("{peers_key}:\n"));
+            for p in &r.peers {
+                out.push_str(&peer_yaml(p));
+            }
+            first = false;
+        }
+        if !r.ports.is_empty() {
+            if !first {
+                out.push_str("    ");
+            }
+            out.push_str("ports:\n");
+            for (proto, port, end, named) in &r.ports {
+                let proto = ["TCP", "UDP", "SCTP"][*proto as usize];
+                if *named {
+                    out.push_str(&format!("    - {{protocol: {proto}, port: serve-{port}}}\n"));
+                } else if let Some(e) = end {
+                    out.push_str(&format!("    - {{protocol: {proto}, port: {port}, endPort: {}}}\n", port + e));
+                } else {
+                    out.push_str(&format!("    - {{protocol: {proto}, port: {port}}}\n"));
+                }
+            }
+            first = false;
+        }
+        if first {
+            out.push_str("{}\n");
+        }
+    }
+}
+
+fn yaml(c: &Cluster) -> String {
+    let mut out = String::new();
+    for (i, ns) in NAMESPACES.iter().enumerate() {
+        out.push_str(&format!("---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{team: t{}}}}}\n", c.ns_team[i]));
+    }
+    for (n, a, tier) in &c.pods {
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}, namespace: {ns}, labels: {{app: {app}, tier: t{tier}}}}}\nspec:\n  containers:\n  - name: c\n    ports:\n    - {{name: serve-80, containerPort: 80}}\n    - {{name: serve-81, containerPort: 81, protocol: UDP}}\n",
+            app = APPS[*a],
+            ns = NAMESPACES[*n]
+        ));
+    }
+    for (i, p) in c.policies.iter().enumerate() {
+        out.push_str(&format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: {}}}\nspec:\n", NAMESPACES[p.ns]));
+        match p.subject {
+            Some(a) => out.push_str(&format!("  podSelector: {{matchLabels: {{app: {}}}}}\n", APPS[a])),
+            None => out.push_str("  podSelector: {}\n"),
+        }
+        match p.types {
+            1 => out.push_str("  policyTypes: [Ingress]\n"),
+            2 => out.push_str("  policyTypes: [Egress]\n"),
+            3 => out.push_str("  policyTypes: [Ingress, Egress]\n"),
+            _ => {}
+        }
+        rules_yaml(&mut out, "ingress", "from", &p.ingress);
+        rules_yaml(&mut out, "egress", "to", &p.egress);
+    }
+    out
+}
+
+/// Every allowed (src id, dst id) → ports of one analysis.
+fn full(a: &Analysis) -> BTreeMap<(String, String), ConnSet> {
+    a.connections()
+        .into_iter()
+        .map(|(s, d, c)| ((a.endpoint_id(s), a.endpoint_id(d)), c))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// opened = reach(head) − reach(base), closed = the reverse, for every
+    /// (src, dst, protocol, port); and every changed row has a cause.
+    #[test]
+    fn diff_is_exactly_the_set_difference(base in cluster(), head in cluster()) {
+        let (by, hy) = (yaml(&base), yaml(&head));
+        let (brev, hrev) = (revision(&[("m.yaml", &by)]), revision(&[("m.yaml", &hy)]));
+        let opts = Options::default();
+        let cmp = compare(&brev, &hrev, &opts).expect("generated manifests are valid");
+
+        // Independent full listings over the same common atoms.
+        let (binv, bd) = load(&brev, &opts).expect("valid");
+        let (hinv, hd) = load(&hrev, &opts).expect("valid");
+        let atoms = atoms_for([&binv, &hinv], &opts);
+        let b = analyze_loaded(binv, bd, atoms.clone());
+        let h = analyze_loaded(hinv, hd, atoms);
+        let (fb, fh) = (full(&b.analysis), full(&h.analysis));
+
+        let mut expect_opened = BTreeMap::new();
+        let mut expect_closed = BTreeMap::new();
+        let empty = ConnSet::empty();
+        for key in fb.keys().chain(fh.keys()) {
+            let bc = fb.get(key).unwrap_or(&empty);
+            let hc = fh.get(key).unwrap_or(&empty);
+            let o = hc.difference(bc);
+            let c = bc.difference(hc);
+            if !o.is_empty() { expect_opened.insert(key.clone(), o); }
+            if !c.is_empty() { expect_closed.insert(key.clone(), c); }
+        }
+        let eps = &cmp.diff.endpoints;
+        let got_opened: BTreeMap<(String, String), ConnSet> = cmp.diff.opened.iter()
+            .map(|r| ((eps[r.src].id.clone(), eps[r.dst].id.clone()), r.conn.clone())).collect();
+        let got_closed: BTreeMap<(String, String), ConnSet> = cmp.diff.closed.iter()
+            .map(|r| ((eps[r.src].id.clone(), eps[r.dst].id.clone()), r.conn.clone())).collect();
+        prop_assert_eq!(got_opened, expect_opened, "opened\nbase:\n{}\nhead:\n{}", by, hy);
+        prop_assert_eq!(got_closed, expect_closed, "closed\nbase:\n{}\nhead:\n{}", by, hy);
+        for r in cmp.diff.opened.iter().chain(&cmp.diff.closed) {
+            prop_assert!(!r.causes.is_empty(), "row {} -> {} has no cause\nbase:\n{}\nhead:\n{}", eps[r.src].id, eps[r.dst].id, by, hy);
+        }
+    }
+
+    /// A revision compared with itself has no changes.
+    #[test]
+    fn identical_revisions_have_an_empty_diff(c in cluster()) {
+        let y = yaml(&c);
+        let rev = revision(&[("m.yaml", &y)]);
+        let cmp = compare(&rev, &rev, &Options::default()).expect("valid");
+        prop_assert!(cmp.diff.opened.is_empty() && cmp.diff.closed.is_empty());
+    }
+}
