@@ -164,14 +164,34 @@ mod tests {
         let mut seen = BTreeSet::new();
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
-            assert!(c.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(
+                c.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-')
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for c in Code::ALL {
+            let row = format!("| `{}` | {} |", c.as_str(), c.severity().as_str());
+            assert!(
+                readme.contains(&row),
+                "README.md lacks the row for {c}: {row}"
+            );
         }
     }
 
     #[test]
     fn display_matches_contract_shape() {
         let d = Diagnostic::new(Code::InvalidObject, "expected integer or string")
-            .at(Span { file: "k8s/web.yaml".into(), line: 14, col: 3 })
+            .at(Span {
+                file: "k8s/web.yaml".into(),
+                line: 14,
+                col: 3,
+            })
             .object("NetworkPolicy web/allow-db")
             .field("spec.ingress[0].ports[0].port");
         assert_eq!(

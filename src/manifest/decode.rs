@@ -63,8 +63,13 @@ impl Ctx<'_> {
     }
 
     fn mapping<'n>(&mut self, node: &'n Node, path: &str) -> R<&'n [(Key, Node)]> {
-        node.entries()
-            .ok_or_else(|| self.error(node.pos, path, format!("expected a mapping, found {}", node.type_name())))
+        node.entries().ok_or_else(|| {
+            self.error(
+                node.pos,
+                path,
+                format!("expected a mapping, found {}", node.type_name()),
+            )
+        })
     }
 
     /// A list; null counts as empty.
@@ -72,15 +77,24 @@ impl Ctx<'_> {
         match node {
             None => Ok(&[]),
             Some(n) if n.is_null() => Ok(&[]),
-            Some(n) => n
-                .items()
-                .ok_or_else(|| self.error(n.pos, path, format!("expected a list, found {}", n.type_name()))),
+            Some(n) => n.items().ok_or_else(|| {
+                self.error(
+                    n.pos,
+                    path,
+                    format!("expected a list, found {}", n.type_name()),
+                )
+            }),
         }
     }
 
     fn string<'n>(&mut self, node: &'n Node, path: &str) -> R<&'n str> {
-        node.as_str()
-            .ok_or_else(|| self.error(node.pos, path, format!("expected a string, found {}", node.type_name())))
+        node.as_str().ok_or_else(|| {
+            self.error(
+                node.pos,
+                path,
+                format!("expected a string, found {}", node.type_name()),
+            )
+        })
     }
 
     fn opt_string<'n>(&mut self, node: &'n Node, key: &str, path: &str) -> R<Option<&'n str>> {
@@ -93,7 +107,11 @@ impl Ctx<'_> {
     fn integer(&mut self, node: &Node, path: &str) -> R<i64> {
         match node.value {
             Value::Int(i) => Ok(i),
-            _ => Err(self.error(node.pos, path, format!("expected an integer, found {}", node.type_name()))),
+            _ => Err(self.error(
+                node.pos,
+                path,
+                format!("expected an integer, found {}", node.type_name()),
+            )),
         }
     }
 
@@ -125,7 +143,10 @@ impl Ctx<'_> {
                     return Err(self.error(
                         v.pos,
                         &field,
-                        format!("label values must be strings, found {} (quote it)", v.type_name()),
+                        format!(
+                            "label values must be strings, found {} (quote it)",
+                            v.type_name()
+                        ),
                     ));
                 }
             };
@@ -152,7 +173,11 @@ impl Ctx<'_> {
             });
         }
         let me_path = join(path, "matchExpressions");
-        for (i, expr) in self.list(node.get("matchExpressions"), &me_path)?.iter().enumerate() {
+        for (i, expr) in self
+            .list(node.get("matchExpressions"), &me_path)?
+            .iter()
+            .enumerate()
+        {
             let p = format!("{me_path}[{i}]");
             self.mapping(expr, &p)?;
             self.check_fields(expr, &p, &["key", "operator", "values"]);
@@ -160,7 +185,11 @@ impl Ctx<'_> {
                 .opt_string(expr, "key", &p)?
                 .ok_or_else(|| self.error(expr.pos, &p, "key is required"))?;
             if !valid_label_key(key) {
-                return Err(self.error(expr.pos, &join(&p, "key"), format!("invalid label key {key:?}")));
+                return Err(self.error(
+                    expr.get("key").map_or(expr.pos, |n| n.pos),
+                    &join(&p, "key"),
+                    format!("invalid label key {key:?}"),
+                ));
             }
             let op_text = self
                 .opt_string(expr, "operator", &p)?
@@ -169,7 +198,9 @@ impl Ctx<'_> {
                 self.error(
                     expr.get("operator").map_or(expr.pos, |n| n.pos),
                     &join(&p, "operator"),
-                    format!("unknown operator {op_text:?} (expected In, NotIn, Exists or DoesNotExist)"),
+                    format!(
+                        "unknown operator {op_text:?} (expected In, NotIn, Exists or DoesNotExist)"
+                    ),
                 )
             })?;
             let vpath = join(&p, "values");
@@ -178,19 +209,34 @@ impl Ctx<'_> {
                 let vp = format!("{vpath}[{j}]");
                 let s = match &v.value {
                     Value::Str { text, .. } => text.clone(),
-                    _ => return Err(self.error(v.pos, &vp, format!("values must be strings, found {}", v.type_name()))),
+                    _ => {
+                        return Err(self.error(
+                            v.pos,
+                            &vp,
+                            format!("values must be strings, found {}", v.type_name()),
+                        ));
+                    }
                 };
                 if !valid_label_value(&s) {
                     return Err(self.error(v.pos, &vp, format!("invalid label value {s:?}")));
                 }
                 values.push(s);
             }
+            let values_pos = expr.get("values").map_or(expr.pos, |n| n.pos);
             match op {
                 Operator::In | Operator::NotIn if values.is_empty() => {
-                    return Err(self.error(expr.pos, &vpath, format!("{op_text} needs at least one value")));
+                    return Err(self.error(
+                        values_pos,
+                        &vpath,
+                        format!("{op_text} needs at least one value"),
+                    ));
                 }
                 Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
-                    return Err(self.error(expr.pos, &vpath, format!("{op_text} takes no values")));
+                    return Err(self.error(
+                        values_pos,
+                        &vpath,
+                        format!("{op_text} takes no values"),
+                    ));
                 }
                 _ => {}
             }
@@ -242,7 +288,13 @@ impl Ctx<'_> {
             Some(n) => {
                 let text = self.string(n, path)?;
                 Protocol::parse(text).ok_or_else(|| {
-                    self.error(n.pos, path, format!("unsupported protocol {text:?} (expected TCP, UDP or SCTP, upper case)"))
+                    self.error(
+                        n.pos,
+                        path,
+                        format!(
+                            "unsupported protocol {text:?} (expected TCP, UDP or SCTP, upper case)"
+                        ),
+                    )
                 })
             }
         }
@@ -270,13 +322,21 @@ impl Ctx<'_> {
 }
 
 /// Typical pod and service ranges (NP-14).
-const CLUSTER_RANGES: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
+const CLUSTER_RANGES: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+];
 
 /// The first typical pod range that `cidr` minus `except` still overlaps.
 fn cluster_range_overlap(cidr: &Cidr, except: &[Cidr]) -> Option<&'static str> {
     let r = cidr.range();
     CLUSTER_RANGES.iter().copied().find(|text| {
-        let Ok((c, _)) = Cidr::parse(text) else { return false };
+        let Ok((c, _)) = Cidr::parse(text) else {
+            return false;
+        };
         let cr = c.range();
         if cr.family != r.family || cr.last < r.first || r.last < cr.first {
             return false;
@@ -307,7 +367,21 @@ const CONTROLLER_LABELS: &[&str] = &[
 fn is_yaml11_bool(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON" | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 
@@ -315,7 +389,8 @@ fn is_yaml11_bool(s: &str) -> bool {
 pub(crate) fn valid_port_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 15
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.bytes().any(|b| b.is_ascii_lowercase())
         && !s.starts_with('-')
         && !s.ends_with('-')
@@ -356,15 +431,25 @@ fn pod_template<'n>(kind: &str, root: &'n Node) -> Option<(&'n Node, &'static st
             .get("spec")?
             .get("template")
             .map(|t| (t, "spec.jobTemplate.spec.template")),
-        _ => root.get("spec")?.get("template").map(|t| (t, "spec.template")),
+        _ => root
+            .get("spec")?
+            .get("template")
+            .map(|t| (t, "spec.template")),
     }
 }
 
 pub(crate) fn has_pod_template(kind: &str, root: &Node) -> bool {
-    pod_template(kind, root).is_some_and(|(t, _)| t.get("spec").and_then(|s| s.get("containers")).is_some())
+    pod_template(kind, root)
+        .is_some_and(|(t, _)| t.get("spec").and_then(|s| s.get("containers")).is_some())
 }
 
-pub(crate) fn workload(cx: &mut Ctx<'_>, root: &Node, kind: &str, namespace: &str, name: &str) -> R<Workload> {
+pub(crate) fn workload(
+    cx: &mut Ctx<'_>,
+    root: &Node,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> R<Workload> {
     let Some((template, tpath)) = pod_template(kind, root) else {
         return Err(cx.error(root.pos, "spec.template", "workload has no pod template"));
     };
@@ -387,11 +472,17 @@ pub(crate) fn workload(cx: &mut Ctx<'_>, root: &Node, kind: &str, namespace: &st
             };
             for (i, c) in items.iter().enumerate() {
                 let cpath = format!("{lpath}[{i}]");
-                if sidecars_only && c.get("restartPolicy").and_then(Node::as_str) != Some("Always") {
+                if sidecars_only && c.get("restartPolicy").and_then(Node::as_str) != Some("Always")
+                {
                     continue;
                 }
                 if c.field("name").is_none() {
-                    cx.warn(Code::LenientWorkload, c.pos, &cpath, "container without a name (accepted; it cannot change reachability)");
+                    cx.warn(
+                        Code::LenientWorkload,
+                        c.pos,
+                        &cpath,
+                        "container without a name (accepted; it cannot change reachability)",
+                    );
                 }
                 let Some(port_items) = c.field("ports").and_then(Node::items) else {
                     continue;
@@ -401,7 +492,12 @@ pub(crate) fn workload(cx: &mut Ctx<'_>, root: &Node, kind: &str, namespace: &st
                     let number = match p.get("containerPort").map(|n| &n.value) {
                         Some(Value::Int(n)) if (1..=65535).contains(n) => *n as u16,
                         _ => {
-                            cx.warn(Code::LenientWorkload, p.pos, &ppath, "container port without a valid containerPort is ignored");
+                            cx.warn(
+                                Code::LenientWorkload,
+                                p.pos,
+                                &ppath,
+                                "container port without a valid containerPort is ignored",
+                            );
                             continue;
                         }
                     };
@@ -410,7 +506,12 @@ pub(crate) fn workload(cx: &mut Ctx<'_>, root: &Node, kind: &str, namespace: &st
                         Some(t) => match Protocol::parse(t) {
                             Some(pr) => pr,
                             None => {
-                                cx.warn(Code::LenientWorkload, p.pos, &ppath, format!("container port with protocol {t:?} is ignored"));
+                                cx.warn(
+                                    Code::LenientWorkload,
+                                    p.pos,
+                                    &ppath,
+                                    format!("container port with protocol {t:?} is ignored"),
+                                );
                                 continue;
                             }
                         },
@@ -427,6 +528,19 @@ pub(crate) fn workload(cx: &mut Ctx<'_>, root: &Node, kind: &str, namespace: &st
     }
     ports.sort();
     ports.dedup();
+    if kind == "StatefulSet"
+        && root
+            .get("spec")
+            .and_then(|s| s.field("serviceName"))
+            .is_none()
+    {
+        cx.warn(
+            Code::LenientWorkload,
+            root.pos,
+            "spec.serviceName",
+            "StatefulSet without serviceName (accepted; it cannot change reachability)",
+        );
+    }
     if host_network {
         cx.warn(
             Code::HostNetwork,
@@ -458,14 +572,18 @@ pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str
             let Some(Value::Int(port)) = p.get("port").map(|n| &n.value) else {
                 continue;
             };
-            let Ok(port) = u16::try_from(*port) else { continue };
+            let Ok(port) = u16::try_from(*port) else {
+                continue;
+            };
             let protocol = p
                 .field("protocol")
                 .and_then(Node::as_str)
                 .and_then(Protocol::parse)
                 .unwrap_or(Protocol::Tcp);
             let target = match p.field("targetPort").map(|n| &n.value) {
-                Some(Value::Int(t)) => u16::try_from(*t).map(TargetPort::Number).unwrap_or(TargetPort::Number(port)),
+                Some(Value::Int(t)) => u16::try_from(*t)
+                    .map(TargetPort::Number)
+                    .unwrap_or(TargetPort::Number(port)),
                 Some(Value::Str { text, .. }) => match text.parse::<u16>() {
                     Ok(n) => TargetPort::Number(n),
                     Err(_) => TargetPort::Name(text.clone()),
@@ -493,7 +611,12 @@ pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str
 // NetworkPolicy (strict)
 // ---------------------------------------------------------------------------
 
-pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str) -> R<NetworkPolicy> {
+pub(crate) fn network_policy(
+    cx: &mut Ctx<'_>,
+    root: &Node,
+    namespace: &str,
+    name: &str,
+) -> R<NetworkPolicy> {
     let spec_node = root.field("spec");
     let empty = Node {
         value: Value::Map(Vec::new()),
@@ -501,7 +624,11 @@ pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, nam
     };
     let spec = spec_node.unwrap_or(&empty);
     cx.mapping(spec, "spec")?;
-    cx.check_fields(spec, "spec", &["podSelector", "policyTypes", "ingress", "egress"]);
+    cx.check_fields(
+        spec,
+        "spec",
+        &["podSelector", "policyTypes", "ingress", "egress"],
+    );
     // NP-2: absent, null and {} all select every pod of the namespace.
     let pod_selector = match spec.field("podSelector") {
         None => Selector::everything(),
@@ -527,7 +654,11 @@ pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, nam
         (true, egress)
     } else {
         if types.len() > 2 {
-            return Err(cx.error(types[2].pos, "spec.policyTypes", "at most two policyTypes are allowed"));
+            return Err(cx.error(
+                types[2].pos,
+                "spec.policyTypes",
+                "at most two policyTypes are allowed",
+            ));
         }
         let (mut i, mut e) = (false, false);
         for (k, t) in types.iter().enumerate() {
@@ -536,7 +667,11 @@ pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, nam
                 "Ingress" => i = true,
                 "Egress" => e = true,
                 other => {
-                    return Err(cx.error(t.pos, &p, format!("unknown policy type {other:?} (expected Ingress or Egress)")));
+                    return Err(cx.error(
+                        t.pos,
+                        &p,
+                        format!("unknown policy type {other:?} (expected Ingress or Egress)"),
+                    ));
                 }
             }
         }
@@ -553,7 +688,10 @@ pub(crate) fn network_policy(cx: &mut Ctx<'_>, root: &Node, namespace: &str, nam
         cx.diags.push(
             Diagnostic::new(
                 Code::ProtocolDefaulted,
-                format!("protocol defaulted to TCP for {defaulted_protocols} port entr{}", if defaulted_protocols == 1 { "y" } else { "ies" }),
+                format!(
+                    "protocol defaulted to TCP for {defaulted_protocols} port entr{}",
+                    if defaulted_protocols == 1 { "y" } else { "ies" }
+                ),
             )
             .at(cx.span(root.pos))
             .object(cx.object.clone()),
@@ -621,7 +759,11 @@ fn np_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str) -> R<NpRu
 
 fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
     if node.is_null() {
-        return Err(cx.error(node.pos, path, "a peer needs podSelector, namespaceSelector or ipBlock"));
+        return Err(cx.error(
+            node.pos,
+            path,
+            "a peer needs podSelector, namespaceSelector or ipBlock",
+        ));
     }
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["podSelector", "namespaceSelector", "ipBlock"]);
@@ -637,13 +779,19 @@ fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
             ));
         }
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-            return Err(cx.error(node.pos, path, "ipBlock cannot be combined with podSelector or namespaceSelector"));
+            return Err(cx.error(
+                node.pos,
+                path,
+                "ipBlock cannot be combined with podSelector or namespaceSelector",
+            ));
         }
         (None, None, Some(b)) => {
             let bpath = join(path, "ipBlock");
             cx.mapping(b, &bpath)?;
             cx.check_fields(b, &bpath, &["cidr", "except"]);
-            let cidr_node = b.field("cidr").ok_or_else(|| cx.error(b.pos, &bpath, "cidr is required"))?;
+            let cidr_node = b
+                .field("cidr")
+                .ok_or_else(|| cx.error(b.pos, &bpath, "cidr is required"))?;
             let cidr = cx.cidr(cidr_node, &join(&bpath, "cidr"))?;
             let epath = join(&bpath, "except");
             let mut except = Vec::new();
@@ -651,7 +799,11 @@ fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
                 let p = format!("{epath}[{i}]");
                 let ex = cx.cidr(e, &p)?;
                 if !ex.strictly_inside(&cidr) {
-                    return Err(cx.error(e.pos, &p, format!("except {ex} is not a strict subset of cidr {cidr}")));
+                    return Err(cx.error(
+                        e.pos,
+                        &p,
+                        format!("except {ex} is not a strict subset of cidr {cidr}"),
+                    ));
                 }
                 except.push(ex);
             }
@@ -671,7 +823,9 @@ fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
             namespaces: namespaces
                 .map(|n| cx.selector(n, &join(path, "namespaceSelector")))
                 .transpose()?,
-            pods: pods.map(|n| cx.selector(n, &join(path, "podSelector"))).transpose()?,
+            pods: pods
+                .map(|n| cx.selector(n, &join(path, "podSelector")))
+                .transpose()?,
         },
     };
     Ok(NpPeer {
@@ -700,7 +854,11 @@ fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
                     Some(e) => {
                         let hi = cx.port_number(e, &join(path, "endPort"))?;
                         if hi < lo {
-                            return Err(cx.error(e.pos, &join(path, "endPort"), format!("endPort {hi} is below port {lo}")));
+                            return Err(cx.error(
+                                e.pos,
+                                &join(path, "endPort"),
+                                format!("endPort {hi} is below port {lo}"),
+                            ));
                         }
                         hi
                     }
@@ -710,12 +868,20 @@ fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
             Value::Str { text, .. } => {
                 let name = cx.port_name(p, text, &join(path, "port"))?;
                 if let Some(e) = end_port {
-                    return Err(cx.error(e.pos, &join(path, "endPort"), "endPort cannot be used with a named port"));
+                    return Err(cx.error(
+                        e.pos,
+                        &join(path, "endPort"),
+                        "endPort cannot be used with a named port",
+                    ));
                 }
                 PortSpec::Named(Some(protocol), name)
             }
             _ => {
-                return Err(cx.error(p.pos, &join(path, "port"), format!("expected integer or string, found {}", p.type_name())));
+                return Err(cx.error(
+                    p.pos,
+                    &join(path, "port"),
+                    format!("expected integer or string, found {}", p.type_name()),
+                ));
             }
         },
     };
@@ -727,7 +893,12 @@ fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
 // ClusterNetworkPolicy (v1alpha2): one model (AP-1)
 // ---------------------------------------------------------------------------
 
-pub(crate) fn admin_policy(cx: &mut Ctx<'_>, root: &Node, kind: &str, name: &str) -> R<AdminPolicy> {
+pub(crate) fn admin_policy(
+    cx: &mut Ctx<'_>,
+    root: &Node,
+    kind: &str,
+    name: &str,
+) -> R<AdminPolicy> {
     let spec = root
         .field("spec")
         .ok_or_else(|| cx.error(root.pos, "spec", "spec is required"))?;
@@ -737,11 +908,19 @@ pub(crate) fn admin_policy(cx: &mut Ctx<'_>, root: &Node, kind: &str, name: &str
         "BaselineAdminNetworkPolicy" => (Tier::Baseline, None),
         "AdminNetworkPolicy" => (Tier::Admin, Some(priority(cx, spec)?)),
         _ => {
-            let tnode = spec.field("tier").ok_or_else(|| cx.error(spec.pos, "spec.tier", "tier is required"))?;
+            let tnode = spec
+                .field("tier")
+                .ok_or_else(|| cx.error(spec.pos, "spec.tier", "tier is required"))?;
             let tier = match cx.string(tnode, "spec.tier")? {
                 "Admin" => Tier::Admin,
                 "Baseline" => Tier::Baseline,
-                other => return Err(cx.error(tnode.pos, "spec.tier", format!("unknown tier {other:?} (expected Admin or Baseline)"))),
+                other => {
+                    return Err(cx.error(
+                        tnode.pos,
+                        "spec.tier",
+                        format!("unknown tier {other:?} (expected Admin or Baseline)"),
+                    ));
+                }
             };
             (tier, Some(priority(cx, spec)?))
         }
@@ -754,10 +933,15 @@ pub(crate) fn admin_policy(cx: &mut Ctx<'_>, root: &Node, kind: &str, name: &str
         &["subject", "ingress", "egress"]
     };
     cx.check_fields(spec, "spec", known);
-    let subject_node = spec.field("subject").ok_or_else(|| cx.error(spec.pos, "spec.subject", "subject is required"))?;
+    let subject_node = spec
+        .field("subject")
+        .ok_or_else(|| cx.error(spec.pos, "spec.subject", "subject is required"))?;
     let subject = admin_select(cx, subject_node, "spec.subject", v2)?;
     let mut rules = [Vec::new(), Vec::new()];
-    for (d, (key, peers_key)) in [("ingress", "from"), ("egress", "to")].into_iter().enumerate() {
+    for (d, (key, peers_key)) in [("ingress", "from"), ("egress", "to")]
+        .into_iter()
+        .enumerate()
+    {
         let items = cx.list(spec.get(key), &join("spec", key))?;
         for (i, r) in items.iter().enumerate() {
             let path = format!("spec.{key}[{i}]");
@@ -778,10 +962,16 @@ pub(crate) fn admin_policy(cx: &mut Ctx<'_>, root: &Node, kind: &str, name: &str
 }
 
 fn priority(cx: &mut Ctx<'_>, spec: &Node) -> R<u32> {
-    let p = spec.field("priority").ok_or_else(|| cx.error(spec.pos, "spec.priority", "priority is required"))?;
+    let p = spec
+        .field("priority")
+        .ok_or_else(|| cx.error(spec.pos, "spec.priority", "priority is required"))?;
     let v = cx.integer(p, "spec.priority")?;
     if !(0..=1000).contains(&v) {
-        return Err(cx.error(p.pos, "spec.priority", format!("priority {v} is outside 0-1000")));
+        return Err(cx.error(
+            p.pos,
+            "spec.priority",
+            format!("priority {v} is outside 0-1000"),
+        ));
     }
     Ok(v as u32)
 }
@@ -790,7 +980,9 @@ fn admin_select(cx: &mut Ctx<'_>, node: &Node, path: &str, v2: bool) -> R<AdminS
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["namespaces", "pods"]);
     match (node.field("namespaces"), node.field("pods")) {
-        (Some(ns), None) => Ok(AdminSelect::Namespaces(cx.selector(ns, &join(path, "namespaces"))?)),
+        (Some(ns), None) => Ok(AdminSelect::Namespaces(
+            cx.selector(ns, &join(path, "namespaces"))?,
+        )),
         (None, Some(pods)) => {
             let ppath = join(path, "pods");
             cx.mapping(pods, &ppath)?;
@@ -821,17 +1013,31 @@ fn admin_select(cx: &mut Ctx<'_>, node: &Node, path: &str, v2: bool) -> R<AdminS
                 pods: pod_sel,
             })
         }
-        _ => Err(cx.error(node.pos, path, "exactly one of namespaces or pods is required")),
+        _ => Err(cx.error(
+            node.pos,
+            path,
+            "exactly one of namespaces or pods is required",
+        )),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress: bool, v2: bool, tier: Tier) -> R<AdminRule> {
+fn admin_rule(
+    cx: &mut Ctx<'_>,
+    node: &Node,
+    path: &str,
+    peers_key: &str,
+    egress: bool,
+    v2: bool,
+    tier: Tier,
+) -> R<AdminRule> {
     cx.mapping(node, path)?;
     let ports_key = if v2 { "protocols" } else { "ports" };
     cx.check_fields(node, path, &["name", "action", peers_key, ports_key]);
     let name = cx.opt_string(node, "name", path)?.map(str::to_string);
-    let anode = node.field("action").ok_or_else(|| cx.error(node.pos, &join(path, "action"), "action is required"))?;
+    let anode = node
+        .field("action")
+        .ok_or_else(|| cx.error(node.pos, &join(path, "action"), "action is required"))?;
     let atext = cx.string(anode, &join(path, "action"))?;
     let action = match (atext, v2, tier) {
         ("Accept", true, _) | ("Allow", false, _) => AdminAction::Accept,
@@ -843,7 +1049,11 @@ fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress
                 (false, Tier::Admin) => "Allow, Deny or Pass",
                 (false, Tier::Baseline) => "Allow or Deny",
             };
-            return Err(cx.error(anode.pos, &join(path, "action"), format!("unknown action {atext:?} (expected {expected})")));
+            return Err(cx.error(
+                anode.pos,
+                &join(path, "action"),
+                format!("unknown action {atext:?} (expected {expected})"),
+            ));
         }
     };
     let ppath = join(path, peers_key);
@@ -862,7 +1072,9 @@ fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress
         }
         let (k, v) = present[0];
         let peer = match k.text.as_str() {
-            "namespaces" => AdminPeer::Select(AdminSelect::Namespaces(cx.selector(v, &join(&pp, "namespaces"))?)),
+            "namespaces" => AdminPeer::Select(AdminSelect::Namespaces(
+                cx.selector(v, &join(&pp, "namespaces"))?,
+            )),
             "pods" => {
                 let wrapper = Node {
                     value: Value::Map(vec![(k.clone(), v.clone())]),
@@ -924,7 +1136,11 @@ fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress
             let mut v = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let ip = format!("{path}[{i}]");
-                v.push(if v2 { cnp_protocol(cx, item, &ip)? } else { anp_port(cx, item, &ip)? });
+                v.push(if v2 {
+                    cnp_protocol(cx, item, &ip)?
+                } else {
+                    anp_port(cx, item, &ip)?
+                });
             }
             if v.is_empty() { None } else { Some(v) }
         }
@@ -941,12 +1157,18 @@ fn admin_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str, egress
 fn anp_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["portNumber", "portRange", "namedPort"]);
-    match (node.field("portNumber"), node.field("portRange"), node.field("namedPort")) {
+    match (
+        node.field("portNumber"),
+        node.field("portRange"),
+        node.field("namedPort"),
+    ) {
         (Some(n), None, None) => {
             let p = join(path, "portNumber");
             cx.mapping(n, &p)?;
             let protocol = cx.protocol(n.get("protocol"), &join(&p, "protocol"))?;
-            let port_node = n.field("port").ok_or_else(|| cx.error(n.pos, &p, "port is required"))?;
+            let port_node = n
+                .field("port")
+                .ok_or_else(|| cx.error(n.pos, &p, "port is required"))?;
             let port = cx.port_number(port_node, &join(&p, "port"))?;
             Ok(PortSpec::Range(protocol, port, port))
         }
@@ -954,12 +1176,20 @@ fn anp_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
             let p = join(path, "portRange");
             cx.mapping(r, &p)?;
             let protocol = cx.protocol(r.get("protocol"), &join(&p, "protocol"))?;
-            let s = r.field("start").ok_or_else(|| cx.error(r.pos, &p, "start is required"))?;
-            let e = r.field("end").ok_or_else(|| cx.error(r.pos, &p, "end is required"))?;
+            let s = r
+                .field("start")
+                .ok_or_else(|| cx.error(r.pos, &p, "start is required"))?;
+            let e = r
+                .field("end")
+                .ok_or_else(|| cx.error(r.pos, &p, "end is required"))?;
             let start = cx.port_number(s, &join(&p, "start"))?;
             let end = cx.port_number(e, &join(&p, "end"))?;
             if start >= end {
-                return Err(cx.error(e.pos, &join(&p, "end"), format!("end {end} must be above start {start}")));
+                return Err(cx.error(
+                    e.pos,
+                    &join(&p, "end"),
+                    format!("end {end} must be above start {start}"),
+                ));
             }
             Ok(PortSpec::Range(protocol, start, end))
         }
@@ -971,16 +1201,29 @@ fn anp_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
             // port's own protocol applies.
             Ok(PortSpec::Named(None, name))
         }
-        _ => Err(cx.error(node.pos, path, "exactly one of portNumber, portRange or namedPort is required")),
+        _ => Err(cx.error(
+            node.pos,
+            path,
+            "exactly one of portNumber, portRange or namedPort is required",
+        )),
     }
 }
 
 fn cnp_protocol(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["tcp", "udp", "sctp", "destinationNamedPort"]);
-    let present: Vec<&(Key, Node)> = node.entries().unwrap_or(&[]).iter().filter(|(_, v)| !v.is_null()).collect();
+    let present: Vec<&(Key, Node)> = node
+        .entries()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .collect();
     if present.len() != 1 {
-        return Err(cx.error(node.pos, path, "exactly one of tcp, udp, sctp or destinationNamedPort is required"));
+        return Err(cx.error(
+            node.pos,
+            path,
+            "exactly one of tcp, udp, sctp or destinationNamedPort is required",
+        ));
     }
     let (k, v) = present[0];
     let protocol = match k.text.as_str() {
@@ -1011,12 +1254,20 @@ fn cnp_protocol(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
         (None, Some(r)) => {
             let rp = join(&dpath, "range");
             cx.mapping(r, &rp)?;
-            let s = r.field("start").ok_or_else(|| cx.error(r.pos, &rp, "start is required"))?;
-            let e = r.field("end").ok_or_else(|| cx.error(r.pos, &rp, "end is required"))?;
+            let s = r
+                .field("start")
+                .ok_or_else(|| cx.error(r.pos, &rp, "start is required"))?;
+            let e = r
+                .field("end")
+                .ok_or_else(|| cx.error(r.pos, &rp, "end is required"))?;
             let start = cx.port_number(s, &join(&rp, "start"))?;
             let end = cx.port_number(e, &join(&rp, "end"))?;
             if start >= end {
-                return Err(cx.error(e.pos, &join(&rp, "end"), format!("end {end} must be above start {start}")));
+                return Err(cx.error(
+                    e.pos,
+                    &join(&rp, "end"),
+                    format!("end {end} must be above start {start}"),
+                ));
             }
             Ok(PortSpec::Range(protocol, start, end))
         }

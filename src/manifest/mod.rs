@@ -61,16 +61,58 @@ pub fn load(rev: &Revision, opts: &LoadOptions) -> (Inventory, Vec<Diagnostic>) 
     merge(results, opts)
 }
 
+/// A kind that is probably a misspelt policy kind: dropping it silently
+/// would show every path it should have closed as open.
+fn looks_like_policy_typo(kind: &str) -> bool {
+    const POLICY_KINDS: [&str; 4] = [
+        "NetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+        "ClusterNetworkPolicy",
+    ];
+    let lower = kind.to_ascii_lowercase();
+    lower.contains("polic")
+        || lower.contains("netpol")
+        || POLICY_KINDS
+            .iter()
+            .any(|k| edit_distance(&lower, &k.to_ascii_lowercase()) <= 2)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// Loads the two sides of a comparison. A file with the same path and text
 /// on both sides is parsed once and its objects shared.
-pub fn load_pair(base: &Revision, head: &Revision, opts: &LoadOptions) -> ((Inventory, Vec<Diagnostic>), (Inventory, Vec<Diagnostic>)) {
+pub fn load_pair(
+    base: &Revision,
+    head: &Revision,
+    opts: &LoadOptions,
+) -> ((Inventory, Vec<Diagnostic>), (Inventory, Vec<Diagnostic>)) {
     let mut base_files: Vec<&SourceFile> = base.files.iter().collect();
     base_files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut head_files: Vec<&SourceFile> = head.files.iter().collect();
     head_files.sort_by(|a, b| a.path.cmp(&b.path));
-    let base_by_path: BTreeMap<&str, &SourceFile> = base_files.iter().map(|f| (f.path.as_str(), *f)).collect();
-    let shared = |f: &SourceFile| base_by_path.get(f.path.as_str()).is_some_and(|b| b.text == f.text);
-    let base_results: Vec<FileObjects> = base_files.par_iter().map(|f| load_file(f, opts)).collect();
+    let base_by_path: BTreeMap<&str, &SourceFile> =
+        base_files.iter().map(|f| (f.path.as_str(), *f)).collect();
+    let shared = |f: &SourceFile| {
+        base_by_path
+            .get(f.path.as_str())
+            .is_some_and(|b| b.text == f.text)
+    };
+    let base_results: Vec<FileObjects> =
+        base_files.par_iter().map(|f| load_file(f, opts)).collect();
     let by_path: BTreeMap<&str, &FileObjects> = base_files
         .iter()
         .zip(&base_results)
@@ -93,21 +135,30 @@ fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
         Ok((docs, tab_fixes)) => {
             for pos in tab_fixes {
                 out.diags.push(
-                    Diagnostic::new(Code::TabIndentation, "a tab starts this line inside a flow collection; accepted as kubectl does")
-                        .at(Span { file: file.path.clone(), line: pos.line, col: pos.col }),
+                    Diagnostic::new(
+                        Code::TabIndentation,
+                        "a tab starts this line inside a flow collection; accepted as kubectl does",
+                    )
+                    .at(Span {
+                        file: file.path.clone(),
+                        line: pos.line,
+                        col: pos.col,
+                    }),
                 );
             }
             docs
         }
         Err(e) => {
-            let code = if e.limit { Code::InputLimit } else { Code::YamlSyntax };
-            out.diags.push(
-                Diagnostic::new(code, e.message).at(Span {
-                    file: file.path.clone(),
-                    line: e.pos.line,
-                    col: e.pos.col,
-                }),
-            );
+            let code = if e.limit {
+                Code::InputLimit
+            } else {
+                Code::YamlSyntax
+            };
+            out.diags.push(Diagnostic::new(code, e.message).at(Span {
+                file: file.path.clone(),
+                line: e.pos.line,
+                col: e.pos.col,
+            }));
             return out;
         }
     };
@@ -119,7 +170,14 @@ fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
 
 /// `implied` is the (kind, apiVersion) that items of a typed list such as
 /// `PodList` carry implicitly.
-fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, depth: usize, implied: Option<(&str, &str)>) {
+fn object(
+    path: &str,
+    root: &Node,
+    opts: &LoadOptions,
+    out: &mut FileObjects,
+    depth: usize,
+    implied: Option<(&str, &str)>,
+) {
     let span = |pos: yaml::Pos| Span {
         file: path.to_string(),
         line: pos.line,
@@ -127,27 +185,49 @@ fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, de
     };
     if root.entries().is_none() {
         out.diags.push(
-            Diagnostic::new(Code::InvalidObject, format!("expected a Kubernetes object (a mapping), found {}", root.type_name()))
-                .at(span(root.pos)),
+            Diagnostic::new(
+                Code::InvalidObject,
+                format!(
+                    "expected a Kubernetes object (a mapping), found {}",
+                    root.type_name()
+                ),
+            )
+            .at(span(root.pos)),
         );
         return;
     }
-    let kind = root.get("kind").and_then(Node::as_str).or(implied.map(|i| i.0));
+    let kind = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .or(implied.map(|i| i.0));
     let api_version = root
         .get("apiVersion")
         .and_then(Node::as_str)
         .or(implied.map(|i| i.1))
         .unwrap_or("");
     let Some(kind) = kind else {
+        if depth > 0 {
+            // An item of a generic `List` must say what it is.
+            out.diags.push(
+                Diagnostic::new(Code::InvalidObject, "list item without kind")
+                    .at(span(root.pos))
+                    .field("kind"),
+            );
+            return;
+        }
         // Not a Kubernetes object (values files, kustomize configuration, ...).
         *out.skipped.entry("(no kind)".into()).or_default() += 1;
-        out.diags.push(Diagnostic::new(Code::SkippedKind, "document without kind skipped").at(span(root.pos)));
+        out.diags.push(
+            Diagnostic::new(Code::SkippedKind, "document without kind skipped").at(span(root.pos)),
+        );
         return;
     };
     // `List` and typed lists (`PodList`, `NetworkPolicyList`, ...).
     if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
         if depth > 4 {
-            out.diags.push(Diagnostic::new(Code::InputLimit, "lists nested too deeply").at(span(root.pos)));
+            out.diags.push(
+                Diagnostic::new(Code::InputLimit, "lists nested too deeply").at(span(root.pos)),
+            );
             return;
         }
         match root.get("items") {
@@ -161,9 +241,12 @@ fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, de
                     }
                 }
                 None => out.diags.push(
-                    Diagnostic::new(Code::InvalidObject, format!("items: expected a list, found {}", items.type_name()))
-                        .at(span(items.pos))
-                        .object(kind.to_string()),
+                    Diagnostic::new(
+                        Code::InvalidObject,
+                        format!("items: expected a list, found {}", items.type_name()),
+                    )
+                    .at(span(items.pos))
+                    .object(kind.to_string()),
                 ),
             },
             None => {}
@@ -178,7 +261,23 @@ fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, de
         .filter(|s| !s.is_empty())
         .unwrap_or(&opts.default_namespace)
         .to_string();
-    let group = api_version.split('/').next().unwrap_or("");
+    if let Some(ns) = meta
+        .and_then(|m| m.get("namespace"))
+        .filter(|n| !n.is_null())
+    {
+        if ns.as_str().is_none() {
+            out.diags.push(
+                Diagnostic::new(
+                    Code::InvalidObject,
+                    format!("expected a string, found {}", ns.type_name()),
+                )
+                .at(span(ns.pos))
+                .object(format!("{kind} {}", name.unwrap_or("?")))
+                .field("metadata.namespace"),
+            );
+            return;
+        }
+    }
     enum Class {
         Namespace,
         Workload,
@@ -192,24 +291,58 @@ fn object(path: &str, root: &Node, opts: &LoadOptions, out: &mut FileObjects, de
         k if WORKLOAD_KINDS.contains(&k) => Class::Workload,
         "Service" if api_version == "v1" => Class::Service,
         "NetworkPolicy" if api_version == "networking.k8s.io/v1" => Class::NetworkPolicy,
-        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha1" => {
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy"
+            if api_version == "policy.networking.k8s.io/v1alpha1" =>
+        {
             Class::Admin
         }
-        "ClusterNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha2" => Class::Admin,
+        "ClusterNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha2" => {
+            Class::Admin
+        }
         k if decode::has_pod_template(k, root) => Class::Workload,
         _ => Class::Skip,
     };
+    const POLICY_KINDS: [(&str, &str); 4] = [
+        ("NetworkPolicy", "networking.k8s.io/v1"),
+        ("AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1"),
+        (
+            "BaselineAdminNetworkPolicy",
+            "policy.networking.k8s.io/v1alpha1",
+        ),
+        ("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2"),
+    ];
+    let cni_group = ["projectcalico.org", "crd.projectcalico.org", "cilium.io"]
+        .contains(&api_version.split('/').next().unwrap_or(""));
+    if let (Class::Skip, Some((_, expected))) =
+        (&class, POLICY_KINDS.iter().find(|(k, _)| *k == kind))
+    {
+        if !cni_group {
+            // Dropping a policy because of its apiVersion would show every
+            // path it closes as open: the API server rejects it, so do we.
+            out.diags.push(
+                Diagnostic::new(
+                    Code::InvalidObject,
+                    format!(
+                        "apiVersion {api_version:?} does not serve {kind}; expected {expected}"
+                    ),
+                )
+                .at(span(root.pos))
+                .object(format!("{kind} {}", name.unwrap_or("?")))
+                .field("apiVersion"),
+            );
+            return;
+        }
+    }
     if let Class::Skip = class {
         *out.skipped.entry(kind.to_string()).or_default() += 1;
-        let policy_like = kind.contains("NetworkPolic") || kind.contains("NetworkPolicy");
-        let known_group = group == "networking.k8s.io" || group == "policy.networking.k8s.io";
-        let looks_mistyped = !policy_like && known_group;
+        let policy_like = cni_group && kind.contains("Polic");
+        let looks_mistyped = !policy_like && looks_like_policy_typo(kind);
         let mut d = Diagnostic::new(
             Code::SkippedKind,
             if policy_like {
-                format!("{api_version} {kind} is not supported yet; its rules are ignored")
+                format!("{kind} of {api_version} is not supported yet; its rules are ignored")
             } else if looks_mistyped {
-                format!("unknown kind {kind:?} in {group}; skipped (a typo would silently drop a policy)")
+                format!("unknown kind {kind:?} looks like a misspelt policy kind; skipped, so its rules are ignored")
             } else {
                 format!("{kind} does not affect reachability; skipped")
             },
@@ -272,24 +405,37 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
     let mut inv = Inventory::default();
     let mut diags = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
-    let mut check_dup = |key: String, span: &Span, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
-        if let Some(first) = seen.get(&key) {
-            diags.push(
-                Diagnostic::new(Code::DuplicateObject, format!("{what} is defined twice; first at {first}"))
+    let mut check_dup =
+        |key: String, span: &Span, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
+            if let Some(first) = seen.get(&key) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::DuplicateObject,
+                        format!("defined twice; first at {first}"),
+                    )
                     .at(span.clone())
                     .object(what.to_string()),
-            );
-            false
-        } else {
-            seen.insert(key, span.clone());
-            true
-        }
-    };
+                );
+                false
+            } else {
+                seen.insert(key, span.clone());
+                true
+            }
+        };
     for r in results {
         diags.extend(r.diags);
         for ns in r.namespaces {
-            let span = ns.span.clone().unwrap_or_else(|| Span { file: String::new(), line: 0, col: 0 });
-            if check_dup(format!("Namespace {}", ns.name), &span, &format!("Namespace {}", ns.name), &mut diags) {
+            let span = ns.span.clone().unwrap_or_else(|| Span {
+                file: String::new(),
+                line: 0,
+                col: 0,
+            });
+            if check_dup(
+                format!("Namespace {}", ns.name),
+                &span,
+                &format!("Namespace {}", ns.name),
+                &mut diags,
+            ) {
                 inv.namespaces.push(ns);
             }
         }
@@ -310,7 +456,11 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
                 if let Some(d) = diags.get_mut(before) {
                     d.severity = crate::diag::Severity::Warning;
                 }
-                if let Some(prev) = inv.services.iter_mut().find(|x| x.namespace == s.namespace && x.name == s.name) {
+                if let Some(prev) = inv
+                    .services
+                    .iter_mut()
+                    .find(|x| x.namespace == s.namespace && x.name == s.name)
+                {
                     *prev = s;
                 }
             }
@@ -336,10 +486,12 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
     let declared: BTreeSet<&str> = inv.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut used: BTreeMap<String, Span> = BTreeMap::new();
     for w in &inv.workloads {
-        used.entry(w.namespace.clone()).or_insert_with(|| w.span.clone());
+        used.entry(w.namespace.clone())
+            .or_insert_with(|| w.span.clone());
     }
     for p in &inv.policies {
-        used.entry(p.namespace.clone()).or_insert_with(|| p.span.clone());
+        used.entry(p.namespace.clone())
+            .or_insert_with(|| p.span.clone());
     }
     let mut assumed = Vec::new();
     for (name, span) in used {
@@ -352,7 +504,11 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
                 .at(span),
             );
             assumed.push(Namespace {
-                labels: [(crate::model::selector::NAMESPACE_NAME_LABEL.to_string(), name.clone())].into(),
+                labels: [(
+                    crate::model::selector::NAMESPACE_NAME_LABEL.to_string(),
+                    name.clone(),
+                )]
+                .into(),
                 name,
                 span: None,
             });

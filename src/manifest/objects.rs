@@ -135,7 +135,10 @@ pub enum AdminSelect {
     /// All pods of matching namespaces.
     Namespaces(Selector),
     /// Matching pods in matching namespaces.
-    Pods { namespaces: Selector, pods: Selector },
+    Pods {
+        namespaces: Selector,
+        pods: Selector,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -40,7 +40,10 @@ pub enum Value {
     Int(i64),
     Float(f64),
     /// A string; `plain` when it was written without quotes (E-37 warnings).
-    Str { text: String, plain: bool },
+    Str {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in document order; keys are unique.
     Map(Vec<(Key, Node)>),
@@ -148,7 +151,10 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), Y
     if let Some(offset) = text.find('\0') {
         let line = text[..offset].bytes().filter(|&b| b == b'\n').count() + 1;
         return Err(YamlError {
-            pos: Pos { line: line as u32, col: 1 },
+            pos: Pos {
+                line: line as u32,
+                col: 1,
+            },
             message: "binary data (NUL byte) in a text file".into(),
             limit: false,
         });
@@ -166,18 +172,27 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), Y
                 let line = e.marker().line();
                 if e.info().contains("tab") && tab_fixes.len() < 1000 {
                     if let Some(fixed) = fix_flow_tab(current, line) {
-                        tab_fixes.push(Pos { line: line as u32, col: 1 });
+                        tab_fixes.push(Pos {
+                            line: line as u32,
+                            col: 1,
+                        });
                         owned = Some(fixed);
                         continue;
                     }
                 }
+                // saphyr has its own nesting limit; it is a limit, not a syntax error.
+                let limit = e.info().contains("recursion limit");
                 return Err(YamlError {
                     pos: Pos {
                         line: e.marker().line() as u32,
                         col: e.marker().col() as u32 + 1,
                     },
-                    message: e.info().to_string(),
-                    limit: false,
+                    message: if limit {
+                        format!("nesting too deep ({})", e.info())
+                    } else {
+                        e.info().to_string()
+                    },
+                    limit,
                 });
             }
             Err(ParseFailure::Other(err)) => return Err(err),
@@ -229,6 +244,8 @@ enum Frame {
     Map {
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
+        /// Keys that came from a `<<` merge; an explicit key overrides them.
+        merged: Vec<String>,
         pos: Pos,
         anchor: usize,
     },
@@ -328,6 +345,7 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<Document>, ParseFailure
                 stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending_key: None,
+                    merged: Vec::new(),
                     pos,
                     anchor,
                 });
@@ -383,6 +401,7 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<Document>, ParseFailure
             Some(Frame::Map {
                 entries,
                 pending_key,
+                merged,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -407,7 +426,12 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<Document>, ParseFailure
                 }
                 Some(key) => {
                     if key.text == "<<" {
-                        merge_into(entries, node);
+                        merge_into(entries, merged, node);
+                    } else if let Some(i) = merged.iter().position(|m| *m == key.text) {
+                        merged.swap_remove(i);
+                        if let Some(slot) = entries.iter_mut().find(|(k, _)| k.text == key.text) {
+                            *slot = (key, node);
+                        }
                     } else if let Some((prev, _)) = entries.iter().find(|(k, _)| k.text == key.text)
                     {
                         return Err(ParseFailure::Other(YamlError {
@@ -430,7 +454,7 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<Document>, ParseFailure
 
 /// YAML 1.1 merge key (`<<: *base`), which the Go YAML library behind kubectl
 /// supports: keys already present win.
-fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) {
+fn merge_into(entries: &mut Vec<(Key, Node)>, merged: &mut Vec<String>, node: Node) {
     let sources: Vec<Node> = match node.value {
         Value::Seq(items) => items,
         _ => vec![node],
@@ -439,6 +463,7 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) {
         if let Value::Map(src_entries) = src.value {
             for (k, v) in src_entries {
                 if !entries.iter().any(|(e, _)| e.text == k.text) {
+                    merged.push(k.text.clone());
                     entries.push((k, v));
                 }
             }
@@ -467,7 +492,9 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -562,9 +589,14 @@ mod tests {
     fn scalars_are_typed_like_yaml_1_2() {
         let n = one("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x10\nh: \"x\"\n");
         assert_eq!(n.get("a").unwrap().value, Value::Int(1));
-        assert!(matches!(n.get("b").unwrap().value, Value::Str { plain: false, .. }));
+        assert!(matches!(
+            n.get("b").unwrap().value,
+            Value::Str { plain: false, .. }
+        ));
         assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
-        assert!(matches!(&n.get("d").unwrap().value, Value::Str { text, plain: true } if text == "yes"));
+        assert!(
+            matches!(&n.get("d").unwrap().value, Value::Str { text, plain: true } if text == "yes")
+        );
         assert!(n.get("e").unwrap().is_null());
         assert_eq!(n.get("f").unwrap().value, Value::Float(1.5));
         assert_eq!(n.get("g").unwrap().value, Value::Int(16));
@@ -573,13 +605,23 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let n = one("---\nkind: X\nspec:\n  ingress:\n  - from: []\n");
-        let rule = &n.get("spec").unwrap().get("ingress").unwrap().items().unwrap()[0];
+        let rule = &n
+            .get("spec")
+            .unwrap()
+            .get("ingress")
+            .unwrap()
+            .items()
+            .unwrap()[0];
         assert_eq!(rule.pos, Pos { line: 5, col: 5 });
     }
 
     #[test]
     fn documents_split_and_empty_ones_dropped() {
-        let (docs, _) = parse("a: 1\n---\n# only a comment\n---\nb: 2\n...\n", &Limits::default()).unwrap();
+        let (docs, _) = parse(
+            "a: 1\n---\n# only a comment\n---\nb: 2\n...\n",
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(docs.len(), 2);
     }
 
@@ -626,7 +668,9 @@ mod tests {
         let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse(&text, &Limits::default()).unwrap_err();
         assert!(e.limit);
-        let block: String = (0..500).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let block: String = (0..500)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
         assert!(parse(&block, &Limits::default()).unwrap_err().limit);
     }
 
