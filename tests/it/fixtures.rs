@@ -1,0 +1,372 @@
+//! Realistic base/head scenarios in `fixtures/scenarios/<name>/`, run through
+//! the built binary exactly as a CI job would.
+//!
+//! Each scenario holds `base/`, `head/`, `case.toml` (`description`, `source`,
+//! optional `args`) and `expected/diff.json`, the JSON golden: the contract
+//! (output-contract.md). The JSON must match it byte for byte; run with
+//! `UPDATE_EXPECT=1` to rewrite the goldens after checking them by hand
+//! against semantics.md. The Markdown and text reports are insta snapshots in
+//! `tests/it/snapshots/`. Paths passed to the binary are relative to the
+//! repository root, so every path in the output is stable.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SCENARIOS: &str = "fixtures/scenarios";
+const MIN_SCENARIOS: usize = 9;
+const MARKER: &str = "<!-- reachdiff -->";
+
+struct Case {
+    name: String,
+    /// Relative to the repository root.
+    dir: String,
+    description: String,
+    args: Vec<String>,
+}
+
+impl Case {
+    fn golden(&self) -> PathBuf {
+        root().join(&self.dir).join("expected/diff.json")
+    }
+
+    /// Runs `reachdiff diff BASE HEAD --format FORMAT ARGS...` from the
+    /// repository root.
+    fn run(&self, format: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_reachdiff"))
+            .current_dir(root())
+            .env_remove("NO_COLOR")
+            .arg("diff")
+            .arg(format!("{}/base", self.dir))
+            .arg(format!("{}/head", self.dir))
+            .args(["--format", format])
+            .args(&self.args)
+            .output()
+            .expect("run reachdiff")
+    }
+
+    /// Runs one format and checks the basics every run must satisfy.
+    fn stdout(&self, format: &str) -> (String, i32) {
+        let out = self.run(format);
+        let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code().expect("exit status");
+        assert!(
+            code == 0 || code == 1,
+            "{}: --format {format} exited {code}\nstderr:\n{stderr}",
+            self.name
+        );
+        assert!(
+            !stdout.is_empty(),
+            "{}: --format {format} printed nothing",
+            self.name
+        );
+        assert!(
+            !stderr.contains("error:"),
+            "{}: --format {format}: {stderr}",
+            self.name
+        );
+        (stdout, code)
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every scenario, sorted by name; panics if one is incomplete.
+fn cases() -> Vec<Case> {
+    let dir = root().join(SCENARIOS);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("read_dir entry"))
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= MIN_SCENARIOS,
+        "expected at least {MIN_SCENARIOS} scenarios in {SCENARIOS}, found {}: {names:?}",
+        names.len()
+    );
+    names
+        .into_iter()
+        .map(|name| {
+            let rel = format!("{SCENARIOS}/{name}");
+            let abs = root().join(&rel);
+            for part in ["base", "head"] {
+                assert!(abs.join(part).is_dir(), "{name}: missing {part}/");
+            }
+            assert!(
+                abs.join("expected/diff.json").is_file() || update_expect(),
+                "{name}: missing expected/diff.json (UPDATE_EXPECT=1 creates it)"
+            );
+            let toml = std::fs::read_to_string(abs.join("case.toml"))
+                .unwrap_or_else(|e| panic!("{name}: case.toml: {e}"));
+            let (description, args) =
+                parse_case(&toml).unwrap_or_else(|e| panic!("{name}: case.toml: {e}"));
+            Case {
+                name,
+                dir: rel,
+                description,
+                args,
+            }
+        })
+        .collect()
+}
+
+fn update_expect() -> bool {
+    std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1")
+}
+
+/// The small TOML subset `case.toml` uses: `key = "string"`,
+/// `key = """multi-line string"""` and `key = ["string", ...]`.
+/// Returns the description and the extra CLI arguments.
+fn parse_case(text: &str) -> Result<(String, Vec<String>), String> {
+    let mut description = None;
+    let mut source = None;
+    let mut args = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = skip_blank(rest);
+        if rest.is_empty() {
+            break;
+        }
+        let (key, after) = rest.split_once('=').ok_or("expected `key = value`")?;
+        let key = key.trim();
+        let after = after.trim_start_matches([' ', '\t']);
+        let (value, after) = if let Some(body) = after.strip_prefix("\"\"\"") {
+            let end = body.find("\"\"\"").ok_or("unterminated \"\"\" string")?;
+            (
+                vec![unescape(
+                    body[..end].strip_prefix('\n').unwrap_or(&body[..end]),
+                )?],
+                &body[end + 3..],
+            )
+        } else if let Some(body) = after.strip_prefix('[') {
+            let end = body.find(']').ok_or("unterminated array")?;
+            let mut items = Vec::new();
+            let mut inner = &body[..end];
+            loop {
+                inner = skip_blank(inner).trim_start_matches(',');
+                inner = skip_blank(inner);
+                if inner.is_empty() {
+                    break;
+                }
+                let (s, next) = basic_string(inner)?;
+                items.push(s);
+                inner = next;
+            }
+            (items, &body[end + 1..])
+        } else {
+            let (s, next) = basic_string(after)?;
+            (vec![s], next)
+        };
+        match key {
+            "description" => description = value.into_iter().next(),
+            "source" => source = value.into_iter().next(),
+            "args" => args = value,
+            other => return Err(format!("unknown key `{other}`")),
+        }
+        rest = after;
+    }
+    let description = description
+        .filter(|d| !d.trim().is_empty())
+        .ok_or("missing description")?;
+    source.filter(|s| !s.is_empty()).ok_or("missing source")?;
+    Ok((description, args))
+}
+
+/// Skips whitespace and `#` comments.
+fn skip_blank(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        match s.strip_prefix('#') {
+            Some(c) => s = c.split_once('\n').map_or("", |(_, r)| r),
+            None => return s,
+        }
+    }
+}
+
+fn basic_string(s: &str) -> Result<(String, &str), String> {
+    let body = s
+        .strip_prefix('"')
+        .ok_or_else(|| format!("expected a string at {:?}", s.lines().next()))?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Ok((unescape(&body[..i])?, &body[i + 1..])),
+            '\n' => return Err("newline in a one-line string".into()),
+            _ => escaped = false,
+        }
+    }
+    Err("unterminated string".into())
+}
+
+/// TOML basic-string escapes, including the line-ending backslash.
+fn unescape(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('\n') => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            other => return Err(format!("unsupported escape \\{other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Exit 1 exactly when a gate in the report failed.
+fn expected_exit(json: &Value) -> i32 {
+    let failed = json["gates"]
+        .as_array()
+        .is_some_and(|gates| gates.iter().any(|g| g["passed"] == Value::Bool(false)));
+    i32::from(failed)
+}
+
+fn parse_json(name: &str, text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: invalid JSON: {e}"))
+}
+
+fn rows<'a>(json: &'a Value, key: &str) -> &'a [Value] {
+    json[key]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("`{key}` is not an array"))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("golden has a parent")).expect("create expected/");
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+#[test]
+fn fixtures_json_matches_golden() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let (json, code) = case.stdout("json");
+        let value = parse_json(&case.name, &json);
+        assert_eq!(value["schema"], "reachdiff/diff/v1", "{}", case.name);
+        assert_eq!(
+            code,
+            expected_exit(&value),
+            "{}: exit status vs failed gates",
+            case.name
+        );
+        let golden = case.golden();
+        if update_expect() {
+            write(&golden, &json);
+            continue;
+        }
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+        if expected != json {
+            let diff = similar::TextDiff::from_lines(&expected, &json)
+                .unified_diff()
+                .header("expected/diff.json", "actual")
+                .to_string();
+            failures.push(format!("{}:\n{diff}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "JSON differs from the golden (check against semantics.md, then UPDATE_EXPECT=1):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn fixtures_md_and_text_snapshots() {
+    for case in cases() {
+        let golden = parse_json(&case.name, &case.stdout("json").0);
+        let want = expected_exit(&golden);
+        let (md, md_code) = case.stdout("md");
+        let (text, text_code) = case.stdout("text");
+        assert_eq!(md_code, want, "{}: --format md exit status", case.name);
+        assert_eq!(text_code, want, "{}: --format text exit status", case.name);
+        assert!(
+            md.starts_with(MARKER),
+            "{}: Markdown must start with {MARKER}",
+            case.name
+        );
+        assert!(
+            !text.contains('\u{1b}'),
+            "{}: text output is coloured although stdout is no tty",
+            case.name
+        );
+        let name = &case.name;
+        insta::with_settings!({description => case.description.as_str(), omit_expression => true}, {
+            insta::assert_snapshot!(format!("{name}-md"), md);
+            insta::assert_snapshot!(format!("{name}-text"), text);
+        });
+    }
+}
+
+#[test]
+fn fixtures_every_changed_row_has_a_cause() {
+    for case in cases() {
+        let json = parse_json(&case.name, &case.stdout("json").0);
+        for key in ["opened", "closed"] {
+            for row in rows(&json, key) {
+                let causes = row["causes"].as_array();
+                assert!(
+                    causes.is_some_and(|c| !c.is_empty()),
+                    "{}: {key} row without a cause: {row}",
+                    case.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fixtures_no_change_is_empty() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "no-change")
+        .expect("a no-change scenario");
+    let (json, code) = case.stdout("json");
+    let json = parse_json(&case.name, &json);
+    assert_eq!(code, 0);
+    assert!(
+        rows(&json, "opened").is_empty(),
+        "no-change opened: {}",
+        json["opened"]
+    );
+    assert!(
+        rows(&json, "closed").is_empty(),
+        "no-change closed: {}",
+        json["closed"]
+    );
+    assert_eq!(json["summary"]["opened"], 0);
+    assert_eq!(json["summary"]["closed"], 0);
+}
+
+#[test]
+fn fixtures_case_toml_parser() {
+    let (d, a) = parse_case("description = \"\"\"\nline one \\\n   two\"\"\"\nsource = \"original\"\nargs = [\"--rules\", \"x.yaml\"]\n").unwrap();
+    assert_eq!(d, "line one two");
+    assert_eq!(a, ["--rules", "x.yaml"]);
+    assert!(
+        parse_case("description = \"x\"\n").is_err(),
+        "source is required"
+    );
+    assert!(
+        parse_case("description = \"x\"\nsource = \"original\"\narg = []\n").is_err(),
+        "unknown key"
+    );
+}
