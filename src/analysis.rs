@@ -50,13 +50,20 @@ pub fn atoms_for<'a>(invs: impl IntoIterator<Item = &'a Inventory>, opts: &Optio
     AtomTable::build(cidrs, opts.dual_stack)
 }
 
-pub fn analyze_loaded(inventory: Inventory, mut diagnostics: Vec<Diagnostic>, atoms: AtomTable) -> Analyzed {
+pub fn analyze_loaded(
+    inventory: Inventory,
+    mut diagnostics: Vec<Diagnostic>,
+    atoms: AtomTable,
+) -> Analyzed {
     let families = if atoms.atoms().iter().any(|a| a.family() == Family::V6) {
         "IPv4 and IPv6"
     } else {
         "IPv4 only (no IPv6 block appears)"
     };
-    diagnostics.push(Diagnostic::new(Code::IpFamilies, format!("external addresses: {families}")));
+    diagnostics.push(Diagnostic::new(
+        Code::IpFamilies,
+        format!("external addresses: {families}"),
+    ));
     let analysis = Analysis::new(&inventory, atoms, &mut diagnostics);
     Analyzed {
         inventory,
@@ -65,11 +72,34 @@ pub fn analyze_loaded(inventory: Inventory, mut diagnostics: Vec<Diagnostic>, at
     }
 }
 
+/// Phases reported to an observer, so front ends can time them without the
+/// core reading a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Files parsed and decoded into objects.
+    Loaded,
+    /// Rules compiled; any (src, dst) question can now be answered.
+    Analysed,
+    /// Opened and closed rows computed and explained.
+    Compared,
+}
+
 /// Loads and analyses one revision on its own.
 pub fn analyze(rev: &Revision, opts: &Options) -> Result<Analyzed, Failed> {
+    analyze_observed(rev, opts, &mut |_| {})
+}
+
+pub fn analyze_observed(
+    rev: &Revision,
+    opts: &Options,
+    observe: &mut dyn FnMut(Phase),
+) -> Result<Analyzed, Failed> {
     let (inv, diags) = load(rev, opts)?;
+    observe(Phase::Loaded);
     let atoms = atoms_for([&inv], opts);
-    Ok(analyze_loaded(inv, diags, atoms))
+    let analyzed = analyze_loaded(inv, diags, atoms);
+    observe(Phase::Analysed);
+    Ok(analyzed)
 }
 
 /// Which side of a comparison failed to load.
@@ -90,12 +120,32 @@ pub struct Comparison {
 /// Loads, analyses and compares two revisions. Files identical on both
 /// sides are parsed once; external atoms are the common refinement (M-10).
 pub fn compare(base: &Revision, head: &Revision, opts: &Options) -> Result<Comparison, SideFailed> {
+    compare_observed(base, head, opts, &mut |_| {})
+}
+
+pub fn compare_observed(
+    base: &Revision,
+    head: &Revision,
+    opts: &Options,
+    observe: &mut dyn FnMut(Phase),
+) -> Result<Comparison, SideFailed> {
     let ((binv, bdiags), (hinv, hdiags)) = manifest::load_pair(base, head, &opts.load);
+    observe(Phase::Loaded);
     if bdiags.iter().any(Diagnostic::is_error) {
-        return Err(SideFailed { side: "base", failed: Failed { diagnostics: bdiags } });
+        return Err(SideFailed {
+            side: "base",
+            failed: Failed {
+                diagnostics: bdiags,
+            },
+        });
     }
     if hdiags.iter().any(Diagnostic::is_error) {
-        return Err(SideFailed { side: "head", failed: Failed { diagnostics: hdiags } });
+        return Err(SideFailed {
+            side: "head",
+            failed: Failed {
+                diagnostics: hdiags,
+            },
+        });
     }
     let atoms = atoms_for([&binv, &hinv], opts);
     let batoms = atoms.clone();
@@ -103,6 +153,8 @@ pub fn compare(base: &Revision, head: &Revision, opts: &Options) -> Result<Compa
         move || analyze_loaded(binv, bdiags, batoms),
         move || analyze_loaded(hinv, hdiags, atoms),
     );
+    observe(Phase::Analysed);
     let diff = crate::diff::compare(&base, &head);
+    observe(Phase::Compared);
     Ok(Comparison { base, head, diff })
 }

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "reachdiff", version, about = "What a NetworkPolicy change really opens and closes, before merge")]
+#[command(
+    name = "reachdiff",
+    version,
+    about = "What a NetworkPolicy change really opens and closes, before merge"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,6 +65,12 @@ pub enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ReachFormat::Text)]
         format: ReachFormat,
+        /// Only rows from these sources: `ns/name[Kind]`, `ns/name`, a namespace, or an IP address (repeatable).
+        #[arg(long, value_name = "ENDPOINT")]
+        from: Vec<String>,
+        /// Only rows to these destinations (same forms as --from; repeatable).
+        #[arg(long, value_name = "ENDPOINT")]
+        to: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -120,18 +130,44 @@ fn options(common: &Common) -> Options {
 
 fn stdout_style() -> Style {
     Style {
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }
 
-/// Prints warnings (and infos with --verbose) to stderr.
+/// Prints warnings (and infos with --verbose) to stderr. Without --verbose
+/// at most a few per code are shown, then a count, so a large repository
+/// does not bury the report under thousands of identical lines.
 fn print_diagnostics(diags: &[Diagnostic], verbose: bool) {
+    const PER_CODE: usize = 5;
     let mut err = std::io::stderr().lock();
+    let mut shown: std::collections::BTreeMap<crate::diag::Code, usize> = Default::default();
     for d in diags {
         if d.severity == Severity::Info && !verbose {
             continue;
         }
-        let _ = writeln!(err, "{}: {}: {}", d.severity.as_str(), d.code, crate::report::style::sanitize(&d.to_string()));
+        let n = shown.entry(d.code).or_default();
+        *n += 1;
+        if verbose || *n <= PER_CODE {
+            let _ = writeln!(
+                err,
+                "{}: {}: {}",
+                d.severity.as_str(),
+                d.code,
+                crate::report::style::sanitize(&d.to_string())
+            );
+        }
+    }
+    if !verbose {
+        for (code, n) in shown {
+            if n > PER_CODE {
+                let _ = writeln!(
+                    err,
+                    "warning: {code}: {} more like this (-v shows all)",
+                    n - PER_CODE
+                );
+            }
+        }
     }
 }
 
@@ -139,7 +175,11 @@ fn report_failure(f: &Failed, side: Option<&str>) -> ExitCode {
     let mut err = std::io::stderr().lock();
     for d in f.errors() {
         let prefix = side.map(|s| format!("{s}: ")).unwrap_or_default();
-        let _ = writeln!(err, "error: {prefix}{}", crate::report::style::sanitize(&d.to_string()));
+        let _ = writeln!(
+            err,
+            "error: {prefix}{}",
+            crate::report::style::sanitize(&d.to_string())
+        );
     }
     ExitCode::from(2)
 }
@@ -158,8 +198,15 @@ fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
             }
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let tmp = dir.join(format!(".{}.reachdiff-tmp", path.file_name().map_or("out".into(), |n| n.to_string_lossy())));
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.reachdiff-tmp",
+                path.file_name()
+                    .map_or("out".into(), |n| n.to_string_lossy())
+            ));
             std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
             std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Ok(())
@@ -167,35 +214,103 @@ fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Phase times for `--timings`, printed to stderr.
+struct Timer {
+    start: Instant,
+    last: Instant,
+    phases: Vec<(&'static str, f64)>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        let now = Instant::now();
+        Timer {
+            start: now,
+            last: now,
+            phases: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.phases.push((name, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    fn phase(&mut self, p: analysis::Phase) {
+        self.mark(match p {
+            analysis::Phase::Loaded => "load",
+            analysis::Phase::Analysed => "analysis",
+            analysis::Phase::Compared => "diff",
+        });
+    }
+
+    fn print(&self, extra: &str) {
+        let parts: Vec<String> = self
+            .phases
+            .iter()
+            .map(|(n, t)| format!("{n} {t:.3}s"))
+            .collect();
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "timings: {} · total {:.3}s ({extra})",
+            parts.join(", "),
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Reach { paths, format, common } => {
+        Command::Reach {
+            paths,
+            format,
+            from,
+            to,
+            common,
+        } => {
             let opts = options(&common);
-            let t0 = Instant::now();
+            let mut timer = Timer::new();
             let rev = read_paths("reach", &paths, PathStyle::AsGiven)?;
-            let analyzed = match analysis::analyze(&rev, &opts) {
+            timer.mark("read");
+            let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
                 Ok(a) => a,
                 Err(f) => return Ok(report_failure(&f, None)),
             };
-            let t1 = Instant::now();
             print_diagnostics(&analyzed.diagnostics, common.verbose);
-            let conns = analyzed.analysis.connections();
-            let t2 = Instant::now();
+            let a = &analyzed.analysis;
+            let pick = |patterns: &[String]| -> anyhow::Result<Vec<crate::reach::Endpoint>> {
+                if patterns.is_empty() {
+                    return Ok(a.endpoints());
+                }
+                let mut v = Vec::new();
+                for p in patterns {
+                    let found = a.select(p);
+                    if found.is_empty() {
+                        anyhow::bail!("no endpoint matches {p:?}");
+                    }
+                    v.extend(found);
+                }
+                v.sort_by_key(|&e| a.endpoint_id(e));
+                v.dedup();
+                Ok(v)
+            };
+            let (srcs, dsts) = (pick(&from)?, pick(&to)?);
+            let conns = a.connections_between(&srcs, &dsts);
+            timer.mark("listing");
             let text = match format {
-                ReachFormat::Json => report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics),
-                ReachFormat::Text => report::text::render_reach(&analyzed.analysis, &conns, stdout_style()),
+                ReachFormat::Json => {
+                    report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics)
+                }
+                ReachFormat::Text => {
+                    report::text::render_reach(&analyzed.analysis, &conns, stdout_style())
+                }
             };
             emit(common.output.as_ref(), &text)?;
+            timer.mark("render+write");
             if common.timings {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(
-                    err,
-                    "timings: load+analysis {:.3}s, listing {:.3}s ({} rows), render+write {:.3}s",
-                    (t1 - t0).as_secs_f64(),
-                    (t2 - t1).as_secs_f64(),
-                    conns.len(),
-                    t2.elapsed().as_secs_f64()
-                );
+                timer.print(&format!("{} rows", conns.len()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -213,19 +328,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = match &rules {
                 None => None,
                 Some(p) => {
-                    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
                     Some(crate::gate::parse_rules(&p.display().to_string(), &text)?)
                 }
             };
-            let t0 = Instant::now();
-            let base_rev = read_paths("base", std::slice::from_ref(&base), PathStyle::RelativeToRoot)?;
-            let head_rev = read_paths("head", std::slice::from_ref(&head), PathStyle::RelativeToRoot)?;
-            let t1 = Instant::now();
-            let cmp = match analysis::compare(&base_rev, &head_rev, &opts) {
+            let mut timer = Timer::new();
+            let base_rev = read_paths(
+                "base",
+                std::slice::from_ref(&base),
+                PathStyle::RelativeToRoot,
+            )?;
+            let head_rev = read_paths(
+                "head",
+                std::slice::from_ref(&head),
+                PathStyle::RelativeToRoot,
+            )?;
+            timer.mark("read");
+            let cmp = match analysis::compare_observed(&base_rev, &head_rev, &opts, &mut |p| {
+                timer.phase(p)
+            }) {
                 Ok(c) => c,
                 Err(f) => return Ok(report_failure(&f.failed, Some(f.side))),
             };
-            let t2 = Instant::now();
             print_diagnostics(&cmp.head.diagnostics, common.verbose);
             let view = report::view::build(&cmp);
             let gates = crate::gate::evaluate(&cmp, &view, &fail_on, rules.as_ref());
@@ -256,18 +381,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 DiffFormat::Text => report::text::render_diff(&cmp, &view, &gates, stdout_style()),
             };
             emit(common.output.as_ref(), &text)?;
+            timer.mark("render+write");
             if common.timings {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(
-                    err,
-                    "timings: read {:.3}s, load+analysis+diff {:.3}s ({} pairs evaluated), render+write {:.3}s",
-                    (t1 - t0).as_secs_f64(),
-                    (t2 - t1).as_secs_f64(),
-                    cmp.diff.stats.pairs_evaluated,
-                    t2.elapsed().as_secs_f64()
-                );
+                timer.print(&format!(
+                    "{} pairs evaluated",
+                    cmp.diff.stats.pairs_evaluated
+                ));
             }
-            Ok(if tripped { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if tripped {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

@@ -43,24 +43,56 @@ pub enum Novelty {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cause {
-    NewWorkload { id: String, span: Span },
-    RemovedWorkload { id: String, span: Span },
+    NewWorkload {
+        id: String,
+        span: Span,
+    },
+    RemovedWorkload {
+        id: String,
+        span: Span,
+    },
     /// A head rule allows the opened traffic.
-    RuleAllows { rule: RuleRef, peer: Option<usize>, novelty: Novelty },
+    RuleAllows {
+        rule: RuleRef,
+        peer: Option<usize>,
+        novelty: Novelty,
+    },
     /// A base rule allowed the closed traffic and no longer does.
-    RuleNoLongerAllows { rule: RuleRef, peer: Option<usize>, novelty: Novelty },
+    RuleNoLongerAllows {
+        rule: RuleRef,
+        peer: Option<usize>,
+        novelty: Novelty,
+    },
     /// No NetworkPolicy isolates the workload in this direction any more.
-    NoLongerIsolated { workload: String, direction: Direction, span: Span },
+    NoLongerIsolated {
+        workload: String,
+        direction: Direction,
+        span: Span,
+    },
     /// NetworkPolicies now isolate the workload in this direction.
-    NewlyIsolated { workload: String, direction: Direction, policies: Vec<(String, Span)> },
+    NewlyIsolated {
+        workload: String,
+        direction: Direction,
+        policies: Vec<(String, Span)>,
+    },
     /// An admin-tier rule now denies it.
-    DeniedBy { rule: RuleRef },
+    DeniedBy {
+        rule: RuleRef,
+    },
     /// An admin-tier rule that denied it is gone or no longer matches.
-    NoLongerDenied { rule: RuleRef },
+    NoLongerDenied {
+        rule: RuleRef,
+    },
     /// A Pass now hands the decision down to NetworkPolicy / Baseline.
-    PassedDown { rule: RuleRef },
+    PassedDown {
+        rule: RuleRef,
+    },
     /// Labels (or namespace labels, or container ports) of a workload changed.
-    LabelChange { workload: String, span: Span, what: String },
+    LabelChange {
+        workload: String,
+        span: Span,
+        what: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -104,7 +136,10 @@ struct Profile<'a> {
 
 impl PartialEq for Profile<'_> {
     fn eq(&self, o: &Self) -> bool {
-        self.ns_labels == o.ns_labels && self.labels == o.labels && self.ports == o.ports && self.host_network == o.host_network
+        self.ns_labels == o.ns_labels
+            && self.labels == o.labels
+            && self.ports == o.ports
+            && self.host_network == o.host_network
     }
 }
 
@@ -125,7 +160,10 @@ fn profile<'a>(a: &'a Analysis, w: usize) -> Profile<'a> {
 
 fn same_side(a: &Analysis, sa: &Side, b: &Analysis, sb: &Side) -> bool {
     let eq = |x: &[usize], y: &[usize]| {
-        x.len() == y.len() && x.iter().zip(y).all(|(&i, &j)| a.rules[i].spec == b.rules[j].spec)
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(&i, &j)| a.rules[i].spec == b.rules[j].spec)
     };
     sa.is_isolated() == sb.is_isolated()
         && eq(&sa.admin, &sb.admin)
@@ -151,11 +189,19 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
             };
             match ord {
                 std::cmp::Ordering::Less => {
-                    endpoints.push(UnionEndpoint { id: bid[i].clone(), base: Some(Endpoint::Workload(i)), head: None });
+                    endpoints.push(UnionEndpoint {
+                        id: bid[i].clone(),
+                        base: Some(Endpoint::Workload(i)),
+                        head: None,
+                    });
                     i += 1;
                 }
                 std::cmp::Ordering::Greater => {
-                    endpoints.push(UnionEndpoint { id: hid[j].clone(), base: None, head: Some(Endpoint::Workload(j)) });
+                    endpoints.push(UnionEndpoint {
+                        id: hid[j].clone(),
+                        base: None,
+                        head: Some(Endpoint::Workload(j)),
+                    });
                     j += 1;
                 }
                 std::cmp::Ordering::Equal => {
@@ -170,7 +216,11 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
             }
         }
         for (k, atom) in ba.atoms.atoms().iter().enumerate() {
-            endpoints.push(UnionEndpoint { id: atom.id(), base: Some(Endpoint::Atom(k)), head: Some(Endpoint::Atom(k)) });
+            endpoints.push(UnionEndpoint {
+                id: atom.id(),
+                base: Some(Endpoint::Atom(k)),
+                head: Some(Endpoint::Atom(k)),
+            });
         }
         endpoints.sort_by(|x, y| x.id.cmp(&y.id));
     }
@@ -235,18 +285,36 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
     let mut closed = Vec::new();
     for (s, d, o, c) in changes {
         if !o.is_empty() {
-            opened.push(DiffRow { src: s, dst: d, conn: o, causes: Vec::new() });
+            opened.push(DiffRow {
+                src: s,
+                dst: d,
+                conn: o,
+                causes: Vec::new(),
+            });
         }
         if !c.is_empty() {
-            closed.push(DiffRow { src: s, dst: d, conn: c, causes: Vec::new() });
+            closed.push(DiffRow {
+                src: s,
+                dst: d,
+                conn: c,
+                causes: Vec::new(),
+            });
         }
     }
     let order = |r: &DiffRow| (r.src, r.dst);
     opened.sort_by_key(order);
     closed.sort_by_key(order);
-    let explainer = Explainer { base: ba, head: ha, endpoints: &endpoints };
-    opened.par_iter_mut().for_each(|r| r.causes = explainer.explain(r, true));
-    closed.par_iter_mut().for_each(|r| r.causes = explainer.explain(r, false));
+    let explainer = Explainer {
+        base: ba,
+        head: ha,
+        endpoints: &endpoints,
+    };
+    opened
+        .par_iter_mut()
+        .for_each(|r| r.causes = explainer.explain(r, true));
+    closed
+        .par_iter_mut()
+        .for_each(|r| r.causes = explainer.explain(r, false));
     let stats = DiffStats {
         workloads_base: ba.workloads.len(),
         workloads_head: ha.workloads.len(),
@@ -257,7 +325,12 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
         changed_endpoints: identity_changed.len(),
         pairs_evaluated: evaluated,
     };
-    ReachDiff { endpoints, opened, closed, stats }
+    ReachDiff {
+        endpoints,
+        opened,
+        closed,
+        stats,
+    }
 }
 
 struct Explainer<'a> {
@@ -270,19 +343,31 @@ impl Explainer<'_> {
     /// Causes for one opened (or closed) row. `now` is the revision where
     /// the traffic is allowed, `before` the one where it was not.
     fn explain(&self, row: &DiffRow, opened: bool) -> Vec<Cause> {
-        let (now, before) = if opened { (self.head, self.base) } else { (self.base, self.head) };
+        let (now, before) = if opened {
+            (self.head, self.base)
+        } else {
+            (self.base, self.head)
+        };
         let pick = |e: &UnionEndpoint, a_is_head: bool| if a_is_head { e.head } else { e.base };
         let now_is_head = opened;
         let (src, dst) = (&self.endpoints[row.src], &self.endpoints[row.dst]);
         let mut causes = BTreeSet::new();
         // Existence.
         for e in [src, dst] {
-            if let (Some(Endpoint::Workload(w)), None) = (pick(e, now_is_head), pick(e, !now_is_head)) {
+            if let (Some(Endpoint::Workload(w)), None) =
+                (pick(e, now_is_head), pick(e, !now_is_head))
+            {
                 let wl = &now.workloads[w];
                 causes.insert(if opened {
-                    Cause::NewWorkload { id: e.id.clone(), span: wl.span.clone() }
+                    Cause::NewWorkload {
+                        id: e.id.clone(),
+                        span: wl.span.clone(),
+                    }
                 } else {
-                    Cause::RemovedWorkload { id: e.id.clone(), span: wl.span.clone() }
+                    Cause::RemovedWorkload {
+                        id: e.id.clone(),
+                        span: wl.span.clone(),
+                    }
                 });
             }
         }
@@ -293,10 +378,13 @@ impl Explainer<'_> {
                 (Direction::Ingress, dst, src),
             ];
             for (dir, owner, peer) in sides {
-                let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) = (pick(owner, now_is_head), pick(owner, !now_is_head)) else {
+                let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) =
+                    (pick(owner, now_is_head), pick(owner, !now_is_head))
+                else {
                     continue;
                 };
-                let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head)) else {
+                let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head))
+                else {
                     continue;
                 };
                 let before_allowed = before.side(dir, wb, pb);
@@ -306,7 +394,16 @@ impl Explainer<'_> {
                 }
                 let tn = now.trace_side(dir, wn, pn);
                 let tb = before.trace_side(dir, wb, pb);
-                self.side_causes(&mut causes, opened, dir, owner, peer, (wn, pn, &tn), (wb, pb, &tb), &changed);
+                self.side_causes(
+                    &mut causes,
+                    opened,
+                    dir,
+                    owner,
+                    peer,
+                    (wn, pn, &tn),
+                    (wb, pb, &tb),
+                    &changed,
+                );
             }
         }
         causes.into_iter().collect()
@@ -324,21 +421,30 @@ impl Explainer<'_> {
         (wb, pb, tb): (usize, Endpoint, &SideTrace),
         changed: &ConnSet,
     ) {
-        let (now, before) = if opened { (self.head, self.base) } else { (self.base, self.head) };
+        let (now, before) = if opened {
+            (self.head, self.base)
+        } else {
+            (self.base, self.head)
+        };
         let side_now = &now.sides[wn][dir as usize];
         let side_before = &before.sides[wb][dir as usize];
         let touches = |c: &ConnSet| !c.intersection(changed).is_empty();
-        let before_chain = |a: &Analysis, s: &Side| -> Vec<std::sync::Arc<crate::reach::RuleSpec>> {
-            s.admin
-                .iter()
-                .chain(&s.network_policy)
-                .chain(&s.baseline)
-                .map(|&r| a.rules[r].spec.clone())
-                .collect()
-        };
+        let before_chain =
+            |a: &Analysis, s: &Side| -> Vec<std::sync::Arc<crate::reach::RuleSpec>> {
+                s.admin
+                    .iter()
+                    .chain(&s.network_policy)
+                    .chain(&s.baseline)
+                    .map(|&r| a.rules[r].spec.clone())
+                    .collect()
+            };
         let chain_before = before_chain(before, side_before);
         // Isolation flips (the silent default).
-        if opened && side_before.is_isolated() && !side_now.is_isolated() && touches(&tn.default_allowed) {
+        if opened
+            && side_before.is_isolated()
+            && !side_now.is_isolated()
+            && touches(&tn.default_allowed)
+        {
             causes.insert(Cause::NoLongerIsolated {
                 workload: owner.id.clone(),
                 direction: dir,
@@ -350,9 +456,18 @@ impl Explainer<'_> {
             let policies = side_before
                 .isolated_by
                 .iter()
-                .map(|&p| (before.policies[p].name.clone(), before.policies[p].span.clone()))
+                .map(|&p| {
+                    (
+                        before.policies[p].name.clone(),
+                        before.policies[p].span.clone(),
+                    )
+                })
                 .collect();
-            causes.insert(Cause::NewlyIsolated { workload: owner.id.clone(), direction: dir, policies });
+            causes.insert(Cause::NewlyIsolated {
+                workload: owner.id.clone(),
+                direction: dir,
+                policies,
+            });
         }
         // Rules that decide the changed ports where the traffic is allowed.
         for step in &tn.steps {
@@ -362,7 +477,7 @@ impl Explainer<'_> {
             let rule = &now.rules[step.rule];
             match step.action {
                 Action::Allow => {
-                    let novelty = if chain_before.iter().any(|s| *s == rule.spec) {
+                    let novelty = if chain_before.contains(&rule.spec) {
                         Novelty::Unchanged
                     } else if opened {
                         Novelty::New
@@ -375,15 +490,24 @@ impl Explainer<'_> {
                     });
                     let rule_ref = rule.origin.clone();
                     causes.insert(if opened {
-                        Cause::RuleAllows { rule: rule_ref, peer: peer_index, novelty }
+                        Cause::RuleAllows {
+                            rule: rule_ref,
+                            peer: peer_index,
+                            novelty,
+                        }
                     } else {
-                        Cause::RuleNoLongerAllows { rule: rule_ref, peer: peer_index, novelty }
+                        Cause::RuleNoLongerAllows {
+                            rule: rule_ref,
+                            peer: peer_index,
+                            novelty,
+                        }
                     });
-                    if novelty != Novelty::Unchanged {
-                                }
+                    if novelty != Novelty::Unchanged {}
                 }
                 Action::Pass if opened => {
-                    causes.insert(Cause::PassedDown { rule: rule.origin.clone() });
+                    causes.insert(Cause::PassedDown {
+                        rule: rule.origin.clone(),
+                    });
                 }
                 _ => {}
             }
@@ -392,8 +516,12 @@ impl Explainer<'_> {
         for step in &tb.steps {
             if step.action == Action::Deny && touches(&step.decided) {
                 let rule = before.rules[step.rule].origin.clone();
-                causes.insert(if opened { Cause::NoLongerDenied { rule } } else { Cause::DeniedBy { rule } });
-                }
+                causes.insert(if opened {
+                    Cause::NoLongerDenied { rule }
+                } else {
+                    Cause::DeniedBy { rule }
+                });
+            }
         }
         // Label changes of the side's owner or its peer.
         for (e, wi_now, wi_before) in [
@@ -428,7 +556,7 @@ impl Explainer<'_> {
                         span: self.head.workloads[head_w].span.clone(),
                         what: what.to_string(),
                     });
-                        }
+                }
             }
         }
     }

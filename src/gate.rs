@@ -82,7 +82,10 @@ pub struct RulesError {
 /// Parses and validates a rules file; errors name the file, line and field.
 pub fn parse_rules(file: &str, text: &str) -> Result<RulesFile, RulesError> {
     let rules: RulesFile = serde_yaml::from_str(text).map_err(|e| {
-        let loc = e.location().map(|l| format!("{}:{}: ", l.line(), l.column())).unwrap_or_default();
+        let loc = e
+            .location()
+            .map(|l| format!("{}:{}: ", l.line(), l.column()))
+            .unwrap_or_default();
         RulesError {
             file: file.to_string(),
             message: format!("{loc}{e}"),
@@ -96,12 +99,22 @@ pub fn parse_rules(file: &str, text: &str) -> Result<RulesFile, RulesError> {
         if g.name.trim().is_empty() {
             return Err(err("name must not be empty".into()));
         }
-        for m in [&g.from, &g.to, &g.except_from, &g.except_to].into_iter().flatten() {
+        for m in [&g.from, &g.to, &g.except_from, &g.except_to]
+            .into_iter()
+            .flatten()
+        {
             if let Some(c) = &m.cidr {
                 Cidr::parse(c).map_err(|_| err(format!("invalid cidr {c:?}")))?;
             }
-            if m.external == Some(true) && (m.namespaces.is_some() || m.namespace_labels.is_some() || m.pod_labels.is_some() || m.workloads.is_some()) {
-                return Err(err("external: true cannot be combined with workload fields".into()));
+            if m.external == Some(true)
+                && (m.namespaces.is_some()
+                    || m.namespace_labels.is_some()
+                    || m.pod_labels.is_some()
+                    || m.workloads.is_some())
+            {
+                return Err(err(
+                    "external: true cannot be combined with workload fields".into(),
+                ));
             }
         }
     }
@@ -117,13 +130,20 @@ impl Matcher {
                 }
                 let wl = &a.workloads[w];
                 if let Some(ns) = &self.namespaces {
-                    if !ns.iter().any(|n| *n == wl.namespace) {
+                    if !ns.contains(&wl.namespace) {
                         return false;
                     }
                 }
                 if let Some(want) = &self.namespace_labels {
-                    let labels = a.namespaces.iter().find(|n| n.name == wl.namespace).map(|n| &n.labels);
-                    if !want.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
+                    let labels = a
+                        .namespaces
+                        .iter()
+                        .find(|n| n.name == wl.namespace)
+                        .map(|n| &n.labels);
+                    if !want
+                        .iter()
+                        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+                    {
                         return false;
                     }
                 }
@@ -174,24 +194,48 @@ pub struct GateOutcome {
 
 fn row_line(cmp: &Comparison, r: &DiffRow) -> String {
     let eps = &cmp.diff.endpoints;
-    format!("{} → {}  {}", eps[r.src].id, eps[r.dst].id, crate::report::text::conn_text(&r.conn))
+    format!(
+        "{} → {}  {}",
+        eps[r.src].id,
+        eps[r.dst].id,
+        crate::report::text::conn_text(&r.conn)
+    )
 }
 
 /// Evaluates `--fail-on` and the rules file.
-pub fn evaluate(cmp: &Comparison, view: &DiffView, fail_on: &[FailOn], rules: Option<&RulesFile>) -> Vec<GateOutcome> {
+pub fn evaluate(
+    cmp: &Comparison,
+    view: &DiffView,
+    fail_on: &[FailOn],
+    rules: Option<&RulesFile>,
+) -> Vec<GateOutcome> {
     let mut out = Vec::new();
     for f in fail_on {
         let (name, rows): (&str, Vec<&DiffRow>) = match f {
             FailOn::Opened => ("fail-on opened", cmp.diff.opened.iter().collect()),
             FailOn::Closed => ("fail-on closed", cmp.diff.closed.iter().collect()),
-            FailOn::Any => ("fail-on any", cmp.diff.opened.iter().chain(&cmp.diff.closed).collect()),
+            FailOn::Any => (
+                "fail-on any",
+                cmp.diff.opened.iter().chain(&cmp.diff.closed).collect(),
+            ),
             FailOn::Exposure => {
                 let pairs: std::collections::BTreeSet<(usize, usize)> = view
                     .exposures
                     .iter()
-                    .flat_map(|g| g.from.iter().flat_map(move |&s| g.to.iter().map(move |&d| (s, d))))
+                    .flat_map(|g| {
+                        g.from
+                            .iter()
+                            .flat_map(move |&s| g.to.iter().map(move |&d| (s, d)))
+                    })
                     .collect();
-                ("fail-on exposure", cmp.diff.opened.iter().filter(|r| pairs.contains(&(r.src, r.dst))).collect())
+                (
+                    "fail-on exposure",
+                    cmp.diff
+                        .opened
+                        .iter()
+                        .filter(|r| pairs.contains(&(r.src, r.dst)))
+                        .collect(),
+                )
             }
         };
         out.push(GateOutcome {
@@ -223,7 +267,10 @@ pub fn evaluate(cmp: &Comparison, view: &DiffView, fail_on: &[FailOn], rules: Op
             let violations: Vec<String> = rows
                 .iter()
                 .filter(|r| {
-                    hit(&g.from, r.src, true) && hit(&g.to, r.dst, true) && !hit(&g.except_from, r.src, false) && !hit(&g.except_to, r.dst, false)
+                    hit(&g.from, r.src, true)
+                        && hit(&g.to, r.dst, true)
+                        && !hit(&g.except_from, r.src, false)
+                        && !hit(&g.except_to, r.dst, false)
                 })
                 .map(|r| row_line(cmp, r))
                 .collect();

@@ -15,3 +15,4 @@ pub mod revision;
 
 pub mod cli;
 pub mod source;
+pub mod synth;

@@ -153,9 +153,17 @@ pub fn range_to_cidrs(family: Family, first: u128, last: u128) -> Vec<Cidr> {
     let mut cur = first;
     loop {
         // Largest block aligned at `cur` that does not pass `last`.
-        let mut size_bits = if cur == 0 { bits } else { cur.trailing_zeros().min(bits) };
+        let mut size_bits = if cur == 0 {
+            bits
+        } else {
+            cur.trailing_zeros().min(bits)
+        };
         loop {
-            let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+            let span = if size_bits >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << size_bits) - 1
+            };
             if cur.checked_add(span).is_some_and(|end| end <= last) {
                 break;
             }
@@ -166,7 +174,11 @@ pub fn range_to_cidrs(family: Family, first: u128, last: u128) -> Vec<Cidr> {
             network: cur,
             prefix: (bits - size_bits) as u8,
         });
-        let span = if size_bits >= 128 { u128::MAX } else { (1u128 << size_bits) - 1 };
+        let span = if size_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << size_bits) - 1
+        };
         match cur.checked_add(span).and_then(|e| e.checked_add(1)) {
             Some(next) if next <= last => cur = next,
             _ => break,
@@ -279,7 +291,12 @@ impl AtomTable {
             .into_iter()
             .map(|((_, sig), mut ranges)| {
                 ranges.sort_unstable();
-                (Atom { ranges: merge(ranges) }, sig)
+                (
+                    Atom {
+                        ranges: merge(ranges),
+                    },
+                    sig,
+                )
             })
             .collect();
         atoms.sort_by_key(|(a, _)| a.id());
@@ -354,7 +371,10 @@ mod tests {
         assert_eq!(c("0.0.0.0/0").range(), IpRange::whole(Family::V4));
         assert_eq!(c("::/0").range(), IpRange::whole(Family::V6));
         assert_eq!(c("1.2.3.4/32").range().to_string(), "1.2.3.4-1.2.3.4");
-        assert_eq!(c("fd00::/8").range().to_string(), "fd00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+        assert_eq!(
+            c("fd00::/8").range().to_string(),
+            "fd00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        );
         assert!(Cidr::parse("10.0.0.0").is_err());
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("10.0.0/8").is_err());
@@ -368,11 +388,18 @@ mod tests {
     #[test]
     fn ranges_to_cidrs() {
         let r = |a: &str, b: &str| {
-            let (x, y) = (a.parse::<Ipv4Addr>().unwrap(), b.parse::<Ipv4Addr>().unwrap());
-            range_to_cidrs(Family::V4, u128::from(u32::from(x)), u128::from(u32::from(y)))
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
+            let (x, y) = (
+                a.parse::<Ipv4Addr>().unwrap(),
+                b.parse::<Ipv4Addr>().unwrap(),
+            );
+            range_to_cidrs(
+                Family::V4,
+                u128::from(u32::from(x)),
+                u128::from(u32::from(y)),
+            )
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
         };
         assert_eq!(r("0.0.0.0", "255.255.255.255"), ["0.0.0.0/0"]);
         assert_eq!(r("10.0.0.0", "10.255.255.255"), ["10.0.0.0/8"]);
@@ -398,7 +425,12 @@ mod tests {
     #[test]
     fn e16_internet_only_atoms() {
         let t = AtomTable::build(
-            [c("0.0.0.0/0"), c("10.0.0.0/8"), c("172.16.0.0/12"), c("192.168.0.0/16")],
+            [
+                c("0.0.0.0/0"),
+                c("10.0.0.0/8"),
+                c("172.16.0.0/12"),
+                c("192.168.0.0/16"),
+            ],
             false,
         );
         let ids: Vec<String> = t.atoms().iter().map(Atom::id).collect();

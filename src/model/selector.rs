@@ -161,7 +161,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
@@ -194,15 +197,24 @@ mod tests {
 
     #[test]
     fn requirements_are_anded() {
-        let s = Selector::new(vec![req("a", Operator::In, &["1"]), req("b", Operator::Exists, &[])]);
+        let s = Selector::new(vec![
+            req("a", Operator::In, &["1"]),
+            req("b", Operator::Exists, &[]),
+        ]);
         assert!(s.matches(&labels(&[("a", "1"), ("b", "")])));
         assert!(!s.matches(&labels(&[("a", "1")])));
     }
 
     #[test]
     fn canonical_form_ignores_order() {
-        let a = Selector::new(vec![req("b", Operator::In, &["y", "x"]), req("a", Operator::Exists, &[])]);
-        let b = Selector::new(vec![req("a", Operator::Exists, &[]), req("b", Operator::In, &["x", "y", "x"])]);
+        let a = Selector::new(vec![
+            req("b", Operator::In, &["y", "x"]),
+            req("a", Operator::Exists, &[]),
+        ]);
+        let b = Selector::new(vec![
+            req("a", Operator::Exists, &[]),
+            req("b", Operator::In, &["x", "y", "x"]),
+        ]);
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "a,b in (x,y)");
     }

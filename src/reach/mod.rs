@@ -80,7 +80,9 @@ impl Analysis {
     }
 
     pub fn workload_index(&self, id: &str) -> Option<usize> {
-        self.workloads.binary_search_by(|w| w.id().as_str().cmp(id)).ok()
+        self.workloads
+            .binary_search_by(|w| w.id().as_str().cmp(id))
+            .ok()
     }
 
     /// The ports a rule matches when `target` resolves named ports (the
@@ -93,7 +95,9 @@ impl Analysis {
         if let Some(w) = target {
             for (proto, name) in &rule.ports.named {
                 for cp in &self.workloads[w].ports {
-                    if cp.name.as_deref() == Some(name.as_str()) && proto.is_none_or(|p| p == cp.protocol) {
+                    if cp.name.as_deref() == Some(name.as_str())
+                        && proto.is_none_or(|p| p == cp.protocol)
+                    {
                         c.add(cp.protocol, &PortSet::single(cp.port));
                     }
                 }
@@ -121,7 +125,13 @@ impl Analysis {
         t
     }
 
-    fn side_impl(&self, dir: Direction, w: usize, peer: Endpoint, mut trace: Option<&mut SideTrace>) -> ConnSet {
+    fn side_impl(
+        &self,
+        dir: Direction,
+        w: usize,
+        peer: Endpoint,
+        mut trace: Option<&mut SideTrace>,
+    ) -> ConnSet {
         let side = &self.sides[w][dir as usize];
         let target = match dir {
             Direction::Ingress => Some(w),
@@ -152,7 +162,15 @@ impl Analysis {
         // Admin tier: first match per port decides.
         let mut undecided = ConnSet::all();
         let mut passed = ConnSet::empty();
-        self.first_match(&side.admin, peer, target, &mut undecided, &mut allowed, &mut passed, trace.as_deref_mut());
+        self.first_match(
+            &side.admin,
+            peer,
+            target,
+            &mut undecided,
+            &mut allowed,
+            &mut passed,
+            trace.as_deref_mut(),
+        );
         let mut remaining = undecided.union(&passed);
         if remaining.is_empty() {
             return allowed;
@@ -185,7 +203,15 @@ impl Analysis {
         // Baseline tier, then the default allow (a Baseline Pass also ends
         // in the default).
         let mut passed = ConnSet::empty();
-        self.first_match(&side.baseline, peer, target, &mut remaining, &mut allowed, &mut passed, trace.as_deref_mut());
+        self.first_match(
+            &side.baseline,
+            peer,
+            target,
+            &mut remaining,
+            &mut allowed,
+            &mut passed,
+            trace.as_deref_mut(),
+        );
         let default = remaining.union(&passed);
         if let Some(t) = trace {
             t.default_allowed = default.clone();
@@ -249,6 +275,52 @@ impl Analysis {
         }
     }
 
+    /// Endpoints named by a pattern: a workload id (`ns/name[Kind]`),
+    /// `ns/name` (any kind), a namespace `ns`, or an IP address (its atom).
+    pub fn select(&self, pattern: &str) -> Vec<Endpoint> {
+        if let Ok(ip) = pattern.parse::<std::net::IpAddr>() {
+            return self
+                .atoms
+                .atom_of(ip)
+                .map(Endpoint::Atom)
+                .into_iter()
+                .collect();
+        }
+        let mut out: Vec<Endpoint> = self
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| {
+                let id = w.id();
+                id == pattern
+                    || format!("{}/{}", w.namespace, w.name) == pattern
+                    || w.namespace == pattern
+            })
+            .map(|(i, _)| Endpoint::Workload(i))
+            .collect();
+        out.sort_by_key(|&e| self.endpoint_id(e));
+        out
+    }
+
+    /// Allowed connections from `srcs` to `dsts` (each in id order).
+    pub fn connections_between(
+        &self,
+        srcs: &[Endpoint],
+        dsts: &[Endpoint],
+    ) -> Vec<(Endpoint, Endpoint, ConnSet)> {
+        srcs.par_iter()
+            .map(|&src| {
+                self.row(src, dsts)
+                    .into_iter()
+                    .map(|(dst, c)| (src, dst, c))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Every endpoint, sorted by id.
     pub fn endpoints(&self) -> Vec<Endpoint> {
         let mut v: Vec<(String, Endpoint)> = (0..self.workloads.len())
@@ -275,17 +347,6 @@ impl Analysis {
     /// number of endpoints by nature; rows are computed in parallel.
     pub fn connections(&self) -> Vec<(Endpoint, Endpoint, ConnSet)> {
         let order = self.endpoints();
-        order
-            .par_iter()
-            .map(|&src| {
-                self.row(src, &order)
-                    .into_iter()
-                    .map(|(dst, c)| (src, dst, c))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
-            .collect()
+        self.connections_between(&order, &order)
     }
 }

@@ -63,7 +63,13 @@ pub struct RuleRef {
 
 impl fmt::Display for RuleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} rule {} of {}", self.direction.as_str(), self.index, self.policy)?;
+        write!(
+            f,
+            "{} rule {} of {}",
+            self.direction.as_str(),
+            self.index,
+            self.policy
+        )?;
         if let Some(n) = &self.name {
             write!(f, " ({n:?})")?;
         }

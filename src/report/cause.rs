@@ -34,19 +34,35 @@ pub fn sentence(c: &Cause) -> String {
     match c {
         Cause::NewWorkload { id, .. } => format!("new workload {id}"),
         Cause::RemovedWorkload { id, .. } => format!("workload {id} removed"),
-        Cause::RuleAllows { rule, peer, novelty } => match novelty {
+        Cause::RuleAllows {
+            rule,
+            peer,
+            novelty,
+        } => match novelty {
             Novelty::New => format!("new or changed {}", rule_words(rule, *peer)),
             _ => format!("allowed by {}", rule_words(rule, *peer)),
         },
-        Cause::RuleNoLongerAllows { rule, peer, novelty } => match novelty {
+        Cause::RuleNoLongerAllows {
+            rule,
+            peer,
+            novelty,
+        } => match novelty {
             Novelty::Unchanged => format!("{} no longer matches", rule_words(rule, *peer)),
             _ => format!("{} was removed or narrowed", rule_words(rule, *peer)),
         },
-        Cause::NoLongerIsolated { workload, direction, .. } => format!(
+        Cause::NoLongerIsolated {
+            workload,
+            direction,
+            ..
+        } => format!(
             "no policy isolates {workload} for {} any more, so everything is allowed by default",
             direction.as_str()
         ),
-        Cause::NewlyIsolated { workload, direction, policies } => {
+        Cause::NewlyIsolated {
+            workload,
+            direction,
+            policies,
+        } => {
             let names: Vec<&str> = policies.iter().map(|(n, _)| n.as_str()).collect();
             format!(
                 "{} now isolate{} {workload} for {} and allow{} nothing for this",
@@ -69,16 +85,32 @@ pub fn sentence(c: &Cause) -> String {
 /// The location a cause points at, if any.
 pub fn location(c: &Cause) -> Option<Location<'_>> {
     match c {
-        Cause::NewWorkload { span, .. } | Cause::LabelChange { span, .. } => Some(Location { span, on_base: false }),
-        Cause::RemovedWorkload { span, .. } => Some(Location { span, on_base: true }),
+        Cause::NewWorkload { span, .. } | Cause::LabelChange { span, .. } => Some(Location {
+            span,
+            on_base: false,
+        }),
+        Cause::RemovedWorkload { span, .. } => Some(Location {
+            span,
+            on_base: true,
+        }),
         Cause::RuleAllows { rule, .. } | Cause::DeniedBy { rule } | Cause::PassedDown { rule } => {
-            Some(Location { span: &rule.span, on_base: false })
+            Some(Location {
+                span: &rule.span,
+                on_base: false,
+            })
         }
-        Cause::RuleNoLongerAllows { rule, .. } | Cause::NoLongerDenied { rule } => {
-            Some(Location { span: &rule.span, on_base: true })
-        }
-        Cause::NoLongerIsolated { span, .. } => Some(Location { span, on_base: false }),
-        Cause::NewlyIsolated { policies, .. } => policies.first().map(|(_, span)| Location { span, on_base: false }),
+        Cause::RuleNoLongerAllows { rule, .. } | Cause::NoLongerDenied { rule } => Some(Location {
+            span: &rule.span,
+            on_base: true,
+        }),
+        Cause::NoLongerIsolated { span, .. } => Some(Location {
+            span,
+            on_base: false,
+        }),
+        Cause::NewlyIsolated { policies, .. } => policies.first().map(|(_, span)| Location {
+            span,
+            on_base: false,
+        }),
     }
 }
 

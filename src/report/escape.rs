@@ -9,8 +9,8 @@ pub fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|' | '~'
-            | '>' | '<' | '&' | '@' | ':' | '$' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '>' | '<' | '&' | '@' | ':' | '$' => {
                 out.push_str(match c {
                     '<' => "&lt;",
                     '>' => "&gt;",
@@ -40,13 +40,13 @@ pub fn code(s: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .replace('|', "\\|");
-    let longest = clean
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
-    let pad = if clean.starts_with('`') || clean.ends_with('`') || clean.is_empty() { " " } else { "" };
+    let pad = if clean.starts_with('`') || clean.ends_with('`') || clean.is_empty() {
+        " "
+    } else {
+        ""
+    };
     format!("{fence}{pad}{clean}{pad}{fence}")
 }
 
@@ -91,8 +91,14 @@ mod tests {
     #[test]
     fn hostile_names_are_inert() {
         assert_eq!(md("@admin"), "&#64;admin");
-        assert_eq!(md("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert\\(1\\)&gt;");
-        assert_eq!(md("[x](http://evil)"), "\\[x\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/"));
+        assert_eq!(
+            md("<img src=x onerror=alert(1)>"),
+            "&lt;img src=x onerror=alert\\(1\\)&gt;"
+        );
+        assert_eq!(
+            md("[x](http://evil)"),
+            "\\[x\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/")
+        );
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");

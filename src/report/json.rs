@@ -116,8 +116,16 @@ struct ReachJson<'a> {
     diagnostics: Vec<DiagnosticJson>,
 }
 
-pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], diags: &[Diagnostic]) -> String {
-    let endpoints: Vec<EndpointJson> = a.endpoints().into_iter().map(|e| EndpointJson::from_analysis(a, e)).collect();
+pub fn render_reach(
+    a: &Analysis,
+    conns: &[(Endpoint, Endpoint, ConnSet)],
+    diags: &[Diagnostic],
+) -> String {
+    let endpoints: Vec<EndpointJson> = a
+        .endpoints()
+        .into_iter()
+        .map(|e| EndpointJson::from_analysis(a, e))
+        .collect();
     let rows: Vec<ConnectionJson> = conns
         .iter()
         .flat_map(|(s, d, c)| rows(&a.endpoint_id(*s), &a.endpoint_id(*d), c))
@@ -170,15 +178,19 @@ impl From<&Cause> for CauseJson {
     fn from(c: &Cause) -> Self {
         let loc = cause::location(c);
         let (policy, tier, priority, direction, rule, peer) = match c {
-            Cause::RuleAllows { rule, peer, .. } | Cause::RuleNoLongerAllows { rule, peer, .. } => (
-                Some(rule.policy.clone()),
-                Some(rule.tier.as_str()),
-                rule.priority,
-                Some(rule.direction.as_str()),
-                Some(rule.index),
-                *peer,
-            ),
-            Cause::DeniedBy { rule } | Cause::NoLongerDenied { rule } | Cause::PassedDown { rule } => (
+            Cause::RuleAllows { rule, peer, .. } | Cause::RuleNoLongerAllows { rule, peer, .. } => {
+                (
+                    Some(rule.policy.clone()),
+                    Some(rule.tier.as_str()),
+                    rule.priority,
+                    Some(rule.direction.as_str()),
+                    Some(rule.index),
+                    *peer,
+                )
+            }
+            Cause::DeniedBy { rule }
+            | Cause::NoLongerDenied { rule }
+            | Cause::PassedDown { rule } => (
                 Some(rule.policy.clone()),
                 Some(rule.tier.as_str()),
                 rule.priority,
@@ -208,7 +220,9 @@ impl From<&Cause> for CauseJson {
             rule,
             peer,
             workload,
-            side: loc.as_ref().map(|l| if l.on_base { "base" } else { "head" }),
+            side: loc
+                .as_ref()
+                .map(|l| if l.on_base { "base" } else { "head" }),
             file: loc.as_ref().map(|l| l.span.file.clone()),
             line: loc.as_ref().map(|l| l.span.line),
         }
@@ -293,7 +307,12 @@ fn union_endpoint_json(cmp: &Comparison, u: usize) -> EndpointJson {
 
 pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     let d = &cmp.diff;
-    let mut used: Vec<usize> = d.opened.iter().chain(&d.closed).flat_map(|r| [r.src, r.dst]).collect();
+    let mut used: Vec<usize> = d
+        .opened
+        .iter()
+        .chain(&d.closed)
+        .flat_map(|r| [r.src, r.dst])
+        .collect();
     used.sort_unstable();
     used.dedup();
     let diagnostics = cmp
@@ -302,7 +321,10 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         .iter()
         .map(|x| ("base", x))
         .chain(cmp.head.diagnostics.iter().map(|x| ("head", x)))
-        .map(|(side, x)| SideDiagnosticJson { side, diagnostic: x.into() })
+        .map(|(side, x)| SideDiagnosticJson {
+            side,
+            diagnostic: x.into(),
+        })
         .collect();
     let doc = DiffJson {
         schema: DIFF_SCHEMA,
@@ -314,7 +336,10 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
             policies_base: d.stats.policies_base,
             policies_head: d.stats.policies_head,
         },
-        endpoints: used.into_iter().map(|u| union_endpoint_json(cmp, u)).collect(),
+        endpoints: used
+            .into_iter()
+            .map(|u| union_endpoint_json(cmp, u))
+            .collect(),
         opened: diff_rows(cmp, &d.opened),
         closed: diff_rows(cmp, &d.closed),
         gates: gates.to_vec(),

@@ -59,7 +59,11 @@ fn phrase_md(p: &Phrase) -> String {
 
 fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
     let text = format!("{}:{}", span.file, span.line);
-    let base = if on_base { &opts.base_url } else { &opts.head_url };
+    let base = if on_base {
+        &opts.base_url
+    } else {
+        &opts.head_url
+    };
     match base {
         Some(url) if !span.file.is_empty() => format!(
             "[{}]({}/{}#L{})",
@@ -109,16 +113,56 @@ struct Detail {
 }
 
 const LEVELS: [Detail; 7] = [
-    Detail { graph: true, diff_lines: usize::MAX, groups_per_table: usize::MAX, assumptions: true },
-    Detail { graph: false, diff_lines: usize::MAX, groups_per_table: usize::MAX, assumptions: true },
-    Detail { graph: false, diff_lines: 200, groups_per_table: usize::MAX, assumptions: true },
-    Detail { graph: false, diff_lines: 0, groups_per_table: 100, assumptions: true },
-    Detail { graph: false, diff_lines: 0, groups_per_table: 30, assumptions: true },
-    Detail { graph: false, diff_lines: 0, groups_per_table: 10, assumptions: false },
-    Detail { graph: false, diff_lines: 0, groups_per_table: 3, assumptions: false },
+    Detail {
+        graph: true,
+        diff_lines: usize::MAX,
+        groups_per_table: usize::MAX,
+        assumptions: true,
+    },
+    Detail {
+        graph: false,
+        diff_lines: usize::MAX,
+        groups_per_table: usize::MAX,
+        assumptions: true,
+    },
+    Detail {
+        graph: false,
+        diff_lines: 200,
+        groups_per_table: usize::MAX,
+        assumptions: true,
+    },
+    Detail {
+        graph: false,
+        diff_lines: 0,
+        groups_per_table: 100,
+        assumptions: true,
+    },
+    Detail {
+        graph: false,
+        diff_lines: 0,
+        groups_per_table: 30,
+        assumptions: true,
+    },
+    Detail {
+        graph: false,
+        diff_lines: 0,
+        groups_per_table: 10,
+        assumptions: false,
+    },
+    Detail {
+        graph: false,
+        diff_lines: 0,
+        groups_per_table: 3,
+        assumptions: false,
+    },
 ];
 
-pub fn render(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], opts: &MarkdownOptions) -> String {
+pub fn render(
+    cmp: &Comparison,
+    view: &DiffView,
+    gates: &[GateOutcome],
+    opts: &MarkdownOptions,
+) -> String {
     let diff_lines = changed_lines(cmp);
     let mut last = String::new();
     for level in LEVELS {
@@ -146,13 +190,19 @@ fn verdict(view: &DiffView) -> String {
         return "✅ no change in reachability".into();
     }
     let mut parts = Vec::new();
-    parts.push(format!("🔓 {opened} path{} opened", if opened == 1 { "" } else { "s" }));
+    parts.push(format!(
+        "🔓 {opened} path{} opened",
+        if opened == 1 { "" } else { "s" }
+    ));
     parts.push(format!("🔒 {} closed", view.closed.len()));
     if !view.exposures.is_empty() {
         let internet = view.exposures.iter().filter(|g| g.from_internet).count();
         let cluster = view.exposures.len() - internet;
         if internet > 0 {
-            parts.push(format!("⚠️ {internet} new exposure{} to the internet", if internet == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "⚠️ {internet} new exposure{} to the internet",
+                if internet == 1 { "" } else { "s" }
+            ));
         }
         if cluster > 0 {
             parts.push(format!(
@@ -181,7 +231,10 @@ fn table(out: &mut String, groups: &[Group], cap: usize, opts: &MarkdownOptions)
     }
     let left = groups.len().saturating_sub(cap);
     if left > 0 {
-        let _ = writeln!(out, "\n_…and {left} more (left out to fit; every row is in the JSON report)._");
+        let _ = writeln!(
+            out,
+            "\n_…and {left} more (left out to fit; every row is in the JSON report)._"
+        );
     }
     left
 }
@@ -197,12 +250,21 @@ fn render_at(
     let mut out = String::new();
     let mut left_out: Vec<String> = Vec::new();
     let _ = writeln!(out, "{MARKER}");
-    let title = opts.title.as_deref().map(|t| format!(" · {}", md(t))).unwrap_or_default();
+    let title = opts
+        .title
+        .as_deref()
+        .map(|t| format!(" · {}", md(t)))
+        .unwrap_or_default();
     let _ = writeln!(out, "### reachdiff{title} · {}\n", verdict(view));
 
     let failed: Vec<&GateOutcome> = gates.iter().filter(|g| !g.passed).collect();
     for g in &failed {
-        let _ = writeln!(out, "**Gate failed:** {} — {}", code(&g.name), md(&g.message));
+        let _ = writeln!(
+            out,
+            "**Gate failed:** {} — {}",
+            code(&g.name),
+            md(&g.message)
+        );
         let shown = d.groups_per_table.min(10);
         for v in g.violations.iter().take(shown) {
             let _ = writeln!(out, "- {}", code(v));
@@ -214,7 +276,11 @@ fn render_at(
     }
     let passed = gates.iter().filter(|g| g.passed).count();
     if passed > 0 {
-        let names: Vec<String> = gates.iter().filter(|g| g.passed).map(|g| code(&g.name)).collect();
+        let names: Vec<String> = gates
+            .iter()
+            .filter(|g| g.passed)
+            .map(|g| code(&g.name))
+            .collect();
         let _ = writeln!(out, "Gates passed: {}\n", names.join(", "));
     }
 
@@ -227,7 +293,11 @@ fn render_at(
         out.push('\n');
     }
     if !view.opened.is_empty() {
-        let more = if view.exposures.is_empty() { "" } else { " more" };
+        let more = if view.exposures.is_empty() {
+            ""
+        } else {
+            " more"
+        };
         let _ = writeln!(out, "#### 🔓 Opened ({}{more})", view.opened.len());
         let left = table(&mut out, &view.opened, d.groups_per_table, opts);
         if left > 0 {
@@ -236,7 +306,11 @@ fn render_at(
         out.push('\n');
     }
     if !view.closed.is_empty() {
-        let _ = writeln!(out, "#### 🔒 Closed ({}) — what may break", view.closed.len());
+        let _ = writeln!(
+            out,
+            "#### 🔒 Closed ({}) — what may break",
+            view.closed.len()
+        );
         let left = table(&mut out, &view.closed, d.groups_per_table, opts);
         if left > 0 {
             left_out.push(format!("{left} closed groups"));
@@ -254,7 +328,10 @@ fn render_at(
     if !all_groups.is_empty() {
         if d.graph {
             if let Some(graph) = mermaid(&all_groups) {
-                let _ = writeln!(out, "<details><summary>Picture of the changed paths</summary>\n\n```mermaid\n{graph}```\n</details>\n");
+                let _ = writeln!(
+                    out,
+                    "<details><summary>Picture of the changed paths</summary>\n\n```mermaid\n{graph}```\n</details>\n"
+                );
             } else {
                 left_out.push("the graph (too many paths to draw readably)".into());
             }
@@ -262,7 +339,11 @@ fn render_at(
             left_out.push("the graph".into());
         }
         if d.diff_lines > 0 && !diff_lines.is_empty() {
-            let shown: Vec<&str> = diff_lines.iter().take(d.diff_lines).map(String::as_str).collect();
+            let shown: Vec<&str> = diff_lines
+                .iter()
+                .take(d.diff_lines)
+                .map(String::as_str)
+                .collect();
             let body = shown.join("\n");
             let fence = "`".repeat(3.max(longest_backtick_run(&body) + 1));
             let _ = writeln!(
@@ -271,8 +352,15 @@ fn render_at(
                 view.opened_rows, view.closed_rows
             );
             if diff_lines.len() > shown.len() {
-                let _ = writeln!(out, "\n_…and {} more lines._", diff_lines.len() - shown.len());
-                left_out.push(format!("{} changed-row lines", diff_lines.len() - shown.len()));
+                let _ = writeln!(
+                    out,
+                    "\n_…and {} more lines._",
+                    diff_lines.len() - shown.len()
+                );
+                left_out.push(format!(
+                    "{} changed-row lines",
+                    diff_lines.len() - shown.len()
+                ));
             }
             let _ = writeln!(out, "</details>\n");
         } else if !diff_lines.is_empty() {
@@ -283,7 +371,11 @@ fn render_at(
     if d.assumptions {
         let assumptions = assumptions(cmp);
         if !assumptions.is_empty() {
-            let _ = writeln!(out, "<details><summary>Assumptions ({})</summary>\n", assumptions.len());
+            let _ = writeln!(
+                out,
+                "<details><summary>Assumptions ({})</summary>\n",
+                assumptions.len()
+            );
             for a in assumptions {
                 let _ = writeln!(out, "- {a}");
             }
@@ -307,7 +399,10 @@ fn render_at(
     }
 
     let s = &cmp.diff.stats;
-    let elapsed = opts.elapsed.map(|e| format!(" · analysed in {e:.2} s")).unwrap_or_default();
+    let elapsed = opts
+        .elapsed
+        .map(|e| format!(" · analysed in {e:.2} s"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "<sub>{} → {} · {} workloads, {} policies{elapsed}</sub>",
@@ -360,7 +455,13 @@ fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
 /// listings of exactly those pairs.
 pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
     let eps = &cmp.diff.endpoints;
-    let mut pairs: Vec<(usize, usize)> = cmp.diff.opened.iter().chain(&cmp.diff.closed).map(|r| (r.src, r.dst)).collect();
+    let mut pairs: Vec<(usize, usize)> = cmp
+        .diff
+        .opened
+        .iter()
+        .chain(&cmp.diff.closed)
+        .map(|r| (r.src, r.dst))
+        .collect();
     pairs.sort_unstable();
     pairs.dedup();
     let line = |a: &crate::reach::Analysis, head: bool, s: usize, d: usize| -> Option<String> {
@@ -369,11 +470,28 @@ pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
             (Some(x), Some(y)) => a.reach(x, y),
             _ => return None,
         };
-        (!c.is_empty()).then(|| format!("{} -> {}  {}\n", eps[s].id, eps[d].id, super::text::conn_text(&c)))
+        (!c.is_empty()).then(|| {
+            format!(
+                "{} -> {}  {}\n",
+                eps[s].id,
+                eps[d].id,
+                super::text::conn_text(&c)
+            )
+        })
     };
-    let base: String = pairs.iter().filter_map(|&(s, d)| line(&cmp.base.analysis, false, s, d)).collect();
-    let head: String = pairs.iter().filter_map(|&(s, d)| line(&cmp.head.analysis, true, s, d)).collect();
-    let diff = similar::TextDiff::from_lines(&base, &head);
+    let base: String = pairs
+        .iter()
+        .filter_map(|&(s, d)| line(&cmp.base.analysis, false, s, d))
+        .collect();
+    let head: String = pairs
+        .iter()
+        .filter_map(|&(s, d)| line(&cmp.head.analysis, true, s, d))
+        .collect();
+    // Every line starts with a distinct (src, dst) key, so patience finds the
+    // same alignment as Myers at a fraction of the cost on large diffs.
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(&base, &head);
     diff.iter_all_changes()
         .filter_map(|c| {
             let sign = match c.tag() {
@@ -399,13 +517,23 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
         msgs.sort();
         msgs.dedup();
         let shown: Vec<String> = msgs.iter().take(5).map(|m| md(m)).collect();
-        let more = if msgs.len() > 5 { format!(" (and {} more)", msgs.len() - 5) } else { String::new() };
+        let more = if msgs.len() > 5 {
+            format!(" (and {} more)", msgs.len() - 5)
+        } else {
+            String::new()
+        };
         out.push(format!("{} {}{more}", code(c.as_str()), shown.join("; ")));
     }
     let skipped = &cmp.head.inventory.skipped;
     if !skipped.is_empty() {
-        let list: Vec<String> = skipped.iter().map(|(k, n)| format!("{} ×{n}", md(k))).collect();
-        out.push(format!("Skipped kinds that do not change reachability: {}", list.join(", ")));
+        let list: Vec<String> = skipped
+            .iter()
+            .map(|(k, n)| format!("{} ×{n}", md(k)))
+            .collect();
+        out.push(format!(
+            "Skipped kinds that do not change reachability: {}",
+            list.join(", ")
+        ));
     }
     out
 }

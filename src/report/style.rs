@@ -36,5 +36,7 @@ impl Style {
 /// Removes control characters so manifest-derived text cannot drive the
 /// terminal (escape sequences in names or labels from a pull request).
 pub fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }

@@ -15,7 +15,16 @@ pub fn conn_text(c: &ConnSet) -> String {
         return "all ports".into();
     }
     c.iter()
-        .map(|(p, ports)| format!("{p} {}", if ports.is_all() { "all".to_string() } else { ports.to_string() }))
+        .map(|(p, ports)| {
+            format!(
+                "{p} {}",
+                if ports.is_all() {
+                    "all".to_string()
+                } else {
+                    ports.to_string()
+                }
+            )
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -38,12 +47,14 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
         a.policies.len(),
         conns.len()
     );
-    let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> = Default::default();
+    let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
+        Default::default();
     for (s, d, c) in conns {
-        groups
-            .entry(group_of(a, *s))
-            .or_default()
-            .push((sanitize(&a.endpoint_id(*s)), sanitize(&a.endpoint_id(*d)), conn_text(c)));
+        groups.entry(group_of(a, *s)).or_default().push((
+            sanitize(&a.endpoint_id(*s)),
+            sanitize(&a.endpoint_id(*d)),
+            conn_text(c),
+        ));
     }
     for (group, rows) in groups {
         let _ = writeln!(out, "\n{}", style.bold(&sanitize(&group)));
@@ -66,11 +77,21 @@ fn phrase_text(p: &Phrase, style: Style) -> String {
         .collect()
 }
 
-fn groups_text(out: &mut String, title: &str, groups: &[Group], style: Style, color: fn(&Style, &str) -> String) {
+fn groups_text(
+    out: &mut String,
+    title: &str,
+    groups: &[Group],
+    style: Style,
+    color: fn(&Style, &str) -> String,
+) {
     if groups.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n{}", style.bold(&format!("{title} ({})", groups.len())));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.bold(&format!("{title} ({})", groups.len()))
+    );
     for g in groups {
         let _ = writeln!(
             out,
@@ -81,15 +102,32 @@ fn groups_text(out: &mut String, title: &str, groups: &[Group], style: Style, co
         );
         for c in &g.causes {
             let loc = cause::location(c)
-                .map(|l| format!("  ({}{}:{})", if l.on_base { "base " } else { "" }, sanitize(&l.span.file), l.span.line))
+                .map(|l| {
+                    format!(
+                        "  ({}{}:{})",
+                        if l.on_base { "base " } else { "" },
+                        sanitize(&l.span.file),
+                        l.span.line
+                    )
+                })
                 .unwrap_or_default();
-            let _ = writeln!(out, "      because {}{}", sanitize(&cause::sentence(c)), style.dim(&loc));
+            let _ = writeln!(
+                out,
+                "      because {}{}",
+                sanitize(&cause::sentence(c)),
+                style.dim(&loc)
+            );
         }
     }
 }
 
 /// The diff report for a terminal: the same content as the Markdown.
-pub fn render_diff(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], style: Style) -> String {
+pub fn render_diff(
+    cmp: &Comparison,
+    view: &DiffView,
+    gates: &[GateOutcome],
+    style: Style,
+) -> String {
     let mut out = String::new();
     let opened = view.exposures.len() + view.opened.len();
     if opened == 0 && view.closed.is_empty() {
@@ -109,7 +147,13 @@ pub fn render_diff(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], sty
         if g.passed {
             let _ = writeln!(out, "{} {}", style.green("gate passed:"), sanitize(&g.name));
         } else {
-            let _ = writeln!(out, "{} {} — {}", style.red("gate FAILED:"), sanitize(&g.name), sanitize(&g.message));
+            let _ = writeln!(
+                out,
+                "{} {} — {}",
+                style.red("gate FAILED:"),
+                sanitize(&g.name),
+                sanitize(&g.message)
+            );
             for v in g.violations.iter().take(20) {
                 let _ = writeln!(out, "    {}", sanitize(v));
             }
@@ -118,9 +162,21 @@ pub fn render_diff(cmp: &Comparison, view: &DiffView, gates: &[GateOutcome], sty
             }
         }
     }
-    groups_text(&mut out, "New exposure", &view.exposures, style, Style::yellow);
+    groups_text(
+        &mut out,
+        "New exposure",
+        &view.exposures,
+        style,
+        Style::yellow,
+    );
     groups_text(&mut out, "Opened", &view.opened, style, Style::red);
-    groups_text(&mut out, "Closed (what may break)", &view.closed, style, Style::green);
+    groups_text(
+        &mut out,
+        "Closed (what may break)",
+        &view.closed,
+        style,
+        Style::green,
+    );
     let s = &cmp.diff.stats;
     let _ = writeln!(
         out,

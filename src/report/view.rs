@@ -85,7 +85,8 @@ pub struct DiffView {
 pub fn build(cmp: &Comparison) -> DiffView {
     let opened = groups(cmp, &cmp.diff.opened, &cmp.head.analysis, true);
     let closed = groups(cmp, &cmp.diff.closed, &cmp.base.analysis, false);
-    let (exposures, opened): (Vec<Group>, Vec<Group>) = opened.into_iter().partition(Group::is_exposure);
+    let (exposures, opened): (Vec<Group>, Vec<Group>) =
+        opened.into_iter().partition(Group::is_exposure);
     DiffView {
         exposures,
         opened,
@@ -101,9 +102,13 @@ fn side_endpoint(e: &UnionEndpoint, head: bool) -> Option<Endpoint> {
 
 fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<Group> {
     // Bucket by (ports, causes).
-    let mut buckets: BTreeMap<(ConnSet, Vec<Cause>), Vec<(usize, usize)>> = BTreeMap::new();
+    type Bucket = (ConnSet, Vec<Cause>);
+    let mut buckets: BTreeMap<Bucket, Vec<(usize, usize)>> = BTreeMap::new();
     for r in rows {
-        buckets.entry((r.conn.clone(), r.causes.clone())).or_default().push((r.src, r.dst));
+        buckets
+            .entry((r.conn.clone(), r.causes.clone()))
+            .or_default()
+            .push((r.src, r.dst));
     }
     let eps = &cmp.diff.endpoints;
     let mut out = Vec::new();
@@ -111,10 +116,16 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
         // Biclusters two ways; keep the one with fewer blocks.
         let by_dst = bicluster(&pairs, false);
         let by_src = bicluster(&pairs, true);
-        let blocks = if by_src.len() < by_dst.len() { by_src } else { by_dst };
+        let blocks = if by_src.len() < by_dst.len() {
+            by_src
+        } else {
+            by_dst
+        };
         for (from, to) in blocks {
             let rows = from.len() * to.len();
-            let has_atom = from.iter().any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
+            let has_atom = from
+                .iter()
+                .any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
             let internet = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
                 Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
                 _ => false,
@@ -135,7 +146,11 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
             });
         }
     }
-    out.sort_by(|x, y| y.rows.cmp(&x.rows).then_with(|| x.to_text.plain().cmp(&y.to_text.plain())));
+    out.sort_by(|x, y| {
+        y.rows
+            .cmp(&x.rows)
+            .then_with(|| x.to_text.plain().cmp(&y.to_text.plain()))
+    });
     out
 }
 
@@ -244,7 +259,10 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
     }
     let mut per_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &w in ws {
-        per_ns.entry(a.workloads[w].namespace.as_str()).or_default().push(w);
+        per_ns
+            .entry(a.workloads[w].namespace.as_str())
+            .or_default()
+            .push(w);
     }
     let mut full: Vec<&str> = Vec::new();
     let mut singles: Vec<String> = Vec::new();
@@ -292,8 +310,17 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
 
 /// A label that exactly the namespaces in `full` carry among all namespaces
 /// that hold workloads, so "namespaces with k=v" is an exact description.
-fn common_namespace_label(full: &[&str], with_workloads: &BTreeMap<&str, usize>, a: &Analysis) -> Option<(String, String)> {
-    let labels_of = |name: &str| a.namespaces.iter().find(|n| n.name == name).map(|n| &n.labels);
+fn common_namespace_label(
+    full: &[&str],
+    with_workloads: &BTreeMap<&str, usize>,
+    a: &Analysis,
+) -> Option<(String, String)> {
+    let labels_of = |name: &str| {
+        a.namespaces
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| &n.labels)
+    };
     let first = labels_of(full[0])?;
     'candidate: for (k, v) in first {
         if k == crate::model::selector::NAMESPACE_NAME_LABEL {
@@ -319,12 +346,17 @@ fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
             "any external address".to_string()
         });
     }
-    let mut ranges: Vec<IpRange> = atoms.iter().flat_map(|&k| a.atoms.atoms()[k].ranges.clone()).collect();
+    let mut ranges: Vec<IpRange> = atoms
+        .iter()
+        .flat_map(|&k| a.atoms.atoms()[k].ranges.clone())
+        .collect();
     ranges.sort();
     let mut merged: Vec<IpRange> = Vec::new();
     for r in ranges {
         match merged.last_mut() {
-            Some(l) if l.family == r.family && l.last.checked_add(1) == Some(r.first) => l.last = r.last,
+            Some(l) if l.family == r.family && l.last.checked_add(1) == Some(r.first) => {
+                l.last = r.last
+            }
             _ => merged.push(r),
         }
     }
@@ -358,10 +390,17 @@ fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
         if !reached_end {
             gaps.extend(range_to_cidrs(fam, cur, fam.max()));
         }
-        let whole = if fam == Family::V4 { "0.0.0.0/0" } else { "::/0" };
+        let whole = if fam == Family::V4 {
+            "0.0.0.0/0"
+        } else {
+            "::/0"
+        };
         if !gaps.is_empty() && gaps.len() < cidrs.len() {
             let names: Vec<String> = gaps.iter().map(ToString::to_string).collect();
-            out = out.code(whole).text(" except ").append(list_phrase(&names, "blocks"));
+            out = out
+                .code(whole)
+                .text(" except ")
+                .append(list_phrase(&names, "blocks"));
         } else {
             out = out.append(list_phrase(&cidrs, "blocks"));
         }
@@ -370,7 +409,13 @@ fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
 }
 
 /// Destination description, with the Service in front of a single workload.
-fn describe_destination(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool, conn: &ConnSet) -> Phrase {
+fn describe_destination(
+    set: &[usize],
+    eps: &[UnionEndpoint],
+    a: &Analysis,
+    head: bool,
+    conn: &ConnSet,
+) -> Phrase {
     let mut p = describe(set, eps, a, head);
     if let [u] = set {
         if let Some(Endpoint::Workload(w)) = side_endpoint(&eps[*u], head) {
@@ -391,7 +436,10 @@ pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
     let mut out = Vec::new();
     for svc in &a.services {
         let Some(sel) = &svc.selector else { continue };
-        if svc.namespace != wl.namespace || sel.is_empty() || !sel.iter().all(|(k, v)| wl.labels.get(k) == Some(v)) {
+        if svc.namespace != wl.namespace
+            || sel.is_empty()
+            || !sel.iter().all(|(k, v)| wl.labels.get(k) == Some(v))
+        {
             continue;
         }
         for sp in &svc.ports {
@@ -400,7 +448,9 @@ pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
                 TargetPort::Name(name) => wl
                     .ports
                     .iter()
-                    .find(|cp| cp.name.as_deref() == Some(name.as_str()) && cp.protocol == sp.protocol)
+                    .find(|cp| {
+                        cp.name.as_deref() == Some(name.as_str()) && cp.protocol == sp.protocol
+                    })
                     .map(|cp| cp.port),
             };
             if let Some(t) = target {

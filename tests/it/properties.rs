@@ -57,7 +57,15 @@ fn peer() -> impl Strategy<Value = PeerGen> {
 fn rule() -> impl Strategy<Value = RuleGen> {
     (
         proptest::collection::vec(peer(), 0..3),
-        proptest::collection::vec((0..3u8, 79..83u16, proptest::option::of(0..3u16), any::<bool>()), 0..3),
+        proptest::collection::vec(
+            (
+                0..3u8,
+                79..83u16,
+                proptest::option::of(0..3u16),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
     )
         .prop_map(|(peers, ports)| RuleGen { peers, ports })
 }
@@ -70,7 +78,13 @@ fn policy() -> impl Strategy<Value = Policy> {
         proptest::collection::vec(rule(), 0..3),
         proptest::collection::vec(rule(), 0..3),
     )
-        .prop_map(|(ns, subject, types, ingress, egress)| Policy { ns, subject, types, ingress, egress })
+        .prop_map(|(ns, subject, types, ingress, egress)| Policy {
+            ns,
+            subject,
+            types,
+            ingress,
+            egress,
+        })
 }
 
 fn cluster() -> impl Strategy<Value = Cluster> {
@@ -81,7 +95,10 @@ fn cluster() -> impl Strategy<Value = Cluster> {
         proptest::collection::vec(0..2usize, 9),
     )
         .prop_map(|(pods, teams, policies, tiers)| Cluster {
-            pods: pods.into_iter().map(|(n, a)| (n, a, tiers[n * 3 + a])).collect(),
+            pods: pods
+                .into_iter()
+                .map(|(n, a)| (n, a, tiers[n * 3 + a]))
+                .collect(),
             ns_team: [teams[0], teams[1], teams[2]],
             policies,
         })
@@ -89,8 +106,14 @@ fn cluster() -> impl Strategy<Value = Cluster> {
 
 fn peer_yaml(p: &PeerGen) -> String {
     match p {
-        PeerGen::Pod(a) => format!("    - podSelector: {{matchLabels: {{app: {}}}}}\n", APPS[*a]),
-        PeerGen::Ns(n) => format!("    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}\n", NAMESPACES[*n]),
+        PeerGen::Pod(a) => format!(
+            "    - podSelector: {{matchLabels: {{app: {}}}}}\n",
+            APPS[*a]
+        ),
+        PeerGen::Ns(n) => format!(
+            "    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}\n",
+            NAMESPACES[*n]
+        ),
         PeerGen::NsAndPod(n, a) => format!(
             "    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}\n      podSelector: {{matchLabels: {{app: {}}}}}\n",
             NAMESPACES[*n], APPS[*a]
@@ -135,9 +158,14 @@ fn rules_yaml(out: &mut String, key: &str, peers_key: &str, rules: &[RuleGen]) {
             for (proto, port, end, named) in &r.ports {
                 let proto = ["TCP", "UDP", "SCTP"][*proto as usize];
                 if *named {
-                    out.push_str(&format!("    - {{protocol: {proto}, port: serve-{port}}}\n"));
+                    out.push_str(&format!(
+                        "    - {{protocol: {proto}, port: serve-{port}}}\n"
+                    ));
                 } else if let Some(e) = end {
-                    out.push_str(&format!("    - {{protocol: {proto}, port: {port}, endPort: {}}}\n", port + e));
+                    out.push_str(&format!(
+                        "    - {{protocol: {proto}, port: {port}, endPort: {}}}\n",
+                        port + e
+                    ));
                 } else {
                     out.push_str(&format!("    - {{protocol: {proto}, port: {port}}}\n"));
                 }
@@ -165,7 +193,10 @@ fn yaml(c: &Cluster) -> String {
     for (i, p) in c.policies.iter().enumerate() {
         out.push_str(&format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: {}}}\nspec:\n", NAMESPACES[p.ns]));
         match p.subject {
-            Some(a) => out.push_str(&format!("  podSelector: {{matchLabels: {{app: {}}}}}\n", APPS[a])),
+            Some(a) => out.push_str(&format!(
+                "  podSelector: {{matchLabels: {{app: {}}}}}\n",
+                APPS[a]
+            )),
             None => out.push_str("  podSelector: {}\n"),
         }
         match p.types {
