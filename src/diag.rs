@@ -68,6 +68,8 @@ codes! {
     UnknownField => "unknown-field", Warning, "a field the API does not define; kubectl with strict validation would reject the object";
     LenientWorkload => "lenient-workload", Warning, "a workload misses a field that cannot change reachability (container name, serviceName, ownerReferences)";
     TabIndentation => "tab-indentation", Info, "a tab starts a line inside a flow collection; accepted as libyaml does";
+    SelectsNothing => "selects-nothing", Warning, "a policy's subject selector matches no workload, so it has no effect (often a label typo, E-20)";
+    EgressWithoutDns => "egress-without-dns", Warning, "egress-isolated workloads have no egress on port 53; name resolution will fail (E-10)";
     EqualPriority => "equal-priority", Warning, "two admin-tier policies share a priority; they are ordered by name (AP-4)";
     MissingRequiredField => "missing-required-field", Warning, "a field the CRD requires is missing; it is read as its empty value, as the API's Go types do";
     UnsupportedPeer => "unsupported-peer", Warning, "a peer kind reachdiff cannot model (nodes, domain names); it matches no endpoint";

@@ -30,7 +30,7 @@ impl UnionEndpoint {
 }
 
 /// Whether a rule that explains a change is new, or was already there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Novelty {
     /// No rule with the same content applied to this workload before
     /// (new, changed, or newly selecting it).
@@ -39,9 +39,19 @@ pub enum Novelty {
     Unchanged,
     /// The rule no longer applies to this workload (removed or changed).
     Gone,
+    /// The whole policy was deleted.
+    PolicyDeleted,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A policy named by a cause, with the line to link and its revision.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyRef {
+    pub name: String,
+    pub span: Span,
+    pub on_base: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cause {
     NewWorkload {
         id: String,
@@ -51,29 +61,31 @@ pub enum Cause {
         id: String,
         span: Span,
     },
-    /// A head rule allows the opened traffic.
+    /// A head rule allows the opened traffic; `peer` is the matching peer's
+    /// index and line.
     RuleAllows {
         rule: RuleRef,
-        peer: Option<usize>,
+        peer: Option<(usize, Span)>,
         novelty: Novelty,
     },
     /// A base rule allowed the closed traffic and no longer does.
     RuleNoLongerAllows {
         rule: RuleRef,
-        peer: Option<usize>,
+        peer: Option<(usize, Span)>,
         novelty: Novelty,
     },
-    /// No NetworkPolicy isolates the workload in this direction any more.
+    /// No NetworkPolicy isolates the workload in this direction any more;
+    /// `policies` are those that isolated it before.
     NoLongerIsolated {
         workload: String,
         direction: Direction,
-        span: Span,
+        policies: Vec<PolicyRef>,
     },
     /// NetworkPolicies now isolate the workload in this direction.
     NewlyIsolated {
         workload: String,
         direction: Direction,
-        policies: Vec<(String, Span)>,
+        policies: Vec<PolicyRef>,
     },
     /// An admin-tier rule now denies it.
     DeniedBy {
@@ -87,12 +99,48 @@ pub enum Cause {
     PassedDown {
         rule: RuleRef,
     },
-    /// Labels (or namespace labels, or container ports) of a workload changed.
+    /// Labels or namespace labels of a workload changed, and that changed
+    /// which rules select or match it here.
     LabelChange {
         workload: String,
         span: Span,
         what: String,
     },
+    /// Container ports of a workload changed, so named ports resolve
+    /// differently.
+    NamedPortChange {
+        workload: String,
+        names: Vec<String>,
+        span: Span,
+    },
+}
+
+impl Cause {
+    /// The cause as it groups rows for people: which workload a policy now
+    /// isolates is already said by the row, so it does not split groups.
+    pub fn group_key(&self) -> Cause {
+        match self {
+            Cause::NoLongerIsolated {
+                direction,
+                policies,
+                ..
+            } => Cause::NoLongerIsolated {
+                workload: String::new(),
+                direction: *direction,
+                policies: policies.iter().take(1).cloned().collect(),
+            },
+            Cause::NewlyIsolated {
+                direction,
+                policies,
+                ..
+            } => Cause::NewlyIsolated {
+                workload: String::new(),
+                direction: *direction,
+                policies: policies.iter().take(1).cloned().collect(),
+            },
+            c => c.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -429,44 +477,92 @@ impl Explainer<'_> {
         let side_now = &now.sides[wn][dir as usize];
         let side_before = &before.sides[wb][dir as usize];
         let touches = |c: &ConnSet| !c.intersection(changed).is_empty();
-        let before_chain =
-            |a: &Analysis, s: &Side| -> Vec<std::sync::Arc<crate::reach::RuleSpec>> {
-                s.admin
-                    .iter()
-                    .chain(&s.network_policy)
-                    .chain(&s.baseline)
-                    .map(|&r| a.rules[r].spec.clone())
-                    .collect()
-            };
-        let chain_before = before_chain(before, side_before);
+        let chain = |s: &Side| -> Vec<usize> {
+            s.admin
+                .iter()
+                .chain(&s.network_policy)
+                .chain(&s.baseline)
+                .copied()
+                .collect()
+        };
+        let (chain_now, chain_before) = (chain(side_now), chain(side_before));
+        // The same-content rule of the other revision, if any.
+        let counterpart = |r: usize| -> Option<usize> {
+            chain_before
+                .iter()
+                .copied()
+                .find(|&x| before.rules[x].spec == now.rules[r].spec)
+        };
+        let same_chain = side_now.is_isolated() == side_before.is_isolated()
+            && chain_now.len() == chain_before.len()
+            && chain_now
+                .iter()
+                .zip(&chain_before)
+                .all(|(&x, &y)| now.rules[x].spec == before.rules[y].spec);
+        let head_has_policy = |name: &str| self.head.policies.iter().any(|p| p.name == name);
+        // The policies that isolate a workload, the most telling first: a
+        // pure default-deny (no rules in this direction), then policies new
+        // in head, then by name. Links point at their subject selectors.
+        let policy_refs = |a: &Analysis, s: &Side, a_is_base: bool| -> Vec<PolicyRef> {
+            let mut v: Vec<(bool, bool, PolicyRef)> = s
+                .isolated_by
+                .iter()
+                .map(|&p| {
+                    let info = &a.policies[p];
+                    (
+                        info.rules[dir as usize] != 0,
+                        self.base.policies.iter().any(|b| b.name == info.name),
+                        PolicyRef {
+                            name: info.name.clone(),
+                            span: info.selector_span.clone(),
+                            on_base: a_is_base,
+                        },
+                    )
+                })
+                .collect();
+            v.sort();
+            v.into_iter().map(|(_, _, p)| p).collect()
+        };
         // Isolation flips (the silent default).
         if opened
             && side_before.is_isolated()
             && !side_now.is_isolated()
             && touches(&tn.default_allowed)
         {
-            causes.insert(Cause::NoLongerIsolated {
-                workload: owner.id.clone(),
-                direction: dir,
-                span: now.workloads[wn].span.clone(),
-            });
-        }
-        if !opened && side_before.is_isolated() && !side_now.is_isolated() {
-            // `before` is head here: head isolates, base did not.
+            // Point at the head version of each policy that stopped
+            // selecting the workload (its podSelector changed), or at the
+            // base version if it was deleted.
             let policies = side_before
                 .isolated_by
                 .iter()
                 .map(|&p| {
-                    (
-                        before.policies[p].name.clone(),
-                        before.policies[p].span.clone(),
-                    )
+                    let name = &before.policies[p].name;
+                    match now.policies.iter().find(|x| &x.name == name) {
+                        Some(h) => PolicyRef {
+                            name: name.clone(),
+                            span: h.selector_span.clone(),
+                            on_base: false,
+                        },
+                        None => PolicyRef {
+                            name: name.clone(),
+                            span: before.policies[p].selector_span.clone(),
+                            on_base: true,
+                        },
+                    }
                 })
                 .collect();
-            causes.insert(Cause::NewlyIsolated {
+            causes.insert(Cause::NoLongerIsolated {
                 workload: owner.id.clone(),
                 direction: dir,
                 policies,
+            });
+        }
+        if !opened && side_before.is_isolated() && !side_now.is_isolated() {
+            // `before` is head here: head isolates, base did not.
+            causes.insert(Cause::NewlyIsolated {
+                workload: owner.id.clone(),
+                direction: dir,
+                policies: policy_refs(before, side_before, false),
             });
         }
         // Rules that decide the changed ports where the traffic is allowed.
@@ -477,32 +573,37 @@ impl Explainer<'_> {
             let rule = &now.rules[step.rule];
             match step.action {
                 Action::Allow => {
-                    let novelty = if chain_before.contains(&rule.spec) {
+                    let novelty = if counterpart(step.rule).is_some() {
                         Novelty::Unchanged
                     } else if opened {
                         Novelty::New
+                    } else if !head_has_policy(&rule.origin.policy) {
+                        Novelty::PolicyDeleted
                     } else {
                         Novelty::Gone
                     };
-                    let peer_index = rule.peer_sets.iter().position(|(set, _)| match pn {
-                        Endpoint::Workload(w) => set.workloads.contains(w),
-                        Endpoint::Atom(a) => set.atoms.contains(a),
-                    });
+                    let peer_ref = rule
+                        .peer_sets
+                        .iter()
+                        .position(|(set, _)| match pn {
+                            Endpoint::Workload(w) => set.workloads.contains(w),
+                            Endpoint::Atom(a) => set.atoms.contains(a),
+                        })
+                        .map(|i| (i, rule.peer_sets[i].1.clone()));
                     let rule_ref = rule.origin.clone();
                     causes.insert(if opened {
                         Cause::RuleAllows {
                             rule: rule_ref,
-                            peer: peer_index,
+                            peer: peer_ref,
                             novelty,
                         }
                     } else {
                         Cause::RuleNoLongerAllows {
                             rule: rule_ref,
-                            peer: peer_index,
+                            peer: peer_ref,
                             novelty,
                         }
                     });
-                    if novelty != Novelty::Unchanged {}
                 }
                 Action::Pass if opened => {
                     causes.insert(Cause::PassedDown {
@@ -523,38 +624,73 @@ impl Explainer<'_> {
                 });
             }
         }
-        // Label changes of the side's owner or its peer.
-        for (e, wi_now, wi_before) in [
-            (owner, Some(wn), Some(wb)),
-            (
-                peer,
-                match pn {
-                    Endpoint::Workload(w) => Some(w),
-                    _ => None,
+
+        // Changes of the endpoints themselves, only where they matter here.
+        let head_span = |a_now: usize, a_before: usize| {
+            let w = if opened { a_now } else { a_before };
+            self.head.workloads[w].span.clone()
+        };
+        let (po, pob) = (profile(now, wn), profile(before, wb));
+        if (po.labels != pob.labels || po.ns_labels != pob.ns_labels) && !same_chain {
+            causes.insert(Cause::LabelChange {
+                workload: owner.id.clone(),
+                span: head_span(wn, wb),
+                what: if po.labels != pob.labels {
+                    "labels".into()
+                } else {
+                    "namespace labels".into()
                 },
-                match pb {
-                    Endpoint::Workload(w) => Some(w),
-                    _ => None,
-                },
-            ),
-        ] {
-            if let (Some(x), Some(y)) = (wi_now, wi_before) {
-                let (pa, pb2) = (profile(now, x), profile(before, y));
-                if pa != pb2 {
-                    let what = if pa.labels != pb2.labels {
-                        "labels"
-                    } else if pa.ns_labels != pb2.ns_labels {
-                        "namespace labels"
-                    } else if pa.ports != pb2.ports {
-                        "container ports"
-                    } else {
-                        "hostNetwork"
-                    };
-                    let head_w = if opened { x } else { y };
+            });
+        }
+        if let (Endpoint::Workload(xn), Endpoint::Workload(xb)) = (pn, pb) {
+            let (pp, ppb) = (profile(now, xn), profile(before, xb));
+            if pp.labels != ppb.labels || pp.ns_labels != ppb.ns_labels {
+                let membership_changed = chain_now.iter().any(|&r| {
+                    counterpart(r).is_some_and(|r2| {
+                        Analysis::peer_matches(&now.rules[r], pn)
+                            != Analysis::peer_matches(&before.rules[r2], pb)
+                    })
+                });
+                if membership_changed {
                     causes.insert(Cause::LabelChange {
-                        workload: e.id.clone(),
-                        span: self.head.workloads[head_w].span.clone(),
-                        what: what.to_string(),
+                        workload: peer.id.clone(),
+                        span: head_span(xn, xb),
+                        what: if pp.labels != ppb.labels {
+                            "labels".into()
+                        } else {
+                            "namespace labels".into()
+                        },
+                    });
+                }
+            }
+        }
+        // Named ports resolve on the destination: the owner for ingress, the
+        // peer for egress (NP-18).
+        let targets = match (dir, pn, pb) {
+            (Direction::Ingress, _, _) => Some((wn, wb, owner)),
+            (Direction::Egress, Endpoint::Workload(xn), Endpoint::Workload(xb)) => {
+                Some((xn, xb, peer))
+            }
+            _ => None,
+        };
+        if let Some((tnow, tbefore, target)) = targets {
+            if now.workloads[tnow].ports != before.workloads[tbefore].ports {
+                let mut names = BTreeSet::new();
+                for &r in &chain_now {
+                    if let Some(r2) = counterpart(r) {
+                        let (a, b) = (&now.rules[r], &before.rules[r2]);
+                        if a.ports.has_named()
+                            && now.rule_ports(a, Some(tnow)) != before.rule_ports(b, Some(tbefore))
+                        {
+                            names.extend(a.ports.named.iter().map(|(_, n)| n.clone()));
+                        }
+                    }
+                }
+                if !names.is_empty() {
+                    causes.insert(Cause::NamedPortChange {
+                        workload: target.id.clone(),
+                        names: names.into_iter().collect(),
+                        span: head_span(tnow, tbefore),
                     });
                 }
             }

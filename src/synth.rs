@@ -1422,6 +1422,8 @@ mod tests {
                 .diagnostics
                 .iter()
                 .filter(|d| d.severity != Severity::Info && d.code != Code::IpBlockClusterRange)
+                // Tiny trees leave some tier policies without a workload.
+                .filter(|d| !(n < 50 && d.code == Code::SelectsNothing))
                 .collect();
             assert!(unexpected.is_empty(), "seed {seed}: {unexpected:?}");
             if n == 500 {

@@ -705,10 +705,14 @@ pub(crate) fn network_policy(
     for (i, r) in egress_nodes.iter().enumerate() {
         egress.push(np_rule(cx, r, &format!("spec.egress[{i}]"), "to")?);
     }
+    let selector_pos = spec
+        .get("podSelector")
+        .map_or(spec_node.map_or(root.pos, |n| n.pos), |n| n.pos);
     Ok(NetworkPolicy {
         namespace: namespace.to_string(),
         name: name.to_string(),
         span: cx.span(root.pos),
+        selector_span: cx.span(selector_pos),
         pod_selector,
         ingress_isolates,
         egress_isolates,
@@ -958,6 +962,7 @@ pub(crate) fn admin_policy(
         ingress,
         egress,
         span: cx.span(root.pos),
+        subject_span: cx.span(subject_node.pos),
     })
 }
 

@@ -109,6 +109,8 @@ pub struct NetworkPolicy {
     pub namespace: String,
     pub name: String,
     pub span: Span,
+    /// `spec.podSelector` (or `spec`, or the object, when absent).
+    pub selector_span: Span,
     pub pod_selector: Selector,
     /// Effective policyTypes after defaulting (NP-3).
     pub ingress_isolates: bool,
@@ -171,6 +173,8 @@ pub struct AdminPolicy {
     pub ingress: Vec<AdminRule>,
     pub egress: Vec<AdminRule>,
     pub span: Span,
+    /// `spec.subject`.
+    pub subject_span: Span,
 }
 
 /// Everything loaded from one revision.

@@ -27,6 +27,10 @@ pub enum Endpoint {
 pub struct PolicyInfo {
     pub name: String,
     pub span: Span,
+    /// Where its subject selector is written (`spec.podSelector`).
+    pub selector_span: Span,
+    /// Rules per direction [ingress, egress] that take effect.
+    pub rules: [usize; 2],
 }
 
 /// The analysed state of one revision.
@@ -87,7 +91,7 @@ impl Analysis {
 
     /// The ports a rule matches when `target` resolves named ports (the
     /// destination pod, NP-18); external destinations resolve none (C4).
-    fn rule_ports(&self, rule: &Rule, target: Option<usize>) -> ConnSet {
+    pub fn rule_ports(&self, rule: &Rule, target: Option<usize>) -> ConnSet {
         if !rule.ports.has_named() {
             return rule.ports.fixed.clone();
         }
@@ -106,7 +110,7 @@ impl Analysis {
         c
     }
 
-    fn peer_matches(rule: &Rule, peer: Endpoint) -> bool {
+    pub fn peer_matches(rule: &Rule, peer: Endpoint) -> bool {
         match peer {
             Endpoint::Workload(w) => rule.peers.workloads.contains(w),
             Endpoint::Atom(a) => rule.peers.atoms.contains(a),

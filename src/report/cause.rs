@@ -1,7 +1,8 @@
 //! Sentences for causes, shared by every human format.
 
+use super::phrase::Phrase;
 use crate::diag::Span;
-use crate::diff::{Cause, Novelty};
+use crate::diff::{Cause, Novelty, PolicyRef};
 use crate::reach::{RuleRef, TierRank};
 
 /// Where a cause points, and on which side (base for removed lines).
@@ -10,82 +11,142 @@ pub struct Location<'a> {
     pub on_base: bool,
 }
 
-pub fn rule_words(rule: &RuleRef, peer: Option<usize>) -> String {
-    let mut s = format!("{} rule {}", rule.direction.as_str(), rule.index);
-    if let Some(n) = &rule.name {
-        s.push_str(&format!(" ({n:?})"));
-    }
+/// `spec.ingress[1].from[0]` of `NetworkPolicy shop/db` [Admin tier, priority 10]
+pub fn rule_phrase(rule: &RuleRef, peer: Option<usize>) -> Phrase {
+    let peers_key = match (rule.tier, rule.direction) {
+        (_, crate::reach::Direction::Ingress) => "from",
+        (_, crate::reach::Direction::Egress) => "to",
+    };
+    let mut field = format!("spec.{}[{}]", rule.direction.as_str(), rule.index);
     if let Some(p) = peer {
-        s = format!("peer {p} of {s}");
+        field.push_str(&format!(".{peers_key}[{p}]"));
     }
-    s.push_str(&format!(" of {}", rule.policy));
+    let mut phrase = Phrase::new().code(field);
+    if let Some(n) = &rule.name {
+        phrase = phrase.text(" (").code(n.clone()).text(")");
+    }
+    phrase = phrase.text(" of ").code(rule.policy.clone());
     if rule.tier != TierRank::NetworkPolicy {
-        s.push_str(&format!(" [{} tier", rule.tier.as_str()));
+        let mut tier = format!(" ({} tier", rule.tier.as_str());
         if let Some(p) = rule.priority {
-            s.push_str(&format!(", priority {p}"));
+            tier.push_str(&format!(", priority {p}"));
         }
-        s.push(']');
+        tier.push(')');
+        phrase = phrase.text(tier);
     }
-    s
+    phrase
+}
+
+fn policies_phrase(policies: &[PolicyRef]) -> Phrase {
+    Phrase::new().code_list(policies.iter().map(|p| p.name.clone()))
+}
+
+fn peer_index(peer: &Option<(usize, Span)>) -> Option<usize> {
+    peer.as_ref().map(|(i, _)| *i)
 }
 
 /// One sentence, without the location.
-pub fn sentence(c: &Cause) -> String {
+pub fn phrase(c: &Cause) -> Phrase {
     match c {
-        Cause::NewWorkload { id, .. } => format!("new workload {id}"),
-        Cause::RemovedWorkload { id, .. } => format!("workload {id} removed"),
+        Cause::NewWorkload { id, .. } => Phrase::new().text("new workload ").code(id.clone()),
+        Cause::RemovedWorkload { id, .. } => Phrase::new()
+            .text("workload ")
+            .code(id.clone())
+            .text(" removed"),
         Cause::RuleAllows {
             rule,
             peer,
             novelty,
         } => match novelty {
-            Novelty::New => format!("new or changed {}", rule_words(rule, *peer)),
-            _ => format!("allowed by {}", rule_words(rule, *peer)),
+            Novelty::New => Phrase::new()
+                .text("new or changed ")
+                .append(rule_phrase(rule, peer_index(peer))),
+            _ => Phrase::new()
+                .text("allowed by ")
+                .append(rule_phrase(rule, peer_index(peer))),
         },
         Cause::RuleNoLongerAllows {
             rule,
             peer,
             novelty,
         } => match novelty {
-            Novelty::Unchanged => format!("{} no longer matches", rule_words(rule, *peer)),
-            _ => format!("{} was removed or narrowed", rule_words(rule, *peer)),
+            Novelty::PolicyDeleted => Phrase::new().code(rule.policy.clone()).text(" was deleted"),
+            Novelty::Unchanged => {
+                rule_phrase(rule, peer_index(peer)).text(" no longer allows this")
+            }
+            _ => rule_phrase(rule, peer_index(peer)).text(" was removed or changed"),
         },
         Cause::NoLongerIsolated {
-            workload,
-            direction,
-            ..
-        } => format!(
-            "no policy isolates {workload} for {} any more, so everything is allowed by default",
-            direction.as_str()
-        ),
-        Cause::NewlyIsolated {
-            workload,
             direction,
             policies,
+            ..
         } => {
-            let names: Vec<&str> = policies.iter().map(|(n, _)| n.as_str()).collect();
-            format!(
-                "{} now isolate{} {workload} for {} and allow{} nothing for this",
-                names.join(", "),
-                if names.len() == 1 { "s" } else { "" },
-                direction.as_str(),
-                if names.len() == 1 { "s" } else { "" },
-            )
+            let mut p = Phrase::new().text(format!(
+                "no NetworkPolicy isolates it for {} any more",
+                direction.as_str()
+            ));
+            if !policies.is_empty() {
+                p = p.text(" (").append(policies_phrase(policies)).text(format!(
+                    " no longer select{} it)",
+                    if policies.len() == 1 { "s" } else { "" }
+                ));
+            }
+            // `policies` may be cut to one for grouping; the sentence stays true.
+            p.text(format!(
+                ", so all {} is allowed by default",
+                direction.as_str()
+            ))
         }
-        Cause::DeniedBy { rule } => format!("denied by {}", rule_words(rule, None)),
-        Cause::NoLongerDenied { rule } => format!("no longer denied by {}", rule_words(rule, None)),
-        Cause::PassedDown { rule } => format!(
-            "Pass in {} hands the decision down to NetworkPolicy and Baseline",
-            rule_words(rule, None)
-        ),
-        Cause::LabelChange { workload, what, .. } => format!("{what} of {workload} changed"),
+        Cause::NewlyIsolated {
+            direction,
+            policies,
+            ..
+        } => {
+            let mut p = Phrase::new().text(format!("now isolated for {} by ", direction.as_str()));
+            if let Some(first) = policies.first() {
+                p = p.code(first.name.clone());
+            }
+            if policies.len() > 1 {
+                p = p.text(format!(" (and {} more)", policies.len() - 1));
+            }
+            p.text(" and no rule allows this")
+        }
+        Cause::DeniedBy { rule } => Phrase::new()
+            .text("denied by ")
+            .append(rule_phrase(rule, None)),
+        Cause::NoLongerDenied { rule } => Phrase::new()
+            .text("no longer denied by ")
+            .append(rule_phrase(rule, None)),
+        Cause::PassedDown { rule } => Phrase::new()
+            .text("a Pass in ")
+            .append(rule_phrase(rule, None))
+            .text(" hands the decision down to NetworkPolicy and Baseline"),
+        Cause::LabelChange { workload, what, .. } => Phrase::new()
+            .text(format!("{what} of "))
+            .code(workload.clone())
+            .text(" changed"),
+        Cause::NamedPortChange {
+            workload, names, ..
+        } => Phrase::new()
+            .text("container ports of ")
+            .code(workload.clone())
+            .text(" changed, so named port ")
+            .code_list(names.iter().cloned())
+            .text(" resolves differently"),
     }
+}
+
+/// Plain text of a cause.
+pub fn sentence(c: &Cause) -> String {
+    phrase(c).plain()
 }
 
 /// The location a cause points at, if any.
 pub fn location(c: &Cause) -> Option<Location<'_>> {
     match c {
-        Cause::NewWorkload { span, .. } | Cause::LabelChange { span, .. } => Some(Location {
+        Cause::NewWorkload { span, .. }
+        | Cause::LabelChange { span, .. }
+        | Cause::NamedPortChange { span, .. } => Some(Location {
             span,
             on_base: false,
         }),
@@ -93,24 +154,28 @@ pub fn location(c: &Cause) -> Option<Location<'_>> {
             span,
             on_base: true,
         }),
-        Cause::RuleAllows { rule, .. } | Cause::DeniedBy { rule } | Cause::PassedDown { rule } => {
-            Some(Location {
-                span: &rule.span,
-                on_base: false,
-            })
-        }
-        Cause::RuleNoLongerAllows { rule, .. } | Cause::NoLongerDenied { rule } => Some(Location {
+        Cause::RuleAllows { rule, peer, .. } => Some(Location {
+            span: peer.as_ref().map_or(&rule.span, |(_, s)| s),
+            on_base: false,
+        }),
+        Cause::DeniedBy { rule } | Cause::PassedDown { rule } => Some(Location {
+            span: &rule.span,
+            on_base: false,
+        }),
+        Cause::RuleNoLongerAllows { rule, peer, .. } => Some(Location {
+            span: peer.as_ref().map_or(&rule.span, |(_, s)| s),
+            on_base: true,
+        }),
+        Cause::NoLongerDenied { rule } => Some(Location {
             span: &rule.span,
             on_base: true,
         }),
-        Cause::NoLongerIsolated { span, .. } => Some(Location {
-            span,
-            on_base: false,
-        }),
-        Cause::NewlyIsolated { policies, .. } => policies.first().map(|(_, span)| Location {
-            span,
-            on_base: false,
-        }),
+        Cause::NoLongerIsolated { policies, .. } | Cause::NewlyIsolated { policies, .. } => {
+            policies.first().map(|p| Location {
+                span: &p.span,
+                on_base: p.on_base,
+            })
+        }
     }
 }
 
@@ -127,5 +192,6 @@ pub fn kind(c: &Cause) -> &'static str {
         Cause::NoLongerDenied { .. } => "no-longer-denied",
         Cause::PassedDown { .. } => "passed-down",
         Cause::LabelChange { .. } => "label-change",
+        Cause::NamedPortChange { .. } => "named-port-change",
     }
 }

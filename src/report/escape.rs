@@ -7,21 +7,30 @@
 /// breaks flattened.
 pub fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '~' | '>' | '<' | '&' | '@' | ':' | '$' => {
-                out.push_str(match c {
-                    '<' => "&lt;",
-                    '>' => "&gt;",
-                    '&' => "&amp;",
-                    '@' => "&#64;",
-                    _ => {
-                        out.push('\\');
-                        out.push(c);
-                        continue;
-                    }
-                });
+            // Inline markup anywhere in a line; `$` starts math on GitHub,
+            // `#` an issue reference, `|` a table cell.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '@' => out.push_str("&#64;"),
+            // Autolinks: `scheme://` and `www.`.
+            ':' if chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/') => {
+                out.push_str("\\:")
+            }
+            '.' if i >= 3
+                && chars[i - 3..i]
+                    .iter()
+                    .collect::<String>()
+                    .eq_ignore_ascii_case("www") =>
+            {
+                out.push_str("\\.")
             }
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => out.push('\u{fffd}'),
@@ -93,12 +102,11 @@ mod tests {
         assert_eq!(md("@admin"), "&#64;admin");
         assert_eq!(
             md("<img src=x onerror=alert(1)>"),
-            "&lt;img src=x onerror=alert\\(1\\)&gt;"
+            "&lt;img src=x onerror=alert(1)&gt;"
         );
-        assert_eq!(
-            md("[x](http://evil)"),
-            "\\[x\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/")
-        );
+        assert_eq!(md("[x](http://evil)"), "\\[x\\](http\\://evil)");
+        assert_eq!(md("see www.evil.com"), "see www\\.evil.com");
+        assert_eq!(md("a_b *c* $x$ #1"), "a\\_b \\*c\\* \\$x\\$ \\#1");
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");

@@ -165,6 +165,10 @@ pub struct CauseJson {
     pub peer: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named_ports: Vec<String>,
     /// `base` or `head`: which revision `file` and `line` refer to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side: Option<&'static str>,
@@ -179,6 +183,7 @@ impl From<&Cause> for CauseJson {
         let loc = cause::location(c);
         let (policy, tier, priority, direction, rule, peer) = match c {
             Cause::RuleAllows { rule, peer, .. } | Cause::RuleNoLongerAllows { rule, peer, .. } => {
+                let peer = &peer.as_ref().map(|(i, _)| *i);
                 (
                     Some(rule.policy.clone()),
                     Some(rule.tier.as_str()),
@@ -198,16 +203,31 @@ impl From<&Cause> for CauseJson {
                 Some(rule.index),
                 None,
             ),
-            Cause::NoLongerIsolated { direction, .. } | Cause::NewlyIsolated { direction, .. } => {
-                (None, None, None, Some(direction.as_str()), None, None)
+            Cause::NoLongerIsolated {
+                direction,
+                policies,
+                ..
             }
+            | Cause::NewlyIsolated {
+                direction,
+                policies,
+                ..
+            } => (
+                policies.first().map(|p| p.name.clone()),
+                None,
+                None,
+                Some(direction.as_str()),
+                None,
+                None,
+            ),
             _ => (None, None, None, None, None, None),
         };
         let workload = match c {
             Cause::NewWorkload { id, .. } | Cause::RemovedWorkload { id, .. } => Some(id.clone()),
             Cause::NoLongerIsolated { workload, .. }
             | Cause::NewlyIsolated { workload, .. }
-            | Cause::LabelChange { workload, .. } => Some(workload.clone()),
+            | Cause::LabelChange { workload, .. }
+            | Cause::NamedPortChange { workload, .. } => Some(workload.clone()),
             _ => None,
         };
         CauseJson {
@@ -220,6 +240,17 @@ impl From<&Cause> for CauseJson {
             rule,
             peer,
             workload,
+            policies: match c {
+                Cause::NoLongerIsolated { policies, .. }
+                | Cause::NewlyIsolated { policies, .. } => {
+                    policies.iter().map(|p| p.name.clone()).collect()
+                }
+                _ => Vec::new(),
+            },
+            named_ports: match c {
+                Cause::NamedPortChange { names, .. } => names.clone(),
+                _ => Vec::new(),
+            },
             side: loc
                 .as_ref()
                 .map(|l| if l.on_base { "base" } else { "head" }),

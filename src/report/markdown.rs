@@ -6,7 +6,7 @@ use super::cause;
 use super::escape::{code, md, mermaid_label, url_path};
 use super::view::{DiffView, Group, Part, Phrase};
 use crate::analysis::Comparison;
-use crate::diag::{Code, Severity, Span};
+use crate::diag::{Code, Span};
 use crate::gate::GateOutcome;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -64,7 +64,7 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
     } else {
         &opts.head_url
     };
-    match base {
+    let shown = match base {
         Some(url) if !span.file.is_empty() => format!(
             "[{}]({}/{}#L{})",
             md(&text),
@@ -73,6 +73,11 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
             span.line
         ),
         _ => code(&text),
+    };
+    if on_base {
+        format!("{shown} (base)")
+    } else {
+        shown
     }
 }
 
@@ -86,7 +91,7 @@ fn causes_md(g: &Group, opts: &MarkdownOptions) -> String {
         .iter()
         .take(3)
         .map(|c| {
-            let mut s = md(&cause::sentence(c));
+            let mut s = phrase_md(&cause::phrase(c));
             if let Some(loc) = cause::location(c) {
                 s.push_str(" — ");
                 s.push_str(&link(loc.span, loc.on_base, opts));
@@ -189,27 +194,31 @@ fn verdict(view: &DiffView) -> String {
     if opened == 0 && view.closed.is_empty() {
         return "✅ no change in reachability".into();
     }
-    let mut parts = Vec::new();
-    parts.push(format!(
-        "🔓 {opened} path{} opened",
-        if opened == 1 { "" } else { "s" }
-    ));
-    parts.push(format!("🔒 {} closed", view.closed.len()));
-    if !view.exposures.is_empty() {
-        let internet = view.exposures.iter().filter(|g| g.from_internet).count();
-        let cluster = view.exposures.len() - internet;
-        if internet > 0 {
-            parts.push(format!(
-                "⚠️ {internet} new exposure{} to the internet",
-                if internet == 1 { "" } else { "s" }
-            ));
-        }
-        if cluster > 0 {
-            parts.push(format!(
-                "⚠️ {cluster} new exposure{} to the whole cluster or external addresses",
-                if cluster == 1 { "" } else { "s" }
-            ));
-        }
+    let mut parts = vec![
+        format!("🔓 {} opened", plural(opened, "path", "paths")),
+        format!("🔒 {} closed", view.closed.len()),
+    ];
+    let count = |f: fn(&Group) -> bool| view.exposures.iter().filter(|g| f(g)).count();
+    let from_internet = count(|g| g.from_internet);
+    let to_internet = count(|g| g.to_internet && !g.from_internet);
+    let cluster = count(|g| !g.from_internet && !g.to_internet);
+    if from_internet > 0 {
+        parts.push(format!(
+            "⚠️ {} from the internet",
+            plural(from_internet, "new exposure", "new exposures")
+        ));
+    }
+    if to_internet > 0 {
+        parts.push(format!(
+            "⚠️ {} to the internet",
+            plural(to_internet, "new path", "new paths")
+        ));
+    }
+    if cluster > 0 {
+        parts.push(format!(
+            "⚠️ {} to the whole cluster or external addresses",
+            plural(cluster, "new exposure", "new exposures")
+        ));
     }
     parts.join(" · ")
 }
@@ -318,6 +327,46 @@ fn render_at(
         out.push('\n');
     }
 
+    let changes = super::view::warning_changes(cmp);
+    if !changes.introduced.is_empty() {
+        let _ = writeln!(out, "#### 🧭 New warnings ({})", changes.introduced.len());
+        let cap = d.groups_per_table.min(10);
+        for w in changes.introduced.iter().take(cap) {
+            let mut line = format!("- {} ", code(w.code.as_str()));
+            if let Some(o) = &w.object {
+                line.push_str(&format!("{}: ", code(o)));
+            }
+            line.push_str(&md(&w.message));
+            if let Some(span) = &w.span {
+                line.push_str(&format!(" — {}", link(span, false, opts)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        if changes.introduced.len() > cap {
+            let _ = writeln!(out, "- …and {} more", changes.introduced.len() - cap);
+            left_out.push(format!("{} new warnings", changes.introduced.len() - cap));
+        }
+        out.push('\n');
+    }
+    if !changes.resolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "✔️ Resolves {}: {}\n",
+            plural(changes.resolved.len(), "warning", "warnings"),
+            changes
+                .resolved
+                .iter()
+                .take(5)
+                .map(|w| format!(
+                    "{} {}",
+                    code(w.code.as_str()),
+                    w.object.as_deref().map(code).unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
     let all_groups: Vec<(&Group, bool)> = view
         .exposures
         .iter()
@@ -326,17 +375,17 @@ fn render_at(
         .chain(view.closed.iter().map(|g| (g, false)))
         .collect();
     if !all_groups.is_empty() {
-        if d.graph {
-            if let Some(graph) = mermaid(&all_groups) {
+        // A graph of more paths than a reader can follow is left out on
+        // purpose, not for size, so it is not reported as cut.
+        if let Some(graph) = mermaid(&all_groups) {
+            if d.graph {
                 let _ = writeln!(
                     out,
                     "<details><summary>Picture of the changed paths</summary>\n\n```mermaid\n{graph}```\n</details>\n"
                 );
             } else {
-                left_out.push("the graph (too many paths to draw readably)".into());
+                left_out.push("the graph".into());
             }
-        } else {
-            left_out.push("the graph".into());
         }
         if d.diff_lines > 0 && !diff_lines.is_empty() {
             let shown: Vec<&str> = diff_lines
@@ -373,7 +422,7 @@ fn render_at(
         if !assumptions.is_empty() {
             let _ = writeln!(
                 out,
-                "<details><summary>Assumptions ({})</summary>\n",
+                "<details><summary>Warnings and assumptions ({})</summary>\n",
                 assumptions.len()
             );
             for a in assumptions {
@@ -405,13 +454,17 @@ fn render_at(
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<sub>{} → {} · {} workloads, {} policies{elapsed}</sub>",
+        "<sub>{} → {} · {} · {}{elapsed}</sub>",
         md(&opts.base_label),
         md(&opts.head_label),
-        s.workloads_head,
-        s.policies_head
+        plural(s.workloads_head, "workload", "workloads"),
+        plural(s.policies_head, "policy", "policies"),
     );
     out
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -432,7 +485,7 @@ fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
     };
     for (g, opened) in groups {
         let from = id(g.from_text.plain(), &mut nodes);
-        let to = id(g.to_text.plain(), &mut nodes);
+        let to = id(g.to_node.plain(), &mut nodes);
         let ports = mermaid_label(&super::text::conn_text(&g.conn));
         if *opened {
             let _ = writeln!(edges, "  n{from} -- \"{ports}\" --> n{to}");
@@ -444,11 +497,23 @@ fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
     let mut by_id: Vec<(&String, &usize)> = nodes.iter().collect();
     by_id.sort_by_key(|(_, i)| **i);
     for (label, i) in by_id {
-        let short: String = label.chars().take(60).collect();
-        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(&short));
+        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(&shorten(label, 60)));
     }
     out.push_str(&edges);
     Some(out)
+}
+
+/// Cuts at a word boundary and marks the cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let at = cut
+        .rfind([' ', ',', ';'])
+        .filter(|&i| i > max / 2)
+        .unwrap_or(cut.len());
+    format!("{}…", cut[..at].trim_end_matches([' ', ',', ';']))
 }
 
 /// `+`/`-` lines of the changed pairs, from `similar` over the base and head
@@ -479,36 +544,45 @@ pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
             )
         })
     };
-    let base: String = pairs
-        .iter()
-        .filter_map(|&(s, d)| line(&cmp.base.analysis, false, s, d))
-        .collect();
-    let head: String = pairs
-        .iter()
-        .filter_map(|&(s, d)| line(&cmp.head.analysis, true, s, d))
-        .collect();
-    // Every line starts with a distinct (src, dst) key, so patience finds the
-    // same alignment as Myers at a fraction of the cost on large diffs.
-    let diff = similar::TextDiff::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .diff_lines(&base, &head);
-    diff.iter_all_changes()
-        .filter_map(|c| {
+    // Each changed pair is its own hunk, so a partly closed path shows its
+    // old and its remaining ports side by side.
+    let mut out = Vec::new();
+    for &(s, d) in &pairs {
+        let before = line(&cmp.base.analysis, false, s, d).unwrap_or_default();
+        let after = line(&cmp.head.analysis, true, s, d).unwrap_or_default();
+        let diff = similar::TextDiff::from_lines(&before, &after);
+        for c in diff.iter_all_changes() {
             let sign = match c.tag() {
                 similar::ChangeTag::Insert => "+",
                 similar::ChangeTag::Delete => "-",
-                similar::ChangeTag::Equal => return None,
+                similar::ChangeTag::Equal => continue,
             };
-            Some(format!("{sign} {}", c.value().trim_end()))
-        })
-        .collect()
+            out.push(format!("{sign} {}", c.value().trim_end()));
+        }
+    }
+    out
 }
 
-/// What the analysis had to assume, from both revisions' diagnostics.
+/// What the analysis had to assume about the head revision, and how many
+/// warnings the change leaves as they were.
 pub fn assumptions(cmp: &Comparison) -> Vec<String> {
+    const ASSUMPTIONS: [Code; 7] = [
+        Code::IpFamilies,
+        Code::NamespaceAssumed,
+        Code::HostNetwork,
+        Code::ControllerLabel,
+        Code::IpBlockClusterRange,
+        Code::MissingRequiredField,
+        Code::UnsupportedPeer,
+    ];
+    let changes = super::view::warning_changes(cmp);
+    let key = |d: &crate::diag::Diagnostic| (d.code, d.object.clone(), d.message.clone());
+    let introduced: std::collections::BTreeSet<_> =
+        changes.introduced.iter().map(|d| key(d)).collect();
     let mut by_code: BTreeMap<Code, Vec<String>> = BTreeMap::new();
     for d in cmp.head.diagnostics.iter() {
-        if d.severity == Severity::Warning || d.code == Code::IpFamilies {
+        // Warnings the change introduces are listed above, not here.
+        if ASSUMPTIONS.contains(&d.code) && !introduced.contains(&key(d)) {
             by_code.entry(d.code).or_default().push(d.message.clone());
         }
     }
@@ -516,9 +590,9 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
     for (c, mut msgs) in by_code {
         msgs.sort();
         msgs.dedup();
-        let shown: Vec<String> = msgs.iter().take(5).map(|m| md(m)).collect();
-        let more = if msgs.len() > 5 {
-            format!(" (and {} more)", msgs.len() - 5)
+        let shown: Vec<String> = msgs.iter().take(3).map(|m| md(m)).collect();
+        let more = if msgs.len() > 3 {
+            format!(" (and {} more)", msgs.len() - 3)
         } else {
             String::new()
         };
@@ -533,6 +607,13 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
         out.push(format!(
             "Skipped kinds that do not change reachability: {}",
             list.join(", ")
+        ));
+    }
+    let unchanged = changes.unchanged;
+    if unchanged > 0 {
+        out.push(format!(
+            "{} on both revisions (`reachdiff reach -v` lists them)",
+            plural(unchanged, "warning exists", "warnings exist")
         ));
     }
     out

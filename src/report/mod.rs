@@ -5,6 +5,7 @@ pub mod cause;
 pub mod escape;
 pub mod json;
 pub mod markdown;
+pub mod phrase;
 pub mod style;
 pub mod text;
 pub mod view;

@@ -1,6 +1,7 @@
 //! Human text for terminals: grouped, aligned, optionally coloured.
 
 use super::cause;
+use super::markdown::plural;
 use super::style::{Style, sanitize};
 use super::view::{DiffView, Group, Part, Phrase};
 use crate::analysis::Comparison;
@@ -90,12 +91,20 @@ fn groups_text(
     let _ = writeln!(
         out,
         "\n{}",
-        style.bold(&format!("{title} ({})", groups.len()))
+        style.bold(&format!(
+            "{title} ({}){}",
+            groups.len(),
+            if title == "Closed" {
+                " — what may break"
+            } else {
+                ""
+            }
+        ))
     );
     for g in groups {
         let _ = writeln!(
             out,
-            "  {} {}\n      from {}",
+            "  {} · {}\n      from {}",
             color(&style, &phrase_text(&g.to_text, style)),
             style.cyan(&conn_text(&g.conn)),
             phrase_text(&g.from_text, style)
@@ -104,10 +113,10 @@ fn groups_text(
             let loc = cause::location(c)
                 .map(|l| {
                     format!(
-                        "  ({}{}:{})",
-                        if l.on_base { "base " } else { "" },
+                        "  ({}:{}{})",
                         sanitize(&l.span.file),
-                        l.span.line
+                        l.span.line,
+                        if l.on_base { ", base" } else { "" }
                     )
                 })
                 .unwrap_or_default();
@@ -135,12 +144,12 @@ pub fn render_diff(
     } else {
         let _ = writeln!(
             out,
-            "{} opened ({} rows) · {} closed ({} rows) · {} new exposures",
-            opened,
-            view.opened_rows,
-            view.closed.len(),
-            view.closed_rows,
-            view.exposures.len()
+            "{} opened ({}) · {} closed ({}) · {}",
+            plural(opened, "path", "paths"),
+            plural(view.opened_rows, "row", "rows"),
+            plural(view.closed.len(), "path", "paths"),
+            plural(view.closed_rows, "row", "rows"),
+            plural(view.exposures.len(), "new exposure", "new exposures")
         );
     }
     for g in gates {
@@ -170,13 +179,7 @@ pub fn render_diff(
         Style::yellow,
     );
     groups_text(&mut out, "Opened", &view.opened, style, Style::red);
-    groups_text(
-        &mut out,
-        "Closed (what may break)",
-        &view.closed,
-        style,
-        Style::green,
-    );
+    groups_text(&mut out, "Closed", &view.closed, style, Style::green);
     let s = &cmp.diff.stats;
     let _ = writeln!(
         out,

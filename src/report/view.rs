@@ -11,44 +11,7 @@ use crate::model::{ConnSet, Family, IpRange, range_to_cidrs};
 use crate::reach::{Analysis, Endpoint};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A phrase made of plain text and code parts, rendered per format.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Phrase(pub Vec<Part>);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Part {
-    Text(String),
-    Code(String),
-    Strong(String),
-}
-
-impl Phrase {
-    fn text(mut self, s: impl Into<String>) -> Self {
-        self.0.push(Part::Text(s.into()));
-        self
-    }
-    fn code(mut self, s: impl Into<String>) -> Self {
-        self.0.push(Part::Code(s.into()));
-        self
-    }
-    fn strong(mut self, s: impl Into<String>) -> Self {
-        self.0.push(Part::Strong(s.into()));
-        self
-    }
-    fn append(mut self, other: Phrase) -> Self {
-        self.0.extend(other.0);
-        self
-    }
-
-    pub fn plain(&self) -> String {
-        self.0
-            .iter()
-            .map(|p| match p {
-                Part::Text(s) | Part::Code(s) | Part::Strong(s) => s.as_str(),
-            })
-            .collect()
-    }
-}
+pub use super::phrase::{Part, Phrase};
 
 /// A block of changed rows: every source in `from` to every destination in
 /// `to`, on `conn`, for the same causes.
@@ -61,6 +24,10 @@ pub struct Group {
     pub rows: usize,
     pub from_text: Phrase,
     pub to_text: Phrase,
+    /// The destination without the Services in front of it (graph nodes).
+    pub to_node: Phrase,
+    /// Destinations include public external addresses (egress to the internet).
+    pub to_internet: bool,
     /// Sources include external addresses / every workload of the cluster.
     pub from_external: bool,
     pub from_internet: bool,
@@ -69,7 +36,7 @@ pub struct Group {
 
 impl Group {
     pub fn is_exposure(&self) -> bool {
-        self.from_external || self.from_whole_cluster
+        self.from_external || self.from_whole_cluster || self.to_internet
     }
 }
 
@@ -105,8 +72,11 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
     type Bucket = (ConnSet, Vec<Cause>);
     let mut buckets: BTreeMap<Bucket, Vec<(usize, usize)>> = BTreeMap::new();
     for r in rows {
+        let mut causes: Vec<Cause> = r.causes.iter().map(Cause::group_key).collect();
+        causes.sort();
+        causes.dedup();
         buckets
-            .entry((r.conn.clone(), r.causes.clone()))
+            .entry((r.conn.clone(), causes))
             .or_default()
             .push((r.src, r.dst));
     }
@@ -126,15 +96,21 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
             let has_atom = from
                 .iter()
                 .any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
-            let internet = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
-                Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
-                _ => false,
-            });
+            let public = |set: &[usize]| {
+                set.iter().any(|&u| match side_endpoint(&eps[u], head) {
+                    Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
+                    _ => false,
+                })
+            };
+            let internet = public(&from);
+            let to_internet = head && public(&to);
             let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
             let whole_cluster = a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
             out.push(Group {
                 from_text: describe(&from, eps, a, head),
                 to_text: describe_destination(&to, eps, a, head, &conn),
+                to_node: describe(&to, eps, a, head),
+                to_internet,
                 from,
                 to,
                 conn: conn.clone(),
@@ -433,7 +409,8 @@ fn describe_destination(
 /// the workload's containers (NP-29, E-30).
 pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
     let wl = &a.workloads[w];
-    let mut out = Vec::new();
+    // (service, port, target) → protocols, so TCP and UDP 53 show once.
+    let mut found: BTreeMap<(String, u16, u16), Vec<&'static str>> = BTreeMap::new();
     for svc in &a.services {
         let Some(sel) = &svc.selector else { continue };
         if svc.namespace != wl.namespace
@@ -455,14 +432,65 @@ pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
             };
             if let Some(t) = target {
                 if conn.ports(sp.protocol).contains(t) {
-                    out.push(if t == sp.port {
-                        format!("svc/{}:{}", svc.name, sp.port)
-                    } else {
-                        format!("svc/{}:{}→{}", svc.name, sp.port, t)
-                    });
+                    found
+                        .entry((svc.name.clone(), sp.port, t))
+                        .or_default()
+                        .push(sp.protocol.as_str());
                 }
             }
         }
     }
-    out
+    let only_tcp = found.values().all(|p| p == &["TCP"]);
+    found
+        .into_iter()
+        .map(|((name, port, target), protos)| {
+            let mut s = if target == port {
+                format!("svc/{name}:{port}")
+            } else {
+                format!("svc/{name}:{port}→{target}")
+            };
+            if !only_tcp {
+                s.push_str(&format!(" ({})", protos.join("+")));
+            }
+            s
+        })
+        .collect()
+}
+
+/// Warnings a change introduces and resolves; those on both sides are only
+/// counted. Two warnings are the same when code, object and message match
+/// (positions move with unrelated edits).
+pub struct WarningChanges<'a> {
+    pub introduced: Vec<&'a crate::diag::Diagnostic>,
+    pub resolved: Vec<&'a crate::diag::Diagnostic>,
+    pub unchanged: usize,
+}
+
+pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
+    use crate::diag::{Diagnostic, Severity};
+    let key = |d: &Diagnostic| (d.code, d.object.clone(), d.message.clone());
+    let warnings = |ds: &'_ [Diagnostic]| -> Vec<usize> {
+        (0..ds.len())
+            .filter(|&i| ds[i].severity == Severity::Warning)
+            .collect()
+    };
+    let (b, h) = (&cmp.base.diagnostics, &cmp.head.diagnostics);
+    let base_keys: BTreeSet<_> = warnings(b).into_iter().map(|i| key(&b[i])).collect();
+    let head_keys: BTreeSet<_> = warnings(h).into_iter().map(|i| key(&h[i])).collect();
+    let introduced: Vec<&Diagnostic> = warnings(h)
+        .into_iter()
+        .map(|i| &h[i])
+        .filter(|d| !base_keys.contains(&key(d)))
+        .collect();
+    let resolved: Vec<&Diagnostic> = warnings(b)
+        .into_iter()
+        .map(|i| &b[i])
+        .filter(|d| !head_keys.contains(&key(d)))
+        .collect();
+    let unchanged = head_keys.intersection(&base_keys).count();
+    WarningChanges {
+        introduced,
+        resolved,
+        unchanged,
+    }
 }
