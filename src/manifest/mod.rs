@@ -516,7 +516,7 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
     }
     inv.namespaces.extend(assumed);
     inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
-    inv.workloads.sort_by_key(Workload::id);
+    inv.workloads.sort_by_cached_key(Workload::id);
     let _ = opts;
     (inv, diags)
 }

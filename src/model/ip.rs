@@ -299,7 +299,7 @@ impl AtomTable {
                 )
             })
             .collect();
-        atoms.sort_by_key(|(a, _)| a.id());
+        atoms.sort_by_cached_key(|(a, _)| a.id());
         let mut cidr_atoms: BTreeMap<Cidr, Vec<usize>> = BTreeMap::new();
         for (ai, (_, sig)) in atoms.iter().enumerate() {
             for &ci in sig {

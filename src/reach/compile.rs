@@ -410,7 +410,15 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
                         .iter()
                         .map(|peer| match &peer.kind {
                             NpPeerKind::Selectors { namespaces, pods } => PeerSpec::Selectors {
-                                namespace: p.namespace.clone(),
+                                // The policy's namespace matters only when no
+                                // namespaceSelector is given (NP-11); leaving it
+                                // out otherwise lets equal peers of different
+                                // namespaces share one evaluation.
+                                namespace: if namespaces.is_some() {
+                                    String::new()
+                                } else {
+                                    p.namespace.clone()
+                                },
                                 namespaces: namespaces.clone(),
                                 pods: pods.clone(),
                             },

@@ -81,7 +81,8 @@ impl fmt::Display for RuleRef {
 /// compares these to find rules that did not change.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PeerSpec {
-    /// NetworkPolicy selector peer; `namespace` is the policy's (NP-11).
+    /// NetworkPolicy selector peer; `namespace` is the policy's (NP-11),
+    /// empty when `namespaces` is given (then it does not matter).
     Selectors {
         namespace: String,
         namespaces: Option<Selector>,
