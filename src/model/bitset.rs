@@ -15,11 +15,13 @@ impl BitSet {
     }
 
     pub fn full(len: usize) -> Self {
-        let mut b = BitSet::new(len);
-        for i in 0..len {
-            b.insert(i);
+        let mut words = vec![u64::MAX; len.div_ceil(64)];
+        if len % 64 != 0 {
+            if let Some(last) = words.last_mut() {
+                *last = (1u64 << (len % 64)) - 1;
+            }
         }
-        b
+        BitSet { words, len }
     }
 
     pub fn capacity(&self) -> usize {
@@ -40,6 +42,26 @@ impl BitSet {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a |= *b;
         }
+    }
+
+    pub fn intersect_with(&mut self, other: &BitSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= *b;
+        }
+    }
+
+    /// Removes every element of `other`.
+    pub fn subtract(&mut self, other: &BitSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= !*b;
+        }
+    }
+
+    /// The elements of `0..capacity` not in the set.
+    pub fn complement(&self) -> BitSet {
+        let mut full = BitSet::full(self.len);
+        full.subtract(self);
+        full
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,6 +107,17 @@ mod tests {
             a.union_with(&b);
             prop_assert_eq!(a.iter().collect::<BTreeSet<_>>(), na.union(&nb).copied().collect::<BTreeSet<_>>());
             prop_assert_eq!(BitSet::full(len).count(), len);
+            let mut i = a.clone();
+            i.intersect_with(&b);
+            let mut d = a.clone();
+            d.subtract(&b);
+            let c = b.complement();
+            prop_assert_eq!(c.count(), len - nb.len());
+            for x in 0..len {
+                prop_assert_eq!(i.contains(x), a.contains(x) && b.contains(x));
+                prop_assert_eq!(d.contains(x), a.contains(x) && !b.contains(x));
+                prop_assert_eq!(c.contains(x), !nb.contains(&x));
+            }
         }
     }
 }

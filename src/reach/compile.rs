@@ -9,7 +9,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::manifest::{
     AdminAction, AdminPeer, AdminPolicy, AdminSelect, Inventory, NpPeerKind, Tier,
 };
-use crate::model::{AtomTable, BitSet, Cidr, Selector};
+use crate::model::{AtomTable, BitSet, Cidr, LabelIndex, Selector};
 use crate::reach::rules::Side;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -51,6 +51,13 @@ struct Selection<'a> {
     // comparisons on large clusters.
     ns_cache: HashMap<Selector, Arc<BitSet>>,
     peer_cache: HashMap<PeerSpec, Arc<EndpointSet>>,
+    pod_cache: HashMap<Selector, Arc<BitSet>>,
+    /// Inverted label indexes: a selector over many objects becomes a few
+    /// bit-set operations (cost grows with the index, not with policies ×
+    /// objects).
+    namespace_labels: LabelIndex,
+    workload_labels: LabelIndex,
+    host_network: BitSet,
 }
 
 impl<'a> Selection<'a> {
@@ -67,6 +74,12 @@ impl<'a> Selection<'a> {
                 ns_workloads[n].push(i);
             }
         }
+        let mut host_network = BitSet::new(inv.workloads.len());
+        for (i, w) in inv.workloads.iter().enumerate() {
+            if w.host_network {
+                host_network.insert(i);
+            }
+        }
         Selection {
             inv,
             atoms,
@@ -74,6 +87,10 @@ impl<'a> Selection<'a> {
             ns_workloads,
             ns_cache: HashMap::new(),
             peer_cache: HashMap::new(),
+            pod_cache: HashMap::new(),
+            namespace_labels: LabelIndex::new(inv.namespaces.iter().map(|n| &n.labels)),
+            workload_labels: LabelIndex::new(inv.workloads.iter().map(|w| &w.labels)),
+            host_network,
         }
     }
 
@@ -88,25 +105,49 @@ impl<'a> Selection<'a> {
                 b.insert(i);
             }
         } else {
-            for (i, ns) in self.inv.namespaces.iter().enumerate() {
-                if sel.matches(&ns.labels) {
-                    b.insert(i);
-                }
-            }
+            b = self.namespace_labels.select(sel);
         }
         let b = Arc::new(b);
         self.ns_cache.insert(sel.clone(), b.clone());
         b
     }
 
+    /// Workloads (all namespaces) whose labels match `sel`.
+    fn pods(&mut self, sel: &Selector) -> Arc<BitSet> {
+        if let Some(b) = self.pod_cache.get(sel) {
+            return b.clone();
+        }
+        let b = Arc::new(self.workload_labels.select(sel));
+        self.pod_cache.insert(sel.clone(), b.clone());
+        b
+    }
+
     /// Workloads of the namespaces in `ns` whose labels match `pods`.
     fn workloads_in(
-        &self,
+        &mut self,
         ns: &BitSet,
         pods: Option<&Selector>,
         skip_host_network: bool,
         out: &mut BitSet,
     ) {
+        // Across many namespaces, intersect index bit sets; within one or
+        // two, matching their few workloads directly is cheaper.
+        if ns.count() > 2 {
+            let mut set = BitSet::new(self.inv.workloads.len());
+            for n in ns.iter() {
+                for &w in &self.ns_workloads[n] {
+                    set.insert(w);
+                }
+            }
+            if let Some(sel) = pods.filter(|s| !s.is_everything()) {
+                set.intersect_with(&self.pods(sel));
+            }
+            if skip_host_network {
+                set.subtract(&self.host_network);
+            }
+            out.union_with(&set);
+            return;
+        }
         for n in ns.iter() {
             for &w in &self.ns_workloads[n] {
                 let wl = &self.inv.workloads[w];
