@@ -55,6 +55,32 @@ for n in $sizes; do
 done
 echo "(wall_s and maxrss_MiB: whole process, including reading the files and 10,000 reach queries)"
 
+# The pull-request job: diff a base tree and its head (a handful of
+# realistic changes) and render the Markdown comment.
+# Target at 10k workloads: < 2.5 s wall and < 600 MiB peak RSS.
+cargo build --release --bin reachdiff
+diff_sizes=${DIFF_SIZES:-"1000 10000"}
+echo
+printf '%-9s %8s %8s %10s %11s %9s
+' workloads opened closed comment_B wall_s maxrss_MiB
+for n in $diff_sizes; do
+  target/release/examples/generate --seed 7 --workloads "$n" --out "$tmp/b$n" 2>/dev/null
+  target/release/examples/generate --seed 7 --workloads "$n" --out "$tmp/h$n" --head 2>/dev/null
+  log="$tmp/d$n.log"
+  /usr/bin/time -v target/release/reachdiff diff "$tmp/b$n" "$tmp/h$n" --format md \
+    --output "$tmp/d$n.md" --timings 2>"$log" || true
+  target/release/reachdiff diff "$tmp/b$n" "$tmp/h$n" --format json --output "$tmp/d$n.json" 2>/dev/null || true
+  opened=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["opened"]))' "$tmp/d$n.json")
+  closed=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["closed"]))' "$tmp/d$n.json")
+  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log" |
+    awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }')
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log" | awk '{printf "%.1f", $1 / 1024}')
+  printf '%-9s %8s %8s %10s %11s %9s
+' "$n" "$opened" "$closed" "$(wc -c <"$tmp/d$n.md")" "$wall" "$rss"
+  grep '^timings' "$log" | sed 's/^/    /'
+  rm -rf "$tmp/b$n" "$tmp/h$n"
+done
+
 if [ "$quick" = 0 ]; then
   cargo bench --bench engine
 fi
