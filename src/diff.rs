@@ -13,7 +13,8 @@ use crate::manifest::{ContainerPort, Workload};
 use crate::model::{ConnSet, Labels};
 use crate::reach::{Action, Analysis, Direction, Endpoint, RuleRef, Side, SideTrace};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// An endpoint of either revision, by position in the merged id order.
 #[derive(Clone, Debug)]
@@ -116,6 +117,24 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// A coarser key for very large diffs: isolation changes without the
+    /// policies involved.
+    pub fn coarse_key(&self) -> Cause {
+        match self.group_key() {
+            Cause::NoLongerIsolated { direction, .. } => Cause::NoLongerIsolated {
+                workload: String::new(),
+                direction,
+                policies: Vec::new(),
+            },
+            Cause::NewlyIsolated { direction, .. } => Cause::NewlyIsolated {
+                workload: String::new(),
+                direction,
+                policies: Vec::new(),
+            },
+            c => c,
+        }
+    }
+
     /// The cause as it groups rows for people: which workload a policy now
     /// isolates is already said by the row, so it does not split groups.
     pub fn group_key(&self) -> Cause {
@@ -149,7 +168,10 @@ pub struct DiffRow {
     pub src: usize,
     pub dst: usize,
     pub conn: ConnSet,
-    pub causes: Vec<Cause>,
+    /// Indices into [`ReachDiff::causes`], sorted. Rows with the same causes
+    /// share one list: a change that opens a million rows has a handful of
+    /// distinct causes.
+    pub causes: Arc<[u32]>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -172,7 +194,16 @@ pub struct ReachDiff {
     pub endpoints: Vec<UnionEndpoint>,
     pub opened: Vec<DiffRow>,
     pub closed: Vec<DiffRow>,
+    /// Every distinct cause, referenced by index from rows.
+    pub causes: Vec<Cause>,
     pub stats: DiffStats,
+}
+
+impl ReachDiff {
+    /// The causes of one row.
+    pub fn causes_of<'a>(&'a self, row: &'a DiffRow) -> impl Iterator<Item = &'a Cause> + 'a {
+        row.causes.iter().map(|&i| &self.causes[i as usize])
+    }
 }
 
 struct Profile<'a> {
@@ -337,7 +368,7 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
                 src: s,
                 dst: d,
                 conn: o,
-                causes: Vec::new(),
+                causes: Arc::from(Vec::new()),
             });
         }
         if !c.is_empty() {
@@ -345,24 +376,30 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
                 src: s,
                 dst: d,
                 conn: c,
-                causes: Vec::new(),
+                causes: Arc::from(Vec::new()),
             });
         }
     }
     let order = |r: &DiffRow| (r.src, r.dst);
     opened.sort_by_key(order);
     closed.sort_by_key(order);
-    let explainer = Explainer {
+    let mut explainer = Explainer {
         base: ba,
         head: ha,
         endpoints: &endpoints,
+        identity_changed: &identity_changed,
+        table: Vec::new(),
+        interned: HashMap::new(),
+        side_memo: HashMap::new(),
+        row_memo: HashMap::new(),
     };
-    opened
-        .par_iter_mut()
-        .for_each(|r| r.causes = explainer.explain(r, true));
-    closed
-        .par_iter_mut()
-        .for_each(|r| r.causes = explainer.explain(r, false));
+    for r in &mut opened {
+        r.causes = explainer.explain(r, true);
+    }
+    for r in &mut closed {
+        r.causes = explainer.explain(r, false);
+    }
+    let causes = explainer.table;
     let stats = DiffStats {
         workloads_base: ba.workloads.len(),
         workloads_head: ha.workloads.len(),
@@ -377,20 +414,98 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
         endpoints,
         opened,
         closed,
+        causes,
         stats,
     }
 }
 
+/// What a side's causes depend on besides its owner: which rules the peer
+/// matches (and by which peer entry) on both sides, unless the peer itself
+/// changed or resolves named ports, in which case the peer's identity.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum PeerKey {
+    Exact(usize),
+    Shape(Vec<Option<u16>>, Vec<Option<u16>>),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SideKey {
+    opened: bool,
+    dir: Direction,
+    owner: usize,
+    changed: ConnSet,
+    peer: PeerKey,
+}
+
+// Lookup-only memo tables (never iterated): explanations are shared by all
+// rows with the same shape, so a huge diff costs a hash lookup per row.
 struct Explainer<'a> {
     base: &'a Analysis,
     head: &'a Analysis,
     endpoints: &'a [UnionEndpoint],
+    identity_changed: &'a BTreeSet<usize>,
+    table: Vec<Cause>,
+    interned: HashMap<Cause, u32>,
+    side_memo: HashMap<SideKey, Arc<[u32]>>,
+    row_memo: HashMap<Vec<u32>, Arc<[u32]>>,
 }
 
 impl Explainer<'_> {
+    fn intern(&mut self, causes: BTreeSet<Cause>) -> Vec<u32> {
+        let mut ids: Vec<u32> = causes
+            .into_iter()
+            .map(|c| {
+                if let Some(&i) = self.interned.get(&c) {
+                    return i;
+                }
+                let i = self.table.len() as u32;
+                self.table.push(c.clone());
+                self.interned.insert(c, i);
+                i
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn shared(&mut self, mut ids: Vec<u32>) -> Arc<[u32]> {
+        ids.sort_unstable();
+        ids.dedup();
+        if let Some(a) = self.row_memo.get(&ids) {
+            return a.clone();
+        }
+        let a: Arc<[u32]> = Arc::from(ids.clone());
+        self.row_memo.insert(ids, a.clone());
+        a
+    }
+
+    /// Which rules of a side's chain a peer matches, by first matching peer
+    /// entry (`u16::MAX` for a rule without a peer list).
+    fn shape(a: &Analysis, side: &Side, peer: Endpoint) -> Vec<Option<u16>> {
+        side.admin
+            .iter()
+            .chain(&side.network_policy)
+            .chain(&side.baseline)
+            .map(|&r| {
+                let rule = &a.rules[r];
+                if !Analysis::peer_matches(rule, peer) {
+                    None
+                } else if rule.peer_sets.is_empty() {
+                    Some(u16::MAX)
+                } else {
+                    let i = rule.peer_sets.iter().position(|(set, _)| match peer {
+                        Endpoint::Workload(w) => set.workloads.contains(w),
+                        Endpoint::Atom(x) => set.atoms.contains(x),
+                    });
+                    i.map(|i| i.min(usize::from(u16::MAX - 1)) as u16)
+                }
+            })
+            .collect()
+    }
+
     /// Causes for one opened (or closed) row. `now` is the revision where
     /// the traffic is allowed, `before` the one where it was not.
-    fn explain(&self, row: &DiffRow, opened: bool) -> Vec<Cause> {
+    fn explain(&mut self, row: &DiffRow, opened: bool) -> Arc<[u32]> {
         let (now, before) = if opened {
             (self.head, self.base)
         } else {
@@ -399,14 +514,14 @@ impl Explainer<'_> {
         let pick = |e: &UnionEndpoint, a_is_head: bool| if a_is_head { e.head } else { e.base };
         let now_is_head = opened;
         let (src, dst) = (&self.endpoints[row.src], &self.endpoints[row.dst]);
-        let mut causes = BTreeSet::new();
         // Existence.
+        let mut existence = BTreeSet::new();
         for e in [src, dst] {
             if let (Some(Endpoint::Workload(w)), None) =
                 (pick(e, now_is_head), pick(e, !now_is_head))
             {
                 let wl = &now.workloads[w];
-                causes.insert(if opened {
+                existence.insert(if opened {
                     Cause::NewWorkload {
                         id: e.id.clone(),
                         span: wl.span.clone(),
@@ -419,42 +534,80 @@ impl Explainer<'_> {
                 });
             }
         }
-        if causes.is_empty() {
-            // Both endpoints exist on both sides: look at each side.
-            let sides = [
-                (Direction::Egress, src, dst),
-                (Direction::Ingress, dst, src),
-            ];
-            for (dir, owner, peer) in sides {
-                let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) =
-                    (pick(owner, now_is_head), pick(owner, !now_is_head))
-                else {
-                    continue;
-                };
-                let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head))
-                else {
-                    continue;
-                };
-                let before_allowed = before.side(dir, wb, pb);
-                let changed = row.conn.difference(&before_allowed);
-                if changed.is_empty() {
-                    continue;
-                }
-                let tn = now.trace_side(dir, wn, pn);
-                let tb = before.trace_side(dir, wb, pb);
-                self.side_causes(
-                    &mut causes,
-                    opened,
-                    dir,
-                    owner,
-                    peer,
-                    (wn, pn, &tn),
-                    (wb, pb, &tb),
-                    &changed,
-                );
-            }
+        if !existence.is_empty() {
+            let ids = self.intern(existence);
+            return self.shared(ids);
         }
-        causes.into_iter().collect()
+        // Both endpoints exist on both sides: look at each side.
+        let mut ids = Vec::new();
+        let sides = [
+            (Direction::Egress, row.src, row.dst),
+            (Direction::Ingress, row.dst, row.src),
+        ];
+        for (dir, owner_u, peer_u) in sides {
+            let (owner, peer) = (&self.endpoints[owner_u], &self.endpoints[peer_u]);
+            let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) =
+                (pick(owner, now_is_head), pick(owner, !now_is_head))
+            else {
+                continue;
+            };
+            let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head)) else {
+                continue;
+            };
+            let before_allowed = before.side(dir, wb, pb);
+            let changed = row.conn.difference(&before_allowed);
+            if changed.is_empty() {
+                continue;
+            }
+            let (side_now, side_before) = (
+                &now.sides[wn][dir as usize],
+                &before.sides[wb][dir as usize],
+            );
+            let resolves_named_ports = dir == Direction::Egress
+                && matches!(pn, Endpoint::Workload(_))
+                && side_now
+                    .admin
+                    .iter()
+                    .chain(&side_now.network_policy)
+                    .chain(&side_now.baseline)
+                    .any(|&r| now.rules[r].ports.has_named());
+            let peer_key = if self.identity_changed.contains(&peer_u) || resolves_named_ports {
+                PeerKey::Exact(peer_u)
+            } else {
+                PeerKey::Shape(
+                    Self::shape(now, side_now, pn),
+                    Self::shape(before, side_before, pb),
+                )
+            };
+            let key = SideKey {
+                opened,
+                dir,
+                owner: owner_u,
+                changed,
+                peer: peer_key,
+            };
+            if let Some(found) = self.side_memo.get(&key) {
+                ids.extend(found.iter().copied());
+                continue;
+            }
+            let tn = now.trace_side(dir, wn, pn);
+            let tb = before.trace_side(dir, wb, pb);
+            let mut causes = BTreeSet::new();
+            self.side_causes(
+                &mut causes,
+                opened,
+                dir,
+                owner,
+                peer,
+                (wn, pn, &tn),
+                (wb, pb, &tb),
+                &key.changed,
+            );
+            let side_ids: Arc<[u32]> = Arc::from(self.intern(causes));
+            ids.extend(side_ids.iter().copied());
+            self.side_memo.insert(key, side_ids);
+        }
+        self.shared(ids)
     }
 
     #[allow(clippy::too_many_arguments)]

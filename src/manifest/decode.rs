@@ -908,6 +908,18 @@ pub(crate) fn admin_policy(
         .ok_or_else(|| cx.error(root.pos, "spec", "spec is required"))?;
     cx.mapping(spec, "spec")?;
     let v2 = kind == "ClusterNetworkPolicy";
+    if kind == "BaselineAdminNetworkPolicy" && name != "default" {
+        // AP-1: a singleton; the API server accepts only this name.
+        let pos = root
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .map_or(root.pos, |n| n.pos);
+        return Err(cx.error(
+            pos,
+            "metadata.name",
+            format!("a BaselineAdminNetworkPolicy must be named \"default\", not {name:?}"),
+        ));
+    }
     let (tier, priority) = match kind {
         "BaselineAdminNetworkPolicy" => (Tier::Baseline, None),
         "AdminNetworkPolicy" => (Tier::Admin, Some(priority(cx, spec)?)),

@@ -103,8 +103,9 @@ pub fn phrase(c: &Cause) -> Phrase {
             ..
         } => {
             let mut p = Phrase::new().text(format!("now isolated for {} by ", direction.as_str()));
-            if let Some(first) = policies.first() {
-                p = p.code(first.name.clone());
+            match policies.first() {
+                Some(first) => p = p.code(first.name.clone()),
+                None => p = p.text("NetworkPolicies"),
             }
             if policies.len() > 1 {
                 p = p.text(format!(" (and {} more)", policies.len() - 1));

@@ -260,13 +260,15 @@ impl From<&Cause> for CauseJson {
     }
 }
 
+/// A diff row on the wire: the contract's fields plus `causes`, indices
+/// into the document's `causes` table (rows of one change share causes).
 #[derive(Serialize, Clone, Debug)]
-pub struct DiffRowJson {
-    pub src: String,
-    pub dst: String,
+pub struct DiffRowJson<'a> {
+    pub src: &'a str,
+    pub dst: &'a str,
     pub protocol: &'static str,
     pub ports: Vec<[u16; 2]>,
-    pub causes: Vec<CauseJson>,
+    pub causes: &'a [u32],
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -274,18 +276,6 @@ pub struct SideDiagnosticJson {
     pub side: &'static str,
     #[serde(flatten)]
     pub diagnostic: DiagnosticJson,
-}
-
-#[derive(Serialize)]
-struct DiffJson {
-    schema: &'static str,
-    summary: DiffSummaryJson,
-    endpoints: Vec<EndpointJson>,
-    opened: Vec<DiffRowJson>,
-    closed: Vec<DiffRowJson>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    gates: Vec<GateJson>,
-    diagnostics: Vec<SideDiagnosticJson>,
 }
 
 #[derive(Serialize)]
@@ -306,22 +296,6 @@ pub struct GateJson {
     pub violations: Vec<String>,
 }
 
-pub fn diff_rows(cmp: &Comparison, rows: &[DiffRow]) -> Vec<DiffRowJson> {
-    let eps = &cmp.diff.endpoints;
-    rows.iter()
-        .flat_map(|r| {
-            let causes: Vec<CauseJson> = r.causes.iter().map(CauseJson::from).collect();
-            r.conn.iter().map(move |(p, ports)| DiffRowJson {
-                src: eps[r.src].id.clone(),
-                dst: eps[r.dst].id.clone(),
-                protocol: p.as_str(),
-                ports: ports.ranges().iter().map(|&(lo, hi)| [lo, hi]).collect(),
-                causes: causes.clone(),
-            })
-        })
-        .collect()
-}
-
 fn union_endpoint_json(cmp: &Comparison, u: usize) -> EndpointJson {
     let e = &cmp.diff.endpoints[u];
     match (e.head, e.base) {
@@ -336,6 +310,43 @@ fn union_endpoint_json(cmp: &Comparison, u: usize) -> EndpointJson {
     }
 }
 
+/// Appends `"key": [` items one per line `]` without building the whole
+/// document in memory first: a diff may have millions of rows.
+fn push_array<T: Serialize>(
+    out: &mut String,
+    key: &str,
+    items: impl IntoIterator<Item = T>,
+    last: bool,
+) {
+    out.push_str(&format!("  {}: [", serde_json::Value::String(key.into())));
+    let mut first = true;
+    for item in items {
+        out.push_str(if first { "\n    " } else { ",\n    " });
+        first = false;
+        // Serialising plain data cannot fail; an empty object is a safe fallback.
+        out.push_str(&serde_json::to_string(&item).unwrap_or_else(|_| "{}".into()));
+    }
+    out.push_str(if first { "]" } else { "\n  ]" });
+    out.push_str(if last { "\n" } else { ",\n" });
+}
+
+fn rows_json<'a>(
+    cmp: &'a Comparison,
+    rows: &'a [DiffRow],
+) -> impl Iterator<Item = DiffRowJson<'a>> + 'a {
+    let eps = &cmp.diff.endpoints;
+    rows.iter().flat_map(move |r| {
+        r.conn.iter().map(move |(p, ports)| DiffRowJson {
+            src: &eps[r.src].id,
+            dst: &eps[r.dst].id,
+            protocol: p.as_str(),
+            ports: ports.ranges().iter().map(|&(lo, hi)| [lo, hi]).collect(),
+            causes: &r.causes,
+        })
+    })
+}
+
+/// The `reachdiff/diff/v1` document, one array element per line.
 pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     let d = &cmp.diff;
     let mut used: Vec<usize> = d
@@ -346,6 +357,35 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         .collect();
     used.sort_unstable();
     used.dedup();
+    let summary = DiffSummaryJson {
+        opened: d.opened.len(),
+        closed: d.closed.len(),
+        workloads_base: d.stats.workloads_base,
+        workloads_head: d.stats.workloads_head,
+        policies_base: d.stats.policies_base,
+        policies_head: d.stats.policies_head,
+    };
+    let mut out = String::from("{\n");
+    out.push_str(&format!("  \"schema\": \"{DIFF_SCHEMA}\",\n"));
+    out.push_str(&format!(
+        "  \"summary\": {},\n",
+        serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into())
+    ));
+    push_array(
+        &mut out,
+        "endpoints",
+        used.into_iter().map(|u| union_endpoint_json(cmp, u)),
+        false,
+    );
+    push_array(
+        &mut out,
+        "causes",
+        d.causes.iter().map(CauseJson::from),
+        false,
+    );
+    push_array(&mut out, "opened", rows_json(cmp, &d.opened), false);
+    push_array(&mut out, "closed", rows_json(cmp, &d.closed), false);
+    push_array(&mut out, "gates", gates.iter(), false);
     let diagnostics = cmp
         .base
         .diagnostics
@@ -355,26 +395,8 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         .map(|(side, x)| SideDiagnosticJson {
             side,
             diagnostic: x.into(),
-        })
-        .collect();
-    let doc = DiffJson {
-        schema: DIFF_SCHEMA,
-        summary: DiffSummaryJson {
-            opened: d.opened.len(),
-            closed: d.closed.len(),
-            workloads_base: d.stats.workloads_base,
-            workloads_head: d.stats.workloads_head,
-            policies_base: d.stats.policies_base,
-            policies_head: d.stats.policies_head,
-        },
-        endpoints: used
-            .into_iter()
-            .map(|u| union_endpoint_json(cmp, u))
-            .collect(),
-        opened: diff_rows(cmp, &d.opened),
-        closed: diff_rows(cmp, &d.closed),
-        gates: gates.to_vec(),
-        diagnostics,
-    };
-    to_string(&doc)
+        });
+    push_array(&mut out, "diagnostics", diagnostics, true);
+    out.push_str("}\n");
+    out
 }

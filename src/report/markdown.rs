@@ -117,23 +117,28 @@ struct Detail {
     assumptions: bool,
 }
 
+/// Tables longer than this are not read; the JSON report has every row.
+const MAX_GROUPS: usize = 300;
+/// Changed pairs listed in the `diff` block at most.
+const MAX_DIFF_PAIRS: usize = 1_000;
+
 const LEVELS: [Detail; 7] = [
     Detail {
         graph: true,
         diff_lines: usize::MAX,
-        groups_per_table: usize::MAX,
+        groups_per_table: MAX_GROUPS,
         assumptions: true,
     },
     Detail {
         graph: false,
         diff_lines: usize::MAX,
-        groups_per_table: usize::MAX,
+        groups_per_table: MAX_GROUPS,
         assumptions: true,
     },
     Detail {
         graph: false,
         diff_lines: 200,
-        groups_per_table: usize::MAX,
+        groups_per_table: MAX_GROUPS,
         assumptions: true,
     },
     Detail {
@@ -168,10 +173,10 @@ pub fn render(
     gates: &[GateOutcome],
     opts: &MarkdownOptions,
 ) -> String {
-    let diff_lines = changed_lines(cmp);
+    let (diff_lines, pairs_left) = changed_lines(cmp, MAX_DIFF_PAIRS);
     let mut last = String::new();
     for level in LEVELS {
-        let out = render_at(cmp, view, gates, opts, level, &diff_lines);
+        let out = render_at(cmp, view, gates, opts, level, &diff_lines, pairs_left);
         if out.len() <= opts.budget {
             return out;
         }
@@ -248,6 +253,7 @@ fn table(out: &mut String, groups: &[Group], cap: usize, opts: &MarkdownOptions)
     left
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_at(
     cmp: &Comparison,
     view: &DiffView,
@@ -255,6 +261,7 @@ fn render_at(
     opts: &MarkdownOptions,
     d: Detail,
     diff_lines: &[String],
+    pairs_left: usize,
 ) -> String {
     let mut out = String::new();
     let mut left_out: Vec<String> = Vec::new();
@@ -411,6 +418,10 @@ fn render_at(
                     diff_lines.len() - shown.len()
                 ));
             }
+            if pairs_left > 0 {
+                let _ = writeln!(out, "\n_…and {pairs_left} more changed pairs._");
+                left_out.push(format!("{pairs_left} more changed pairs in the row list"));
+            }
             let _ = writeln!(out, "</details>\n");
         } else if !diff_lines.is_empty() {
             left_out.push(format!("the list of {} changed rows", diff_lines.len()));
@@ -518,7 +529,9 @@ fn shorten(s: &str, max: usize) -> String {
 
 /// `+`/`-` lines of the changed pairs, from `similar` over the base and head
 /// listings of exactly those pairs.
-pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
+/// Returns the lines of at most `max_pairs` changed pairs and how many
+/// pairs were not listed.
+pub fn changed_lines(cmp: &Comparison, max_pairs: usize) -> (Vec<String>, usize) {
     let eps = &cmp.diff.endpoints;
     let mut pairs: Vec<(usize, usize)> = cmp
         .diff
@@ -529,6 +542,8 @@ pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
         .collect();
     pairs.sort_unstable();
     pairs.dedup();
+    let left = pairs.len().saturating_sub(max_pairs);
+    pairs.truncate(max_pairs);
     let line = |a: &crate::reach::Analysis, head: bool, s: usize, d: usize| -> Option<String> {
         let pick = |u: usize| if head { eps[u].head } else { eps[u].base };
         let c = match (pick(s), pick(d)) {
@@ -560,7 +575,7 @@ pub fn changed_lines(cmp: &Comparison) -> Vec<String> {
             out.push(format!("{sign} {}", c.value().trim_end()));
         }
     }
-    out
+    (out, left)
 }
 
 /// What the analysis had to assume about the head revision, and how many

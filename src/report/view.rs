@@ -49,9 +49,22 @@ pub struct DiffView {
 }
 
 /// Builds the reader's view of a comparison.
+/// Above this many groups a table is no longer read; rows are then grouped
+/// by coarser causes (isolation changes without the policy names, which
+/// stay in the JSON report).
+const FINE_GROUPS: usize = 200;
+
 pub fn build(cmp: &Comparison) -> DiffView {
-    let opened = groups(cmp, &cmp.diff.opened, &cmp.head.analysis, true);
-    let closed = groups(cmp, &cmp.diff.closed, &cmp.base.analysis, false);
+    let side = |rows: &[DiffRow], a: &Analysis, head: bool| {
+        let fine = groups(cmp, rows, a, head, false);
+        if fine.len() > FINE_GROUPS {
+            groups(cmp, rows, a, head, true)
+        } else {
+            fine
+        }
+    };
+    let opened = side(&cmp.diff.opened, &cmp.head.analysis, true);
+    let closed = side(&cmp.diff.closed, &cmp.base.analysis, false);
     let (exposures, opened): (Vec<Group>, Vec<Group>) =
         opened.into_iter().partition(Group::is_exposure);
     DiffView {
@@ -67,19 +80,59 @@ fn side_endpoint(e: &UnionEndpoint, head: bool) -> Option<Endpoint> {
     if head { e.head } else { e.base }
 }
 
-fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<Group> {
+fn groups(
+    cmp: &Comparison,
+    rows: &[DiffRow],
+    a: &Analysis,
+    head: bool,
+    coarse: bool,
+) -> Vec<Group> {
+    let census = Census::new(a);
+    // Causes as they group rows (isolation causes without the workload),
+    // interned so a million rows cost a million small keys, not clones.
+    let mut key_of_cause: Vec<u32> = Vec::with_capacity(cmp.diff.causes.len());
+    let mut keys: Vec<Cause> = Vec::new();
+    let mut key_index: std::collections::HashMap<Cause, u32> = Default::default();
+    for c in &cmp.diff.causes {
+        let k = if coarse {
+            c.coarse_key()
+        } else {
+            c.group_key()
+        };
+        let id = *key_index.entry(k.clone()).or_insert_with(|| {
+            keys.push(k);
+            (keys.len() - 1) as u32
+        });
+        key_of_cause.push(id);
+    }
     // Bucket by (ports, causes).
-    type Bucket = (ConnSet, Vec<Cause>);
+    type Bucket = (ConnSet, Vec<u32>);
     let mut buckets: BTreeMap<Bucket, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut memo: std::collections::HashMap<*const [u32], Vec<u32>> = Default::default();
     for r in rows {
-        let mut causes: Vec<Cause> = r.causes.iter().map(Cause::group_key).collect();
-        causes.sort();
-        causes.dedup();
+        let ids = memo
+            .entry(std::sync::Arc::as_ptr(&r.causes))
+            .or_insert_with(|| {
+                let mut v: Vec<u32> = r.causes.iter().map(|&c| key_of_cause[c as usize]).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .clone();
         buckets
-            .entry((r.conn.clone(), causes))
+            .entry((r.conn.clone(), ids))
             .or_default()
             .push((r.src, r.dst));
     }
+    let mut buckets: Vec<((ConnSet, Vec<Cause>), Vec<(usize, usize)>)> = buckets
+        .into_iter()
+        .map(|((conn, ids), pairs)| {
+            let mut causes: Vec<Cause> = ids.iter().map(|&i| keys[i as usize].clone()).collect();
+            causes.sort();
+            ((conn, causes), pairs)
+        })
+        .collect();
+    buckets.sort_by(|x, y| x.0.cmp(&y.0));
     let eps = &cmp.diff.endpoints;
     let mut out = Vec::new();
     for ((conn, causes), pairs) in buckets {
@@ -107,9 +160,9 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
             let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
             let whole_cluster = a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
             out.push(Group {
-                from_text: describe(&from, eps, a, head),
-                to_text: describe_destination(&to, eps, a, head, &conn),
-                to_node: describe(&to, eps, a, head),
+                from_text: describe(&from, eps, &census, head),
+                to_text: describe_destination(&to, eps, &census, head, &conn),
+                to_node: describe(&to, eps, &census, head),
                 to_internet,
                 from,
                 to,
@@ -132,21 +185,21 @@ fn groups(cmp: &Comparison, rows: &[DiffRow], a: &Analysis, head: bool) -> Vec<G
 
 /// Groups pairs into blocks (sources × destinations) that cover them exactly.
 fn bicluster(pairs: &[(usize, usize)], by_src: bool) -> Vec<(Vec<usize>, Vec<usize>)> {
-    let mut per_key: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    for &(s, d) in pairs {
-        let (k, v) = if by_src { (s, d) } else { (d, s) };
-        per_key.entry(k).or_default().insert(v);
-    }
-    let mut by_set: BTreeMap<BTreeSet<usize>, Vec<usize>> = BTreeMap::new();
-    for (k, set) in per_key {
-        by_set.entry(set).or_default().push(k);
+    let mut sorted: Vec<(usize, usize)> = pairs
+        .iter()
+        .map(|&(s, d)| if by_src { (s, d) } else { (d, s) })
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    // key -> its set of values, then keys grouped by identical sets.
+    let mut by_set: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    for chunk in sorted.chunk_by(|a, b| a.0 == b.0) {
+        let set: Vec<usize> = chunk.iter().map(|&(_, v)| v).collect();
+        by_set.entry(set).or_default().push(chunk[0].0);
     }
     by_set
         .into_iter()
-        .map(|(set, keys)| {
-            let set: Vec<usize> = set.into_iter().collect();
-            if by_src { (keys, set) } else { (set, keys) }
-        })
+        .map(|(set, keys)| if by_src { (keys, set) } else { (set, keys) })
         .collect()
 }
 
@@ -179,6 +232,47 @@ fn is_public(r: &IpRange) -> bool {
 
 const LIST_CAP: usize = 6;
 
+/// Per-revision facts that every description needs, computed once.
+pub struct Census<'a> {
+    a: &'a Analysis,
+    per_ns_total: BTreeMap<&'a str, usize>,
+    ns_labels: BTreeMap<&'a str, &'a crate::model::Labels>,
+}
+
+impl<'a> Census<'a> {
+    pub fn new(a: &'a Analysis) -> Self {
+        let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
+        for w in &a.workloads {
+            *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
+        }
+        let ns_labels = a
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), &n.labels))
+            .collect();
+        Census {
+            a,
+            per_ns_total,
+            ns_labels,
+        }
+    }
+}
+
+/// Like `list_phrase`, when `items` holds only the first of `total`.
+fn list_phrase_of(items: &[String], total: usize, noun_more: &str) -> Phrase {
+    let mut p = Phrase::default();
+    for (i, item) in items.iter().take(LIST_CAP).enumerate() {
+        if i > 0 {
+            p = p.text(", ");
+        }
+        p = p.code(item.clone());
+    }
+    if total > LIST_CAP {
+        p = p.text(format!(" and {} more {noun_more}", total - LIST_CAP));
+    }
+    p
+}
+
 fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
     let mut p = Phrase::default();
     for (i, item) in items.iter().take(LIST_CAP).enumerate() {
@@ -194,7 +288,8 @@ fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
 }
 
 /// The widest exact description of a set of endpoints of one revision.
-pub fn describe(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool) -> Phrase {
+pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head: bool) -> Phrase {
+    let a = census.a;
     let mut workloads = Vec::new();
     let mut atoms = Vec::new();
     for &u in set {
@@ -206,7 +301,7 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool) 
     }
     let mut parts: Vec<Phrase> = Vec::new();
     if !workloads.is_empty() {
-        parts.extend(describe_workloads(&workloads, a));
+        parts.extend(describe_workloads(&workloads, census));
     }
     if !atoms.is_empty() {
         parts.push(describe_atoms(&atoms, a));
@@ -221,7 +316,8 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], a: &Analysis, head: bool) 
     p
 }
 
-fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
+fn describe_workloads(ws: &[usize], census: &Census<'_>) -> Vec<Phrase> {
+    let a = census.a;
     let total = a.workloads.len();
     if ws.len() == total && total > 1 {
         return vec![Phrase::default().strong(format!("every workload in the cluster ({total})"))];
@@ -229,10 +325,7 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
     if let [w] = ws {
         return vec![Phrase::default().code(a.workloads[*w].id())];
     }
-    let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
-    for w in &a.workloads {
-        *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
-    }
+    let per_ns_total = &census.per_ns_total;
     let mut per_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &w in ws {
         per_ns
@@ -241,14 +334,21 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
             .push(w);
     }
     let mut full: Vec<&str> = Vec::new();
-    let mut singles: Vec<String> = Vec::new();
+    let mut single_ids: Vec<usize> = Vec::new();
     for (ns, members) in &per_ns {
         if members.len() == per_ns_total[ns] && members.len() > 1 {
             full.push(ns);
         } else {
-            singles.extend(members.iter().map(|&w| a.workloads[w].id()));
+            single_ids.extend(members);
         }
     }
+    // Only the listed ones are formatted; the rest are counted.
+    let singles: Vec<String> = single_ids
+        .iter()
+        .take(LIST_CAP + 1)
+        .map(|&w| a.workloads[w].id())
+        .collect();
+    let singles_total = single_ids.len();
     let mut out = Vec::new();
     match full.len() {
         0 => {}
@@ -260,7 +360,7 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
         ),
         _ => {
             let count: usize = full.iter().map(|n| per_ns[n].len()).sum();
-            if let Some((k, v)) = common_namespace_label(&full, &per_ns_total, a) {
+            if let Some((k, v)) = common_namespace_label(&full, census) {
                 out.push(
                     Phrase::default()
                         .text("any pod in namespaces with ")
@@ -279,32 +379,26 @@ fn describe_workloads(ws: &[usize], a: &Analysis) -> Vec<Phrase> {
         }
     }
     if !singles.is_empty() {
-        out.push(list_phrase(&singles, "workloads"));
+        out.push(list_phrase_of(&singles, singles_total, "workloads"));
     }
     out
 }
 
 /// A label that exactly the namespaces in `full` carry among all namespaces
 /// that hold workloads, so "namespaces with k=v" is an exact description.
-fn common_namespace_label(
-    full: &[&str],
-    with_workloads: &BTreeMap<&str, usize>,
-    a: &Analysis,
-) -> Option<(String, String)> {
-    let labels_of = |name: &str| {
-        a.namespaces
-            .iter()
-            .find(|n| n.name == name)
-            .map(|n| &n.labels)
-    };
-    let first = labels_of(full[0])?;
-    'candidate: for (k, v) in first {
+fn common_namespace_label(full: &[&str], census: &Census<'_>) -> Option<(String, String)> {
+    let first = census.ns_labels.get(full[0])?;
+    let full_set: BTreeSet<&str> = full.iter().copied().collect();
+    'candidate: for (k, v) in first.iter() {
         if k == crate::model::selector::NAMESPACE_NAME_LABEL {
             continue;
         }
-        for ns in with_workloads.keys() {
-            let has = labels_of(ns).is_some_and(|l| l.get(k) == Some(v));
-            if has != full.contains(ns) {
+        for ns in census.per_ns_total.keys() {
+            let has = census
+                .ns_labels
+                .get(ns)
+                .is_some_and(|l| l.get(k) == Some(v));
+            if has != full_set.contains(ns) {
                 continue 'candidate;
             }
         }
@@ -388,11 +482,12 @@ fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
 fn describe_destination(
     set: &[usize],
     eps: &[UnionEndpoint],
-    a: &Analysis,
+    census: &Census<'_>,
     head: bool,
     conn: &ConnSet,
 ) -> Phrase {
-    let mut p = describe(set, eps, a, head);
+    let a = census.a;
+    let mut p = describe(set, eps, census, head);
     if let [u] = set {
         if let Some(Endpoint::Workload(w)) = side_endpoint(&eps[*u], head) {
             let via = services_via(a, w, conn);

@@ -1,7 +1,11 @@
 //! The one integration-test binary. Each module names what it covers.
 
+/// ClusterNetworkPolicy and AdminNetworkPolicy tiers, written from the spec.
+mod admin_tiers;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.
 mod bad_input;
+/// The pull-request comment's size budget on the largest generated diff.
+mod budget;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;
 /// Realistic base/head scenarios in fixtures/scenarios: JSON goldens, Markdown and text snapshots.
