@@ -124,7 +124,8 @@ fn groups(
             .or_default()
             .push((r.src, r.dst));
     }
-    let mut buckets: Vec<((ConnSet, Vec<Cause>), Vec<(usize, usize)>)> = buckets
+    type Block = ((ConnSet, Vec<Cause>), Vec<(usize, usize)>);
+    let mut buckets: Vec<Block> = buckets
         .into_iter()
         .map(|((conn, ids), pairs)| {
             let mut causes: Vec<Cause> = ids.iter().map(|&i| keys[i as usize].clone()).collect();
