@@ -1123,6 +1123,15 @@ fn admin_rule(
                 }
                 AdminPeer::Networks(cidrs)
             }
+            "networks" | "nodes" | "domainNames" if !egress => {
+                // Only egress rules have these peers; strict validation
+                // rejects them elsewhere (C9).
+                return Err(cx.error(
+                    k.pos,
+                    &join(&pp, &k.text),
+                    format!("{} peers exist only in egress rules", k.text),
+                ));
+            }
             "nodes" | "domainNames" if egress => {
                 cx.warn(
                     Code::UnsupportedPeer,

@@ -1,0 +1,225 @@
+//! Command-line front end: arguments → analysis → report → stdout.
+//! Exit status: 0 done, 1 gate tripped, 2 bad usage or input.
+//!
+//! One file per command; this one holds the argument types shared by all,
+//! the dispatch and the helpers every command uses.
+
+mod diff;
+mod reach;
+
+use crate::analysis::{self, Failed, Options};
+use crate::diag::{Diagnostic, Severity};
+use crate::manifest::LoadOptions;
+use crate::report::style::Style;
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reachdiff",
+    version,
+    about = "What a NetworkPolicy change really opens and closes, before merge"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Namespace for objects that carry none.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Partition the IPv6 address space even when no IPv6 block appears.
+    #[arg(long)]
+    pub dual_stack: bool,
+    /// Also print informational diagnostics (skipped kinds, defaulting).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print load and analysis times to stderr.
+    #[arg(long)]
+    pub timings: bool,
+    /// Write the report to FILE instead of stdout (written whole or not at all).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Which workload can reach which workload or address block, on which ports.
+    Reach(reach::ReachArgs),
+    /// Connections a change opens and closes between two revisions, and why.
+    Diff(diff::DiffArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Reach(args) => reach::run(args),
+        Command::Diff(args) => diff::run(args),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(common: &Common) -> Options {
+    Options {
+        load: LoadOptions {
+            default_namespace: common.namespace.clone(),
+            ..LoadOptions::default()
+        },
+        dual_stack: common.dual_stack,
+    }
+}
+
+fn stdout_style() -> Style {
+    Style {
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Prints warnings (and infos with --verbose) to stderr. Without --verbose
+/// at most a few per code are shown, then a count, so a large repository
+/// does not bury the report under thousands of identical lines.
+fn print_diagnostics(diags: &[Diagnostic], verbose: bool) {
+    const PER_CODE: usize = 5;
+    let mut err = std::io::stderr().lock();
+    let mut shown: std::collections::BTreeMap<crate::diag::Code, usize> = Default::default();
+    for d in diags {
+        if d.severity == Severity::Info && !verbose {
+            continue;
+        }
+        let n = shown.entry(d.code).or_default();
+        *n += 1;
+        if verbose || *n <= PER_CODE {
+            let _ = writeln!(
+                err,
+                "{}: {}: {}",
+                d.severity.as_str(),
+                d.code,
+                crate::report::style::sanitize(&d.to_string())
+            );
+        }
+    }
+    if !verbose {
+        for (code, n) in shown {
+            if n > PER_CODE {
+                let _ = writeln!(
+                    err,
+                    "warning: {code}: {} more like this (-v shows all)",
+                    n - PER_CODE
+                );
+            }
+        }
+    }
+}
+
+fn report_failure(f: &Failed, side: Option<&str>) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    for d in f.errors() {
+        let prefix = side.map(|s| format!("{s}: ")).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "error: {prefix}{}",
+            crate::report::style::sanitize(&d.to_string())
+        );
+    }
+    ExitCode::from(2)
+}
+
+/// Writes the report to the chosen place; a file is written to a temporary
+/// sibling and renamed, so it is never left half-written.
+fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    match output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.reachdiff-tmp",
+                path.file_name()
+                    .map_or("out".into(), |n| n.to_string_lossy())
+            ));
+            std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+            std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(())
+        }
+    }
+}
+
+/// Phase times for `--timings`, printed to stderr.
+struct Timer {
+    start: Instant,
+    last: Instant,
+    phases: Vec<(&'static str, f64)>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        let now = Instant::now();
+        Timer {
+            start: now,
+            last: now,
+            phases: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.phases.push((name, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    fn phase(&mut self, p: analysis::Phase) {
+        self.mark(match p {
+            analysis::Phase::Loaded => "load",
+            analysis::Phase::Analysed => "analysis",
+            analysis::Phase::Compared => "diff",
+        });
+    }
+
+    fn print(&self, extra: &str) {
+        let parts: Vec<String> = self
+            .phases
+            .iter()
+            .map(|(n, t)| format!("{n} {t:.3}s"))
+            .collect();
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "timings: {} · total {:.3}s ({extra})",
+            parts.join(", "),
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! `reachdiff reach`: the reachability of one revision.
+
+use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
+use crate::analysis;
+use crate::report;
+use crate::source::fs::{PathStyle, read_paths};
+use clap::ValueEnum;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReachFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReachArgs {
+    /// Files or directories of manifests (`-` reads stdin).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReachFormat::Text)]
+    pub format: ReachFormat,
+    /// Only rows from these sources: `ns/name[Kind]`, `ns/name`, a namespace, or an IP address (repeatable).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub from: Vec<String>,
+    /// Only rows to these destinations (same forms as --from; repeatable).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub to: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
+    let ReachArgs {
+        paths,
+        format,
+        from,
+        to,
+        common,
+    } = args;
+    let opts = options(&common);
+    let mut timer = Timer::new();
+    let rev = read_paths("reach", &paths, PathStyle::AsGiven)?;
+    timer.mark("read");
+    let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
+        Ok(a) => a,
+        Err(f) => return Ok(report_failure(&f, None)),
+    };
+    print_diagnostics(&analyzed.diagnostics, common.verbose);
+    let a = &analyzed.analysis;
+    let pick = |patterns: &[String]| -> anyhow::Result<Vec<crate::reach::Endpoint>> {
+        if patterns.is_empty() {
+            return Ok(a.endpoints());
+        }
+        let mut v = Vec::new();
+        for p in patterns {
+            let found = a.select(p);
+            if found.is_empty() {
+                anyhow::bail!("no endpoint matches {p:?}");
+            }
+            v.extend(found);
+        }
+        v.sort_by_key(|&e| a.endpoint_id(e));
+        v.dedup();
+        Ok(v)
+    };
+    let (srcs, dsts) = (pick(&from)?, pick(&to)?);
+    let conns = a.connections_between(&srcs, &dsts);
+    timer.mark("listing");
+    let text = match format {
+        ReachFormat::Json => {
+            report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics)
+        }
+        ReachFormat::Text => report::text::render_reach(&analyzed.analysis, &conns, stdout_style()),
+    };
+    emit(common.output.as_ref(), &text)?;
+    timer.mark("render+write");
+    if common.timings {
+        timer.print(&format!("{} rows", conns.len()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
