@@ -55,6 +55,21 @@ for n in $sizes; do
 done
 echo "(wall_s and maxrss_MiB: whole process, including reading the files and 10,000 reach queries)"
 
+# Admin tiers: the 10k tree with 20 ClusterNetworkPolicies selecting across
+# namespaces must stay within 1.2x of the same tree without them.
+echo
+printf '%-16s %12s %12s\n' tree load_ms analysis_ms
+for admin in 0 20; do
+  target/release/examples/generate --seed 1 --workloads 10000 --admin-policies "$admin" --out "$tmp/a$admin" 2>/dev/null
+  : >"$tmp/a$admin.runs"
+  for run in 1 2 3; do
+    target/release/examples/analyze_only "$tmp/a$admin" 2>&1 | grep '^timings_ms' >>"$tmp/a$admin.runs"
+  done
+  median() { tr ' ' '\n' <"$tmp/a$admin.runs" | sed -n "s/^$1=//p" | sort -n | sed -n 2p; }
+  printf '%-16s %12s %12s\n' "10k+$admin admin" "$(median load)" "$(median compile)"
+  rm -rf "$tmp/a$admin" "$tmp/a$admin.runs"
+done
+
 # The pull-request job: diff a base tree and its head (a handful of
 # realistic changes) and render the Markdown comment.
 # Target at 10k workloads: < 2.5 s wall and < 600 MiB peak RSS.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: generate --out DIR [--seed N] [--workloads N] [--per-namespace N] [--head]";
+    "usage: generate --out DIR [--seed N] [--workloads N] [--per-namespace N] [--admin-policies N] [--head]";
 
 fn parse() -> Result<(SynthOptions, PathBuf, bool), String> {
     let mut opts = SynthOptions::default();
@@ -30,6 +30,10 @@ fn parse() -> Result<(SynthOptions, PathBuf, bool), String> {
             "--per-namespace" => {
                 opts.workloads_per_namespace =
                     number("--per-namespace", value("--per-namespace")?)? as usize
+            }
+            "--admin-policies" => {
+                opts.admin_policies =
+                    number("--admin-policies", value("--admin-policies")?)? as usize
             }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--head" => head = true,

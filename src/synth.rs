@@ -33,6 +33,9 @@ pub struct SynthOptions {
     pub partner_cidrs: usize,
     /// The `<cluster>` directory under `clusters/`.
     pub cluster: String,
+    /// Cluster-wide ClusterNetworkPolicies (Admin and Baseline tier) whose
+    /// subjects span all namespaces, in `cluster-policies/admin.yaml`.
+    pub admin_policies: usize,
 }
 
 impl Default for SynthOptions {
@@ -46,6 +49,7 @@ impl Default for SynthOptions {
             restricted_percent: 4,
             partner_cidrs: 200,
             cluster: "prod".into(),
+            admin_policies: 0,
         }
     }
 }
@@ -1326,7 +1330,48 @@ fn render(opts: &SynthOptions, plan: &Plan, changes: &Changes) -> Vec<(String, S
     if changes.new_workload {
         new_namespace_files(opts, plan, &mut files);
     }
+    if opts.admin_policies > 0 {
+        files.push((
+            format!("clusters/{}/cluster-policies/admin.yaml", opts.cluster),
+            admin_policies_file(opts),
+        ));
+    }
     files
+}
+
+/// Platform guardrails in both tiers, each selecting across namespaces: dev
+/// may not reach prod, monitoring scrapes are passed down, DNS is always
+/// accepted, the metadata service is denied, and a baseline default-deny.
+fn admin_policies_file(opts: &SynthOptions) -> String {
+    let teams = opts.teams.clamp(1, TEAMS.len());
+    let mut out = String::new();
+    for i in 0..opts.admin_policies {
+        let (t1, t2) = (TEAMS[i % teams], TEAMS[(i + 7) % teams]);
+        separator(&mut out);
+        let baseline = i % 5 == 4;
+        let (tier, priority) = if baseline { ("Baseline", 100 + i) } else { ("Admin", 10 + 5 * i) };
+        out.push_str(&format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: guardrail-{i:02}\nspec:\n  tier: {tier}\n  priority: {priority}\n  subject:\n    namespaces:\n      matchExpressions:\n      - {{key: team, operator: In, values: [{t1}, {t2}]}}\n"
+        ));
+        match i % 5 {
+            0 => out.push_str(
+                "  ingress:\n  - name: no-dev-into-prod\n    action: Deny\n    from:\n    - namespaces:\n        matchLabels: {env: dev}\n",
+            ),
+            1 => out.push_str(
+                "  ingress:\n  - name: monitoring-decides-below\n    action: Pass\n    from:\n    - namespaces:\n        matchLabels: {kubernetes.io/metadata.name: monitoring}\n    protocols:\n    - tcp: {destinationPort: {number: 9102}}\n",
+            ),
+            2 => out.push_str(
+                "  egress:\n  - name: dns\n    action: Accept\n    to:\n    - pods:\n        namespaceSelector:\n          matchLabels: {kubernetes.io/metadata.name: kube-system}\n        podSelector:\n          matchLabels: {k8s-app: kube-dns}\n    protocols:\n    - udp: {destinationPort: {number: 53}}\n    - tcp: {destinationPort: {number: 53}}\n",
+            ),
+            3 => out.push_str(
+                "  egress:\n  - name: no-metadata-service\n    action: Deny\n    to:\n    - networks: [169.254.169.254/32]\n",
+            ),
+            _ => out.push_str(
+                "  ingress:\n  - name: baseline-deny\n    action: Deny\n    from:\n    - namespaces: {}\n",
+            ),
+        }
+    }
+    out
 }
 
 /// The base tree: `(relative path, YAML text)` pairs, deterministic for
@@ -1406,6 +1451,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn admin_policies_load_and_select_across_namespaces() {
+        let o = SynthOptions {
+            admin_policies: 20,
+            ..opts(5, 400)
+        };
+        let a = analysis::analyze(&revision(&generate(&o)), &Options::default()).unwrap_or_else(|f| {
+            panic!("{:?}", f.errors().take(5).collect::<Vec<_>>());
+        });
+        assert_eq!(a.inventory.admin_policies.len(), 20);
+        let with_admin = a
+            .analysis
+            .sides
+            .iter()
+            .filter(|s| !s[0].admin.is_empty() || !s[1].admin.is_empty())
+            .count();
+        assert!(with_admin > 20, "{with_admin} workloads carry admin rules");
+        assert!(!a.diagnostics.iter().any(|d| d.code == Code::EqualPriority));
     }
 
     #[test]
