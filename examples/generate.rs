@@ -8,8 +8,7 @@ use reachdiff::synth::{self, SynthOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: generate --out DIR [--seed N] [--workloads N] [--per-namespace N] [--admin-policies N] [--head]";
+const USAGE: &str = "usage: generate --out DIR [--seed N] [--workloads N] [--per-namespace N] [--admin-policies N] [--head]";
 
 fn parse() -> Result<(SynthOptions, PathBuf, bool), String> {
     let mut opts = SynthOptions::default();

@@ -12,6 +12,10 @@ pub struct Options {
     pub load: LoadOptions,
     /// Partition the IPv6 space even when no IPv6 CIDR appears.
     pub dual_stack: bool,
+    /// Names for known external address blocks (`.reachdiff.yaml`
+    /// `external-peers`): they refine the atoms, so a named block is always
+    /// a union of atoms, and reports call it by name. They change no verdict.
+    pub external_peers: Vec<(String, Vec<Cidr>)>,
 }
 
 /// One revision, loaded and analysed.
@@ -46,7 +50,12 @@ pub fn load(rev: &Revision, opts: &Options) -> Result<(Inventory, Vec<Diagnostic
 
 /// The atoms for a set of inventories analysed together (M-10).
 pub fn atoms_for<'a>(invs: impl IntoIterator<Item = &'a Inventory>, opts: &Options) -> AtomTable {
-    let cidrs: Vec<Cidr> = invs.into_iter().flat_map(reach::cidrs).collect();
+    let mut cidrs: Vec<Cidr> = invs.into_iter().flat_map(reach::cidrs).collect();
+    cidrs.extend(
+        opts.external_peers
+            .iter()
+            .flat_map(|(_, c)| c.iter().copied()),
+    );
     AtomTable::build(cidrs, opts.dual_stack)
 }
 
@@ -115,6 +124,12 @@ pub struct Comparison {
     pub base: Analyzed,
     pub head: Analyzed,
     pub diff: crate::diff::ReachDiff,
+    /// Findings of each revision (`reachdiff lint`); the head's also hold
+    /// peers whose AND/OR shape changed from the base.
+    pub base_findings: Vec<crate::findings::Finding>,
+    pub head_findings: Vec<crate::findings::Finding>,
+    /// Names of known external blocks, for reports.
+    pub external_peers: Vec<(String, Vec<Cidr>)>,
 }
 
 /// Loads, analyses and compares two revisions. Files identical on both
@@ -154,7 +169,27 @@ pub fn compare_observed(
         move || analyze_loaded(hinv, hdiags, atoms),
     );
     observe(Phase::Analysed);
-    let diff = crate::diff::compare(&base, &head);
+    let (diff, (base_findings, mut head_findings)) = rayon::join(
+        || crate::diff::compare(&base, &head),
+        || {
+            rayon::join(
+                || crate::findings::findings(&base),
+                || crate::findings::findings(&head),
+            )
+        },
+    );
+    head_findings.extend(crate::findings::peer_shape_changes(
+        &base.inventory,
+        &head.inventory,
+    ));
+    crate::findings::sort_findings(&mut head_findings);
     observe(Phase::Compared);
-    Ok(Comparison { base, head, diff })
+    Ok(Comparison {
+        base,
+        head,
+        diff,
+        base_findings,
+        head_findings,
+        external_peers: opts.external_peers.clone(),
+    })
 }

@@ -19,6 +19,8 @@ pub enum FailOn {
     Exposure,
     /// Any opened or closed path.
     Any,
+    /// Any error-severity finding the change introduces (what `--strict` means).
+    Findings,
 }
 
 /// The rules file (`--rules FILE`, or `gates:` in `.reachdiff.yaml`).
@@ -202,6 +204,33 @@ fn row_line(cmp: &Comparison, r: &DiffRow) -> String {
     )
 }
 
+/// `--strict` (or `--fail-on findings`; `name` says which): trips on any
+/// error-severity finding the change introduces (findings on both
+/// revisions never trip it).
+pub fn strict_gate(cmp: &Comparison, name: &str) -> GateOutcome {
+    let changes = crate::report::view::warning_changes(cmp);
+    let violations: Vec<String> = changes
+        .introduced
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    GateOutcome {
+        name: name.to_string(),
+        passed: violations.is_empty(),
+        message: if violations.is_empty() {
+            "no new error-severity finding".to_string()
+        } else {
+            format!(
+                "{} new error-severity finding{}",
+                violations.len(),
+                if violations.len() == 1 { "" } else { "s" }
+            )
+        },
+        violations,
+    }
+}
+
 /// Evaluates `--fail-on` and the rules file.
 pub fn evaluate(
     cmp: &Comparison,
@@ -211,7 +240,12 @@ pub fn evaluate(
 ) -> Vec<GateOutcome> {
     let mut out = Vec::new();
     for f in fail_on {
+        if *f == FailOn::Findings {
+            out.push(strict_gate(cmp, "fail-on findings"));
+            continue;
+        }
         let (name, rows): (&str, Vec<&DiffRow>) = match f {
+            FailOn::Findings => continue,
             FailOn::Opened => ("fail-on opened", cmp.diff.opened.iter().collect()),
             FailOn::Closed => ("fail-on closed", cmp.diff.closed.iter().collect()),
             FailOn::Any => (

@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod config;
 pub mod diag;
 pub mod diff;
+pub mod findings;
 pub mod gate;
 pub mod manifest;
 pub mod model;

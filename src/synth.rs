@@ -1349,7 +1349,11 @@ fn admin_policies_file(opts: &SynthOptions) -> String {
         let (t1, t2) = (TEAMS[i % teams], TEAMS[(i + 7) % teams]);
         separator(&mut out);
         let baseline = i % 5 == 4;
-        let (tier, priority) = if baseline { ("Baseline", 100 + i) } else { ("Admin", 10 + 5 * i) };
+        let (tier, priority) = if baseline {
+            ("Baseline", 100 + i)
+        } else {
+            ("Admin", 10 + 5 * i)
+        };
         out.push_str(&format!(
             "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: guardrail-{i:02}\nspec:\n  tier: {tier}\n  priority: {priority}\n  subject:\n    namespaces:\n      matchExpressions:\n      - {{key: team, operator: In, values: [{t1}, {t2}]}}\n"
         ));
@@ -1459,9 +1463,10 @@ mod tests {
             admin_policies: 20,
             ..opts(5, 400)
         };
-        let a = analysis::analyze(&revision(&generate(&o)), &Options::default()).unwrap_or_else(|f| {
-            panic!("{:?}", f.errors().take(5).collect::<Vec<_>>());
-        });
+        let a =
+            analysis::analyze(&revision(&generate(&o)), &Options::default()).unwrap_or_else(|f| {
+                panic!("{:?}", f.errors().take(5).collect::<Vec<_>>());
+            });
         assert_eq!(a.inventory.admin_policies.len(), 20);
         let with_admin = a
             .analysis

@@ -5,6 +5,7 @@
 //! the dispatch and the helpers every command uses.
 
 mod diff;
+mod lint;
 mod reach;
 
 use crate::analysis::{self, Failed, Options};
@@ -53,16 +54,32 @@ pub enum Command {
     Reach(reach::ReachArgs),
     /// Connections a change opens and closes between two revisions, and why.
     Diff(diff::DiffArgs),
+    /// Findings: unisolated workloads, broad rules, dead selectors, asymmetric paths.
+    Lint(lint::LintArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Reach(args) => reach::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Lint(args) => lint::run(args),
     }
 }
 
+/// Logs go to stderr, off unless `REACHDIFF_LOG` asks (`debug`,
+/// `reachdiff=trace`, ...): stdout carries only the report.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REACHDIFF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 pub fn main() -> ExitCode {
+    init_tracing();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -88,6 +105,7 @@ fn options(common: &Common) -> Options {
             ..LoadOptions::default()
         },
         dual_stack: common.dual_stack,
+        external_peers: Vec::new(),
     }
 }
 
@@ -161,6 +179,17 @@ fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
             }
         }
         Some(path) => {
+            // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO)
+            // is written in place: renaming over it would replace it.
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                return f
+                    .write_all(text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+            }
             let dir = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -171,10 +200,78 @@ fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
                     .map_or("out".into(), |n| n.to_string_lossy())
             ));
             std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-            std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            std::fs::rename(&tmp, path).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow::anyhow!("{}: {e}", path.display())
+            })?;
             Ok(())
         }
     }
+}
+
+/// The revision one command reads: paths on disk, or with `--repo` a
+/// commit's tree (no checkout), narrowed to paths or to an environment of
+/// that commit's `.reachdiff.yaml`, whose namespace labels join `opts`.
+fn one_revision(
+    label: &str,
+    paths: &[PathBuf],
+    repo: Option<&std::path::Path>,
+    rev: &str,
+    env: Option<&str>,
+    opts: &mut Options,
+) -> anyhow::Result<crate::revision::Revision> {
+    use crate::source::fs::{PathStyle, read_paths};
+    Ok(match repo {
+        Some(dir) => {
+            let mut git = crate::source::git::GitRepo::open(dir)?;
+            let commit = git.resolve(rev)?;
+            let cfg = git.config(&commit)?;
+            opts.load.external_namespaces = cfg.external_namespaces();
+            opts.external_peers = cfg.external_peers()?;
+            let mut in_repo: Vec<String> = paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            match env {
+                Some(name) => {
+                    let Some(e) = cfg.environments.iter().find(|e| e.name == name) else {
+                        let names: Vec<&str> =
+                            cfg.environments.iter().map(|e| e.name.as_str()).collect();
+                        anyhow::bail!(
+                            "no environment {name:?} in {} (environments: {})",
+                            crate::config::FILE_NAME,
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        );
+                    };
+                    in_repo = e.roots.clone();
+                }
+                None if in_repo.is_empty() && !cfg.environments.is_empty() => {
+                    let names: Vec<&str> =
+                        cfg.environments.iter().map(|e| e.name.as_str()).collect();
+                    anyhow::bail!(
+                        "{} defines environments ({}); each is its own cluster: choose one with --env NAME",
+                        crate::config::FILE_NAME,
+                        names.join(", ")
+                    );
+                }
+                None => {}
+            }
+            let filter = cfg.clone();
+            git.set_filter(move |p| filter.selects(p));
+            if let Some((helm, charts)) = crate::source::render::helm_from_config(&cfg.render) {
+                git.set_helm(helm, charts);
+            }
+            if let Some(tool) = crate::source::render::from_config(&cfg.render) {
+                git.set_kustomize(tool);
+            }
+            git.revision(label, &commit, &in_repo, false)?
+        }
+        None => read_paths(label, paths, PathStyle::AsGiven)?,
+    })
 }
 
 /// Phase times for `--timings`, printed to stderr.
@@ -196,6 +293,11 @@ impl Timer {
 
     fn mark(&mut self, name: &'static str) {
         let now = Instant::now();
+        tracing::debug!(
+            phase = name,
+            seconds = (now - self.last).as_secs_f64(),
+            "phase done"
+        );
         self.phases.push((name, (now - self.last).as_secs_f64()));
         self.last = now;
     }

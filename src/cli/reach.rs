@@ -3,7 +3,6 @@
 use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
 use crate::analysis;
 use crate::report;
-use crate::source::fs::{PathStyle, read_paths};
 use clap::ValueEnum;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,9 +15,19 @@ pub enum ReachFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct ReachArgs {
-    /// Files or directories of manifests (`-` reads stdin).
-    #[arg(required = true)]
+    /// Files or directories of manifests (`-` reads stdin). With --repo:
+    /// paths inside the repository (default: the whole tree).
+    #[arg(required_unless_present = "repo")]
     pub paths: Vec<PathBuf>,
+    /// Read the revision from this git repository (work tree or bare; nothing is checked out).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the revision to analyse (anything git understands).
+    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "repo")]
+    pub rev: String,
+    /// With --repo: the environment of `.reachdiff.yaml` to analyse (its roots).
+    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "paths")]
+    pub env: Option<String>,
     #[arg(long, value_enum, default_value_t = ReachFormat::Text)]
     pub format: ReachFormat,
     /// Only rows from these sources: `ns/name[Kind]`, `ns/name`, a namespace, or an IP address (repeatable).
@@ -34,14 +43,24 @@ pub struct ReachArgs {
 pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     let ReachArgs {
         paths,
+        repo,
+        rev,
+        env,
         format,
         from,
         to,
         common,
     } = args;
-    let opts = options(&common);
+    let mut opts = options(&common);
     let mut timer = Timer::new();
-    let rev = read_paths("reach", &paths, PathStyle::AsGiven)?;
+    let rev = super::one_revision(
+        "reach",
+        &paths,
+        repo.as_deref(),
+        &rev,
+        env.as_deref(),
+        &mut opts,
+    )?;
     timer.mark("read");
     let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
         Ok(a) => a,

@@ -19,6 +19,12 @@ pub struct LoadOptions {
     /// Namespace of objects that carry none (M-3).
     pub default_namespace: String,
     pub limits: Limits,
+    /// Namespaces that live outside the revision (kube-system, an ingress
+    /// controller's, ...) and their labels, from configuration. A namespace
+    /// used but not declared takes these labels (plus
+    /// `kubernetes.io/metadata.name`) instead of the M-9 assumption; a
+    /// Namespace declared in the revision wins.
+    pub external_namespaces: BTreeMap<String, crate::model::selector::Labels>,
 }
 
 impl Default for LoadOptions {
@@ -26,6 +32,7 @@ impl Default for LoadOptions {
         LoadOptions {
             default_namespace: "default".into(),
             limits: Limits::default(),
+            external_namespaces: BTreeMap::new(),
         }
     }
 }
@@ -495,7 +502,23 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
     }
     let mut assumed = Vec::new();
     for (name, span) in used {
-        if !declared.contains(name.as_str()) {
+        if declared.contains(name.as_str()) {
+            continue;
+        }
+        if let Some(labels) = opts.external_namespaces.get(&name) {
+            let mut labels = labels.clone();
+            labels.insert(
+                crate::model::selector::NAMESPACE_NAME_LABEL.to_string(),
+                name.clone(),
+            );
+            assumed.push(Namespace {
+                labels,
+                name,
+                span: None,
+            });
+            continue;
+        }
+        {
             diags.push(
                 Diagnostic::new(
                     Code::NamespaceAssumed,
@@ -517,7 +540,6 @@ fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory, Vec<Diagn
     inv.namespaces.extend(assumed);
     inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
     inv.workloads.sort_by_cached_key(Workload::id);
-    let _ = opts;
     (inv, diags)
 }
 

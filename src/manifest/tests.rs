@@ -1115,3 +1115,55 @@ proptest! {
         load_never_panics(&text);
     }
 }
+
+/// Namespaces from configuration (outside the repository) replace the M-9
+/// assumption for undeclared namespaces; a declared Namespace wins.
+#[test]
+fn external_namespaces_replace_the_assumption() {
+    let text = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: shop}}
+";
+    let mut opts = LoadOptions::default();
+    opts.external_namespaces.insert(
+        "kube-system".into(),
+        [("tier".to_string(), "platform".to_string())].into(),
+    );
+    opts.external_namespaces.insert(
+        "shop".into(),
+        [("team".to_string(), "not-this".to_string())].into(),
+    );
+    let (inv, diags) = load(&revision(&[("x.yaml", text)]), &opts);
+    assert!(
+        !diags.iter().any(|d| d.code == Code::NamespaceAssumed),
+        "{}",
+        render(&diags, Severity::Warning)
+    );
+    let labels = |n: &str| {
+        let ns = inv.namespaces.iter().find(|x| x.name == n).unwrap();
+        ns.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(
+        labels("kube-system"),
+        "kubernetes.io/metadata.name=kube-system,tier=platform"
+    );
+    assert_eq!(labels("shop"), "kubernetes.io/metadata.name=shop,team=shop");
+    // Without configuration the assumption (and its warning) is back.
+    let (_, diags) = load(&revision(&[("x.yaml", text)]), &LoadOptions::default());
+    assert!(diags.iter().any(|d| d.code == Code::NamespaceAssumed));
+}

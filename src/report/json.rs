@@ -286,6 +286,19 @@ struct DiffSummaryJson {
     workloads_head: usize,
     policies_base: usize,
     policies_head: usize,
+    /// Findings and warnings the change introduces / resolves / keeps.
+    findings_introduced: usize,
+    findings_resolved: usize,
+    findings_unchanged: usize,
+}
+
+/// A finding or warning the change introduces or resolves.
+#[derive(Serialize, Clone, Debug)]
+pub struct FindingChangeJson {
+    /// `introduced` (file:line in the head) or `resolved` (in the base).
+    pub change: &'static str,
+    #[serde(flatten)]
+    pub diagnostic: DiagnosticJson,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -357,6 +370,7 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         .collect();
     used.sort_unstable();
     used.dedup();
+    let changes = super::view::warning_changes(cmp);
     let summary = DiffSummaryJson {
         opened: d.opened.len(),
         closed: d.closed.len(),
@@ -364,6 +378,9 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         workloads_head: d.stats.workloads_head,
         policies_base: d.stats.policies_base,
         policies_head: d.stats.policies_head,
+        findings_introduced: changes.introduced.len(),
+        findings_resolved: changes.resolved.len(),
+        findings_unchanged: changes.unchanged + changes.unchanged_findings,
     };
     let mut out = String::from("{\n");
     out.push_str(&format!("  \"schema\": \"{DIFF_SCHEMA}\",\n"));
@@ -386,6 +403,16 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     push_array(&mut out, "opened", rows_json(cmp, &d.opened), false);
     push_array(&mut out, "closed", rows_json(cmp, &d.closed), false);
     push_array(&mut out, "gates", gates.iter(), false);
+    let finding_changes = changes
+        .introduced
+        .iter()
+        .map(|d| ("introduced", *d))
+        .chain(changes.resolved.iter().map(|d| ("resolved", *d)))
+        .map(|(change, d)| FindingChangeJson {
+            change,
+            diagnostic: d.into(),
+        });
+    push_array(&mut out, "findings", finding_changes, false);
     let diagnostics = cmp
         .base
         .diagnostics
@@ -397,6 +424,79 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
             diagnostic: x.into(),
         });
     push_array(&mut out, "diagnostics", diagnostics, true);
+    out.push_str("}\n");
+    out
+}
+
+pub const LINT_SCHEMA: &str = "reachdiff/lint/v1";
+
+#[derive(Serialize, Clone, Debug)]
+pub struct FindingJson {
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    #[serde(flatten)]
+    pub diagnostic: DiagnosticJson,
+}
+
+impl From<&crate::findings::Finding> for FindingJson {
+    fn from(f: &crate::findings::Finding) -> Self {
+        FindingJson {
+            namespace: f.namespace.clone(),
+            diagnostic: (&f.diagnostic).into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LintSummaryJson {
+    findings: usize,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    workloads: usize,
+    policies: usize,
+}
+
+/// The `reachdiff/lint/v1` document: summary, findings (sorted by
+/// namespace, code and position), and the load diagnostics.
+pub fn render_lint(
+    findings: &[crate::findings::Finding],
+    a: &Analysis,
+    diags: &[Diagnostic],
+) -> String {
+    use crate::diag::Severity;
+    let count = |s: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.diagnostic.severity == s)
+            .count()
+    };
+    let summary = LintSummaryJson {
+        findings: findings.len(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        infos: count(Severity::Info),
+        workloads: a.workloads.len(),
+        policies: a.policies.len(),
+    };
+    let mut out = String::from("{\n");
+    out.push_str(&format!("  \"schema\": \"{LINT_SCHEMA}\",\n"));
+    out.push_str(&format!(
+        "  \"summary\": {},\n",
+        serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into())
+    ));
+    push_array(
+        &mut out,
+        "findings",
+        findings.iter().map(FindingJson::from),
+        false,
+    );
+    push_array(
+        &mut out,
+        "diagnostics",
+        diags.iter().map(DiagnosticJson::from),
+        true,
+    );
     out.push_str("}\n");
     out
 }

@@ -300,6 +300,61 @@ fn render_at(
         let _ = writeln!(out, "Gates passed: {}\n", names.join(", "));
     }
 
+    // Findings and warnings the change introduces, above the path tables.
+    let changes = super::view::warning_changes(cmp);
+    if !changes.introduced.is_empty() {
+        let _ = writeln!(
+            out,
+            "#### 🧭 New findings and warnings ({})",
+            changes.introduced.len()
+        );
+        let cap = d.groups_per_table.min(10);
+        for w in changes.introduced.iter().take(cap) {
+            let mut line = format!("- {} ", code(w.code.as_str()));
+            if w.is_error() {
+                line.push_str("(**error**) ");
+            }
+            if let Some(o) = &w.object {
+                line.push_str(&format!("{}: ", code(o)));
+            }
+            line.push_str(&md(&w.message));
+            if let Some(span) = &w.span {
+                line.push_str(&format!(" — {}", link(span, false, opts)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        if changes.introduced.len() > cap {
+            let _ = writeln!(out, "- …and {} more", changes.introduced.len() - cap);
+            left_out.push(format!(
+                "{} new findings and warnings",
+                changes.introduced.len() - cap
+            ));
+        }
+        out.push('\n');
+    }
+    if !changes.resolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "✔️ Resolves {}: {}\n",
+            plural(
+                changes.resolved.len(),
+                "finding or warning",
+                "findings and warnings"
+            ),
+            changes
+                .resolved
+                .iter()
+                .take(5)
+                .map(|w| format!(
+                    "{} {}",
+                    code(w.code.as_str()),
+                    w.object.as_deref().map(code).unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
     if !view.exposures.is_empty() {
         let _ = writeln!(out, "#### ⚠️ New exposure ({})", view.exposures.len());
         let left = table(&mut out, &view.exposures, d.groups_per_table.max(10), opts);
@@ -332,46 +387,6 @@ fn render_at(
             left_out.push(format!("{left} closed groups"));
         }
         out.push('\n');
-    }
-
-    let changes = super::view::warning_changes(cmp);
-    if !changes.introduced.is_empty() {
-        let _ = writeln!(out, "#### 🧭 New warnings ({})", changes.introduced.len());
-        let cap = d.groups_per_table.min(10);
-        for w in changes.introduced.iter().take(cap) {
-            let mut line = format!("- {} ", code(w.code.as_str()));
-            if let Some(o) = &w.object {
-                line.push_str(&format!("{}: ", code(o)));
-            }
-            line.push_str(&md(&w.message));
-            if let Some(span) = &w.span {
-                line.push_str(&format!(" — {}", link(span, false, opts)));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-        if changes.introduced.len() > cap {
-            let _ = writeln!(out, "- …and {} more", changes.introduced.len() - cap);
-            left_out.push(format!("{} new warnings", changes.introduced.len() - cap));
-        }
-        out.push('\n');
-    }
-    if !changes.resolved.is_empty() {
-        let _ = writeln!(
-            out,
-            "✔️ Resolves {}: {}\n",
-            plural(changes.resolved.len(), "warning", "warnings"),
-            changes
-                .resolved
-                .iter()
-                .take(5)
-                .map(|w| format!(
-                    "{} {}",
-                    code(w.code.as_str()),
-                    w.object.as_deref().map(code).unwrap_or_default()
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
     }
 
     let all_groups: Vec<(&Group, bool)> = view
@@ -629,6 +644,16 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
         out.push(format!(
             "{} on both revisions (`reachdiff reach -v` lists them)",
             plural(unchanged, "warning exists", "warnings exist")
+        ));
+    }
+    if changes.unchanged_findings > 0 {
+        out.push(format!(
+            "{} on both revisions (`reachdiff lint` lists them)",
+            plural(
+                changes.unchanged_findings,
+                "finding exists",
+                "findings exist"
+            )
         ));
     }
     out

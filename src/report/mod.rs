@@ -4,6 +4,7 @@
 pub mod cause;
 pub mod escape;
 pub mod json;
+pub mod lint;
 pub mod markdown;
 pub mod phrase;
 pub mod style;

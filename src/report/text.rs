@@ -42,11 +42,11 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} workloads, {} external blocks, {} policies, {} allowed connections",
-        a.workloads.len(),
-        a.atoms.len(),
-        a.policies.len(),
-        conns.len()
+        "{}, {}, {}, {}",
+        plural(a.workloads.len(), "workload", "workloads"),
+        plural(a.atoms.len(), "external block", "external blocks"),
+        plural(a.policies.len(), "policy", "policies"),
+        plural(conns.len(), "allowed connection", "allowed connections"),
     );
     let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
         Default::default();
@@ -170,6 +170,43 @@ pub fn render_diff(
                 let _ = writeln!(out, "    …and {} more", g.violations.len() - 20);
             }
         }
+    }
+    let changes = super::view::warning_changes(cmp);
+    if !changes.introduced.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold(&format!(
+                "New findings and warnings ({})",
+                changes.introduced.len()
+            ))
+        );
+        for d in changes.introduced.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "  {}: {}: {}",
+                d.severity.as_str(),
+                d.code,
+                sanitize(&d.to_string())
+            );
+        }
+        if changes.introduced.len() > 20 {
+            let _ = writeln!(out, "  …and {} more", changes.introduced.len() - 20);
+        }
+    }
+    if !changes.resolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.green(&format!(
+                "resolves {}",
+                plural(
+                    changes.resolved.len(),
+                    "finding or warning",
+                    "findings and warnings"
+                )
+            ))
+        );
     }
     groups_text(
         &mut out,

@@ -87,7 +87,7 @@ fn groups(
     head: bool,
     coarse: bool,
 ) -> Vec<Group> {
-    let census = Census::new(a);
+    let census = Census::new(a, &cmp.external_peers);
     // Causes as they group rows (isolation causes without the workload),
     // interned so a million rows cost a million small keys, not clones.
     let mut key_of_cause: Vec<u32> = Vec::with_capacity(cmp.diff.causes.len());
@@ -236,12 +236,22 @@ const LIST_CAP: usize = 6;
 /// Per-revision facts that every description needs, computed once.
 pub struct Census<'a> {
     a: &'a Analysis,
+    /// Known external blocks by name, as merged ranges.
+    named: Vec<(String, Vec<crate::model::IpRange>)>,
     per_ns_total: BTreeMap<&'a str, usize>,
     ns_labels: BTreeMap<&'a str, &'a crate::model::Labels>,
 }
 
 impl<'a> Census<'a> {
-    pub fn new(a: &'a Analysis) -> Self {
+    pub fn new(a: &'a Analysis, external_peers: &[(String, Vec<crate::model::Cidr>)]) -> Self {
+        let named = external_peers
+            .iter()
+            .map(|(name, cidrs)| {
+                let mut r: Vec<IpRange> = cidrs.iter().map(|c| c.range()).collect();
+                r.sort();
+                (name.clone(), merge_ranges(r))
+            })
+            .collect();
         let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
         for w in &a.workloads {
             *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
@@ -253,6 +263,7 @@ impl<'a> Census<'a> {
             .collect();
         Census {
             a,
+            named,
             per_ns_total,
             ns_labels,
         }
@@ -290,7 +301,6 @@ fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
 
 /// The widest exact description of a set of endpoints of one revision.
 pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head: bool) -> Phrase {
-    let a = census.a;
     let mut workloads = Vec::new();
     let mut atoms = Vec::new();
     for &u in set {
@@ -305,7 +315,7 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head:
         parts.extend(describe_workloads(&workloads, census));
     }
     if !atoms.is_empty() {
-        parts.push(describe_atoms(&atoms, a));
+        parts.push(describe_atoms(&atoms, census));
     }
     let mut p = Phrase::default();
     for (i, part) in parts.into_iter().enumerate() {
@@ -408,7 +418,33 @@ fn common_namespace_label(full: &[&str], census: &Census<'_>) -> Option<(String,
     None
 }
 
-fn describe_atoms(atoms: &[usize], a: &Analysis) -> Phrase {
+fn merge_ranges(ranges: Vec<IpRange>) -> Vec<IpRange> {
+    let mut merged: Vec<IpRange> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(l) if l.family == r.family && r.first <= l.last.saturating_add(1) => {
+                l.last = l.last.max(r.last)
+            }
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+fn describe_atoms(atoms: &[usize], census: &Census<'_>) -> Phrase {
+    let a = census.a;
+    // A set that is exactly a known external peer is called by its name.
+    if !census.named.is_empty() {
+        let mut ranges: Vec<IpRange> = atoms
+            .iter()
+            .flat_map(|&k| a.atoms.atoms()[k].ranges.clone())
+            .collect();
+        ranges.sort();
+        let set = merge_ranges(ranges);
+        if let Some((name, _)) = census.named.iter().find(|(_, r)| *r == set) {
+            return Phrase::default().strong(name.clone());
+        }
+    }
     if atoms.len() == a.atoms.len() {
         let fams = a.atoms.atoms().iter().any(|x| x.family() == Family::V6);
         return Phrase::default().strong(if fams {
@@ -553,13 +589,17 @@ pub fn services_via(a: &Analysis, w: usize, conn: &ConnSet) -> Vec<String> {
         .collect()
 }
 
-/// Warnings a change introduces and resolves; those on both sides are only
-/// counted. Two warnings are the same when code, object and message match
-/// (positions move with unrelated edits).
+/// Warnings and findings a change introduces and resolves; those on both
+/// sides are only counted. Two are the same when code, object and message
+/// match (positions move with unrelated edits). Findings come first, by
+/// severity, then in their (namespace, code, position) order; then warnings.
 pub struct WarningChanges<'a> {
     pub introduced: Vec<&'a crate::diag::Diagnostic>,
     pub resolved: Vec<&'a crate::diag::Diagnostic>,
+    /// Warnings on both revisions.
     pub unchanged: usize,
+    /// Findings on both revisions.
+    pub unchanged_findings: usize,
 }
 
 pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
@@ -584,9 +624,35 @@ pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
         .filter(|d| !head_keys.contains(&key(d)))
         .collect();
     let unchanged = head_keys.intersection(&base_keys).count();
+    let (bf, hf) = (&cmp.base_findings, &cmp.head_findings);
+    // Two rules of one policy may have the same finding: the field tells
+    // them apart.
+    let fkey = |d: &Diagnostic| (d.code, d.object.clone(), d.field.clone(), d.message.clone());
+    let base_found: BTreeSet<_> = bf.iter().map(|f| fkey(&f.diagnostic)).collect();
+    let head_found: BTreeSet<_> = hf.iter().map(|f| fkey(&f.diagnostic)).collect();
+    let mut introduced_all: Vec<&Diagnostic> = hf
+        .iter()
+        .map(|f| &f.diagnostic)
+        .filter(|d| !base_found.contains(&fkey(d)))
+        .collect();
+    // Errors first, then warnings, then infos (stable: position order within).
+    introduced_all.sort_by_key(|d| d.severity);
+    introduced_all.extend(introduced);
+    // A finding whose code, object and field are still there with another
+    // message (a namespace's list of open workloads grew) changed: it is
+    // listed as introduced, with its new text, not also as resolved.
+    let place = |d: &Diagnostic| (d.code, d.object.clone(), d.field.clone());
+    let head_places: BTreeSet<_> = hf.iter().map(|f| place(&f.diagnostic)).collect();
+    let mut resolved_all: Vec<&Diagnostic> = bf
+        .iter()
+        .map(|f| &f.diagnostic)
+        .filter(|d| !head_found.contains(&fkey(d)) && !head_places.contains(&place(d)))
+        .collect();
+    resolved_all.extend(resolved);
     WarningChanges {
-        introduced,
-        resolved,
+        introduced: introduced_all,
+        resolved: resolved_all,
         unchanged,
+        unchanged_findings: head_found.intersection(&base_found).count(),
     }
 }

@@ -1,4 +1,6 @@
 //! Producers of [`Revision`](crate::revision::Revision)s: the file system
-//! here; git revisions live beside it.
+//! (`fs`) and the object database of a git repository (`git`).
 
 pub mod fs;
+pub mod git;
+pub mod render;

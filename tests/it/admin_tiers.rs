@@ -14,8 +14,7 @@
 //! (column), as exact connection sets: `all`, `none`, a list such as
 //! `TCP 5432, UDP`, or `all - TCP 80` (everything but those).
 
-use crate::support;
-use reachdiff::analysis::{Analyzed, Failed, Options, analyze};
+use reachdiff::analysis::Analyzed;
 use reachdiff::diag::Code;
 use reachdiff::model::{ConnSet, PortSet, Protocol};
 use reachdiff::reach::Endpoint;
@@ -202,16 +201,7 @@ fn np(ns: &str, name: &str, body: &str) -> String {
 // Analysis and assertions
 // ---------------------------------------------------------------------------
 
-fn try_analyze(fixture: &str, policies: &[String]) -> Result<Analyzed, Failed> {
-    let names: Vec<String> = (0..policies.len())
-        .map(|i| format!("policy-{i}.yaml"))
-        .collect();
-    let mut files: Vec<(&str, &str)> = vec![("fixture.yaml", fixture)];
-    for (n, p) in names.iter().zip(policies) {
-        files.push((n.as_str(), p.as_str()));
-    }
-    analyze(&support::revision(&files), &Options::default())
-}
+use crate::support::try_analyze;
 
 fn analyze_with(fixture: &str, policies: &[String]) -> Analyzed {
     match try_analyze(fixture, policies) {

@@ -510,3 +510,50 @@ fn error_corpus() {
         failures.join("\n")
     );
 }
+
+/// `--output` onto something that is not a regular file (a FIFO here; the
+/// same path serves `/dev/null`) writes into it instead of renaming a temp
+/// file over it, which would replace the device or pipe with a file.
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_keeps_the_fifo() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: mkfifo is not available");
+        return;
+    }
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::fs::File::open(&reader_path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .map(|_| text)
+    });
+    let manifests =
+        crate::support::repo_root().join("fixtures/scenarios/shop-multi-namespace/head");
+    let out = crate::support::run(&[
+        "reach",
+        manifests.to_str().expect("utf-8 path"),
+        "--format",
+        "json",
+        "--output",
+        fifo.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Checked before joining: had the FIFO been replaced, the reader would
+    // wait forever for a writer.
+    let kind = std::fs::symlink_metadata(&fifo)
+        .expect("still there")
+        .file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by a regular file");
+    let text = reader.join().expect("reader").expect("read fifo");
+    assert!(text.contains("reachdiff/reach/v1"));
+}

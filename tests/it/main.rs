@@ -8,13 +8,22 @@ mod bad_input;
 mod budget;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;
+/// Findings (`lint`): one fixture per code with a golden, a clean fixture
+/// with none, `--strict` and the diff's introduced findings.
+mod findings;
 /// Realistic base/head scenarios in fixtures/scenarios: JSON goldens, Markdown and text snapshots.
 mod fixtures;
+/// Git revisions (`--repo`): real repositories, renames, deleted directories,
+/// merge-bases, bare and shallow clones; every fixture scenario equals its folder diff;
+/// `.reachdiff.yaml` from the base only, environments, kustomize rendering and refusals.
+mod git;
 /// Generated clusters: the diff equals reach(head) minus reach(base) and
 /// the reverse, every changed row has a cause, analysis never panics.
 mod properties;
 /// Shared helpers: in-memory revisions, running the built binary.
 mod support;
+/// Architecture invariants and fixture hygiene, checked by machine.
+mod tidy;
 /// The Kubernetes e2e NetworkPolicy model (namespaces x, y, z; pods a, b, c)
 /// as full truth tables written from the semantics.
 mod truth_table;

@@ -33,3 +33,18 @@ pub fn run(args: &[&str]) -> Output {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Analyses a fixture file plus one file per policy document.
+pub fn try_analyze(
+    fixture: &str,
+    policies: &[String],
+) -> Result<reachdiff::analysis::Analyzed, reachdiff::analysis::Failed> {
+    let names: Vec<String> = (0..policies.len())
+        .map(|i| format!("policy-{i}.yaml"))
+        .collect();
+    let mut files: Vec<(&str, &str)> = vec![("fixture.yaml", fixture)];
+    for (n, p) in names.iter().zip(policies) {
+        files.push((n.as_str(), p.as_str()));
+    }
+    reachdiff::analysis::analyze(&revision(&files), &reachdiff::analysis::Options::default())
+}

@@ -18,8 +18,7 @@
 //! NP-7/NP-8), and the same for egress. A pair's verdict is the egress side
 //! of the source ∧ the ingress side of the destination (M-14, NP-21).
 
-use crate::support;
-use reachdiff::analysis::{Analyzed, Options, analyze};
+use reachdiff::analysis::Analyzed;
 use reachdiff::diag::Code;
 use reachdiff::model::{ConnSet, PortSet, Protocol};
 use reachdiff::reach::Endpoint;
@@ -154,19 +153,7 @@ fn np(ns: &str, name: &str, body: &str) -> String {
     )
 }
 
-fn try_analyze(
-    fixture: &str,
-    policies: &[String],
-) -> Result<Analyzed, reachdiff::analysis::Failed> {
-    let names: Vec<String> = (0..policies.len())
-        .map(|i| format!("policy-{i}.yaml"))
-        .collect();
-    let mut files: Vec<(&str, &str)> = vec![("fixture.yaml", fixture)];
-    for (n, p) in names.iter().zip(policies) {
-        files.push((n.as_str(), p.as_str()));
-    }
-    analyze(&support::revision(&files), &Options::default())
-}
+use crate::support::try_analyze;
 
 fn analyze_ok(fixture: &str, policies: &[String]) -> Analyzed {
     match try_analyze(fixture, policies) {

@@ -1,0 +1,93 @@
+//! `reachdiff lint`: findings of one revision (unisolated workloads, broad
+//! rules, dead selectors, asymmetric paths). Exit 0, or 1 with `--strict`
+//! when an error-severity finding exists.
+
+use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
+use crate::analysis;
+use crate::diag::Severity;
+use crate::findings;
+use crate::report;
+use clap::ValueEnum;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LintArgs {
+    /// Files or directories of manifests (`-` reads stdin). With --repo:
+    /// paths inside the repository (default: the whole tree).
+    #[arg(required_unless_present = "repo")]
+    pub paths: Vec<PathBuf>,
+    /// Read the revision from this git repository (work tree or bare; nothing is checked out).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the revision to lint (anything git understands).
+    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "repo")]
+    pub rev: String,
+    /// With --repo: the environment of `.reachdiff.yaml` to lint (its roots).
+    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "paths")]
+    pub env: Option<String>,
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Exit 1 when a finding of severity error exists.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub(super) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let LintArgs {
+        paths,
+        repo,
+        rev,
+        env,
+        format,
+        strict,
+        common,
+    } = args;
+    let mut opts = options(&common);
+    let mut timer = Timer::new();
+    let rev = super::one_revision(
+        "lint",
+        &paths,
+        repo.as_deref(),
+        &rev,
+        env.as_deref(),
+        &mut opts,
+    )?;
+    timer.mark("read");
+    let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
+        Ok(a) => a,
+        Err(f) => return Ok(report_failure(&f, None)),
+    };
+    print_diagnostics(&analyzed.diagnostics, common.verbose);
+    let found = findings::findings(&analyzed);
+    timer.mark("findings");
+    let a = &analyzed.analysis;
+    let text = match format {
+        LintFormat::Json => report::json::render_lint(&found, a, &analyzed.diagnostics),
+        LintFormat::Text => {
+            report::lint::render_text(&found, a.workloads.len(), a.policies.len(), stdout_style())
+        }
+    };
+    emit(common.output.as_ref(), &text)?;
+    timer.mark("render+write");
+    if common.timings {
+        timer.print(&format!("{} findings", found.len()));
+    }
+    let failed = strict
+        && found
+            .iter()
+            .any(|f| f.diagnostic.severity == Severity::Error);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,250 @@
+//! Dead selectors beyond `selects-nothing`: peers that match no workload,
+//! and namespace labels that no Namespace carries. (Named ports no
+//! destination declares are `named-port-unresolved`, emitted by the engine.)
+
+use super::{Finding, list, plural};
+use crate::analysis::Analyzed;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::manifest::{AdminPeer, AdminSelect, NpPeerKind};
+use crate::model::{Operator, Requirement, Selector};
+use crate::reach::{Direction, PeerSpec};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A requirement that needs a label to be present (In, Exists) and that no
+/// namespace can satisfy.
+fn unknown_requirements<'s>(
+    a: &Analyzed,
+    sel: &'s Selector,
+    cache: &mut BTreeMap<Requirement, bool>,
+) -> Vec<&'s Requirement> {
+    sel.requirements
+        .iter()
+        .filter(|r| matches!(r.op, Operator::In | Operator::Exists))
+        .filter(|r| {
+            *cache
+                .entry((*r).clone())
+                .or_insert_with(|| !a.analysis.namespaces.iter().any(|n| r.matches(&n.labels)))
+        })
+        .collect()
+}
+
+fn requirement_text(r: &Requirement) -> String {
+    match (r.op, r.values.as_slice()) {
+        (Operator::In, [v]) => format!("{}={v}", r.key),
+        (Operator::In, vs) => format!("{} in ({})", r.key, vs.join(",")),
+        _ => r.key.clone(),
+    }
+}
+
+/// `team: payments` (the first value of an `In`, any value for `Exists`).
+fn label_example(r: &Requirement) -> String {
+    match r.values.first() {
+        Some(v) if r.op == Operator::In => format!("{}: {v}", r.key),
+        _ => format!("{}: VALUE", r.key),
+    }
+}
+
+struct Use {
+    namespace: String,
+    object: String,
+    span: Span,
+}
+
+pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
+    let mut cache = BTreeMap::new();
+    // Requirement -> where it is used.
+    let mut unknown: BTreeMap<Requirement, Vec<Use>> = BTreeMap::new();
+    // Namespace selectors of peers with an unknown requirement: their
+    // emptiness is explained by `namespace-label-unknown`.
+    let mut explained: BTreeSet<(String, Span)> = BTreeSet::new();
+
+    let mut note = |sel: &Selector, namespace: &str, object: &str, span: &Span| -> bool {
+        let reqs = unknown_requirements(a, sel, &mut cache);
+        for r in &reqs {
+            unknown.entry((*r).clone()).or_default().push(Use {
+                namespace: namespace.to_string(),
+                object: object.to_string(),
+                span: span.clone(),
+            });
+        }
+        !reqs.is_empty()
+    };
+
+    // Exposure to the unknown, per protected namespace: label-based
+    // namespaceSelectors of ingress peers -> (first span, selectors, rules).
+    let mut exposure: BTreeMap<&str, (Span, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for p in &a.inventory.policies {
+        let object = format!("NetworkPolicy {}/{}", p.namespace, p.name);
+        for (ingress, isolates, rules) in [
+            (true, p.ingress_isolates, &p.ingress),
+            (false, p.egress_isolates, &p.egress),
+        ] {
+            if !isolates {
+                continue;
+            }
+            for (i, r) in rules.iter().enumerate() {
+                for peer in r.peers.iter().flatten() {
+                    if let NpPeerKind::Selectors {
+                        namespaces: Some(ns),
+                        pods,
+                    } = &peer.kind
+                    {
+                        if note(ns, &p.namespace, &object, &peer.span) {
+                            explained.insert((object.clone(), peer.span.clone()));
+                        } else if ingress && !ns.is_everything() && !pinned_by_name(ns) {
+                            // `namespaceSelector: {}` is `any-namespace-peer`.
+                            let e = exposure.entry(p.namespace.as_str()).or_insert_with(|| {
+                                (peer.span.clone(), BTreeSet::new(), BTreeSet::new())
+                            });
+                            e.1.insert(selector_text(Some(ns), pods.as_ref()));
+                            e.2.insert(format!("{object} ingress[{i}]"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (ns, (span, selectors, rules)) in exposure {
+        let selectors: Vec<String> = selectors.into_iter().collect();
+        let rules: Vec<String> = rules.into_iter().collect();
+        out.push(Finding::new(
+            ns,
+            Diagnostic::new(
+                Code::ExposureToUnknown,
+                format!(
+                    "ingress is admitted by namespaceSelectors that choose namespaces by label, so a namespace created later with matching labels is admitted too: {} ({})",
+                    list(&selectors, 3),
+                    list(&rules, 3)
+                ),
+            )
+            .at(span)
+            .object(format!("Namespace {ns}")),
+        ));
+    }
+    for p in &a.inventory.admin_policies {
+        let object = format!("{} {}", p.kind, p.name);
+        let ns_of = |s: &AdminSelect| -> Selector {
+            match s {
+                AdminSelect::Namespaces(n) => n.clone(),
+                AdminSelect::Pods { namespaces, .. } => namespaces.clone(),
+            }
+        };
+        note(&ns_of(&p.subject), "", &object, &p.subject_span);
+        for r in p.ingress.iter().chain(&p.egress) {
+            for (peer, span) in &r.peers {
+                if let AdminPeer::Select(s) = peer {
+                    if note(&ns_of(s), "", &object, span) {
+                        explained.insert((object.clone(), span.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    for (req, uses) in unknown {
+        let mut objects: Vec<String> = uses.iter().map(|u| u.object.clone()).collect();
+        objects.dedup();
+        let first = &uses[0];
+        out.push(Finding::new(
+            first.namespace.clone(),
+            Diagnostic::new(
+                Code::NamespaceLabelUnknown,
+                format!(
+                    "no Namespace in the repository carries label {}, required by {} ({}); if that namespace exists outside the repository, declare its labels (a Namespace manifest, or in .reachdiff.yaml: `namespaces: {{NAME: {{labels: {{{}}}}}}}`); until then {} nothing",
+                    requirement_text(&req),
+                    plural(uses.len(), "namespaceSelector", "namespaceSelectors"),
+                    list(&objects, 3),
+                    label_example(&req),
+                    if uses.len() == 1 { "it matches" } else { "they match" },
+                ),
+            )
+            .at(first.span.clone())
+            .object(first.object.clone()),
+        ));
+    }
+
+    // Peers that match no workload, from the compiled rules.
+    let np_namespace: BTreeMap<String, &str> = a
+        .inventory
+        .policies
+        .iter()
+        .map(|p| {
+            (
+                format!("NetworkPolicy {}/{}", p.namespace, p.name),
+                p.namespace.as_str(),
+            )
+        })
+        .collect();
+    for rule in &a.analysis.rules {
+        let Some(specs) = &rule.spec.peers else {
+            continue;
+        };
+        for (k, (spec, (set, span))) in specs.iter().zip(&rule.peer_sets).enumerate() {
+            let shape = match spec {
+                PeerSpec::Selectors {
+                    namespaces, pods, ..
+                } => selector_text(namespaces.as_ref(), pods.as_ref()),
+                PeerSpec::Admin(AdminSelect::Namespaces(n)) => selector_text(Some(n), None),
+                PeerSpec::Admin(AdminSelect::Pods { namespaces, pods }) => {
+                    selector_text(Some(namespaces), Some(pods))
+                }
+                _ => continue,
+            };
+            if !set.workloads.is_empty()
+                || explained.contains(&(rule.origin.policy.clone(), span.clone()))
+            {
+                continue;
+            }
+            let ns = np_namespace
+                .get(&rule.origin.policy)
+                .copied()
+                .unwrap_or_default();
+            let scope = match spec {
+                PeerSpec::Selectors {
+                    namespaces: None, ..
+                } => format!(" in namespace {ns}"),
+                _ => String::new(),
+            };
+            let dir = rule.origin.direction;
+            out.push(Finding::new(
+                ns,
+                Diagnostic::new(
+                    Code::PeerSelectsNothing,
+                    format!(
+                        "peer {k} ({shape}) matches no workload{scope} in the repository, so it allows nothing today (often a label typo)"
+                    ),
+                )
+                .at(span.clone())
+                .object(rule.origin.policy.clone())
+                .field(format!(
+                    "spec.{}[{}].{}[{k}]",
+                    dir.as_str(),
+                    rule.origin.index,
+                    match dir {
+                        Direction::Ingress => "from",
+                        Direction::Egress => "to",
+                    }
+                )),
+            ));
+        }
+    }
+}
+
+/// A namespaceSelector that names its namespaces (`kubernetes.io/metadata.name`
+/// In ...) admits no namespace chosen by labels alone.
+fn pinned_by_name(sel: &Selector) -> bool {
+    sel.requirements
+        .iter()
+        .any(|r| r.key == "kubernetes.io/metadata.name" && r.op == Operator::In)
+}
+
+fn selector_text(namespaces: Option<&Selector>, pods: Option<&Selector>) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = namespaces {
+        parts.push(format!("namespaceSelector {n}"));
+    }
+    if let Some(p) = pods {
+        parts.push(format!("podSelector {p}"));
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,124 @@
+//! Findings: what the policies of one revision leave open, dead or
+//! lopsided, computed from an analysed revision. Pure: an [`Analyzed`] in,
+//! sorted findings out. Findings are [`Diagnostic`]s with finding codes, each
+//! tagged with the namespace it is grouped under; they are not part of
+//! `analysis::analyze`'s diagnostics (they would flood `reach`), and are
+//! printed by `reachdiff lint` and compared by the diff.
+//!
+//! Every finding is exact: it states a fact about the revision as the engine
+//! evaluates it, never a guess. Where a fact cannot be established cheaply
+//! (an admin-tier policy that may decide the traffic, a pair budget
+//! exceeded), the finding is left out rather than reported wrongly.
+
+mod asymmetric;
+mod broad;
+mod dead;
+mod isolation;
+mod redundant;
+mod shape;
+
+use crate::analysis::Analyzed;
+use crate::diag::{Code, Diagnostic};
+pub use shape::peer_shape_changes;
+
+/// One finding, grouped under a namespace (empty for cluster-scoped
+/// objects).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub namespace: String,
+    pub diagnostic: Diagnostic,
+}
+
+impl Finding {
+    fn new(namespace: impl Into<String>, diagnostic: Diagnostic) -> Self {
+        Finding {
+            namespace: namespace.into(),
+            diagnostic,
+        }
+    }
+
+    pub fn code(&self) -> Code {
+        self.diagnostic.code
+    }
+}
+
+/// The codes this module produces, in the order `lint` documents them.
+pub const CODES: &[Code] = &[
+    Code::UnisolatedIngress,
+    Code::UnisolatedEgress,
+    Code::NoDefaultDeny,
+    Code::IngressFromAnywhere,
+    Code::EgressToAnywhere,
+    Code::AnyNamespacePeer,
+    Code::AllPortsRule,
+    Code::PeerSelectsNothing,
+    Code::NamespaceLabelUnknown,
+    Code::EgressDeniedByIngress,
+    Code::IngressDeniedByEgress,
+    Code::PeerShapeChanged,
+    Code::RedundantRule,
+    Code::ExposureToUnknown,
+];
+
+/// Every finding of one revision, sorted by (namespace, code, position),
+/// without duplicates.
+pub fn findings(a: &Analyzed) -> Vec<Finding> {
+    let mut out = Vec::new();
+    isolation::find(a, &mut out);
+    broad::find(a, &mut out);
+    dead::find(a, &mut out);
+    asymmetric::find(a, &mut out);
+    redundant::find(a, &mut out);
+    sort(&mut out);
+    out
+}
+
+/// Sorts findings by (namespace, code, position) and drops duplicates.
+pub fn sort_findings(out: &mut Vec<Finding>) {
+    sort(out);
+}
+
+fn sort(out: &mut Vec<Finding>) {
+    out.sort_by(|x, y| {
+        (
+            &x.namespace,
+            x.diagnostic.code,
+            &x.diagnostic.span,
+            &x.diagnostic,
+        )
+            .cmp(&(
+                &y.namespace,
+                y.diagnostic.code,
+                &y.diagnostic.span,
+                &y.diagnostic,
+            ))
+    });
+    out.dedup();
+}
+
+/// `a, b, c and 4 more`.
+fn list(items: &[String], shown: usize) -> String {
+    let head: Vec<&str> = items.iter().take(shown).map(String::as_str).collect();
+    if items.len() > shown {
+        format!("{} and {} more", head.join(", "), items.len() - shown)
+    } else {
+        head.join(", ")
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_codes_are_distinct() {
+        let mut v = CODES.to_vec();
+        v.sort();
+        v.dedup();
+        assert_eq!(v.len(), CODES.len());
+    }
+}

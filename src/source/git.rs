@@ -1,0 +1,872 @@
+//! Git revisions: the manifests in the tree of a commit, read straight from
+//! the object database. Nothing is checked out, the work tree (if any) is
+//! never touched, and bare repositories work the same way.
+//!
+//! Files are selected as in the directory mode (`.yaml`, `.yml`, `.json`;
+//! entries whose name starts with `.` skipped) and named by their path
+//! relative to the repository root, so reports and links match what a
+//! hosting service shows for that commit.
+//!
+//! A blob is read once per [`GitRepo`]: the same blob id on both sides of a
+//! diff (an unchanged file) yields the same shared text, which the loader
+//! then parses once.
+
+use super::render::{ChartOptions, Helm, KUSTOMIZATION_FILES, Kustomize, TempDir};
+use crate::revision::{Revision, SourceFile};
+use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::fs::MAX_FILE_BYTES;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{repo}: not a git repository ({message})")]
+    NotARepo { repo: String, message: String },
+    #[error("{repo}: revision {rev:?} not found{hint}")]
+    UnknownRev {
+        repo: String,
+        rev: String,
+        hint: String,
+    },
+    #[error("{repo}: no merge base between {base:?} and {head:?}{hint}")]
+    NoMergeBase {
+        repo: String,
+        base: String,
+        head: String,
+        hint: String,
+    },
+    #[error("{repo}: {what}: object {oid} is missing from the repository{hint}")]
+    MissingObject {
+        repo: String,
+        what: String,
+        oid: String,
+        hint: String,
+    },
+    #[error("{rev}: {path}: no such file or directory in this revision")]
+    MissingPath { rev: String, path: String },
+    #[error("{path}: invalid path inside a repository (use a relative path without `..`)")]
+    BadPath { path: String },
+    #[error("{rev}: {path}: not valid UTF-8 text")]
+    NotUtf8 { rev: String, path: String },
+    #[error("{rev}: {path}: larger than {limit} bytes")]
+    TooLarge {
+        rev: String,
+        path: String,
+        limit: u64,
+    },
+    #[error("{rev}: {path}: symbolic link {target:?} {problem}")]
+    BadLink {
+        rev: String,
+        path: String,
+        target: String,
+        problem: &'static str,
+    },
+    #[error("{repo}: {message}")]
+    Other { repo: String, message: String },
+    #[error("{dir} at {rev}: cannot render: {message}")]
+    Render {
+        dir: String,
+        rev: String,
+        message: String,
+    },
+    #[error("{error} (configuration read from {rev})")]
+    Config {
+        rev: String,
+        error: crate::config::ConfigError,
+    },
+}
+
+/// How a shallow clone can fetch what it lacks.
+const SHALLOW_HINT: &str = "; this is a shallow clone that lacks the commit or its history: \
+run `git fetch --deepen=100` (or `git fetch --unshallow`), or check out with full history \
+(for example `fetch-depth: 0` in GitHub Actions)";
+
+/// A resolved commit: what the user wrote and the commit it names.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub rev: String,
+    pub oid: Oid,
+}
+
+impl Commit {
+    /// `main (1a2b3c4d)`, or the short id alone when the user gave an id.
+    pub fn describe(&self) -> String {
+        let short = self.short();
+        if self
+            .oid
+            .to_string()
+            .starts_with(&self.rev.to_ascii_lowercase())
+        {
+            short
+        } else {
+            format!("{} ({short})", self.rev)
+        }
+    }
+
+    pub fn short(&self) -> String {
+        self.oid.to_string()[..12].to_string()
+    }
+}
+
+/// Accepts or refuses a repository path.
+type PathFilter = Box<dyn Fn(&str) -> bool>;
+
+/// An opened repository and the blobs read from it so far.
+pub struct GitRepo {
+    repo: Repository,
+    name: String,
+    blobs: RefCell<HashMap<Oid, Arc<str>>>,
+    /// Which repository paths found by walking a tree are read (include and
+    /// exclude globs); paths named explicitly are always read.
+    select: Option<PathFilter>,
+    /// Kustomizations are rendered when set (`Some(None)`: rendering wanted
+    /// but no tool installed, an error when a kustomization is found).
+    kustomize: Option<Option<Kustomize>>,
+    /// `helm template`, if installed, and how named charts are rendered.
+    helm: Option<Option<Helm>>,
+    charts: HashMap<String, ChartOptions>,
+    /// Temporary exports of commits' trees, for rendering.
+    exports: RefCell<HashMap<Oid, Rc<TempDir>>>,
+}
+
+impl std::fmt::Debug for GitRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitRepo").field("name", &self.name).finish()
+    }
+}
+
+/// One manifest found in a tree: its repository path and blob.
+struct Entry {
+    path: String,
+    oid: Oid,
+    /// A directory to render (`oid` is its tree), or a file to read.
+    render: Option<RenderKind>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RenderKind {
+    Kustomize,
+    Helm,
+}
+
+impl GitRepo {
+    /// Opens the repository at `dir` (a work tree, its `.git`, or a bare
+    /// repository). Parent directories are not searched: the path given is
+    /// the repository.
+    pub fn open(dir: &Path) -> Result<GitRepo, GitError> {
+        let name = dir.display().to_string();
+        let repo = Repository::open(dir).map_err(|e| {
+            let mut message = e.message().to_string();
+            if e.code() == ErrorCode::Owner {
+                message.push_str(&format!(
+                    "; if you trust it, run `git config --global --add safe.directory {}`",
+                    dir.display()
+                ));
+            }
+            GitError::NotARepo {
+                repo: name.clone(),
+                message,
+            }
+        })?;
+        Ok(GitRepo {
+            repo,
+            name,
+            blobs: RefCell::new(HashMap::new()),
+            select: None,
+            kustomize: None,
+            helm: None,
+            charts: HashMap::new(),
+            exports: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Renders directories that hold a `kustomization.yaml` with `tool`
+    /// (`None`: none installed; finding a kustomization is then an error).
+    pub fn set_kustomize(&mut self, tool: Option<Kustomize>) {
+        self.kustomize = Some(tool);
+    }
+
+    /// Renders chart directories (a `Chart.yaml`) with `helm` (`None`: not
+    /// installed; finding a chart is then an error). `charts` gives release,
+    /// namespace and values per chart directory; others are released under
+    /// their directory name.
+    pub fn set_helm(&mut self, helm: Option<Helm>, charts: HashMap<String, ChartOptions>) {
+        self.helm = Some(helm);
+        self.charts = charts;
+    }
+
+    /// Renders the chart in `dir` as of `commit`.
+    fn render_chart(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
+        let fail = |message: String| GitError::Render {
+            dir: if dir.is_empty() {
+                ".".into()
+            } else {
+                dir.to_string()
+            },
+            rev: commit.describe(),
+            message,
+        };
+        let Some(Some(helm)) = &self.helm else {
+            return Err(fail(
+                "this directory is a Helm chart, but helm is not installed \
+                 (install helm, or set `render: {helm: false}` in .reachdiff.yaml to read its files as they are)"
+                    .into(),
+            ));
+        };
+        let opts = self
+            .charts
+            .get(dir)
+            .cloned()
+            .unwrap_or_else(|| ChartOptions {
+                release: dir
+                    .rsplit('/')
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("release")
+                    .to_string(),
+                ..ChartOptions::default()
+            });
+        let export = self.export(commit)?;
+        let text = helm.render(&export.path, dir, &opts).map_err(fail)?;
+        Ok(Arc::from(text))
+    }
+
+    /// Renders the kustomization in `dir` as of `commit`.
+    fn render_dir(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
+        let fail = |message: String| GitError::Render {
+            dir: if dir.is_empty() {
+                ".".into()
+            } else {
+                dir.to_string()
+            },
+            rev: commit.describe(),
+            message,
+        };
+        let Some(Some(tool)) = &self.kustomize else {
+            return Err(fail(
+                "this directory is a kustomization, but neither kubectl nor kustomize is installed \
+                 (install one, or set `render: {kustomize: false}` in .reachdiff.yaml to read its files as they are)"
+                    .into(),
+            ));
+        };
+        let export = self.export(commit)?;
+        let text = tool.render(&export.path, dir).map_err(fail)?;
+        Ok(Arc::from(text))
+    }
+
+    /// Writes the tree of `commit` (files only; links and submodules are
+    /// left out) to a temporary directory, once per commit.
+    fn export(&self, commit: &Commit) -> Result<Rc<TempDir>, GitError> {
+        if let Some(e) = self.exports.borrow().get(&commit.oid) {
+            return Ok(e.clone());
+        }
+        let io = |e: std::io::Error| GitError::Other {
+            repo: self.name.clone(),
+            message: format!("exporting {} for rendering: {e}", commit.describe()),
+        };
+        let dir = TempDir::new("reachdiff-export").map_err(io)?;
+        let tree = self.tree(commit)?;
+        let mut stack = vec![(tree, dir.path.clone())];
+        while let Some((tree, at)) = stack.pop() {
+            for e in tree.iter() {
+                let Some(name) = e.name() else { continue };
+                if name == "." || name == ".." || name.contains('/') {
+                    continue;
+                }
+                let path = at.join(name);
+                match e.kind() {
+                    Some(ObjectType::Tree) => {
+                        std::fs::create_dir(&path).map_err(io)?;
+                        let sub = self
+                            .repo
+                            .find_tree(e.id())
+                            .map_err(|_| self.missing(commit, "tree", e.id()))?;
+                        stack.push((sub, path));
+                    }
+                    Some(ObjectType::Blob) if e.filemode() != 0o120000 => {
+                        let blob = self
+                            .repo
+                            .find_blob(e.id())
+                            .map_err(|_| self.missing(commit, "blob", e.id()))?;
+                        std::fs::write(&path, blob.content()).map_err(io)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let dir = Rc::new(dir);
+        self.exports.borrow_mut().insert(commit.oid, dir.clone());
+        Ok(dir)
+    }
+
+    /// Restricts the manifests found below directories to paths `select`
+    /// accepts (configuration's include and exclude globs).
+    pub fn set_filter(&mut self, select: impl Fn(&str) -> bool + 'static) {
+        self.select = Some(Box::new(select));
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    fn hint(&self) -> String {
+        if self.is_shallow() {
+            SHALLOW_HINT.to_string()
+        } else {
+            String::new()
+        }
+    }
+
+    /// Resolves anything `git rev-parse` understands to a commit.
+    pub fn resolve(&self, rev: &str) -> Result<Commit, GitError> {
+        let unknown = |hint: String| GitError::UnknownRev {
+            repo: self.name.clone(),
+            rev: rev.to_string(),
+            hint,
+        };
+        let obj = self.repo.revparse_single(rev).map_err(|e| match e.code() {
+            ErrorCode::NotFound | ErrorCode::Ambiguous | ErrorCode::InvalidSpec => {
+                let hint = if self.is_shallow() {
+                    SHALLOW_HINT.to_string()
+                } else if rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+                    "; if the commit exists elsewhere, fetch it first (`git fetch origin <sha>`)"
+                        .to_string()
+                } else {
+                    String::new()
+                };
+                unknown(hint)
+            }
+            _ => unknown(format!(" ({})", e.message())),
+        })?;
+        let commit = obj.peel_to_commit().map_err(|e| {
+            if e.code() == ErrorCode::NotFound {
+                unknown(self.hint())
+            } else {
+                unknown(format!(" ({})", e.message()))
+            }
+        })?;
+        Ok(Commit {
+            rev: rev.to_string(),
+            oid: commit.id(),
+        })
+    }
+
+    /// The best common ancestor of two commits: the base a pull request's
+    /// "Files changed" compares against.
+    pub fn merge_base(&self, base: &Commit, head: &Commit) -> Result<Commit, GitError> {
+        match self.repo.merge_base(base.oid, head.oid) {
+            Ok(oid) => Ok(Commit {
+                rev: format!("merge-base of {} and {}", base.rev, head.rev),
+                oid,
+            }),
+            Err(e) => {
+                let hint = if self.is_shallow() {
+                    SHALLOW_HINT.to_string()
+                } else if e.code() == ErrorCode::NotFound {
+                    "; the histories are unrelated: use --base-exact to compare the two commits as they are"
+                        .to_string()
+                } else {
+                    format!(" ({})", e.message())
+                };
+                Err(GitError::NoMergeBase {
+                    repo: self.name.clone(),
+                    base: base.rev.clone(),
+                    head: head.rev.clone(),
+                    hint,
+                })
+            }
+        }
+    }
+
+    /// The two commits of a diff: `head`, and either `base` itself
+    /// (`exact`) or the merge-base of `base` and `head`.
+    pub fn diff_commits(
+        &self,
+        base: &str,
+        head: &str,
+        exact: bool,
+    ) -> Result<(Commit, Commit), GitError> {
+        let b = self.resolve(base)?;
+        let h = self.resolve(head)?;
+        let b = if exact { b } else { self.merge_base(&b, &h)? };
+        Ok((b, h))
+    }
+
+    fn tree(&self, commit: &Commit) -> Result<Tree<'_>, GitError> {
+        let c = self
+            .repo
+            .find_commit(commit.oid)
+            .map_err(|_| self.missing(commit, "commit", commit.oid))?;
+        c.tree()
+            .map_err(|_| self.missing(commit, "tree", c.tree_id()))
+    }
+
+    fn missing(&self, commit: &Commit, what: &str, oid: Oid) -> GitError {
+        GitError::MissingObject {
+            repo: self.name.clone(),
+            what: format!("{} of {}", what, commit.describe()),
+            oid: oid.to_string(),
+            hint: if self.is_shallow() {
+                SHALLOW_HINT.to_string()
+            } else {
+                "; a partial clone may need `git fetch` of the missing objects".to_string()
+            },
+        }
+    }
+
+    /// The manifests below `paths` (repository-relative; empty means the
+    /// whole tree) in `commit`. A path absent from this commit is an error
+    /// unless `allow_missing` (one side of a diff may lack a directory the
+    /// other adds).
+    pub fn revision(
+        &self,
+        label: &str,
+        commit: &Commit,
+        paths: &[String],
+        allow_missing: bool,
+    ) -> Result<Revision, GitError> {
+        let entries = self.entries(commit, paths, allow_missing)?;
+        self.prefetch(&entries);
+        self.build(label, commit, entries)
+    }
+
+    /// The revision of already listed entries.
+    fn build(
+        &self,
+        label: &str,
+        commit: &Commit,
+        entries: Vec<Entry>,
+    ) -> Result<Revision, GitError> {
+        let mut files = Vec::with_capacity(entries.len());
+        for e in entries {
+            if let Some(kind) = e.render {
+                let (text, path) = match kind {
+                    RenderKind::Kustomize => {
+                        (self.render_dir(commit, &e.path)?, rendered_name(&e.path))
+                    }
+                    RenderKind::Helm => (
+                        self.render_chart(commit, &e.path)?,
+                        format!(
+                            "{} (helm template)",
+                            if e.path.is_empty() { "." } else { &e.path }
+                        ),
+                    ),
+                };
+                files.push(SourceFile { path, text });
+                continue;
+            }
+            let text = self.blob_text(commit, &e.path, e.oid)?;
+            files.push(SourceFile { path: e.path, text });
+        }
+        Ok(Revision {
+            label: label.to_string(),
+            files,
+        })
+    }
+
+    /// Both sides of a diff. Paths missing on one side are empty there; a
+    /// path missing on both is an error.
+    pub fn revision_pair(
+        &self,
+        base: &Commit,
+        head: &Commit,
+        paths: &[String],
+    ) -> Result<(Revision, Revision), GitError> {
+        for p in paths {
+            let p = normalize(p)?;
+            if p.is_empty() {
+                continue;
+            }
+            let in_base = self.lookup(&self.tree(base)?, &p).is_some();
+            let in_head = self.lookup(&self.tree(head)?, &p).is_some();
+            if !in_base && !in_head {
+                return Err(GitError::MissingPath {
+                    rev: format!("{} and {}", base.describe(), head.describe()),
+                    path: p,
+                });
+            }
+        }
+        let be = self.entries(base, paths, true)?;
+        let he = self.entries(head, paths, true)?;
+        // Blobs of both sides at once; an unchanged blob is read once.
+        self.prefetch(be.iter().chain(&he));
+        let b = self.build("base", base, be)?;
+        let h = self.build("head", head, he)?;
+        Ok((b, h))
+    }
+
+    /// Reads one file of a commit (for configuration). `Ok(None)` when the
+    /// commit has no such file.
+    pub fn read_file(&self, commit: &Commit, path: &str) -> Result<Option<Arc<str>>, GitError> {
+        let tree = self.tree(commit)?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(_) => return Ok(None),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        self.blob_text(commit, path, entry.id()).map(Some)
+    }
+
+    /// The repository configuration (`.reachdiff.yaml` at the root) as of
+    /// `commit`; the empty configuration when the commit has none. Callers
+    /// pass the BASE commit of a diff, never the head.
+    pub fn config(&self, commit: &Commit) -> Result<crate::config::Config, GitError> {
+        use crate::config::{Config, FILE_NAME};
+        match self.read_file(commit, FILE_NAME)? {
+            None => Ok(Config::default()),
+            Some(text) => Config::parse(FILE_NAME, &text).map_err(|error| GitError::Config {
+                rev: commit.describe(),
+                error,
+            }),
+        }
+    }
+
+    fn lookup(&self, tree: &Tree<'_>, path: &str) -> Option<(ObjectType, Oid, i32)> {
+        let e = tree.get_path(Path::new(path)).ok()?;
+        Some((e.kind()?, e.id(), e.filemode()))
+    }
+
+    fn entries(
+        &self,
+        commit: &Commit,
+        paths: &[String],
+        allow_missing: bool,
+    ) -> Result<Vec<Entry>, GitError> {
+        let tree = self.tree(commit)?;
+        let mut out = Vec::new();
+        let roots: Vec<String> = if paths.is_empty() {
+            vec![String::new()]
+        } else {
+            paths
+                .iter()
+                .map(|p| normalize(p))
+                .collect::<Result<_, _>>()?
+        };
+        for root in roots {
+            if root.is_empty() {
+                self.walk(commit, &tree, &tree, "", &mut out)?;
+                continue;
+            }
+            match self.lookup(&tree, &root) {
+                None if allow_missing => {}
+                None => {
+                    return Err(GitError::MissingPath {
+                        rev: commit.describe(),
+                        path: root,
+                    });
+                }
+                Some((ObjectType::Tree, oid, _)) => {
+                    let sub = self
+                        .repo
+                        .find_tree(oid)
+                        .map_err(|_| self.missing(commit, "tree", oid))?;
+                    self.walk(commit, &tree, &sub, &root, &mut out)?;
+                }
+                Some((ObjectType::Blob, oid, mode)) => {
+                    // A file named explicitly is read whatever its extension,
+                    // as in the directory mode.
+                    let oid = if mode == 0o120000 {
+                        self.follow_link(commit, &tree, &root, oid)?
+                    } else {
+                        Some(oid)
+                    };
+                    if let Some(oid) = oid {
+                        out.push(Entry {
+                            path: root,
+                            oid,
+                            render: None,
+                        });
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.dedup_by(|a, b| a.path == b.path);
+        Ok(out)
+    }
+
+    /// Recursively collects manifests below `tree`, whose path is `prefix`.
+    fn walk(
+        &self,
+        commit: &Commit,
+        root: &Tree<'_>,
+        tree: &Tree<'_>,
+        prefix: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), GitError> {
+        let has = |names: &[&str]| {
+            tree.iter()
+                .any(|e| e.name().is_some_and(|n| names.contains(&n)))
+        };
+        let kind = if self.kustomize.is_some() && has(&KUSTOMIZATION_FILES) {
+            Some(RenderKind::Kustomize)
+        } else if self.helm.is_some() && has(&["Chart.yaml"]) {
+            Some(RenderKind::Helm)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            // Rendered as a whole; its files are inputs, not manifests.
+            out.push(Entry {
+                path: prefix.to_string(),
+                oid: tree.id(),
+                render: Some(kind),
+            });
+            return Ok(());
+        }
+        for e in tree.iter() {
+            let Some(name) = e.name() else {
+                continue; // not UTF-8: cannot be named in a report
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match e.kind() {
+                Some(ObjectType::Tree) => {
+                    let sub = self
+                        .repo
+                        .find_tree(e.id())
+                        .map_err(|_| self.missing(commit, "tree", e.id()))?;
+                    self.walk(commit, root, &sub, &path, out)?;
+                }
+                Some(ObjectType::Blob)
+                    if is_manifest(name) && self.select.as_ref().is_none_or(|f| f(&path)) =>
+                {
+                    let oid = if e.filemode() == 0o120000 {
+                        self.follow_link(commit, root, &path, e.id())?
+                    } else {
+                        Some(e.id())
+                    };
+                    if let Some(oid) = oid {
+                        out.push(Entry {
+                            path,
+                            oid,
+                            render: None,
+                        });
+                    }
+                }
+                // Submodules (commits) and other files are not manifests.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows a symbolic link inside the tree, as the directory mode follows
+    /// links on disk: a link to a file yields that file's blob, a link to a
+    /// directory is skipped (never recursed, so no loops), and a link that
+    /// leaves the repository or points nowhere is an error. Nothing outside
+    /// the object database is ever read.
+    fn follow_link(
+        &self,
+        commit: &Commit,
+        root: &Tree<'_>,
+        path: &str,
+        mut oid: Oid,
+    ) -> Result<Option<Oid>, GitError> {
+        let mut at = path.to_string();
+        for _ in 0..16 {
+            let target = self.blob_text(commit, &at, oid)?.to_string();
+            let bad = |problem| GitError::BadLink {
+                rev: commit.describe(),
+                path: path.to_string(),
+                target: target.clone(),
+                problem,
+            };
+            let dir = at.rsplit_once('/').map_or("", |(d, _)| d);
+            let joined =
+                resolve_relative(dir, &target).ok_or_else(|| bad("leaves the repository"))?;
+            match self.lookup(root, &joined) {
+                Some((ObjectType::Blob, next, 0o120000)) => {
+                    at = joined;
+                    oid = next;
+                }
+                Some((ObjectType::Blob, next, _)) => return Ok(Some(next)),
+                Some((ObjectType::Tree, _, _)) => return Ok(None),
+                _ => return Err(bad("points to nothing in this revision")),
+            }
+        }
+        Err(GitError::BadLink {
+            rev: commit.describe(),
+            path: path.to_string(),
+            target: String::new(),
+            problem: "is part of a loop of links",
+        })
+    }
+
+    /// Reads many blobs in parallel into the cache (each worker opens its
+    /// own handle: libgit2 repositories are not shared across threads).
+    /// Best effort: a blob that fails here is read again by
+    /// [`Self::blob_text`], which reports the error with its path.
+    fn prefetch<'a>(&self, entries: impl IntoIterator<Item = &'a Entry>) {
+        let mut todo: Vec<Oid> = {
+            let cache = self.blobs.borrow();
+            entries
+                .into_iter()
+                .filter(|e| e.render.is_none() && !cache.contains_key(&e.oid))
+                .map(|e| e.oid)
+                .collect()
+        };
+        todo.sort_unstable();
+        todo.dedup();
+        if todo.len() < 256 {
+            return;
+        }
+        let path = self.repo.path().to_path_buf();
+        let per_worker = todo.len().div_ceil(rayon::current_num_threads().max(1) * 4);
+        let read: Vec<(Oid, Arc<str>)> = todo
+            .par_chunks(per_worker.max(64))
+            .flat_map_iter(|chunk| {
+                let Ok(repo) = Repository::open(&path) else {
+                    return Vec::new();
+                };
+                let Ok(odb) = repo.odb() else {
+                    return Vec::new();
+                };
+                chunk
+                    .iter()
+                    .filter_map(|&oid| {
+                        let (size, kind) = odb.read_header(oid).ok()?;
+                        if kind != ObjectType::Blob || size as u64 > MAX_FILE_BYTES {
+                            return None;
+                        }
+                        let obj = odb.read(oid).ok()?;
+                        let text = std::str::from_utf8(obj.data()).ok()?;
+                        Some((oid, Arc::from(text)))
+                    })
+                    .collect()
+            })
+            .collect();
+        self.blobs.borrow_mut().extend(read);
+    }
+
+    /// The text of a blob, read once per repository however often asked.
+    fn blob_text(&self, commit: &Commit, path: &str, oid: Oid) -> Result<Arc<str>, GitError> {
+        if let Some(t) = self.blobs.borrow().get(&oid) {
+            return Ok(t.clone());
+        }
+        let odb = self.repo.odb().map_err(|e| GitError::Other {
+            repo: self.name.clone(),
+            message: e.message().to_string(),
+        })?;
+        let what = format!("{path} in {}", commit.describe());
+        let (size, _) = odb.read_header(oid).map_err(|_| GitError::MissingObject {
+            repo: self.name.clone(),
+            what: what.clone(),
+            oid: oid.to_string(),
+            hint: self.hint(),
+        })?;
+        if size as u64 > MAX_FILE_BYTES {
+            return Err(GitError::TooLarge {
+                rev: commit.describe(),
+                path: path.to_string(),
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        let obj = odb.read(oid).map_err(|_| GitError::MissingObject {
+            repo: self.name.clone(),
+            what,
+            oid: oid.to_string(),
+            hint: self.hint(),
+        })?;
+        let text = std::str::from_utf8(obj.data()).map_err(|_| GitError::NotUtf8 {
+            rev: commit.describe(),
+            path: path.to_string(),
+        })?;
+        let text: Arc<str> = Arc::from(text);
+        self.blobs.borrow_mut().insert(oid, text.clone());
+        Ok(text)
+    }
+}
+
+/// How a rendered kustomization is named in reports: its directory and
+/// the tool (line numbers refer to the rendered stream).
+pub fn rendered_name(dir: &str) -> String {
+    if dir.is_empty() {
+        "(kustomize build .)".to_string()
+    } else {
+        format!("{dir} (kustomize build)")
+    }
+}
+
+fn is_manifest(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
+}
+
+/// A user-given path inside the repository, as `a/b/c` (empty for the
+/// root). Absolute paths and `..` are refused.
+pub fn normalize(p: &str) -> Result<String, GitError> {
+    let bad = || GitError::BadPath {
+        path: p.to_string(),
+    };
+    if p.starts_with('/') || p.contains('\\') {
+        return Err(bad());
+    }
+    let mut parts = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err(bad()),
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// `dir` joined with a link target, normalised; `None` when it leaves the
+/// repository or is absolute.
+fn resolve_relative(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize("").unwrap(), "");
+        assert_eq!(normalize(".").unwrap(), "");
+        assert_eq!(normalize("./clusters//prod/").unwrap(), "clusters/prod");
+        assert!(normalize("../x").is_err());
+        assert!(normalize("a/../../x").is_err());
+        assert!(normalize("/etc").is_err());
+    }
+
+    #[test]
+    fn link_targets_stay_inside() {
+        assert_eq!(
+            resolve_relative("a/b", "../c.yaml").as_deref(),
+            Some("a/c.yaml")
+        );
+        assert_eq!(resolve_relative("", "c.yaml").as_deref(), Some("c.yaml"));
+        assert_eq!(resolve_relative("a", "../../c.yaml"), None);
+        assert_eq!(resolve_relative("a", "/etc/passwd"), None);
+    }
+}
