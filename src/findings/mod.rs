@@ -10,6 +10,7 @@
 //! (an admin-tier policy that may decide the traffic, a pair budget
 //! exceeded), the finding is left out rather than reported wrongly.
 
+mod admin;
 mod asymmetric;
 mod broad;
 mod dead;
@@ -58,6 +59,8 @@ pub const CODES: &[Code] = &[
     Code::PeerShapeChanged,
     Code::RedundantRule,
     Code::ExposureToUnknown,
+    Code::AdminRuleShadowed,
+    Code::BaselineUnreachable,
 ];
 
 /// Every finding of one revision, sorted by (namespace, code, position),
@@ -69,6 +72,7 @@ pub fn findings(a: &Analyzed) -> Vec<Finding> {
     dead::find(a, &mut out);
     asymmetric::find(a, &mut out);
     redundant::find(a, &mut out);
+    admin::find(a, &mut out);
     sort(&mut out);
     out
 }

@@ -271,25 +271,39 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
             &b.kind,
         ))
     });
-    for pair in admin.windows(2) {
-        if pair[0].tier == pair[1].tier
-            && pair[0].priority.is_some()
-            && pair[0].priority == pair[1].priority
-        {
+    // AP-4: equal priorities matter only when the policies could both
+    // match a connection, i.e. when their subjects share a workload.
+    let subject_sets: Vec<Arc<EndpointSet>> = admin
+        .iter()
+        .map(|p| sel.peer(&PeerSpec::Admin(p.subject.clone())))
+        .collect();
+    for i in 0..admin.len() {
+        for j in i + 1..admin.len() {
+            let (x, y) = (admin[i], admin[j]);
+            if x.tier != y.tier || x.priority.is_none() || x.priority != y.priority {
+                continue;
+            }
+            let mut shared = subject_sets[i].workloads.clone();
+            shared.intersect_with(&subject_sets[j].workloads);
+            if shared.is_empty() {
+                continue;
+            }
             diags.push(
                 Diagnostic::new(
                     Code::EqualPriority,
                     format!(
-                        "{} {} and {} {} share priority {}; evaluated in name order, which implementations need not follow",
-                        pair[0].kind,
-                        pair[0].name,
-                        pair[1].kind,
-                        pair[1].name,
-                        pair[0].priority.unwrap_or_default()
+                        "{} {} and {} {} share priority {} and select {} workload{} in common; evaluated in name order, which implementations need not follow",
+                        x.kind,
+                        x.name,
+                        y.kind,
+                        y.name,
+                        x.priority.unwrap_or_default(),
+                        shared.count(),
+                        if shared.count() == 1 { "" } else { "s" }
                     ),
                 )
-                .at(pair[1].span.clone())
-                .object(format!("{} {}", pair[1].kind, pair[1].name)),
+                .at(y.span.clone())
+                .object(format!("{} {}", y.kind, y.name)),
             );
         }
     }

@@ -1960,3 +1960,29 @@ fn invalid_banp_name() {
     let p = banp(&with_action("Deny")).replace("name: default", "name: baseline");
     assert_invalid(FIXTURE, &p, "metadata.name");
 }
+
+/// AP-4 is about policies "that could both match a connection": equal
+/// priorities over disjoint subjects (namespace a and namespace b) cannot
+/// conflict, so they do not warn.
+#[test]
+fn equal_priorities_over_disjoint_subjects_do_not_warn() {
+    let subject_in = |name: &str, team: &str| {
+        cnp(
+            name,
+            "Admin",
+            10,
+            &format!(
+                "
+                subject: {{namespaces: {{matchLabels: {{team: {team}}}}}}}
+                ingress:
+                - action: Deny
+                  from: [{{namespaces: {{}}}}]
+                "
+            ),
+        )
+    };
+    let a = analyze_ok(&[subject_in("only-a", "a"), subject_in("only-b", "b")]);
+    assert_eq!(warnings(&a, Code::EqualPriority), 0);
+    let a = analyze_ok(&[subject_in("first-a", "a"), subject_in("second-a", "a")]);
+    assert_eq!(warnings(&a, Code::EqualPriority), 1);
+}
