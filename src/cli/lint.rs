@@ -2,8 +2,7 @@
 //! rules, dead selectors, asymmetric paths). Exit 0, or 1 with `--strict`
 //! when an error-severity finding exists.
 
-use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
-use crate::analysis;
+use super::{Common, Timer, emit, stdout_style};
 use crate::diag::Severity;
 use crate::findings;
 use crate::report;
@@ -51,22 +50,19 @@ pub(super) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         strict,
         common,
     } = args;
-    let mut opts = options(&common);
     let mut timer = Timer::new();
-    let rev = super::one_revision(
+    let analyzed = match super::analyze_one(
         "lint",
         &paths,
         repo.as_deref(),
         &rev,
         env.as_deref(),
-        &mut opts,
-    )?;
-    timer.mark("read");
-    let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
+        &common,
+        &mut timer,
+    )? {
         Ok(a) => a,
-        Err(f) => return Ok(report_failure(&f, None)),
+        Err(code) => return Ok(code),
     };
-    print_diagnostics(&analyzed.diagnostics, common.verbose);
     let found = findings::findings(&analyzed);
     timer.mark("findings");
     let a = &analyzed.analysis;

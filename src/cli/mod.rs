@@ -274,6 +274,29 @@ fn one_revision(
     })
 }
 
+/// Reads and analyses the one revision of `reach` and `lint`, printing its
+/// warnings; `Err(code)` when the input cannot be analysed (reported).
+#[allow(clippy::too_many_arguments)]
+fn analyze_one(
+    label: &str,
+    paths: &[PathBuf],
+    repo: Option<&std::path::Path>,
+    rev: &str,
+    env: Option<&str>,
+    common: &Common,
+    timer: &mut Timer,
+) -> anyhow::Result<Result<analysis::Analyzed, ExitCode>> {
+    let mut opts = options(common);
+    let revision = one_revision(label, paths, repo, rev, env, &mut opts)?;
+    timer.mark("read");
+    let analyzed = match analysis::analyze_observed(&revision, &opts, &mut |p| timer.phase(p)) {
+        Ok(a) => a,
+        Err(f) => return Ok(Err(report_failure(&f, None))),
+    };
+    print_diagnostics(&analyzed.diagnostics, common.verbose);
+    Ok(Ok(analyzed))
+}
+
 /// Phase times for `--timings`, printed to stderr.
 struct Timer {
     start: Instant,

@@ -1,7 +1,6 @@
 //! `reachdiff reach`: the reachability of one revision.
 
-use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
-use crate::analysis;
+use super::{Common, Timer, emit, stdout_style};
 use crate::report;
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -51,22 +50,19 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
         to,
         common,
     } = args;
-    let mut opts = options(&common);
     let mut timer = Timer::new();
-    let rev = super::one_revision(
+    let analyzed = match super::analyze_one(
         "reach",
         &paths,
         repo.as_deref(),
         &rev,
         env.as_deref(),
-        &mut opts,
-    )?;
-    timer.mark("read");
-    let analyzed = match analysis::analyze_observed(&rev, &opts, &mut |p| timer.phase(p)) {
+        &common,
+        &mut timer,
+    )? {
         Ok(a) => a,
-        Err(f) => return Ok(report_failure(&f, None)),
+        Err(code) => return Ok(code),
     };
-    print_diagnostics(&analyzed.diagnostics, common.verbose);
     let a = &analyzed.analysis;
     let pick = |patterns: &[String]| -> anyhow::Result<Vec<crate::reach::Endpoint>> {
         if patterns.is_empty() {
