@@ -16,5 +16,6 @@ pub mod report;
 pub mod revision;
 
 pub mod cli;
+pub mod github;
 pub mod source;
 pub mod synth;

@@ -74,6 +74,112 @@ pub struct DiffArgs {
 }
 
 pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let format = args.format;
+    let output = args.common.output.clone();
+    let timings = args.common.timings;
+    let mut done = match compute(args)? {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let text = done.render(format, None, None);
+    emit(output.as_ref(), &text)?;
+    done.timer.mark("render+write");
+    if timings {
+        done.timer.print(&format!("{} pairs evaluated", done.pairs));
+    }
+    Ok(if done.tripped() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A finished diff, ready to render in any format: one result per
+/// environment (one unnamed result without environments).
+pub(super) struct Computed {
+    pub results: Vec<EnvResult>,
+    pub base_label: String,
+    pub head_label: String,
+    pub base_url: Option<String>,
+    pub head_url: Option<String>,
+    pub budget: Option<usize>,
+    pub pairs: usize,
+    timer: Timer,
+}
+
+impl Computed {
+    /// Whether any gate of any environment tripped.
+    pub fn tripped(&self) -> bool {
+        self.results
+            .iter()
+            .any(|(_, _, _, gates)| gates.iter().any(|g| !g.passed))
+    }
+
+    /// Whether any environment's reachability changed.
+    pub fn changed(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| !r.1.diff.opened.is_empty() || !r.1.diff.closed.is_empty())
+    }
+
+    /// The report, as `reachdiff diff --format FORMAT` prints it; a budget
+    /// overrides the configured one, and the hint says where the full
+    /// report is when the Markdown had to be cut.
+    pub fn render(
+        &self,
+        format: DiffFormat,
+        budget: Option<usize>,
+        full_report_hint: Option<String>,
+    ) -> String {
+        let several = self.results.len() > 1 || self.results.iter().any(|j| j.0.is_some());
+        let md_opts = |title: Option<String>, share: usize| report::markdown::MarkdownOptions {
+            base_url: self.base_url.clone(),
+            head_url: self.head_url.clone(),
+            base_label: self.base_label.clone(),
+            head_label: self.head_label.clone(),
+            budget: budget
+                .or(self.budget)
+                .unwrap_or(report::markdown::DEFAULT_BUDGET)
+                / share.max(1),
+            full_report_hint: full_report_hint.clone(),
+            title,
+            ..Default::default()
+        };
+        let render_one =
+            |cmp: &analysis::Comparison,
+             view: &report::view::DiffView,
+             gates: &[crate::gate::GateOutcome],
+             md: &report::markdown::MarkdownOptions| match format {
+                DiffFormat::Json => {
+                    let gates_json: Vec<report::json::GateJson> = gates
+                        .iter()
+                        .map(|g| report::json::GateJson {
+                            name: g.name.clone(),
+                            passed: g.passed,
+                            message: g.message.clone(),
+                            violations: g.violations.clone(),
+                        })
+                        .collect();
+                    report::json::render_diff(cmp, &gates_json)
+                }
+                DiffFormat::Md => report::markdown::render(cmp, view, gates, md),
+                DiffFormat::Text => report::text::render_diff(cmp, view, gates, stdout_style()),
+            };
+        if !several {
+            let (_, cmp, view, gates) = &self.results[0];
+            render_one(cmp, view, gates, &md_opts(None, 1))
+        } else {
+            render_environments(format, &self.results, &|cmp, view, gates, title, share| {
+                render_one(cmp, view, gates, &md_opts(title, share))
+            })
+        }
+    }
+}
+
+/// Reads, analyses and compares both revisions and evaluates the gates.
+/// `Ok(Err(code))`: input that could not be analysed, already reported on
+/// stderr.
+pub(super) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, ExitCode>> {
     let DiffArgs {
         base,
         head,
@@ -83,7 +189,7 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         head_rev,
         base_exact,
         env,
-        format,
+        format: _,
         fail_on,
         strict,
         rules,
@@ -197,7 +303,6 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
     };
     timer.mark("read");
-    let several = jobs.len() > 1 || jobs.iter().any(|j| j.0.is_some());
     let mut results = Vec::new();
     let mut pairs = 0;
     for (env, base_rev, head_rev) in &jobs {
@@ -209,7 +314,7 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
                         Some(e) => format!("environment {e}: {}", f.side),
                         None => f.side.to_string(),
                     };
-                    return Ok(report_failure(&f.failed, Some(&side)));
+                    return Ok(Err(report_failure(&f.failed, Some(&side))));
                 }
             };
         print_diagnostics(&cmp.head.diagnostics, common.verbose);
@@ -221,58 +326,19 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         pairs += cmp.diff.stats.pairs_evaluated;
         results.push((env.clone(), cmp, view, gates));
     }
-    let tripped = results
-        .iter()
-        .any(|(_, _, _, gates)| gates.iter().any(|g| !g.passed));
-    let md_opts = |title: Option<String>, share: usize| report::markdown::MarkdownOptions {
-        base_url: base_url.clone(),
-        head_url: head_url.clone(),
-        base_label: base_label.clone(),
-        head_label: head_label.clone(),
-        budget: budget.unwrap_or(report::markdown::DEFAULT_BUDGET) / share.max(1),
-        title,
-        ..Default::default()
-    };
-    let render_one = |cmp: &analysis::Comparison,
-                      view: &report::view::DiffView,
-                      gates: &[crate::gate::GateOutcome],
-                      md: &report::markdown::MarkdownOptions| match format {
-        DiffFormat::Json => {
-            let gates_json: Vec<report::json::GateJson> = gates
-                .iter()
-                .map(|g| report::json::GateJson {
-                    name: g.name.clone(),
-                    passed: g.passed,
-                    message: g.message.clone(),
-                    violations: g.violations.clone(),
-                })
-                .collect();
-            report::json::render_diff(cmp, &gates_json)
-        }
-        DiffFormat::Md => report::markdown::render(cmp, view, gates, md),
-        DiffFormat::Text => report::text::render_diff(cmp, view, gates, stdout_style()),
-    };
-    let text = if !several {
-        let (_, cmp, view, gates) = &results[0];
-        render_one(cmp, view, gates, &md_opts(None, 1))
-    } else {
-        render_environments(format, &results, &|cmp, view, gates, title, share| {
-            render_one(cmp, view, gates, &md_opts(title, share))
-        })
-    };
-    emit(common.output.as_ref(), &text)?;
-    timer.mark("render+write");
-    if common.timings {
-        timer.print(&format!("{pairs} pairs evaluated"));
-    }
-    Ok(if tripped {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(Ok(Computed {
+        results,
+        base_label,
+        head_label,
+        base_url,
+        head_url,
+        budget,
+        pairs,
+        timer,
+    }))
 }
 
-type EnvResult = (
+pub(super) type EnvResult = (
     Option<String>,
     analysis::Comparison,
     report::view::DiffView,

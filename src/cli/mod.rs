@@ -4,6 +4,7 @@
 //! One file per command; this one holds the argument types shared by all,
 //! the dispatch and the helpers every command uses.
 
+mod action;
 mod diff;
 mod lint;
 mod reach;
@@ -56,6 +57,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Findings: unisolated workloads, broad rules, dead selectors, asymmetric paths.
     Lint(lint::LintArgs),
+    /// The GitHub Action: reads the Actions environment, diffs the pull
+    /// request, writes summary, annotations, outputs and one sticky comment.
+    Action(action::ActionArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -63,6 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reach(args) => reach::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Action(args) => action::run(args),
     }
 }
 

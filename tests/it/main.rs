@@ -1,5 +1,9 @@
 //! The one integration-test binary. Each module names what it covers.
 
+/// `reachdiff action` end to end: a local git origin, pull_request payloads,
+/// a fake GitHub API (sticky comment, retries, rate limits, read-only
+/// tokens), annotations, outputs, gates; action.yml's structure.
+mod action;
 /// ClusterNetworkPolicy and AdminNetworkPolicy tiers, written from the spec.
 mod admin_tiers;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# The GitHub Action's image (action.yml: `runs.using: docker`).
+# Build:   docker build -t reachdiff .
+# Stage 1 builds the release binary exactly as Cargo.lock says; stage 2 is a
+# small Debian with git (to fetch a shallow checkout's commits) and kubectl
+# (to render kustomizations), and no compiler.
+
+# The toolchain the project is developed and tested with (rust-version in
+# Cargo.toml is the floor; dependencies may need newer).
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+# libgit2 is vendored and built with cc; no OpenSSL is needed (rustls).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config make \
+ && rm -rf /var/lib/apt/lists/*
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+COPY examples ./examples
+COPY tests ./tests
+RUN cargo build --release --locked --bin reachdiff \
+ && install -m 0755 target/release/reachdiff /usr/local/bin/reachdiff
+
+FROM debian:bookworm-slim
+ARG KUBECTL_MINOR=v1.31
+# kubectl from the Kubernetes project's signed apt repository, pinned to one
+# minor release (kubectl kustomize renders kustomizations; helm is not
+# installed, so charts need `render: {helm: false}` in .reachdiff.yaml).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl gnupg git \
+ && mkdir -p -m 0755 /etc/apt/keyrings \
+ && curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBECTL_MINOR}/deb/Release.key" \
+    | gpg --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg \
+ && echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBECTL_MINOR}/deb/ /" \
+    > /etc/apt/sources.list.d/kubernetes.list \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends kubectl \
+ && apt-get purge -y curl gnupg \
+ && apt-get autoremove -y \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /usr/local/bin/reachdiff /usr/local/bin/reachdiff
+# Non-root. uid 1001 is the runner user of GitHub-hosted runners, which owns
+# the mounted workspace and the files behind GITHUB_OUTPUT and
+# GITHUB_STEP_SUMMARY; on self-hosted runners with another uid, build with
+# --build-arg UID=<uid>.
+ARG UID=1001
+RUN useradd --uid "${UID}" --create-home --shell /usr/sbin/nologin reachdiff
+USER ${UID}
+ENTRYPOINT ["/usr/local/bin/reachdiff", "action"]

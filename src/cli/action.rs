@@ -1,0 +1,1020 @@
+//! `reachdiff action`: the GitHub Action's entry point.
+//!
+//! Reads the Actions environment once ([`ActionEnv`]), finds (or fetches)
+//! the pull request's base and head commits in the workspace repository,
+//! runs exactly what `reachdiff diff --repo` runs, then writes the job
+//! summary, workflow-command annotations, the one sticky comment and the
+//! step outputs. Exit 1 when a gate trips, 2 on errors, 0 otherwise.
+//!
+//! SECURITY: nothing from the pull request head is executed. Commits are
+//! read from the object database; configuration and the rules file come
+//! from the base commit; the work tree (the merge commit a checkout leaves)
+//! is never read. The token reaches git only through environment
+//! configuration and never appears on a command line or in a log.
+
+use super::diff::{Computed, DiffArgs, DiffFormat, compute};
+use crate::github::{self, GitHubApi, GitHubError, Upserted};
+use crate::report::markdown::MARKER;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(clap::Args, Debug)]
+pub struct ActionArgs {}
+
+/// When the sticky comment is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentMode {
+    /// Create or update it on every run.
+    Always,
+    /// Create it only when reachability changed or a gate tripped; an
+    /// existing comment is still updated (to say there is no change).
+    OnChange,
+    Never,
+}
+
+/// Everything the action reads from its environment, read once.
+#[derive(Clone, Debug, Default)]
+pub struct ActionEnv {
+    pub event_path: Option<PathBuf>,
+    pub event_name: String,
+    /// `owner/name`.
+    pub repository: String,
+    pub api_url: String,
+    pub server_url: String,
+    pub workspace: PathBuf,
+    pub step_summary: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub run_id: Option<String>,
+    pub inputs: Inputs,
+}
+
+/// The action's inputs (`INPUT_*`).
+#[derive(Clone, Debug)]
+pub struct Inputs {
+    /// Paths inside the repository (whitespace or comma separated).
+    pub paths: Vec<String>,
+    /// Environments of `.reachdiff.yaml` to keep.
+    pub environments: Vec<String>,
+    /// A rules file of gates, read from the base commit.
+    pub config: Option<String>,
+    pub fail_on: Vec<crate::gate::FailOn>,
+    pub comment: CommentMode,
+    pub token: String,
+    pub working_directory: String,
+    /// History fetched for each commit of a shallow checkout.
+    pub fetch_depth: u32,
+}
+
+impl Default for Inputs {
+    fn default() -> Self {
+        Inputs {
+            paths: Vec::new(),
+            environments: Vec::new(),
+            config: None,
+            fail_on: Vec::new(),
+            comment: CommentMode::OnChange,
+            token: String::new(),
+            working_directory: ".".into(),
+            fetch_depth: 100,
+        }
+    }
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl ActionEnv {
+    /// Reads the environment variables GitHub sets for an action step.
+    pub fn from_env() -> anyhow::Result<ActionEnv> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        // The runner names inputs INPUT_<NAME> with the name upper-cased
+        // and spaces (not dashes) replaced by underscores.
+        let input = |k: &str| var(&format!("INPUT_{}", k.to_ascii_uppercase()));
+        let mut inputs = Inputs {
+            paths: input("paths").map(|v| list(&v)).unwrap_or_default(),
+            environments: input("environments").map(|v| list(&v)).unwrap_or_default(),
+            config: input("config").map(|v| v.trim().to_string()),
+            ..Inputs::default()
+        };
+        for f in input("fail-on").map(|v| list(&v)).unwrap_or_default() {
+            use clap::ValueEnum;
+            inputs
+                .fail_on
+                .push(crate::gate::FailOn::from_str(&f, true).map_err(|_| {
+                    anyhow::anyhow!(
+                        "input fail-on: {f:?} is not one of opened, closed, exposure, any, findings"
+                    )
+                })?);
+        }
+        inputs.comment = match input("comment").as_deref().map(str::trim) {
+            None | Some("on-change") => CommentMode::OnChange,
+            Some("always") => CommentMode::Always,
+            Some("never") => CommentMode::Never,
+            Some(other) => {
+                anyhow::bail!("input comment: {other:?} is not one of always, on-change, never")
+            }
+        };
+        inputs.token = input("token").unwrap_or_default().trim().to_string();
+        inputs.working_directory = input("working-directory").unwrap_or_else(|| ".".into());
+        if let Some(d) = input("fetch-depth") {
+            inputs.fetch_depth = d
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("input fetch-depth: {d:?} is not a number"))?;
+        }
+        Ok(ActionEnv {
+            event_path: var("GITHUB_EVENT_PATH").map(PathBuf::from),
+            event_name: var("GITHUB_EVENT_NAME").unwrap_or_default(),
+            repository: var("GITHUB_REPOSITORY").unwrap_or_default(),
+            api_url: var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+            server_url: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
+            workspace: var("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: var("GITHUB_OUTPUT").map(PathBuf::from),
+            run_id: var("GITHUB_RUN_ID"),
+            inputs,
+        })
+    }
+}
+
+/// The pull request (or merge group) being checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub base_sha: String,
+    pub head_sha: String,
+    /// The pull request number (none for merge groups).
+    pub number: Option<u64>,
+    /// Head and base live in different repositories: the token is read-only.
+    pub from_fork: bool,
+}
+
+fn is_sha(s: &str) -> bool {
+    s.len() >= 40 && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Base and head of a `pull_request`, `pull_request_target` or
+/// `merge_group` payload.
+pub fn parse_event(name: &str, payload: &str) -> anyhow::Result<Event> {
+    let v: serde_json::Value = serde_json::from_str(payload)
+        .map_err(|e| anyhow::anyhow!("GITHUB_EVENT_PATH: not JSON: {e}"))?;
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(|x| x.as_str())
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let ev = match name {
+        "pull_request" | "pull_request_target" => {
+            let base_repo = s("/pull_request/base/repo/full_name");
+            let head_repo = s("/pull_request/head/repo/full_name");
+            Event {
+                base_sha: s("/pull_request/base/sha"),
+                head_sha: s("/pull_request/head/sha"),
+                number: v
+                    .pointer("/pull_request/number")
+                    .or_else(|| v.pointer("/number"))
+                    .and_then(|n| n.as_u64()),
+                // A deleted fork has no head repository: treat as a fork.
+                from_fork: name == "pull_request"
+                    && (head_repo.is_empty() || head_repo != base_repo),
+            }
+        }
+        "merge_group" => Event {
+            base_sha: s("/merge_group/base_sha"),
+            head_sha: s("/merge_group/head_sha"),
+            number: None,
+            from_fork: false,
+        },
+        other => anyhow::bail!(
+            "reachdiff action runs on pull_request, pull_request_target or merge_group events, not {other:?}"
+        ),
+    };
+    if !is_sha(&ev.base_sha) || !is_sha(&ev.head_sha) {
+        anyhow::bail!("the {name} event payload lacks base and head commit ids");
+    }
+    Ok(ev)
+}
+
+/// Escapes the message of a workflow command.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property (`file=`, `title=`) of a workflow command.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A token nobody can guess in advance (for `stop-commands` and output
+/// delimiters): it only needs to differ from text in the manifests.
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    format!("reachdiff{:016x}", h.finish())
+}
+
+/// One annotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    pub level: &'static str,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub title: String,
+    pub message: String,
+}
+
+impl Annotation {
+    fn command(&self) -> String {
+        let mut props = Vec::new();
+        if let Some(f) = &self.file {
+            props.push(format!("file={}", escape_property(f)));
+        }
+        if let Some(l) = self.line {
+            props.push(format!("line={l}"));
+        }
+        props.push(format!("title={}", escape_property(&self.title)));
+        format!(
+            "::{} {}::{}",
+            self.level,
+            props.join(","),
+            escape_data(&self.message)
+        )
+    }
+}
+
+/// GitHub shows at most this many annotations of each level per step.
+pub const ANNOTATION_LIMIT: usize = 10;
+
+/// Annotations from a `reachdiff/diff/v1` document (or a
+/// `diff-environments/v1` one): a warning on each head-side line a changed
+/// path traces to, an error per tripped gate. `prefix` is the repository's
+/// directory relative to the workspace.
+pub fn annotations(doc: &serde_json::Value, prefix: &str) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    let reports: Vec<(Option<String>, &serde_json::Value)> =
+        match doc.get("environments").and_then(|e| e.as_array()) {
+            Some(envs) => envs
+                .iter()
+                .filter_map(|e| {
+                    let name = e.get("name")?.as_str()?.to_string();
+                    Some((Some(name), e.get("report")?))
+                })
+                .collect(),
+            None => vec![(None, doc)],
+        };
+    let file_of = |f: &str| {
+        let p = prefix.trim_matches('/');
+        if p.is_empty() || p == "." {
+            f.to_string()
+        } else {
+            format!("{p}/{f}")
+        }
+    };
+    for (env, r) in reports {
+        let env_note = env.map(|e| format!(" [{e}]")).unwrap_or_default();
+        let causes = r
+            .get("causes")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        // cause index → (opened rows, closed rows, an example)
+        let mut per_cause: std::collections::BTreeMap<usize, (usize, usize, String)> =
+            Default::default();
+        for (key, opened) in [("opened", true), ("closed", false)] {
+            for row in r.get(key).and_then(|x| x.as_array()).into_iter().flatten() {
+                let example = format!(
+                    "{} → {} {}",
+                    row.get("src").and_then(|x| x.as_str()).unwrap_or("?"),
+                    row.get("dst").and_then(|x| x.as_str()).unwrap_or("?"),
+                    row.get("protocol").and_then(|x| x.as_str()).unwrap_or("")
+                );
+                for c in row
+                    .get("causes")
+                    .and_then(|x| x.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(i) = c.as_u64() else { continue };
+                    let e = per_cause
+                        .entry(i as usize)
+                        .or_insert((0, 0, example.clone()));
+                    if opened {
+                        e.0 += 1;
+                    } else {
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+        for (i, (opened, closed, example)) in per_cause {
+            let Some(c) = causes.get(i) else { continue };
+            if c.get("side").and_then(|s| s.as_str()) != Some("head") {
+                continue;
+            }
+            let (Some(file), Some(line)) = (
+                c.get("file").and_then(|f| f.as_str()),
+                c.get("line").and_then(|l| l.as_u64()),
+            ) else {
+                continue;
+            };
+            let text = c.get("text").and_then(|t| t.as_str()).unwrap_or_default();
+            let mut what = Vec::new();
+            if opened > 0 {
+                what.push(format!("opens {opened} path(s)"));
+            }
+            if closed > 0 {
+                what.push(format!("closes {closed} path(s)"));
+            }
+            out.push(Annotation {
+                level: "warning",
+                file: Some(file_of(file)),
+                line: Some(line),
+                title: format!("reachdiff{env_note}: {}", what.join(", ")),
+                message: format!("{text}; for example {example}"),
+            });
+        }
+        for g in r
+            .get("gates")
+            .and_then(|g| g.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if g.get("passed").and_then(|p| p.as_bool()) != Some(false) {
+                continue;
+            }
+            let name = g.get("name").and_then(|n| n.as_str()).unwrap_or("gate");
+            let mut message = g
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let v: Vec<&str> = g
+                .get("violations")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .collect();
+            for l in v.iter().take(5) {
+                message.push_str(&format!("\n{l}"));
+            }
+            if v.len() > 5 {
+                message.push_str(&format!("\n… and {} more", v.len() - 5));
+            }
+            out.push(Annotation {
+                level: "error",
+                file: None,
+                line: None,
+                title: format!("reachdiff gate {name}{env_note} tripped"),
+                message,
+            });
+        }
+    }
+    out
+}
+
+/// Prints annotations within GitHub's per-step limits; the rest are
+/// counted in one notice.
+fn print_annotations(out: &mut dyn Write, all: &[Annotation]) -> std::io::Result<()> {
+    let mut extra = std::collections::BTreeMap::<&str, usize>::new();
+    let mut shown = std::collections::BTreeMap::<&str, usize>::new();
+    for a in all {
+        let n = shown.entry(a.level).or_default();
+        if *n < ANNOTATION_LIMIT {
+            *n += 1;
+            writeln!(out, "{}", a.command())?;
+        } else {
+            *extra.entry(a.level).or_default() += 1;
+        }
+    }
+    if !extra.is_empty() {
+        let parts: Vec<String> = extra
+            .iter()
+            .map(|(l, n)| format!("{n} more {l}(s)"))
+            .collect();
+        writeln!(
+            out,
+            "::notice title=reachdiff::{} not shown as annotations (GitHub shows {ANNOTATION_LIMIT} per level); see the job summary",
+            parts.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// `name<<DELIM` blocks for `$GITHUB_OUTPUT`, safe for any value.
+pub fn output_block(pairs: &[(&str, String)]) -> String {
+    let mut s = String::new();
+    for (k, v) in pairs {
+        let mut delim = format!("EOF_{}", nonce());
+        while v.contains(&delim) {
+            delim.push('_');
+        }
+        s.push_str(&format!("{k}<<{delim}\n{v}\n{delim}\n"));
+    }
+    s
+}
+
+fn append(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Base64 of `x-access-token:TOKEN`, for git's `http.extraheader`.
+fn basic_auth(token: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("x-access-token:{token}").into_bytes();
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A git command in `dir` that never prompts; with a token, an
+/// `Authorization` header for `server` is configured through the
+/// environment (`GIT_CONFIG_*`), so it is on no command line.
+fn git(dir: &Path, token: &str, server: &str) -> Command {
+    let mut c = Command::new("git");
+    c.current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .stdin(std::process::Stdio::null());
+    let mut cfg: Vec<(String, String)> = vec![
+        // No hooks from anywhere, and the workspace may belong to another uid.
+        ("core.hooksPath".into(), "/dev/null".into()),
+        ("safe.directory".into(), "*".into()),
+    ];
+    if !token.is_empty() {
+        cfg.push((
+            format!("http.{}/.extraheader", server.trim_end_matches('/')),
+            format!("AUTHORIZATION: basic {}", basic_auth(token)),
+        ));
+    }
+    c.env("GIT_CONFIG_COUNT", cfg.len().to_string());
+    for (i, (k, v)) in cfg.iter().enumerate() {
+        c.env(format!("GIT_CONFIG_KEY_{i}"), k)
+            .env(format!("GIT_CONFIG_VALUE_{i}"), v);
+    }
+    c
+}
+
+fn has_commit(dir: &Path, sha: &str) -> bool {
+    git(dir, "", "")
+        .args(["cat-file", "-e", &format!("{sha}^{{commit}}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes sure `shas` and enough history for their merge-base are in the
+/// repository, fetching them from `origin` when missing.
+fn ensure_commits(
+    dir: &Path,
+    base: &str,
+    head: &str,
+    env: &ActionEnv,
+    log: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let merge_base_ok = || {
+        crate::source::git::GitRepo::open(dir)
+            .ok()
+            .is_some_and(|g| g.diff_commits(base, head, false).is_ok())
+    };
+    if has_commit(dir, base) && has_commit(dir, head) && merge_base_ok() {
+        return Ok(());
+    }
+    let token = env.inputs.token.as_str();
+    let fetch = |extra: &[&str], log: &mut dyn Write| -> anyhow::Result<()> {
+        let mut args = vec!["fetch", "--no-tags", "--no-recurse-submodules", "--quiet"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["origin", base, head]);
+        let _ = writeln!(log, "reachdiff: git {}", args.join(" "));
+        let out = git(dir, token, &env.server_url)
+            .args(&args)
+            .output()
+            .map_err(|e| anyhow::anyhow!("running git: {e}"))?;
+        if !out.status.success() {
+            let msg = github::scrub(&String::from_utf8_lossy(&out.stderr));
+            let msg = if token.is_empty() {
+                msg
+            } else {
+                msg.replace(token, "***")
+            };
+            anyhow::bail!(
+                "git fetch of the pull request's commits failed: {}",
+                msg.trim()
+            );
+        }
+        Ok(())
+    };
+    let depth = format!("--depth={}", env.inputs.fetch_depth.max(1));
+    fetch(&[&depth], log)?;
+    if merge_base_ok() {
+        return Ok(());
+    }
+    let shallow = git(dir, "", "")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+    if shallow {
+        fetch(&["--unshallow"], log)?;
+    }
+    Ok(())
+}
+
+/// Runs the action with the environment read and the GitHub client given
+/// (`None`: a real client for `env.api_url`). Workflow commands go to
+/// `out`, progress to `log`.
+pub fn run_action(
+    env: &ActionEnv,
+    api: Option<&dyn GitHubApi>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let Some(event_path) = &env.event_path else {
+        anyhow::bail!("GITHUB_EVENT_PATH is not set: reachdiff action runs inside GitHub Actions");
+    };
+    let payload = std::fs::read_to_string(event_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", event_path.display()))?;
+    let event = parse_event(&env.event_name, &payload)?;
+    let wd = env.inputs.working_directory.trim();
+    if Path::new(wd).is_absolute() || wd.split('/').any(|s| s == "..") {
+        anyhow::bail!("input working-directory must be a path inside the workspace");
+    }
+    let dir = env.workspace.join(wd);
+    ensure_commits(&dir, &event.base_sha, &event.head_sha, env, log)?;
+
+    // The base of the comparison is the merge-base, as `diff --repo`.
+    let merge_base = {
+        let g = crate::source::git::GitRepo::open(&dir)?;
+        let (b, _) = g.diff_commits(&event.base_sha, &event.head_sha, false)?;
+        // SECURITY: the rules file comes from the base, like the config.
+        let rules = match &env.inputs.config {
+            Some(p) => {
+                let text = g.read_file(&b, p)?.ok_or_else(|| {
+                    anyhow::anyhow!("input config: {p} is not a file of the base commit")
+                })?;
+                let tmp = std::env::temp_dir().join(format!("{}-rules.yaml", nonce()));
+                std::fs::write(&tmp, text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+                Some(tmp)
+            }
+            None => None,
+        };
+        (b.oid.to_string(), rules)
+    };
+    let (base_oid, rules) = merge_base;
+    let blob = |sha: &str| {
+        format!(
+            "{}/{}/blob/{sha}{}",
+            env.server_url.trim_end_matches('/'),
+            env.repository,
+            match wd.trim_matches('/') {
+                "" | "." => String::new(),
+                p => format!("/{p}"),
+            }
+        )
+    };
+    let args = DiffArgs {
+        base: None,
+        head: None,
+        more_paths: env.inputs.paths.iter().map(PathBuf::from).collect(),
+        repo: Some(dir.clone()),
+        base_rev: Some(event.base_sha.clone()),
+        head_rev: event.head_sha.clone(),
+        base_exact: false,
+        env: env.inputs.environments.clone(),
+        format: DiffFormat::Md,
+        fail_on: env.inputs.fail_on.clone(),
+        strict: false,
+        rules: rules.clone(),
+        base_url: (!env.repository.is_empty()).then(|| blob(&base_oid)),
+        head_url: (!env.repository.is_empty()).then(|| blob(&event.head_sha)),
+        common: super::Common {
+            namespace: "default".into(),
+            dual_stack: false,
+            verbose: false,
+            timings: false,
+            output: None,
+        },
+    };
+    // Manifest text reaches stderr in diagnostics: no workflow command may
+    // be read from it.
+    let stop = nonce();
+    let _ = writeln!(out, "::stop-commands::{stop}");
+    let _ = out.flush();
+    let computed = compute(args);
+    let _ = writeln!(out, "::{stop}::");
+    if let Some(r) = &rules {
+        let _ = std::fs::remove_file(r);
+    }
+    let done: Computed = match computed? {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    finish(env, &event, &done, api, out, log)
+}
+
+fn finish(
+    env: &ActionEnv,
+    event: &Event,
+    done: &Computed,
+    api: Option<&dyn GitHubApi>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let run_url = env.run_id.as_ref().map(|id| {
+        format!(
+            "{}/{}/actions/runs/{id}",
+            env.server_url.trim_end_matches('/'),
+            env.repository
+        )
+    });
+    let json = done.render(DiffFormat::Json, None, None);
+    let doc: serde_json::Value = serde_json::from_str(&json)?;
+
+    // The JSON report, in the workspace so later steps can read it.
+    let json_rel = ".reachdiff/report.json";
+    let json_path = env.workspace.join(json_rel);
+    if let Some(p) = json_path.parent() {
+        std::fs::create_dir_all(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+    std::fs::write(&json_path, &json)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", json_path.display()))?;
+
+    // Job summary: the full report (GitHub takes up to 1 MiB per step).
+    if let Some(p) = &env.step_summary {
+        append(p, &done.render(DiffFormat::Md, Some(900_000), None))?;
+    }
+
+    // Annotations on the lines responsible.
+    let prefix = env.inputs.working_directory.trim();
+    print_annotations(out, &annotations(&doc, prefix))?;
+
+    // Outputs.
+    let (mut opened, mut closed, mut exposure) = (0, 0, 0);
+    for (_, cmp, view, _) in &done.results {
+        opened += cmp.diff.opened.len();
+        closed += cmp.diff.closed.len();
+        exposure += view.exposures.len();
+    }
+    let tripped = done.tripped();
+    if let Some(p) = &env.output {
+        append(
+            p,
+            &output_block(&[
+                ("opened", opened.to_string()),
+                ("closed", closed.to_string()),
+                ("exposure", exposure.to_string()),
+                (
+                    "gate",
+                    if tripped { "failed" } else { "passed" }.to_string(),
+                ),
+                ("report-json", json_rel.to_string()),
+            ]),
+        )?;
+    }
+    let _ = writeln!(
+        log,
+        "reachdiff: {opened} path row(s) opened, {closed} closed, {exposure} exposure(s); gates {}",
+        if tripped { "tripped" } else { "passed" }
+    );
+
+    // The sticky comment.
+    let mut comment_failed = None;
+    match (event.number, env.inputs.comment) {
+        (None, _) => {
+            let _ = writeln!(
+                log,
+                "reachdiff: no pull request number (merge group): no comment"
+            );
+        }
+        (Some(_), CommentMode::Never) => {}
+        (Some(_), _) if event.from_fork => {
+            let _ = writeln!(
+                out,
+                "::notice title=reachdiff::the pull request comes from a fork, so the token is read-only: no comment; the report is in the job summary"
+            );
+        }
+        (Some(number), mode) => {
+            let hint = Some(match &run_url {
+                Some(u) => format!("the [job summary]({u}) has the full report"),
+                None => "the job summary has the full report".to_string(),
+            });
+            let body = done.render(DiffFormat::Md, None, hint);
+            let owned;
+            let api: &dyn GitHubApi = match api {
+                Some(a) => a,
+                None => {
+                    owned = github::Client::new(
+                        &env.api_url,
+                        &env.inputs.token,
+                        github::Policy::default(),
+                    )?;
+                    &owned
+                }
+            };
+            let only_update = mode == CommentMode::OnChange && !done.changed() && !tripped;
+            let result = if only_update {
+                api.list_comments(&env.repository, number).and_then(
+                    |all| match github::find_sticky(&all, MARKER) {
+                        Some(c) if c.body == body => Ok(Some(Upserted::Unchanged(c.id))),
+                        Some(c) => api
+                            .update_comment(&env.repository, c.id, &body)
+                            .map(|c| Some(Upserted::Updated(c.id))),
+                        None => Ok(None),
+                    },
+                )
+            } else {
+                github::upsert_sticky(api, &env.repository, number, MARKER, &body).map(Some)
+            };
+            match result {
+                Ok(Some(u)) => {
+                    let _ = writeln!(log, "reachdiff: comment {u:?}");
+                }
+                Ok(None) => {
+                    let _ = writeln!(log, "reachdiff: no change in reachability: no comment");
+                }
+                Err(e @ GitHubError::Forbidden { .. }) => {
+                    let _ = writeln!(
+                        out,
+                        "::warning title=reachdiff::{}",
+                        escape_data(&format!(
+                            "could not write the pull-request comment: {e}. The token is read-only (pull requests from forks get one; give the job `permissions: pull-requests: write`); the report is in the job summary"
+                        ))
+                    );
+                }
+                Err(e) => comment_failed = Some(e),
+            }
+        }
+    }
+    if let Some(e) = comment_failed {
+        anyhow::bail!("writing the pull-request comment: {e}");
+    }
+    Ok(if tripped {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(super) fn run(_args: ActionArgs) -> anyhow::Result<ExitCode> {
+    let env = ActionEnv::from_env()?;
+    let mut out = std::io::stdout().lock();
+    let mut log = std::io::stderr().lock();
+    run_action(&env, None, &mut out, &mut log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_outputs() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        let b = output_block(&[("x", "1\n2".into())]);
+        let mut lines = b.lines();
+        let head = lines.next().unwrap();
+        let delim = head.strip_prefix("x<<").unwrap();
+        assert_eq!(lines.next(), Some("1"));
+        assert_eq!(lines.next(), Some("2"));
+        assert_eq!(lines.next(), Some(delim));
+        assert_eq!(basic_auth("t"), "eC1hY2Nlc3MtdG9rZW46dA==");
+    }
+
+    #[test]
+    fn annotation_limits() {
+        let a = |level| Annotation {
+            level,
+            file: Some("a,b:c.yaml".into()),
+            line: Some(3),
+            title: "t".into(),
+            message: "m\n::error::injected".into(),
+        };
+        let mut all: Vec<Annotation> = (0..15).map(|_| a("warning")).collect();
+        all.extend((0..12).map(|_| a("error")));
+        let mut out = Vec::new();
+        print_annotations(&mut out, &all).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::warning ")).count(),
+            10
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::error ")).count(),
+            10
+        );
+        assert!(out.contains("2 more error(s), 5 more warning(s) not shown"));
+        assert!(out.contains("file=a%2Cb%3Ac.yaml,line=3,title=t::m%0A::error::injected"));
+        assert_eq!(out.lines().count(), 21);
+    }
+
+    #[test]
+    fn the_token_is_never_an_argument() {
+        let token = "ghs_0123456789abcdef";
+        let c = git(Path::new("."), token, "https://github.com");
+        assert!(c.get_args().all(|a| !a.to_string_lossy().contains(token)));
+        let envs: Vec<String> = c
+            .get_envs()
+            .filter_map(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+            .collect();
+        // Only the base64 header value carries it.
+        assert!(envs.iter().all(|v| !v.contains(token)));
+        assert!(
+            envs.iter()
+                .any(|v| v == &format!("AUTHORIZATION: basic {}", basic_auth(token)))
+        );
+    }
+
+    /// `git` for building test repositories, blind to the user's config.
+    fn sh_git(dir: &Path, args: &[&str]) -> String {
+        let cfg = dir.join("../empty-gitconfig");
+        let _ = std::fs::write(&cfg, "");
+        let out = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_GLOBAL", &cfg)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    struct Api(std::cell::RefCell<Vec<github::Comment>>);
+    impl GitHubApi for Api {
+        fn list_comments(&self, _: &str, _: u64) -> Result<Vec<github::Comment>, GitHubError> {
+            Ok(self.0.borrow().clone())
+        }
+        fn create_comment(
+            &self,
+            _: &str,
+            _: u64,
+            body: &str,
+        ) -> Result<github::Comment, GitHubError> {
+            let c = github::Comment {
+                id: 1 + self.0.borrow().len() as u64,
+                body: body.into(),
+            };
+            self.0.borrow_mut().push(c.clone());
+            Ok(c)
+        }
+        fn update_comment(&self, _: &str, _: u64, _: &str) -> Result<github::Comment, GitHubError> {
+            Err(GitHubError::Forbidden {
+                method: "PATCH",
+                path: "/x".into(),
+                status: 403,
+                message: "Resource not accessible by integration".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn in_process_with_a_fake_api() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("ws");
+        std::fs::create_dir_all(&repo).unwrap();
+        sh_git(&repo, &["init", "-q", "-b", "main"]);
+        let pod = |labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: db, namespace: shop, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c}}]}}\n"
+            )
+        };
+        let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  policyTypes: [Ingress]\n";
+        std::fs::write(repo.join("db.yaml"), pod("app: db")).unwrap();
+        std::fs::write(
+            repo.join("web.yaml"),
+            pod("app: web").replace("name: db", "name: web"),
+        )
+        .unwrap();
+        std::fs::write(repo.join("deny.yaml"), deny).unwrap();
+        sh_git(&repo, &["add", "-A"]);
+        sh_git(&repo, &["commit", "-q", "-m", "base"]);
+        let base = sh_git(&repo, &["rev-parse", "HEAD"]);
+        // The head relabels db: the deny policy no longer selects it.
+        std::fs::write(repo.join("db.yaml"), pod("app: database")).unwrap();
+        sh_git(&repo, &["commit", "-q", "-am", "head"]);
+        let head = sh_git(&repo, &["rev-parse", "HEAD"]);
+        let event = tmp.path().join("event.json");
+        std::fs::write(
+            &event,
+            format!(
+                r#"{{"merge_group":{{"base_sha":"{base}","head_sha":"{head}","base_ref":"refs/heads/main"}}}}"#
+            ),
+        )
+        .unwrap();
+        let output = tmp.path().join("out");
+        let mut env = ActionEnv {
+            event_path: Some(event.clone()),
+            event_name: "merge_group".into(),
+            repository: "o/r".into(),
+            api_url: "http://127.0.0.1:9".into(),
+            server_url: "https://github.com".into(),
+            workspace: repo.clone(),
+            step_summary: Some(tmp.path().join("summary")),
+            output: Some(output.clone()),
+            run_id: None,
+            inputs: Inputs {
+                fail_on: vec![crate::gate::FailOn::Opened],
+                ..Inputs::default()
+            },
+        };
+        let api = Api(Default::default());
+        let (mut out, mut log) = (Vec::new(), Vec::new());
+        let code = run_action(&env, Some(&api), &mut out, &mut log).unwrap();
+        assert_eq!(code, ExitCode::from(1));
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("::error title=reachdiff gate fail-on opened tripped::"),
+            "{out}"
+        );
+        assert!(out.contains("::warning file=db.yaml,line="), "{out}");
+        assert!(std::fs::read_to_string(&output).unwrap().contains("gate<<"));
+        // A merge group has no pull request to comment on.
+        assert!(api.0.borrow().is_empty());
+
+        // As a pull request: the comment is created; an update refused
+        // with 403 is a warning, not a failure.
+        std::fs::write(
+            &event,
+            format!(
+                r#"{{"number":3,"pull_request":{{"number":3,"base":{{"sha":"{base}","repo":{{"full_name":"o/r"}}}},"head":{{"sha":"{head}","repo":{{"full_name":"o/r"}}}}}}}}"#
+            ),
+        )
+        .unwrap();
+        env.event_name = "pull_request".into();
+        env.inputs.fail_on.clear();
+        let (mut out, mut log) = (Vec::new(), Vec::new());
+        let code = run_action(&env, Some(&api), &mut out, &mut log).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(api.0.borrow().len(), 1);
+        env.inputs.comment = CommentMode::Always;
+        env.inputs.fail_on = vec![crate::gate::FailOn::Closed];
+        let (mut out, mut log) = (Vec::new(), Vec::new());
+        let code = run_action(&env, Some(&api), &mut out, &mut log).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("Resource not accessible by integration"),
+            "{out}"
+        );
+        assert_eq!(api.0.borrow().len(), 1);
+    }
+
+    #[test]
+    fn events() {
+        let b = "a".repeat(40);
+        let h = "b".repeat(40);
+        let pr = format!(
+            r#"{{"number":7,"pull_request":{{"number":7,"base":{{"sha":"{b}","repo":{{"full_name":"o/r"}}}},"head":{{"sha":"{h}","repo":{{"full_name":"f/r"}}}}}}}}"#
+        );
+        let e = parse_event("pull_request", &pr).unwrap();
+        assert_eq!(e.number, Some(7));
+        assert!(e.from_fork);
+        assert!(!parse_event("pull_request_target", &pr).unwrap().from_fork);
+        let mg = format!(r#"{{"merge_group":{{"base_sha":"{b}","head_sha":"{h}"}}}}"#);
+        assert_eq!(parse_event("merge_group", &mg).unwrap().number, None);
+        assert!(parse_event("push", &mg).is_err());
+    }
+}

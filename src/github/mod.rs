@@ -1,0 +1,610 @@
+//! The GitHub REST API, as `reachdiff action` needs it: the one sticky
+//! pull-request comment (find by marker, create, update).
+//!
+//! This is an I/O edge. Every call has a time limit, is retried with
+//! backoff on 5xx answers and connection errors, and waits out rate limits
+//! (403/429 with `retry-after` or `x-ratelimit-reset`, capped). Errors name
+//! the method, the path and GitHub's message, never the token.
+//!
+//! Transport is octocrab's raw `_get`/`_post`/`_patch` (its typed
+//! `update_comment` sends POST; GitHub documents PATCH).
+
+use std::time::Duration;
+
+/// A comment on an issue or pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+}
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    /// The token may not do this (403 without a rate limit, or 404 on a
+    /// write): a read-only token, as on pull requests from forks.
+    #[error("{method} {path}: {status} {message} (the token may not write here)")]
+    Forbidden {
+        method: &'static str,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{method} {path}: {status} {message}")]
+    Status {
+        method: &'static str,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{method} {path}: {message}")]
+    Transport {
+        method: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl GitHubError {
+    /// Whether the failure means the token cannot write (fork pull requests).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, GitHubError::Forbidden { .. })
+    }
+}
+
+/// The operations the action needs, so the logic can be tested with a fake.
+pub trait GitHubApi {
+    /// Every comment of issue or pull request `number` (all pages).
+    fn list_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError>;
+    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment, GitHubError>;
+    fn update_comment(&self, repo: &str, id: u64, body: &str) -> Result<Comment, GitHubError>;
+}
+
+/// The first comment that starts with `marker` (and so was written by
+/// reachdiff; a reply quoting it starts with `>`).
+pub fn find_sticky<'a>(comments: &'a [Comment], marker: &str) -> Option<&'a Comment> {
+    comments
+        .iter()
+        .find(|c| c.body.trim_start().starts_with(marker))
+}
+
+/// What `upsert_sticky` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created(u64),
+    Updated(u64),
+    /// The existing comment already says exactly this.
+    Unchanged(u64),
+}
+
+/// Creates the one comment carrying `marker`, or updates it in place.
+pub fn upsert_sticky(
+    api: &dyn GitHubApi,
+    repo: &str,
+    number: u64,
+    marker: &str,
+    body: &str,
+) -> Result<Upserted, GitHubError> {
+    let comments = api.list_comments(repo, number)?;
+    match find_sticky(&comments, marker) {
+        Some(c) if c.body == body => Ok(Upserted::Unchanged(c.id)),
+        Some(c) => api
+            .update_comment(repo, c.id, body)
+            .map(|c| Upserted::Updated(c.id)),
+        None => api
+            .create_comment(repo, number, body)
+            .map(|c| Upserted::Created(c.id)),
+    }
+}
+
+/// Retry and time limits.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Attempts per call, including the first.
+    pub attempts: u32,
+    /// First backoff; doubled after each failure.
+    pub backoff: Duration,
+    /// The longest a rate limit is waited out; a longer wait is an error.
+    pub max_wait: Duration,
+    /// Each attempt's time limit.
+    pub timeout: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_wait: Duration::from_secs(120),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A client for `api_url` (`https://api.github.com`, or a GHES
+/// `https://HOST/api/v3`).
+pub struct Client {
+    api: String,
+    octo: octocrab::Octocrab,
+    rt: tokio::runtime::Runtime,
+    policy: Policy,
+}
+
+/// What one attempt gave.
+struct Answer {
+    status: u16,
+    body: String,
+    link: Option<String>,
+    wait: Option<Duration>,
+}
+
+impl Client {
+    pub fn new(api_url: &str, token: &str, policy: Policy) -> Result<Client, GitHubError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| GitHubError::Setup(format!("async runtime: {e}")))?;
+        let api = api_url.trim_end_matches('/').to_string();
+        let octo = {
+            let _guard = rt.enter();
+            let mut b = octocrab::Octocrab::builder()
+                .base_uri(api.as_str())
+                .map_err(|_| GitHubError::Setup(format!("bad API URL {api:?}")))?
+                .set_connect_timeout(Some(policy.timeout))
+                .set_read_timeout(Some(policy.timeout))
+                .set_write_timeout(Some(policy.timeout));
+            if !token.is_empty() {
+                b = b.personal_token(token.to_string());
+            }
+            // The error type may describe the builder; it has no token in it
+            // here, but say nothing from it to be sure.
+            b.build()
+                .map_err(|_| GitHubError::Setup("could not build the HTTP client".into()))?
+        };
+        Ok(Client {
+            api,
+            octo,
+            rt,
+            policy,
+        })
+    }
+
+    /// One call with retries: `path` is below the API URL, or a full URL
+    /// from a `Link` header (which must start with the API URL).
+    fn call(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GitHubError> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            if !path.starts_with(&self.api) {
+                return Err(GitHubError::Setup(format!(
+                    "{method}: refusing to follow a link outside the API URL"
+                )));
+            }
+            path.to_string()
+        } else {
+            format!("{}{path}", self.api)
+        };
+        let shown = url
+            .strip_prefix(&self.api)
+            .unwrap_or(&url)
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut backoff = self.policy.backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.policy.attempts;
+            let result = self.rt.block_on(async {
+                tokio::time::timeout(self.policy.timeout, self.once(method, &url, body)).await
+            });
+            let answer = match result {
+                Err(_) => Err(format!("timed out after {:?}", self.policy.timeout)),
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(a)) => Ok(a),
+            };
+            match answer {
+                Err(message) => {
+                    if last {
+                        return Err(GitHubError::Transport {
+                            method,
+                            path: shown,
+                            message,
+                        });
+                    }
+                    tracing::warn!(method, path = %shown, %message, "retrying");
+                    eprintln!("reachdiff: {method} {shown}: {message}; retrying in {backoff:?}");
+                    std::thread::sleep(backoff);
+                    backoff *= 2;
+                }
+                Ok(a) if (200..300).contains(&a.status) => return Ok(a),
+                Ok(a) => {
+                    let message = github_message(&a.body);
+                    // A secondary rate limit without headers: GitHub asks
+                    // for at least a minute.
+                    let wait = a.wait.or_else(|| {
+                        (a.status == 403 && message.to_ascii_lowercase().contains("rate limit"))
+                            .then_some(Duration::from_secs(60))
+                    });
+                    if let Some(wait) = wait {
+                        if wait > self.policy.max_wait || last {
+                            return Err(GitHubError::Status {
+                                method,
+                                path: shown,
+                                status: a.status,
+                                message: format!("{message} (rate limited; would wait {wait:?})"),
+                            });
+                        }
+                        eprintln!(
+                            "reachdiff: {method} {shown}: rate limited ({}); waiting {wait:?}",
+                            a.status
+                        );
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                    if a.status >= 500 && !last {
+                        eprintln!(
+                            "reachdiff: {method} {shown}: {} {message}; retrying in {backoff:?}",
+                            a.status
+                        );
+                        std::thread::sleep(backoff);
+                        backoff *= 2;
+                        continue;
+                    }
+                    let forbidden =
+                        a.status == 403 || (a.status == 404 && method != "GET") || a.status == 401;
+                    return Err(if forbidden {
+                        GitHubError::Forbidden {
+                            method,
+                            path: shown,
+                            status: a.status,
+                            message,
+                        }
+                    } else {
+                        GitHubError::Status {
+                            method,
+                            path: shown,
+                            status: a.status,
+                            message,
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    async fn once(
+        &self,
+        method: &'static str,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, String> {
+        let url = url.to_string();
+        let res = match method {
+            "GET" => self.octo._get(url).await,
+            "POST" => self.octo._post(url, body).await,
+            "PATCH" => self.octo._patch(url, body).await,
+            _ => return Err(format!("unsupported method {method}")),
+        };
+        // octocrab's errors describe the transport (connection refused,
+        // timed out); the token travels in a header and is not in them.
+        let res = res.map_err(|e| scrub(&format!("{e}")))?;
+        let status = res.status().as_u16();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let link = header("link");
+        let wait = rate_limit_wait(
+            status,
+            header("retry-after").as_deref(),
+            header("x-ratelimit-remaining").as_deref(),
+            header("x-ratelimit-reset").as_deref(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        );
+        let body = self
+            .octo
+            .body_to_string(res)
+            .await
+            .map_err(|e| scrub(&format!("reading the answer: {e}")))?;
+        Ok(Answer {
+            status,
+            body,
+            link,
+            wait,
+        })
+    }
+}
+
+/// How long to wait before retrying a rate-limited answer, if it is one:
+/// `retry-after` seconds (secondary limits), or until `x-ratelimit-reset`
+/// when the remaining quota is 0 (primary limits). One second is added to
+/// the reset, as GitHub recommends.
+pub fn rate_limit_wait(
+    status: u16,
+    retry_after: Option<&str>,
+    remaining: Option<&str>,
+    reset: Option<&str>,
+    now: u64,
+) -> Option<Duration> {
+    if status != 403 && status != 429 {
+        return None;
+    }
+    if let Some(s) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_secs(s));
+    }
+    let exhausted = remaining.is_some_and(|r| r.trim() == "0");
+    match reset.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(reset) if exhausted || status == 429 => {
+            Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
+        }
+        _ if status == 429 => Some(Duration::from_secs(60)),
+        _ => None,
+    }
+}
+
+/// GitHub's `message` field, or the start of the body.
+fn github_message(body: &str) -> String {
+    let msg = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    scrub(&msg)
+}
+
+/// Removes anything that looks like a GitHub token from a message.
+pub fn scrub(text: &str) -> String {
+    const PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((i, p)) = PREFIXES
+        .iter()
+        .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+        .min()
+    {
+        out.push_str(&rest[..i]);
+        out.push_str("***");
+        let tail = &rest[i + p.len()..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+fn parse_comment(v: &serde_json::Value) -> Option<Comment> {
+    Some(Comment {
+        id: v.get("id")?.as_u64()?,
+        body: v
+            .get("body")
+            .and_then(|b| b.as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+fn bad_json(method: &'static str, path: &str) -> GitHubError {
+    GitHubError::Transport {
+        method,
+        path: path.to_string(),
+        message: "the answer is not the JSON GitHub documents".into(),
+    }
+}
+
+/// Caps the pages followed (100 comments each).
+const MAX_PAGES: usize = 50;
+
+impl GitHubApi for Client {
+    fn list_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        let mut out = Vec::new();
+        let mut next = Some(format!(
+            "/repos/{repo}/issues/{number}/comments?per_page=100"
+        ));
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            let a = self.call("GET", &path, None)?;
+            let v: serde_json::Value =
+                serde_json::from_str(&a.body).map_err(|_| bad_json("GET", "/repos/…/comments"))?;
+            let items = v
+                .as_array()
+                .ok_or_else(|| bad_json("GET", "/repos/…/comments"))?;
+            out.extend(items.iter().filter_map(parse_comment));
+            if pages < MAX_PAGES {
+                next = a.link.as_deref().and_then(next_link);
+            }
+        }
+        Ok(out)
+    }
+
+    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment, GitHubError> {
+        let path = format!("/repos/{repo}/issues/{number}/comments");
+        let a = self.call("POST", &path, Some(&serde_json::json!({ "body": body })))?;
+        serde_json::from_str::<serde_json::Value>(&a.body)
+            .ok()
+            .as_ref()
+            .and_then(parse_comment)
+            .ok_or_else(|| bad_json("POST", &path))
+    }
+
+    fn update_comment(&self, repo: &str, id: u64, body: &str) -> Result<Comment, GitHubError> {
+        let path = format!("/repos/{repo}/issues/comments/{id}");
+        let a = self.call("PATCH", &path, Some(&serde_json::json!({ "body": body })))?;
+        serde_json::from_str::<serde_json::Value>(&a.body)
+            .ok()
+            .as_ref()
+            .and_then(parse_comment)
+            .ok_or_else(|| bad_json("PATCH", &path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits() {
+        assert_eq!(rate_limit_wait(500, Some("3"), None, None, 0), None);
+        assert_eq!(
+            rate_limit_wait(403, Some("3"), None, None, 0),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_wait(403, None, Some("0"), Some("105"), 100),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            rate_limit_wait(403, None, Some("0"), Some("90"), 100),
+            Some(Duration::from_secs(1))
+        );
+        // A plain 403 (no quota exhausted) is a permission problem.
+        assert_eq!(
+            rate_limit_wait(403, None, Some("4999"), Some("105"), 100),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(429, None, None, None, 0),
+            Some(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn links_and_scrubbing() {
+        let l = r#"<https://api.github.com/repositories/1/issues/2/comments?page=2>; rel="next", <https://api.github.com/repositories/1/issues/2/comments?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(l).as_deref(),
+            Some("https://api.github.com/repositories/1/issues/2/comments?page=2")
+        );
+        assert_eq!(next_link(r#"<x>; rel="prev""#), None);
+        assert_eq!(
+            scrub("bad ghs_abcDEF123 and github_pat_11_x."),
+            "bad *** and ***."
+        );
+    }
+
+    #[test]
+    fn every_call_has_a_time_limit() {
+        // A server that accepts and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hold = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            listener.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + Duration::from_secs(5);
+            while std::time::Instant::now() < until && held.len() < 2 {
+                if let Ok((s, _)) = listener.accept() {
+                    held.push(s);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        let token = "ghs_secretsecretsecret";
+        let c = Client::new(
+            &url,
+            token,
+            Policy {
+                attempts: 2,
+                backoff: Duration::from_millis(10),
+                max_wait: Duration::from_secs(1),
+                timeout: Duration::from_millis(200),
+            },
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let e = c.list_comments("o/r", 1).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let text = e.to_string();
+        assert!(text.contains("timed out"), "{text}");
+        assert!(text.contains("/repos/o/r/issues/1/comments"), "{text}");
+        assert!(!text.contains(token) && !format!("{e:?}").contains(token));
+        hold.join().unwrap();
+    }
+
+    #[test]
+    fn quoted_markers_are_not_ours() {
+        let m = "<!-- reachdiff -->";
+        let cs = vec![
+            Comment {
+                id: 1,
+                body: format!("> {m}\n> quoted"),
+            },
+            Comment {
+                id: 2,
+                body: format!("{m}\nours"),
+            },
+        ];
+        assert_eq!(find_sticky(&cs, m).map(|c| c.id), Some(2));
+    }
+
+    struct Fake(std::cell::RefCell<Vec<Comment>>);
+    impl GitHubApi for Fake {
+        fn list_comments(&self, _: &str, _: u64) -> Result<Vec<Comment>, GitHubError> {
+            Ok(self.0.borrow().clone())
+        }
+        fn create_comment(&self, _: &str, _: u64, body: &str) -> Result<Comment, GitHubError> {
+            let c = Comment {
+                id: 100 + self.0.borrow().len() as u64,
+                body: body.into(),
+            };
+            self.0.borrow_mut().push(c.clone());
+            Ok(c)
+        }
+        fn update_comment(&self, _: &str, id: u64, body: &str) -> Result<Comment, GitHubError> {
+            let mut v = self.0.borrow_mut();
+            let c = v.iter_mut().find(|c| c.id == id).expect("exists");
+            c.body = body.into();
+            Ok(c.clone())
+        }
+    }
+
+    #[test]
+    fn one_sticky_comment() {
+        let f = Fake(Default::default());
+        f.0.borrow_mut().push(Comment {
+            id: 1,
+            body: "LGTM".into(),
+        });
+        let m = "<!-- reachdiff -->";
+        let a = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\none")).unwrap();
+        assert_eq!(a, Upserted::Created(101));
+        let b = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo")).unwrap();
+        assert_eq!(b, Upserted::Updated(101));
+        let c = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo")).unwrap();
+        assert_eq!(c, Upserted::Unchanged(101));
+        assert_eq!(f.0.borrow().len(), 2);
+    }
+}
