@@ -2,12 +2,11 @@
 //! rules, dead selectors, asymmetric paths). Exit 0, or 1 with `--strict`
 //! when an error-severity finding exists.
 
-use super::{Common, Timer, emit, stdout_style};
+use super::{Common, RevisionArgs, Timer, emit, stdout_style};
 use crate::diag::Severity;
 use crate::findings;
 use crate::report;
 use clap::ValueEnum;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -18,19 +17,8 @@ pub enum LintFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct LintArgs {
-    /// Files or directories of manifests (`-` reads stdin). With --repo:
-    /// paths inside the repository (default: the whole tree).
-    #[arg(required_unless_present = "repo")]
-    pub paths: Vec<PathBuf>,
-    /// Read the revision from this git repository (work tree or bare; nothing is checked out).
-    #[arg(long, value_name = "DIR")]
-    pub repo: Option<PathBuf>,
-    /// With --repo: the revision to lint (anything git understands).
-    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "repo")]
-    pub rev: String,
-    /// With --repo: the environment of `.reachdiff.yaml` to lint (its roots).
-    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "paths")]
-    pub env: Option<String>,
+    #[command(flatten)]
+    pub source: RevisionArgs,
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
     /// Exit 1 when a finding of severity error exists.
@@ -42,24 +30,13 @@ pub struct LintArgs {
 
 pub(super) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     let LintArgs {
-        paths,
-        repo,
-        rev,
-        env,
+        source,
         format,
         strict,
         common,
     } = args;
     let mut timer = Timer::new();
-    let analyzed = match super::analyze_one(
-        "lint",
-        &paths,
-        repo.as_deref(),
-        &rev,
-        env.as_deref(),
-        &common,
-        &mut timer,
-    )? {
+    let analyzed = match super::analyze_one("lint", &source, &common, &mut timer)? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };

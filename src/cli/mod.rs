@@ -30,6 +30,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where one revision comes from: paths on disk, or a commit of a git
+/// repository (`reach`, `lint`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RevisionArgs {
+    /// Files or directories of manifests (`-` reads stdin). With --repo:
+    /// paths inside the repository (default: the whole tree).
+    #[arg(required_unless_present = "repo")]
+    pub paths: Vec<PathBuf>,
+    /// Read the revision from this git repository (work tree or bare; nothing is checked out).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the revision to read (anything git understands).
+    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "repo")]
+    pub rev: String,
+    /// With --repo: the environment of `.reachdiff.yaml` to read (its roots).
+    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "paths")]
+    pub env: Option<String>,
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
     /// Namespace for objects that carry none.
@@ -281,18 +300,21 @@ fn one_revision(
 
 /// Reads and analyses the one revision of `reach` and `lint`, printing its
 /// warnings; `Err(code)` when the input cannot be analysed (reported).
-#[allow(clippy::too_many_arguments)]
 fn analyze_one(
     label: &str,
-    paths: &[PathBuf],
-    repo: Option<&std::path::Path>,
-    rev: &str,
-    env: Option<&str>,
+    source: &RevisionArgs,
     common: &Common,
     timer: &mut Timer,
 ) -> anyhow::Result<Result<analysis::Analyzed, ExitCode>> {
     let mut opts = options(common);
-    let revision = one_revision(label, paths, repo, rev, env, &mut opts)?;
+    let revision = one_revision(
+        label,
+        &source.paths,
+        source.repo.as_deref(),
+        &source.rev,
+        source.env.as_deref(),
+        &mut opts,
+    )?;
     timer.mark("read");
     let analyzed = match analysis::analyze_observed(&revision, &opts, &mut |p| timer.phase(p)) {
         Ok(a) => a,

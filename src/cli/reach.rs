@@ -1,9 +1,8 @@
 //! `reachdiff reach`: the reachability of one revision.
 
-use super::{Common, Timer, emit, stdout_style};
+use super::{Common, RevisionArgs, Timer, emit, stdout_style};
 use crate::report;
 use clap::ValueEnum;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -14,19 +13,8 @@ pub enum ReachFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct ReachArgs {
-    /// Files or directories of manifests (`-` reads stdin). With --repo:
-    /// paths inside the repository (default: the whole tree).
-    #[arg(required_unless_present = "repo")]
-    pub paths: Vec<PathBuf>,
-    /// Read the revision from this git repository (work tree or bare; nothing is checked out).
-    #[arg(long, value_name = "DIR")]
-    pub repo: Option<PathBuf>,
-    /// With --repo: the revision to analyse (anything git understands).
-    #[arg(long, value_name = "REV", default_value = "HEAD", requires = "repo")]
-    pub rev: String,
-    /// With --repo: the environment of `.reachdiff.yaml` to analyse (its roots).
-    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "paths")]
-    pub env: Option<String>,
+    #[command(flatten)]
+    pub source: RevisionArgs,
     #[arg(long, value_enum, default_value_t = ReachFormat::Text)]
     pub format: ReachFormat,
     /// Only rows from these sources: `ns/name[Kind]`, `ns/name`, a namespace, or an IP address (repeatable).
@@ -41,25 +29,14 @@ pub struct ReachArgs {
 
 pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     let ReachArgs {
-        paths,
-        repo,
-        rev,
-        env,
+        source,
         format,
         from,
         to,
         common,
     } = args;
     let mut timer = Timer::new();
-    let analyzed = match super::analyze_one(
-        "reach",
-        &paths,
-        repo.as_deref(),
-        &rev,
-        env.as_deref(),
-        &common,
-        &mut timer,
-    )? {
+    let analyzed = match super::analyze_one("reach", &source, &common, &mut timer)? {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };

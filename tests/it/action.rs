@@ -3,6 +3,7 @@
 //! on 127.0.0.1 that records every request and answers like GitHub.
 
 use crate::support;
+use crate::support::git;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,34 +17,6 @@ const REPO: &str = "acme/gitops";
 const TOKEN: &str = "ghs_FAKEtoken0123456789abcdefXYZ";
 
 // ---------------------------------------------------------------- git
-
-fn empty_config() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reachdiff-action-empty-gitconfig");
-    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
-        std::fs::write(&p, "").unwrap();
-    }
-    p
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", empty_config())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
@@ -530,7 +503,7 @@ fn serve_git(
         .arg("http-backend")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_CONFIG_GLOBAL", empty_config())
+        .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_PROJECT_ROOT", &root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
@@ -628,7 +601,7 @@ fn run_action(root: &Path, s: &Setup<'_>) -> Run {
         .arg("action")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
-        .env("GIT_CONFIG_GLOBAL", empty_config())
+        .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", "pull_request")

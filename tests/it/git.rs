@@ -4,42 +4,11 @@
 //! the directory reader: same files, same repo-relative paths, same bytes out.
 
 use crate::support;
+use crate::support::git;
 use reachdiff::source::git::GitRepo;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
-
-/// Runs `git` in `dir` with a fixed identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", empty_config())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// An empty file for `GIT_CONFIG_GLOBAL`, so the user's configuration
-/// cannot change what the tests build (not /dev/null, which sandboxes
-/// sometimes replace with a regular file).
-fn empty_config() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reachdiff-empty-gitconfig");
-    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
-        std::fs::write(&p, "").unwrap();
-    }
-    p
-}
 
 fn init(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();

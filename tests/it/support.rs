@@ -48,3 +48,39 @@ pub fn try_analyze(
     }
     reachdiff::analysis::analyze(&revision(&files), &reachdiff::analysis::Options::default())
 }
+
+/// An empty file for `GIT_CONFIG_GLOBAL`, so the user's configuration
+/// cannot change what the tests build (not /dev/null, which a sandbox may
+/// have replaced with a regular file).
+pub fn empty_git_config() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reachdiff-empty-gitconfig");
+    if std::fs::metadata(&p).map(|m| m.len() != 0).unwrap_or(true) {
+        std::fs::write(&p, "").expect("write empty git config");
+    }
+    p
+}
+
+/// Runs `git` in `dir` with a fixed identity and no user or system config;
+/// panics with git's message on failure; returns trimmed stdout.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", empty_git_config())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
