@@ -18,19 +18,6 @@ const TOKEN: &str = "ghs_FAKEtoken0123456789abcdefXYZ";
 
 // ---------------------------------------------------------------- git
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
 fn scenario(name: &str, side: &str) -> PathBuf {
     support::repo_root()
         .join("fixtures/scenarios")
@@ -40,18 +27,7 @@ fn scenario(name: &str, side: &str) -> PathBuf {
 
 /// Replaces the work tree with `tree` (plus `extra` files) and commits.
 fn commit(repo: &Path, tree: &Path, extra: &[(&str, &str)], msg: &str) -> String {
-    for e in std::fs::read_dir(repo).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == ".git" {
-            continue;
-        }
-        if e.file_type().unwrap().is_dir() {
-            std::fs::remove_dir_all(e.path()).unwrap();
-        } else {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
-    copy_dir(tree, repo);
+    support::replace_work_tree(repo, tree);
     for (p, t) in extra {
         std::fs::write(repo.join(p), t).unwrap();
     }

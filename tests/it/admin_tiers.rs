@@ -14,6 +14,7 @@
 //! (column), as exact connection sets: `all`, `none`, a list such as
 //! `TCP 5432, UDP`, or `all - TCP 80` (everything but those).
 
+use crate::support::cs;
 use reachdiff::analysis::Analyzed;
 use reachdiff::diag::Code;
 use reachdiff::model::{ConnSet, PortSet, Protocol};
@@ -219,38 +220,6 @@ fn analyze_with(fixture: &str, policies: &[String]) -> Analyzed {
 
 fn analyze_ok(policies: &[String]) -> Analyzed {
     analyze_with(FIXTURE, policies)
-}
-
-/// Connections: `all`, `none`, `all - LIST` or a comma-separated LIST of
-/// `PROTO`, `PROTO port` or `PROTO lo-hi`.
-fn cs(text: &str) -> ConnSet {
-    let text = text.trim();
-    match text {
-        "all" => return ConnSet::all(),
-        "none" => return ConnSet::empty(),
-        _ => {}
-    }
-    if let Some(rest) = text.strip_prefix("all -") {
-        return ConnSet::all().difference(&cs(rest));
-    }
-    let mut c = ConnSet::empty();
-    for item in text.split(',') {
-        let mut words = item.split_whitespace();
-        let proto = words
-            .next()
-            .and_then(Protocol::parse)
-            .unwrap_or_else(|| panic!("bad protocol in {item:?}"));
-        let ports = match words.next() {
-            None => PortSet::all(),
-            Some(w) => {
-                let (lo, hi) = w.split_once('-').unwrap_or((w, w));
-                PortSet::range(lo.parse().expect("port"), hi.parse().expect("port"))
-            }
-        };
-        assert!(words.next().is_none(), "trailing words in {item:?}");
-        c.add(proto, &ports);
-    }
-    c
 }
 
 /// `ns/name` is the one workload of that name; anything else an IPv4

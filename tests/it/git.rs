@@ -15,34 +15,10 @@ fn init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
 /// Replaces the work tree of `repo` with the contents of `tree` and commits
 /// everything (additions, deletions, renames); returns the commit id.
 fn commit_tree(repo: &Path, tree: &Path, msg: &str) -> String {
-    for e in std::fs::read_dir(repo).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == ".git" {
-            continue;
-        }
-        if e.file_type().unwrap().is_dir() {
-            std::fs::remove_dir_all(e.path()).unwrap();
-        } else {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
-    copy_dir(tree, repo);
+    support::replace_work_tree(repo, tree);
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", msg]);
     git(repo, &["rev-parse", "HEAD"])

@@ -84,3 +84,68 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
         .trim()
         .to_string()
 }
+
+/// A connection set written for people: `all`, `none`, `TCP 80, UDP`,
+/// `SCTP 80-81`, or `all - TCP 80` (everything but those).
+pub fn cs(text: &str) -> reachdiff::model::ConnSet {
+    let text = text.trim();
+    match text {
+        "all" => return reachdiff::model::ConnSet::all(),
+        "none" => return reachdiff::model::ConnSet::empty(),
+        _ => {}
+    }
+    if let Some(rest) = text.strip_prefix("all -") {
+        return reachdiff::model::ConnSet::all().difference(&cs(rest));
+    }
+    let mut c = reachdiff::model::ConnSet::empty();
+    for item in text.split(',') {
+        let mut words = item.split_whitespace();
+        let proto = words
+            .next()
+            .and_then(reachdiff::model::Protocol::parse)
+            .unwrap_or_else(|| panic!("bad protocol in {item:?}"));
+        let ports = match words.next() {
+            None => reachdiff::model::PortSet::all(),
+            Some(w) => {
+                let (lo, hi) = w.split_once('-').unwrap_or((w, w));
+                reachdiff::model::PortSet::range(
+                    lo.parse().expect("port"),
+                    hi.parse().expect("port"),
+                )
+            }
+        };
+        assert!(words.next().is_none(), "trailing words in {item:?}");
+        c.add(proto, &ports);
+    }
+    c
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("dir entry");
+        let dst = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            std::fs::create_dir_all(&dst).expect("create dir");
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).expect("copy file");
+        }
+    }
+}
+
+/// Replaces everything in `repo`'s work tree except `.git` with `tree`.
+pub fn replace_work_tree(repo: &std::path::Path, tree: &std::path::Path) {
+    for e in std::fs::read_dir(repo).expect("read repo") {
+        let e = e.expect("dir entry");
+        if e.file_name() == ".git" {
+            continue;
+        }
+        if e.file_type().expect("file type").is_dir() {
+            std::fs::remove_dir_all(e.path()).expect("remove dir");
+        } else {
+            std::fs::remove_file(e.path()).expect("remove file");
+        }
+    }
+    copy_dir(tree, repo);
+}

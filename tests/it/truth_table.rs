@@ -18,6 +18,7 @@
 //! NP-7/NP-8), and the same for egress. A pair's verdict is the egress side
 //! of the source ∧ the ingress side of the destination (M-14, NP-21).
 
+use crate::support::cs;
 use reachdiff::analysis::Analyzed;
 use reachdiff::diag::Code;
 use reachdiff::model::{ConnSet, PortSet, Protocol};
@@ -199,34 +200,6 @@ fn sel(pattern: &str) -> Vec<usize> {
     out.dedup();
     assert!(!out.is_empty(), "pattern {pattern:?} names no pod");
     out
-}
-
-/// Connections: `all`, `none`, or comma-separated `PROTO`, `PROTO port` or
-/// `PROTO lo-hi` (e.g. `TCP 80, UDP`).
-fn cs(text: &str) -> ConnSet {
-    match text.trim() {
-        "all" => return ConnSet::all(),
-        "none" => return ConnSet::empty(),
-        _ => {}
-    }
-    let mut c = ConnSet::empty();
-    for item in text.split(',') {
-        let mut words = item.split_whitespace();
-        let proto = words
-            .next()
-            .and_then(Protocol::parse)
-            .unwrap_or_else(|| panic!("bad protocol in {item:?}"));
-        let ports = match words.next() {
-            None => PortSet::all(),
-            Some(w) => {
-                let (lo, hi) = w.split_once('-').unwrap_or((w, w));
-                PortSet::range(lo.parse().expect("port"), hi.parse().expect("port"))
-            }
-        };
-        assert!(words.next().is_none(), "trailing words in {item:?}");
-        c.add(proto, &ports);
-    }
-    c
 }
 
 /// Per pod and direction: `None` = not isolated (allows everything, NP-6);
