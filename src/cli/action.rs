@@ -4,7 +4,13 @@
 //! the pull request's base and head commits in the workspace repository,
 //! runs exactly what `reachdiff diff --repo` runs, then writes the job
 //! summary, workflow-command annotations, the one sticky comment and the
-//! step outputs. Exit 1 when a gate trips, 2 on errors, 0 otherwise.
+//! step outputs (and, with `review-comments`, one pull-request review with
+//! inline comments on the diff lines responsible). It also leaves the
+//! artifact of the fork-safe two-job pattern (`.reachdiff/report.json`,
+//! `report.md`, `publish.json`). `--publish`, in a `workflow_run` job, takes
+//! only the pull-request number from that artifact, has GitHub confirm it,
+//! and analyses base and head itself before posting (see [`run_publish`]).
+//! Exit 1 when a gate trips, 2 on errors, 0 otherwise.
 //!
 //! SECURITY: nothing from the pull request head is executed. Commits are
 //! read from the object database; configuration and the rules file come
@@ -20,7 +26,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 #[derive(clap::Args, Debug)]
-pub struct ActionArgs {}
+pub struct ActionArgs {
+    /// Publisher mode of the fork-safe two-job pattern (on `workflow_run`):
+    /// the artifact of the analysis run (a directory holding report.json
+    /// and publish.json, or one of those files) names the pull request; the
+    /// publisher checks it with GitHub, analyses base and head itself and
+    /// posts the comment (and review). Nothing from the artifact is posted.
+    #[arg(long, value_name = "DIR_OR_FILE")]
+    pub publish: Option<PathBuf>,
+}
 
 /// When the sticky comment is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +78,8 @@ pub struct Inputs {
     pub working_directory: String,
     /// History fetched for each commit of a shallow checkout.
     pub fetch_depth: u32,
+    /// Also post a pull-request review with inline comments.
+    pub review_comments: bool,
 }
 
 impl Default for Inputs {
@@ -77,6 +93,7 @@ impl Default for Inputs {
             token: String::new(),
             working_directory: ".".into(),
             fetch_depth: 100,
+            review_comments: false,
         }
     }
 }
@@ -121,6 +138,11 @@ impl ActionEnv {
         };
         inputs.token = input("token").unwrap_or_default().trim().to_string();
         inputs.working_directory = input("working-directory").unwrap_or_else(|| ".".into());
+        inputs.review_comments = match input("review-comments").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => anyhow::bail!("input review-comments: {other:?} is not true or false"),
+        };
         if let Some(d) = input("fetch-depth") {
             inputs.fetch_depth = d
                 .trim()
@@ -389,6 +411,266 @@ pub fn annotations(doc: &serde_json::Value, prefix: &str) -> Vec<Annotation> {
     out
 }
 
+/// The hidden marker of reachdiff's review comments and reviews.
+pub const REVIEW_MARKER: &str = "<!-- reachdiff-review -->";
+
+/// At most this many inline comments per review; the rest are summarised
+/// in the review body.
+pub const REVIEW_COMMENT_LIMIT: usize = 20;
+
+/// Escapes text from the manifests (attacker-controlled) for Markdown:
+/// no HTML, no links, no emphasis, no mentions, on one line.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A review comment reachdiff would like to post: a line (of `side`) that
+/// a changed path traces to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewCandidate {
+    pub path: String,
+    pub line: u64,
+    pub side: github::Side,
+    pub opened: usize,
+    pub closed: usize,
+    /// Environment, cause text and an example path, raw (escaped later).
+    pub env: Option<String>,
+    pub text: String,
+    pub example: String,
+}
+
+impl ReviewCandidate {
+    fn body(&self) -> String {
+        let mut what = Vec::new();
+        if self.opened > 0 {
+            what.push(format!(
+                "opens {}",
+                crate::report::markdown::plural(self.opened, "path", "paths")
+            ));
+        }
+        if self.closed > 0 {
+            what.push(format!(
+                "closes {}",
+                crate::report::markdown::plural(self.closed, "path", "paths")
+            ));
+        }
+        let env = self
+            .env
+            .as_deref()
+            .map(|e| format!(" in environment {}", escape_markdown(e)))
+            .unwrap_or_default();
+        format!(
+            "{REVIEW_MARKER}\n**reachdiff**: this line {}{env}.\n\n{}; for example {}",
+            what.join(" and "),
+            escape_markdown(&self.text),
+            escape_markdown(&self.example)
+        )
+    }
+}
+
+/// Every line (either side) a changed path of the report traces to, with
+/// the number of opened and closed rows it causes.
+pub fn review_candidates(doc: &serde_json::Value, prefix: &str) -> Vec<ReviewCandidate> {
+    let reports: Vec<(Option<String>, &serde_json::Value)> =
+        match doc.get("environments").and_then(|e| e.as_array()) {
+            Some(envs) => envs
+                .iter()
+                .filter_map(|e| {
+                    let name = e.get("name")?.as_str()?.to_string();
+                    Some((Some(name), e.get("report")?))
+                })
+                .collect(),
+            None => vec![(None, doc)],
+        };
+    let file_of = |f: &str| {
+        let p = prefix.trim_matches('/');
+        if p.is_empty() || p == "." {
+            f.to_string()
+        } else {
+            format!("{}/{f}", p.trim_start_matches("./"))
+        }
+    };
+    let mut out: Vec<ReviewCandidate> = Vec::new();
+    for (env, r) in reports {
+        let causes = r
+            .get("causes")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for (key, opened) in [("opened", true), ("closed", false)] {
+            for row in r.get(key).and_then(|x| x.as_array()).into_iter().flatten() {
+                let example = format!(
+                    "{} → {} {}",
+                    row.get("src").and_then(|x| x.as_str()).unwrap_or("?"),
+                    row.get("dst").and_then(|x| x.as_str()).unwrap_or("?"),
+                    row.get("protocol").and_then(|x| x.as_str()).unwrap_or("")
+                );
+                for i in row
+                    .get("causes")
+                    .and_then(|x| x.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_u64())
+                {
+                    let Some(c) = causes.get(i as usize) else {
+                        continue;
+                    };
+                    let side = match c.get("side").and_then(|s| s.as_str()) {
+                        Some("head") => github::Side::Right,
+                        Some("base") => github::Side::Left,
+                        _ => continue,
+                    };
+                    let (Some(file), Some(line)) = (
+                        c.get("file").and_then(|f| f.as_str()),
+                        c.get("line").and_then(|l| l.as_u64()),
+                    ) else {
+                        continue;
+                    };
+                    let path = file_of(file);
+                    let existing = out.iter_mut().find(|x| {
+                        x.path == path && x.line == line && x.side == side && x.env == env
+                    });
+                    let x = match existing {
+                        Some(x) => x,
+                        None => {
+                            out.push(ReviewCandidate {
+                                path,
+                                line,
+                                side,
+                                opened: 0,
+                                closed: 0,
+                                env: env.clone(),
+                                text: c
+                                    .get("text")
+                                    .and_then(|t| t.as_str())
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                example: example.clone(),
+                            });
+                            out.last_mut().expect("just pushed")
+                        }
+                    };
+                    if opened {
+                        x.opened += 1;
+                    } else {
+                        x.closed += 1;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The review to post: the candidates on lines inside the pull request's
+/// diff, at most [`REVIEW_COMMENT_LIMIT`]; the rest are counted in the
+/// body. `None` when no candidate is commentable.
+pub fn build_review(
+    candidates: &[ReviewCandidate],
+    files: &[github::PrFile],
+    head_sha: &str,
+) -> Option<github::NewReview> {
+    let lines: std::collections::BTreeMap<&str, github::Commentable> = files
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.filename.as_str(),
+                github::commentable_lines(f.patch.as_deref()?),
+            ))
+        })
+        .collect();
+    let (inside, outside): (Vec<&ReviewCandidate>, Vec<&ReviewCandidate>) =
+        candidates.iter().partition(|c| {
+            lines
+                .get(c.path.as_str())
+                .is_some_and(|l| l.contains(c.side, c.line))
+        });
+    if inside.is_empty() {
+        return None;
+    }
+    let comments: Vec<github::NewReviewComment> = inside
+        .iter()
+        .take(REVIEW_COMMENT_LIMIT)
+        .map(|c| github::NewReviewComment {
+            path: c.path.clone(),
+            line: c.line,
+            side: c.side,
+            body: c.body(),
+        })
+        .collect();
+    let mut body = format!(
+        "{REVIEW_MARKER}\n**reachdiff**: {} on the lines of this pull request that change reachability.",
+        crate::report::markdown::plural(comments.len(), "comment", "comments")
+    );
+    let more = inside.len() - comments.len();
+    if more > 0 {
+        body.push_str(&format!(
+            "\n\n{} more line(s) in the diff change reachability (at most {REVIEW_COMMENT_LIMIT} are commented); the sticky comment and the job summary have the full report.",
+            more
+        ));
+    }
+    if !outside.is_empty() {
+        body.push_str(&format!(
+            "\n\n{} responsible line(s) lie outside the diff of this pull request and are not commented.",
+            outside.len()
+        ));
+    }
+    Some(github::NewReview {
+        commit_id: head_sha.to_string(),
+        body,
+        comments,
+    })
+}
+
+/// The body a superseded reachdiff review is given.
+pub const SUPERSEDED: &str = "_Superseded by a newer reachdiff run; its comments were removed._";
+
+/// Deletes the previous run's review comments (found by the marker) and
+/// marks its reviews superseded (a submitted review cannot be deleted),
+/// then posts the new review. Returns (deleted, posted).
+pub fn replace_review(
+    api: &dyn GitHubApi,
+    repo: &str,
+    number: u64,
+    review: Option<&github::NewReview>,
+) -> Result<(usize, usize), GitHubError> {
+    let superseded = format!("{REVIEW_MARKER}\n{SUPERSEDED}");
+    for r in api.list_reviews(repo, number)? {
+        if github::is_ours(&r, REVIEW_MARKER) && r.body != superseded {
+            api.update_review(repo, number, r.id, &superseded)?;
+        }
+    }
+    let old = api.list_review_comments(repo, number)?;
+    let mut deleted = 0;
+    for c in old.iter().filter(|c| github::is_ours(c, REVIEW_MARKER)) {
+        api.delete_review_comment(repo, c.id)?;
+        deleted += 1;
+    }
+    let posted = match review {
+        Some(r) => {
+            api.create_review(repo, number, r)?;
+            r.comments.len()
+        }
+        None => 0,
+    };
+    Ok((deleted, posted))
+}
+
 /// Prints annotations within GitHub's per-step limits; the rest are
 /// counted in one notice.
 fn print_annotations(out: &mut dyn Write, all: &[Annotation]) -> std::io::Result<()> {
@@ -569,6 +851,20 @@ pub fn run_action(
     let payload = std::fs::read_to_string(event_path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", event_path.display()))?;
     let event = parse_event(&env.event_name, &payload)?;
+    analyze_event(env, &event, api, out, log, |_| Ok(()))
+}
+
+/// Fetches what is missing, analyses `event`'s base and head as `diff
+/// --repo` does, and reports. `check` sees the result before anything is
+/// reported (the publisher compares it with the artifact).
+fn analyze_event(
+    env: &ActionEnv,
+    event: &Event,
+    api: Option<&dyn GitHubApi>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+    check: impl FnOnce(&Computed) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
     let wd = env.inputs.working_directory.trim();
     if Path::new(wd).is_absolute() || wd.split('/').any(|s| s == "..") {
         anyhow::bail!("input working-directory must be a path inside the workspace");
@@ -644,7 +940,8 @@ pub fn run_action(
         Ok(d) => d,
         Err(code) => return Ok(code),
     };
-    finish(env, &event, &done, api, out, log)
+    check(&done)?;
+    finish(env, event, &done, api, out, log)
 }
 
 fn finish(
@@ -712,8 +1009,33 @@ fn finish(
         if tripped { "tripped" } else { "passed" }
     );
 
+    // The artifact a publisher job (`--publish`) posts from.
+    let body = {
+        let hint = Some(match &run_url {
+            Some(u) => format!("the [job summary]({u}) has the full report"),
+            None => "the job summary has the full report".to_string(),
+        });
+        done.render(DiffFormat::Md, None, hint)
+    };
+    if let Some(number) = event.number {
+        let dir = json_path.parent().unwrap_or(Path::new("."));
+        let md = dir.join("report.md");
+        std::fs::write(&md, &body).map_err(|e| anyhow::anyhow!("{}: {e}", md.display()))?;
+        let side = serde_json::json!({
+            "schema": PUBLISH_SCHEMA,
+            "repository": env.repository,
+            "pull_request": number,
+            "head_sha": event.head_sha,
+            "working_directory": prefix,
+            "changed": done.changed(),
+            "tripped": tripped,
+        });
+        let p = dir.join("publish.json");
+        std::fs::write(&p, format!("{side:#}\n"))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+
     // The sticky comment.
-    let mut comment_failed = None;
     match (event.number, env.inputs.comment) {
         (None, _) => {
             let _ = writeln!(
@@ -729,59 +1051,38 @@ fn finish(
             );
         }
         (Some(number), mode) => {
-            let hint = Some(match &run_url {
-                Some(u) => format!("the [job summary]({u}) has the full report"),
-                None => "the job summary has the full report".to_string(),
-            });
-            let body = done.render(DiffFormat::Md, None, hint);
-            let owned;
-            let api: &dyn GitHubApi = match api {
-                Some(a) => a,
-                None => {
-                    owned = github::Client::new(
-                        &env.api_url,
-                        &env.inputs.token,
-                        github::Policy::default(),
-                    )?;
-                    &owned
-                }
-            };
             let only_update = mode == CommentMode::OnChange && !done.changed() && !tripped;
-            let result = if only_update {
-                api.list_comments(&env.repository, number).and_then(
-                    |all| match github::find_sticky(&all, MARKER) {
-                        Some(c) if c.body == body => Ok(Some(Upserted::Unchanged(c.id))),
-                        Some(c) => api
-                            .update_comment(&env.repository, c.id, &body)
-                            .map(|c| Some(Upserted::Updated(c.id))),
-                        None => Ok(None),
-                    },
-                )
-            } else {
-                github::upsert_sticky(api, &env.repository, number, MARKER, &body).map(Some)
-            };
-            match result {
-                Ok(Some(u)) => {
-                    let _ = writeln!(log, "reachdiff: comment {u:?}");
-                }
-                Ok(None) => {
-                    let _ = writeln!(log, "reachdiff: no change in reachability: no comment");
-                }
-                Err(e @ GitHubError::Forbidden { .. }) => {
-                    let _ = writeln!(
-                        out,
-                        "::warning title=reachdiff::{}",
-                        escape_data(&format!(
-                            "could not write the pull-request comment: {e}. The token is read-only (pull requests from forks get one; give the job `permissions: pull-requests: write`); the report is in the job summary"
-                        ))
-                    );
-                }
-                Err(e) => comment_failed = Some(e),
-            }
+            with_api(env, api, |api| {
+                post_sticky(api, &env.repository, number, &body, only_update, out, log)
+            })?;
         }
     }
-    if let Some(e) = comment_failed {
-        anyhow::bail!("writing the pull-request comment: {e}");
+
+    // The review with inline comments.
+    if env.inputs.review_comments {
+        match event.number {
+            None => {}
+            Some(_) if event.from_fork => {
+                let _ = writeln!(
+                    log,
+                    "reachdiff: the token is read-only (pull request from a fork): no review comments"
+                );
+            }
+            Some(number) => with_api(env, api, |api| {
+                post_review(
+                    api,
+                    PullRef {
+                        repo: &env.repository,
+                        number,
+                        head_sha: &event.head_sha,
+                    },
+                    &doc,
+                    prefix,
+                    out,
+                    log,
+                )
+            })?,
+        }
     }
     Ok(if tripped {
         ExitCode::from(1)
@@ -790,11 +1091,338 @@ fn finish(
     })
 }
 
-pub(super) fn run(_args: ActionArgs) -> anyhow::Result<ExitCode> {
+/// Calls `f` with the given API, or a real client for `env.api_url`.
+fn with_api<T>(
+    env: &ActionEnv,
+    api: Option<&dyn GitHubApi>,
+    f: impl FnOnce(&dyn GitHubApi) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match api {
+        Some(a) => f(a),
+        None => {
+            let c =
+                github::Client::new(&env.api_url, &env.inputs.token, github::Policy::default())?;
+            f(&c)
+        }
+    }
+}
+
+/// Creates or updates the sticky comment (`only_update`: never create
+/// one). A read-only token is a warning, not a failure.
+fn post_sticky(
+    api: &dyn GitHubApi,
+    repo: &str,
+    number: u64,
+    body: &str,
+    only_update: bool,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let result = if only_update {
+        api.list_comments(repo, number)
+            .and_then(|all| match github::find_sticky(&all, MARKER) {
+                Some(c) if c.body == body => Ok(Some(Upserted::Unchanged(c.id))),
+                Some(c) => api
+                    .update_comment(repo, c.id, body)
+                    .map(|c| Some(Upserted::Updated(c.id))),
+                None => Ok(None),
+            })
+    } else {
+        github::upsert_sticky(api, repo, number, MARKER, body).map(Some)
+    };
+    match result {
+        Ok(Some(u)) => {
+            let _ = writeln!(log, "reachdiff: comment {u:?}");
+        }
+        Ok(None) => {
+            let _ = writeln!(log, "reachdiff: no change in reachability: no comment");
+        }
+        Err(e @ GitHubError::Forbidden { .. }) => {
+            let _ = writeln!(
+                out,
+                "::warning title=reachdiff::{}",
+                escape_data(&format!(
+                    "could not write the pull-request comment: {e}. The token is read-only (pull requests from forks get one; give the job `permissions: pull-requests: write`); the report is in the job summary"
+                ))
+            );
+        }
+        Err(e) => anyhow::bail!("writing the pull-request comment: {e}"),
+    }
+    Ok(())
+}
+
+/// Replaces reachdiff's review on pull request `number` with one built
+/// from the report `doc`. A read-only token is a log line.
+/// The pull request a review is for.
+struct PullRef<'a> {
+    repo: &'a str,
+    number: u64,
+    head_sha: &'a str,
+}
+
+fn post_review(
+    api: &dyn GitHubApi,
+    PullRef {
+        repo,
+        number,
+        head_sha,
+    }: PullRef<'_>,
+    doc: &serde_json::Value,
+    prefix: &str,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let candidates = review_candidates(doc, prefix);
+    let result = api.list_pr_files(repo, number).and_then(|files| {
+        let review = build_review(&candidates, &files, head_sha);
+        replace_review(api, repo, number, review.as_ref())
+    });
+    match result {
+        Ok((deleted, posted)) => {
+            let _ = writeln!(
+                log,
+                "reachdiff: review: {deleted} previous comment(s) deleted, {posted} posted"
+            );
+        }
+        Err(e @ GitHubError::Forbidden { .. }) => {
+            let _ = writeln!(
+                log,
+                "reachdiff: could not write review comments, the token is read-only: {e}"
+            );
+        }
+        // GitHub refuses a review it cannot place (a line outside the diff
+        // after a force-push, a file too large to diff): the report stands
+        // without it.
+        Err(e @ GitHubError::Status { status: 422, .. }) => {
+            let _ = writeln!(
+                out,
+                "::warning title=reachdiff::{}",
+                escape_data(&format!(
+                    "GitHub refused the review with inline comments: {e}; the comment and the job summary have the full report"
+                ))
+            );
+        }
+        Err(e) => anyhow::bail!("writing the pull-request review: {e}"),
+    }
+    Ok(())
+}
+
+/// The `schema` of the publisher's sidecar file.
+pub const PUBLISH_SCHEMA: &str = "reachdiff/publish/v1";
+/// The largest report.json a publisher reads.
+pub const MAX_REPORT_JSON: u64 = 16 << 20;
+/// The largest publish.json a publisher reads.
+const MAX_SIDECAR: u64 = 16 << 10;
+
+/// The sidecar of an analysis run's artifact. Only the pull-request number
+/// is used, and only after GitHub confirms it; the other fields are checked
+/// for consistency.
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    schema: String,
+    repository: String,
+    pull_request: u64,
+    head_sha: String,
+    #[allow(dead_code)]
+    working_directory: String,
+    #[allow(dead_code)]
+    changed: bool,
+    #[allow(dead_code)]
+    tripped: bool,
+}
+
+/// Reads one artifact file: a regular file (no symlink) of at most `max`
+/// bytes, UTF-8.
+fn read_artifact(path: &Path, max: u64) -> anyhow::Result<String> {
+    let m = std::fs::symlink_metadata(path)
+        .map_err(|e| anyhow::anyhow!("artifact: {}: {e}", path.display()))?;
+    if !m.file_type().is_file() {
+        anyhow::bail!("artifact: {} is not a regular file", path.display());
+    }
+    if m.len() > max {
+        anyhow::bail!(
+            "artifact: {} is {} bytes, more than the {max} allowed",
+            path.display(),
+            m.len()
+        );
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("artifact: {}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        anyhow::bail!("artifact: {} grew beyond {max} bytes", path.display());
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("artifact: {} is not UTF-8", path.display()))
+}
+
+/// (opened, closed) row counts of a diff or diff-environments document.
+fn row_counts(doc: &serde_json::Value) -> (usize, usize) {
+    let len =
+        |r: &serde_json::Value, k: &str| r.get(k).and_then(|x| x.as_array()).map_or(0, Vec::len);
+    match doc.get("environments").and_then(|e| e.as_array()) {
+        Some(envs) => envs
+            .iter()
+            .filter_map(|e| e.get("report"))
+            .fold((0, 0), |(o, c), r| {
+                (o + len(r, "opened"), c + len(r, "closed"))
+            }),
+        None => (len(doc, "opened"), len(doc, "closed")),
+    }
+}
+
+/// The publisher (`--publish`) of the fork-safe two-job pattern, on a
+/// `workflow_run` event with a write token.
+///
+/// SECURITY: the artifact comes from a run of the pull request's own
+/// workflow, which a fork controls entirely, so nothing in it is posted.
+/// The publisher takes only the pull-request number from it, has GitHub
+/// confirm that the pull request's head is the workflow run's head, then
+/// fetches base and head and analyses them itself, exactly as the analysis
+/// job did (reachdiff only reads git objects, so doing this with a write
+/// token is safe). The artifact's report is compared with the result and a
+/// difference is reported as a warning.
+pub fn run_publish(
+    env: &ActionEnv,
+    artifact: &Path,
+    api: Option<&dyn GitHubApi>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    if env.event_name != "workflow_run" {
+        anyhow::bail!(
+            "reachdiff action --publish runs on the workflow_run event, not {:?}",
+            env.event_name
+        );
+    }
+    let Some(event_path) = &env.event_path else {
+        anyhow::bail!("GITHUB_EVENT_PATH is not set: reachdiff action runs inside GitHub Actions");
+    };
+    let payload = std::fs::read_to_string(event_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", event_path.display()))?;
+    let ev: serde_json::Value = serde_json::from_str(&payload)
+        .map_err(|e| anyhow::anyhow!("GITHUB_EVENT_PATH: not JSON: {e}"))?;
+    let run_head = ev
+        .pointer("/workflow_run/head_sha")
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string();
+    if !is_sha(&run_head) {
+        anyhow::bail!("the workflow_run event payload lacks the head commit id");
+    }
+    let run_prs: Vec<u64> = ev
+        .pointer("/workflow_run/pull_requests")
+        .and_then(|x| x.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("number").and_then(|n| n.as_u64()))
+        .collect();
+
+    let dir = if artifact.is_dir() {
+        artifact.to_path_buf()
+    } else {
+        artifact.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let side: Sidecar =
+        serde_json::from_str(&read_artifact(&dir.join("publish.json"), MAX_SIDECAR)?)
+            .map_err(|e| anyhow::anyhow!("artifact: publish.json: {e}"))?;
+    if side.schema != PUBLISH_SCHEMA {
+        anyhow::bail!(
+            "artifact: publish.json: schema {:?} is not {PUBLISH_SCHEMA}",
+            side.schema
+        );
+    }
+    if side.repository != env.repository {
+        anyhow::bail!(
+            "artifact: publish.json names repository {:?}, not {:?}",
+            side.repository,
+            env.repository
+        );
+    }
+    if side.head_sha != run_head {
+        anyhow::bail!(
+            "artifact: publish.json names head commit {}, but the workflow run is for {run_head}",
+            side.head_sha
+        );
+    }
+    let number = side.pull_request;
+    if !run_prs.is_empty() && !run_prs.contains(&number) {
+        anyhow::bail!(
+            "artifact: pull request #{number} is not the workflow run's pull request ({run_prs:?})"
+        );
+    }
+    let claimed: serde_json::Value =
+        serde_json::from_str(&read_artifact(&dir.join("report.json"), MAX_REPORT_JSON)?)
+            .map_err(|e| anyhow::anyhow!("artifact: report.json: {e}"))?;
+    let schema = claimed
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    if schema != crate::report::json::DIFF_SCHEMA && schema != "reachdiff/diff-environments/v1" {
+        anyhow::bail!("artifact: report.json: schema {schema:?} is not a reachdiff diff report");
+    }
+    // GitHub lists no pull requests on a fork's workflow_run, and a listed
+    // one may have moved on since: GitHub's word decides.
+    let pr = with_api(env, api, |api| {
+        Ok(api.pull_request(&env.repository, number)?)
+    })?;
+    if pr.head_sha != run_head {
+        anyhow::bail!(
+            "artifact: pull request #{number} is at {}, not at the workflow run's head {run_head} (superseded, or not this run's pull request)",
+            pr.head_sha
+        );
+    }
+    if pr.state != "open" {
+        let _ = writeln!(
+            log,
+            "reachdiff: pull request #{number} is {}: nothing to publish",
+            pr.state
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(
+        log,
+        "reachdiff: publishing for pull request #{number} ({} → {run_head}), analysed here",
+        pr.base_sha
+    );
+    let event = Event {
+        base_sha: pr.base_sha,
+        head_sha: run_head,
+        number: Some(number),
+        from_fork: false,
+    };
+    let claimed_counts = row_counts(&claimed);
+    let mut mismatch = None;
+    let code = analyze_event(env, &event, api, out, log, |done| {
+        let mine = done.results.iter().fold((0, 0), |(o, c), (_, cmp, _, _)| {
+            (o + cmp.diff.opened.len(), c + cmp.diff.closed.len())
+        });
+        if mine != claimed_counts {
+            mismatch = Some(mine);
+        }
+        Ok(())
+    })?;
+    if let Some((o, c)) = mismatch {
+        let _ = writeln!(
+            out,
+            "::warning title=reachdiff::{}",
+            escape_data(&format!(
+                "the analysis run's artifact claims {} opened and {} closed row(s); this run found {o} and {c} and posted its own result (a different reachdiff version, a base that moved on, or a forged artifact)",
+                claimed_counts.0, claimed_counts.1
+            ))
+        );
+    }
+    Ok(code)
+}
+
+pub(super) fn run(args: ActionArgs) -> anyhow::Result<ExitCode> {
     let env = ActionEnv::from_env()?;
     let mut out = std::io::stdout().lock();
     let mut log = std::io::stderr().lock();
-    run_action(&env, None, &mut out, &mut log)
+    match &args.publish {
+        Some(p) => run_publish(&env, p, None, &mut out, &mut log),
+        None => run_action(&env, None, &mut out, &mut log),
+    }
 }
 
 #[cfg(test)]
@@ -896,6 +1524,7 @@ mod tests {
             let c = github::Comment {
                 id: 1 + self.0.borrow().len() as u64,
                 body: body.into(),
+                by_bot: true,
             };
             self.0.borrow_mut().push(c.clone());
             Ok(c)
@@ -1000,6 +1629,72 @@ mod tests {
             "{out}"
         );
         assert_eq!(api.0.borrow().len(), 1);
+    }
+
+    #[test]
+    fn review_lines_sides_cap_and_escaping() {
+        let doc = serde_json::json!({
+            "causes": [
+                {"kind": "policy", "text": "policy <b>x</b> [y](http://e) @team", "side": "head", "file": "a.yaml", "line": 5},
+                {"kind": "policy", "text": "removed", "side": "base", "file": "a.yaml", "line": 3},
+                {"kind": "policy", "text": "far away", "side": "head", "file": "a.yaml", "line": 90},
+                {"kind": "policy", "text": "no file"}
+            ],
+            "opened": [{"src": "a", "dst": "b", "protocol": "TCP/1", "causes": [0, 2, 3]}],
+            "closed": [{"src": "c", "dst": "d", "protocol": "TCP/2", "causes": [1]}]
+        });
+        let c = review_candidates(&doc, "deploy");
+        assert_eq!(c.len(), 3);
+        let files = vec![
+            github::PrFile {
+                filename: "deploy/a.yaml".into(),
+                patch: Some("@@ -2,3 +2,4 @@\n x\n-old\n+new\n+new2\n y".into()),
+            },
+            github::PrFile {
+                filename: "deploy/b.bin".into(),
+                patch: None,
+            },
+        ];
+        let r = build_review(&c, &files, "h").unwrap();
+        let got: Vec<(&str, u64, github::Side)> = r
+            .comments
+            .iter()
+            .map(|c| (c.path.as_str(), c.line, c.side))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("deploy/a.yaml", 5, github::Side::Right),
+                ("deploy/a.yaml", 3, github::Side::Left)
+            ]
+        );
+        assert!(
+            r.body
+                .contains("1 responsible line(s) lie outside the diff")
+        );
+        let b = &r.comments[0].body;
+        assert!(b.starts_with(REVIEW_MARKER));
+        assert!(
+            b.contains("&lt;b&gt;x&lt;/b&gt; \\[y\\]\\(http://e\\) \\@team"),
+            "{b}"
+        );
+        assert!(!b.contains("<b>"));
+        // The cap: 25 commentable lines give 20 comments and a note.
+        let many: Vec<ReviewCandidate> = (1..=25)
+            .map(|line| ReviewCandidate {
+                line,
+                ..c[0].clone()
+            })
+            .collect();
+        let patch = format!("@@ -0,0 +1,25 @@\n{}", "+x\n".repeat(25));
+        let files = vec![github::PrFile {
+            filename: "deploy/a.yaml".into(),
+            patch: Some(patch),
+        }];
+        let r = build_review(&many, &files, "h").unwrap();
+        assert_eq!(r.comments.len(), REVIEW_COMMENT_LIMIT);
+        assert!(r.body.contains("5 more line(s)"), "{}", r.body);
+        assert!(build_review(&many, &[], "h").is_none());
     }
 
     #[test]

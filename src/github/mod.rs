@@ -1,12 +1,14 @@
 //! The GitHub REST API, as `reachdiff action` needs it: the one sticky
-//! pull-request comment (find by marker, create, update).
+//! pull-request comment (find by marker, create, update), and the review
+//! with inline comments (pull-request files and their hunks, reviews,
+//! review comments).
 //!
 //! This is an I/O edge. Every call has a time limit, is retried with
 //! backoff on 5xx answers and connection errors, and waits out rate limits
 //! (403/429 with `retry-after` or `x-ratelimit-reset`, capped). Errors name
 //! the method, the path and GitHub's message, never the token.
 //!
-//! Transport is octocrab's raw `_get`/`_post`/`_patch` (its typed
+//! Transport is octocrab's raw `_get`/`_post`/`_patch`/`_put`/`_delete` (its typed
 //! `update_comment` sends POST; GitHub documents PATCH).
 
 use std::time::Duration;
@@ -16,6 +18,10 @@ use std::time::Duration;
 pub struct Comment {
     pub id: u64,
     pub body: String,
+    /// Written by an App or `github-actions` (`user.type` is `Bot`). Only
+    /// such comments are ever taken for reachdiff's: a person pasting the
+    /// marker must not get their comment overwritten or deleted.
+    pub by_bot: bool,
 }
 
 /// Why a call failed.
@@ -60,14 +66,202 @@ pub trait GitHubApi {
     fn list_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError>;
     fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment, GitHubError>;
     fn update_comment(&self, repo: &str, id: u64, body: &str) -> Result<Comment, GitHubError>;
+
+    /// The files of pull request `number` with their unified-diff patches
+    /// (`GET /repos/{o}/{r}/pulls/{n}/files`, all pages).
+    fn list_pr_files(&self, _repo: &str, _number: u64) -> Result<Vec<PrFile>, GitHubError> {
+        Err(GitHubError::Setup(
+            "listing pull-request files is not supported".into(),
+        ))
+    }
+    /// Pull request `number` (`GET /repos/{o}/{r}/pulls/{n}`).
+    fn pull_request(&self, _repo: &str, _number: u64) -> Result<PullRequest, GitHubError> {
+        Err(GitHubError::Setup(
+            "reading pull requests is not supported".into(),
+        ))
+    }
+    /// Every review comment of pull request `number`.
+    fn list_review_comments(&self, _repo: &str, _number: u64) -> Result<Vec<Comment>, GitHubError> {
+        Ok(Vec::new())
+    }
+    /// Every review of pull request `number` (id and body).
+    fn list_reviews(&self, _repo: &str, _number: u64) -> Result<Vec<Comment>, GitHubError> {
+        Ok(Vec::new())
+    }
+    /// `PUT /repos/{o}/{r}/pulls/{n}/reviews/{id}`: a submitted review's
+    /// body (reviews cannot be deleted once submitted).
+    fn update_review(
+        &self,
+        _repo: &str,
+        _number: u64,
+        _id: u64,
+        _body: &str,
+    ) -> Result<(), GitHubError> {
+        Err(GitHubError::Setup(
+            "updating reviews is not supported".into(),
+        ))
+    }
+    /// `DELETE /repos/{o}/{r}/pulls/comments/{id}`.
+    fn delete_review_comment(&self, _repo: &str, _id: u64) -> Result<(), GitHubError> {
+        Err(GitHubError::Setup(
+            "deleting review comments is not supported".into(),
+        ))
+    }
+    /// One review (event `COMMENT`) on `commit_id` with inline comments;
+    /// returns the review's id.
+    fn create_review(
+        &self,
+        _repo: &str,
+        _number: u64,
+        _review: &NewReview,
+    ) -> Result<u64, GitHubError> {
+        Err(GitHubError::Setup(
+            "creating reviews is not supported".into(),
+        ))
+    }
 }
 
-/// The first comment that starts with `marker` (and so was written by
-/// reachdiff; a reply quoting it starts with `>`).
+/// What reachdiff reads of a pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRequest {
+    pub base_sha: String,
+    pub head_sha: String,
+    /// `open` or `closed`.
+    pub state: String,
+}
+
+/// A file of a pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrFile {
+    pub filename: String,
+    /// Absent for binary or very large diffs.
+    pub patch: Option<String>,
+}
+
+/// Which side of a diff a review comment is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// The base (deleted and context lines, old numbering).
+    Left,
+    /// The head (added and context lines, new numbering).
+    Right,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Left => "LEFT",
+            Side::Right => "RIGHT",
+        }
+    }
+}
+
+/// One inline comment of a new review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewReviewComment {
+    pub path: String,
+    pub line: u64,
+    pub side: Side,
+    pub body: String,
+}
+
+/// A review to post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewReview {
+    pub commit_id: String,
+    pub body: String,
+    pub comments: Vec<NewReviewComment>,
+}
+
+impl NewReview {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "commit_id": self.commit_id,
+            "event": "COMMENT",
+            "body": self.body,
+            "comments": self.comments.iter().map(|c| serde_json::json!({
+                "path": c.path,
+                "line": c.line,
+                "side": c.side.as_str(),
+                "body": c.body,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The lines of one file GitHub lets a review comment on, from its patch:
+/// every line of a hunk, on the side(s) it exists on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Commentable {
+    pub left: std::collections::BTreeSet<u64>,
+    pub right: std::collections::BTreeSet<u64>,
+}
+
+impl Commentable {
+    pub fn contains(&self, side: Side, line: u64) -> bool {
+        match side {
+            Side::Left => self.left.contains(&line),
+            Side::Right => self.right.contains(&line),
+        }
+    }
+}
+
+/// Parses the hunks of a unified-diff patch (as GitHub gives it: no file
+/// header, hunks starting `@@ -a,b +c,d @@`).
+pub fn commentable_lines(patch: &str) -> Commentable {
+    let mut out = Commentable::default();
+    let (mut old, mut new) = (0u64, 0u64);
+    let mut in_hunk = false;
+    for l in patch.lines() {
+        if let Some(rest) = l.strip_prefix("@@ ") {
+            let mut it = rest.split_whitespace();
+            let start = |t: Option<&str>, sign: char| {
+                t.and_then(|t| t.strip_prefix(sign))
+                    .and_then(|t| t.split(',').next())
+                    .and_then(|n| n.parse::<u64>().ok())
+            };
+            match (start(it.next(), '-'), start(it.next(), '+')) {
+                (Some(o), Some(n)) => {
+                    (old, new) = (o, n);
+                    in_hunk = true;
+                }
+                _ => in_hunk = false,
+            }
+            continue;
+        }
+        if !in_hunk {
+            continue;
+        }
+        match l.chars().next() {
+            Some('+') => {
+                out.right.insert(new);
+                new += 1;
+            }
+            Some('-') => {
+                out.left.insert(old);
+                old += 1;
+            }
+            Some('\\') => {}
+            _ => {
+                out.left.insert(old);
+                out.right.insert(new);
+                old += 1;
+                new += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether `c` is one of reachdiff's: written by a bot and starting with
+/// `marker` (a reply quoting it starts with `>`).
+pub fn is_ours(c: &Comment, marker: &str) -> bool {
+    c.by_bot && c.body.trim_start().starts_with(marker)
+}
+
+/// The first of reachdiff's comments carrying `marker`.
 pub fn find_sticky<'a>(comments: &'a [Comment], marker: &str) -> Option<&'a Comment> {
-    comments
-        .iter()
-        .find(|c| c.body.trim_start().starts_with(marker))
+    comments.iter().find(|c| is_ours(c, marker))
 }
 
 /// What `upsert_sticky` did.
@@ -290,6 +484,8 @@ impl Client {
             "GET" => self.octo._get(url).await,
             "POST" => self.octo._post(url, body).await,
             "PATCH" => self.octo._patch(url, body).await,
+            "DELETE" => self.octo._delete(url, body).await,
+            "PUT" => self.octo._put(url, body).await,
             _ => return Err(format!("unsupported method {method}")),
         };
         // octocrab's errors describe the transport (connection refused,
@@ -413,6 +609,7 @@ fn parse_comment(v: &serde_json::Value) -> Option<Comment> {
             .and_then(|b| b.as_str())
             .unwrap_or_default()
             .to_string(),
+        by_bot: v.pointer("/user/type").and_then(|t| t.as_str()) == Some("Bot"),
     })
 }
 
@@ -468,6 +665,108 @@ impl GitHubApi for Client {
             .as_ref()
             .and_then(parse_comment)
             .ok_or_else(|| bad_json("PATCH", &path))
+    }
+
+    fn list_pr_files(&self, repo: &str, number: u64) -> Result<Vec<PrFile>, GitHubError> {
+        let items = self.get_all(&format!("/repos/{repo}/pulls/{number}/files?per_page=100"))?;
+        Ok(items
+            .iter()
+            .filter_map(|v| {
+                Some(PrFile {
+                    filename: v.get("filename")?.as_str()?.to_string(),
+                    patch: v.get("patch").and_then(|p| p.as_str()).map(str::to_string),
+                })
+            })
+            .collect())
+    }
+
+    fn pull_request(&self, repo: &str, number: u64) -> Result<PullRequest, GitHubError> {
+        let path = format!("/repos/{repo}/pulls/{number}");
+        let a = self.call("GET", &path, None)?;
+        let v: serde_json::Value =
+            serde_json::from_str(&a.body).map_err(|_| bad_json("GET", &path))?;
+        let s = |p: &str| v.pointer(p).and_then(|s| s.as_str()).map(str::to_string);
+        match (s("/base/sha"), s("/head/sha"), s("/state")) {
+            (Some(base_sha), Some(head_sha), Some(state)) => Ok(PullRequest {
+                base_sha,
+                head_sha,
+                state,
+            }),
+            _ => Err(bad_json("GET", &path)),
+        }
+    }
+
+    fn list_review_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        let items = self.get_all(&format!(
+            "/repos/{repo}/pulls/{number}/comments?per_page=100"
+        ))?;
+        Ok(items.iter().filter_map(parse_comment).collect())
+    }
+
+    fn list_reviews(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        let items = self.get_all(&format!(
+            "/repos/{repo}/pulls/{number}/reviews?per_page=100"
+        ))?;
+        Ok(items.iter().filter_map(parse_comment).collect())
+    }
+
+    fn update_review(
+        &self,
+        repo: &str,
+        number: u64,
+        id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        self.call(
+            "PUT",
+            &format!("/repos/{repo}/pulls/{number}/reviews/{id}"),
+            Some(&serde_json::json!({ "body": body })),
+        )
+        .map(|_| ())
+    }
+
+    fn delete_review_comment(&self, repo: &str, id: u64) -> Result<(), GitHubError> {
+        self.call(
+            "DELETE",
+            &format!("/repos/{repo}/pulls/comments/{id}"),
+            None,
+        )
+        .map(|_| ())
+    }
+
+    fn create_review(
+        &self,
+        repo: &str,
+        number: u64,
+        review: &NewReview,
+    ) -> Result<u64, GitHubError> {
+        let path = format!("/repos/{repo}/pulls/{number}/reviews");
+        let a = self.call("POST", &path, Some(&review.json()))?;
+        serde_json::from_str::<serde_json::Value>(&a.body)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_u64()))
+            .ok_or_else(|| bad_json("POST", &path))
+    }
+}
+
+impl Client {
+    /// Every item of a paginated list (at most `MAX_PAGES` pages).
+    fn get_all(&self, first: &str) -> Result<Vec<serde_json::Value>, GitHubError> {
+        let mut out = Vec::new();
+        let mut next = Some(first.to_string());
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            let a = self.call("GET", &path, None)?;
+            let v: serde_json::Value =
+                serde_json::from_str(&a.body).map_err(|_| bad_json("GET", first))?;
+            let items = v.as_array().ok_or_else(|| bad_json("GET", first))?;
+            out.extend(items.iter().cloned());
+            if pages < MAX_PAGES {
+                next = a.link.as_deref().and_then(next_link);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -555,16 +854,33 @@ mod tests {
     }
 
     #[test]
+    fn hunks() {
+        let p = "@@ -2,4 +2,5 @@ kind: Pod\n metadata:\n-  name: a\n+  name: b\n+  x: y\n   ns: s\n\\ No newline at end of file\n@@ -20 +21 @@\n-q\n+r";
+        let c = commentable_lines(p);
+        assert_eq!(
+            c.left.iter().copied().collect::<Vec<_>>(),
+            vec![2, 3, 4, 20]
+        );
+        assert_eq!(
+            c.right.iter().copied().collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 21]
+        );
+        assert!(c.contains(Side::Right, 4) && !c.contains(Side::Right, 6));
+    }
+
+    #[test]
     fn quoted_markers_are_not_ours() {
         let m = "<!-- reachdiff -->";
         let cs = vec![
             Comment {
                 id: 1,
                 body: format!("> {m}\n> quoted"),
+                by_bot: true,
             },
             Comment {
                 id: 2,
                 body: format!("{m}\nours"),
+                by_bot: true,
             },
         ];
         assert_eq!(find_sticky(&cs, m).map(|c| c.id), Some(2));
@@ -579,6 +895,7 @@ mod tests {
             let c = Comment {
                 id: 100 + self.0.borrow().len() as u64,
                 body: body.into(),
+                by_bot: true,
             };
             self.0.borrow_mut().push(c.clone());
             Ok(c)
@@ -597,6 +914,7 @@ mod tests {
         f.0.borrow_mut().push(Comment {
             id: 1,
             body: "LGTM".into(),
+            by_bot: true,
         });
         let m = "<!-- reachdiff -->";
         let a = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\none")).unwrap();

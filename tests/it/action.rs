@@ -158,6 +158,16 @@ struct State {
     /// `/acme/NAME.git/` through `git http-backend`.
     git_root: Option<PathBuf>,
     git_requests: Vec<Request>,
+    /// `GET /pulls/{n}/files` answers.
+    pr_files: Vec<serde_json::Value>,
+    /// `GET /pulls/{n}`: (base commit, head commit, state).
+    pull: Option<(String, String, &'static str)>,
+    /// Reviews: (id, body).
+    reviews: Vec<(u64, String)>,
+    /// Review comments: (id, body, path, line, side).
+    review_comments: Vec<(u64, String, String, u64, String)>,
+    /// Review comments (ids) written by a person, not by a bot.
+    people: Vec<u64>,
 }
 
 /// A GitHub REST API on 127.0.0.1 for one test: stops when dropped or
@@ -250,7 +260,8 @@ fn comment_json(base: &str, id: u64, body: &str, user: &str) -> serde_json::Valu
         "url": format!("{base}/repos/{REPO}/issues/comments/{id}"),
         "html_url": format!("https://github.com/{REPO}/pull/7#issuecomment-{id}"),
         "body": body,
-        "user": {"login": user, "id": 41898282, "type": "Bot"},
+        "user": {"login": user, "id": 41898282,
+            "type": if user.ends_with("[bot]") { "Bot" } else { "User" }},
         "created_at": "2026-11-26T10:00:00Z",
         "updated_at": "2026-11-26T10:00:00Z",
         "author_association": "NONE"
@@ -373,6 +384,100 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
                 "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
                 "status": "403"}),
         )
+    } else if let Some(rest) = path.strip_prefix(&format!("/repos/{REPO}/pulls/")) {
+        let segs: Vec<&str> = rest.split('/').collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", [n]) if st.pull.is_some() => {
+                let (base_sha, head_sha, state) = st.pull.clone().unwrap();
+                (
+                    200,
+                    serde_json::json!({"number": n.parse::<u64>().unwrap(), "state": state,
+                        "head": {"sha": head_sha, "ref": "pr", "repo": {"full_name": "fork/gitops"}},
+                        "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": REPO}}}),
+                )
+            }
+            ("GET", [_, "reviews"]) => (
+                200,
+                serde_json::Value::Array(
+                    st.reviews
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({"id": r.0, "body": r.1, "state": "COMMENTED",
+                            "user": {"login": "github-actions[bot]", "type": "Bot"}})
+                        })
+                        .collect(),
+                ),
+            ),
+            ("PUT", [_, "reviews", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let text = v["body"].as_str().unwrap().to_string();
+                match st.reviews.iter_mut().find(|r| r.0 == id) {
+                    Some(r) => {
+                        r.1 = text.clone();
+                        (
+                            200,
+                            serde_json::json!({"id": id, "body": text, "state": "COMMENTED"}),
+                        )
+                    }
+                    None => (404, serde_json::json!({"message": "Not Found"})),
+                }
+            }
+            ("GET", [_, "files"]) => (200, serde_json::Value::Array(st.pr_files.clone())),
+            ("GET", [_, "comments"]) => (
+                200,
+                serde_json::Value::Array(
+                    st.review_comments
+                        .iter()
+                        .map(|c| {
+                            let user = if st.people.contains(&c.0) {
+                                serde_json::json!({"login": "mallory", "type": "User"})
+                            } else {
+                                serde_json::json!({"login": "github-actions[bot]", "type": "Bot"})
+                            };
+                            serde_json::json!({"id": c.0, "body": c.1, "path": c.2, "line": c.3,
+                                "side": c.4, "user": user})
+                        })
+                        .collect(),
+                ),
+            ),
+            ("DELETE", ["comments", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let before = st.review_comments.len();
+                st.review_comments.retain(|c| c.0 != id);
+                if st.review_comments.len() < before {
+                    (204, serde_json::Value::Null)
+                } else {
+                    (404, serde_json::json!({"message": "Not Found"}))
+                }
+            }
+            ("POST", [_, "reviews"]) => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["event"], "COMMENT");
+                let review_id = st.next_id;
+                st.next_id += 1;
+                st.reviews.push((
+                    review_id,
+                    v["body"].as_str().unwrap_or_default().to_string(),
+                ));
+                for c in v["comments"].as_array().unwrap() {
+                    let id = st.next_id;
+                    st.next_id += 1;
+                    st.review_comments.push((
+                        id,
+                        c["body"].as_str().unwrap().to_string(),
+                        c["path"].as_str().unwrap().to_string(),
+                        c["line"].as_u64().unwrap(),
+                        c["side"].as_str().unwrap().to_string(),
+                    ));
+                }
+                (
+                    200,
+                    serde_json::json!({"id": review_id, "state": "COMMENTED", "body": v["body"]}),
+                )
+            }
+            _ => (404, serde_json::json!({"message": "Not Found"})),
+        }
     } else if let Some(rest) = path.strip_prefix(&comments_path) {
         let segs: Vec<&str> = rest.split('/').collect();
         match (method.as_str(), segs.as_slice()) {
@@ -429,9 +534,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
         (404, serde_json::json!({"message": "Not Found"}))
     };
     drop(st);
-    let body = json.to_string();
+    let body = if status == 204 {
+        String::new()
+    } else {
+        json.to_string()
+    };
     let reason = match status {
         200 => "OK",
+        204 => "No Content",
         201 => "Created",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -1132,4 +1242,591 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
         "{}",
         r.stderr
     );
+}
+
+/// GitHub's `pulls/{n}/files` for base..head of `repo`: each file with its
+/// patch (hunks only), `context` lines around each change.
+fn pr_files(repo: &Path, base: &str, head: &str, context: u32) -> Vec<serde_json::Value> {
+    let names = git(repo, &["diff", "--name-only", base, head]);
+    names
+        .lines()
+        .map(|f| {
+            let d = git(
+                repo,
+                &["diff", &format!("-U{context}"), base, head, "--", f],
+            );
+            let patch: Vec<&str> = d.lines().skip_while(|l| !l.starts_with("@@")).collect();
+            serde_json::json!({"sha": "0", "filename": f, "status": "modified",
+                "additions": 1, "deletions": 1, "changes": 2, "patch": patch.join("\n")})
+        })
+        .collect()
+}
+
+#[test]
+fn review_comments_sit_on_diff_lines_and_are_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let o = origin(root, &[]);
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[],
+        "open db to cart",
+    );
+    let ws = o.full_checkout(root, "ws");
+    let gh = FakeGitHub::start();
+    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    // Someone else's review comment stays.
+    gh.state.lock().unwrap().review_comments.push((
+        5,
+        "nit: typo".into(),
+        "db.yaml".into(),
+        96,
+        "RIGHT".into(),
+    ));
+    let ev = event(root, "event.json", 7, &o.base, &head, false);
+    let setup = Setup {
+        ws: &ws,
+        event: &ev,
+        api: &gh.url,
+        inputs: &[("review-comments", "true")],
+        server: None,
+    };
+    let r = run_action(root, &setup);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    let ours = |gh: &FakeGitHub| {
+        let mut v: Vec<(String, u64, String)> = gh
+            .state
+            .lock()
+            .unwrap()
+            .review_comments
+            .iter()
+            .filter(|c| c.1.starts_with("<!-- reachdiff-review -->"))
+            .map(|c| (c.2.clone(), c.3, c.4.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    // The lines responsible (as the annotations say), head side.
+    assert_eq!(
+        ours(&gh),
+        vec![
+            ("cart.yaml".to_string(), 60, "RIGHT".to_string()),
+            ("db.yaml".to_string(), 98, "RIGHT".to_string())
+        ],
+        "{}",
+        explain(&r)
+    );
+    let reviews: Vec<Request> = gh
+        .writes()
+        .into_iter()
+        .filter(|w| w.path.ends_with("/reviews"))
+        .collect();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].path, format!("/repos/{REPO}/pulls/7/reviews"));
+    let v: serde_json::Value = serde_json::from_str(&reviews[0].body).unwrap();
+    assert_eq!(v["commit_id"], head.as_str());
+
+    // The next run replaces them: no pile-up, the other comment stays.
+    let r = run_action(root, &setup);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert_eq!(ours(&gh).len(), 2);
+    let deletes = gh
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 2);
+    // The first review (which cannot be deleted) now says it is superseded.
+    {
+        let st = gh.state.lock().unwrap();
+        assert_eq!(st.reviews.len(), 2);
+        assert!(st.reviews[0].1.contains("Superseded"), "{:?}", st.reviews);
+        assert!(!st.reviews[1].1.contains("Superseded"));
+    }
+    assert!(
+        gh.state
+            .lock()
+            .unwrap()
+            .review_comments
+            .iter()
+            .any(|c| c.0 == 5)
+    );
+
+    // With db.yaml's line 98 outside the diff (no context lines), only
+    // cart.yaml is commented; the body says one line was left out.
+    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 0);
+    let r = run_action(root, &setup);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert_eq!(
+        ours(&gh),
+        vec![("cart.yaml".to_string(), 60, "RIGHT".to_string())]
+    );
+    let last = gh
+        .writes()
+        .into_iter()
+        .rev()
+        .find(|w| w.path.ends_with("/reviews"))
+        .unwrap();
+    assert!(last.body.contains("outside the diff"), "{}", last.body);
+    // The sticky comment is still exactly one.
+    assert_eq!(gh.sticky().len(), 1);
+}
+
+/// `reachdiff action --publish ARTIFACT` in workspace `ws` on a
+/// `workflow_run` event whose run was for `head` and lists `prs` (empty
+/// for forks).
+fn publish(root: &Path, ws: &Path, api: &str, artifact: &Path, head: &str, prs: &[u64]) -> Run {
+    let ev = root.join("workflow_run.json");
+    let payload = serde_json::json!({
+        "action": "completed",
+        "workflow_run": {
+            "id": 99, "name": "reachdiff", "event": "pull_request", "status": "completed",
+            "conclusion": "success", "head_sha": head, "head_branch": "pr",
+            "pull_requests": prs.iter().map(|n| serde_json::json!({
+                "number": n, "head": {"sha": head, "ref": "pr"}, "base": {"ref": "main"}
+            })).collect::<Vec<_>>(),
+        },
+        "repository": {"id": 1, "name": "gitops", "full_name": REPO},
+    });
+    std::fs::write(&ev, payload.to_string()).unwrap();
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut c = support::bin();
+    c.env_clear()
+        .args(["action", "--publish"])
+        .arg(artifact)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "workflow_run")
+        .env("GITHUB_EVENT_PATH", &ev)
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_RUN_ID", "4343")
+        .env("GITHUB_WORKSPACE", ws)
+        .env("INPUT_TOKEN", TOKEN)
+        .env("INPUT_COMMENT", "on-change")
+        .env("INPUT_REVIEW-COMMENTS", "true");
+    let out = c.output().expect("run reachdiff action --publish");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    Run {
+        stdout,
+        stderr,
+        outputs: String::new(),
+        summary: String::new(),
+        out,
+    }
+}
+
+/// The fork-safe two-job pattern: the analysis job (read-only, untrusted)
+/// leaves an artifact; the publisher takes only the pull-request number
+/// from it, has GitHub confirm it, and analyses base and head itself.
+#[test]
+fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let o = origin(root, &[]);
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[],
+        "open db to cart",
+    );
+    let ws = o.full_checkout(root, "ws");
+    // As on GitHub, a fork's head is reachable in the base repository only
+    // through refs/pull/N/head.
+    git(&o.dir, &["update-ref", "refs/pull/7/head", &head]);
+    git(&o.dir, &["branch", "-D", "pr"]);
+    git(&o.dir, &["branch", "-D", "pull/merge"]);
+
+    // The analysis job: a fork pull request, read-only, no writes.
+    let gh = FakeGitHub::start();
+    let ev = event(root, "fork.json", 7, &o.base, &head, true);
+    let r = run_action(
+        root,
+        &Setup {
+            ws: &ws,
+            event: &ev,
+            api: &gh.url,
+            inputs: &[],
+            server: None,
+        },
+    );
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(gh.writes().is_empty());
+    let artifact = ws.join(".reachdiff");
+    for f in ["report.json", "report.md", "publish.json"] {
+        assert!(artifact.join(f).is_file(), "{f} missing");
+    }
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifact.join("publish.json")).unwrap())
+            .unwrap();
+    assert_eq!(side["pull_request"], 7);
+    assert_eq!(side["head_sha"], head.as_str());
+    let analysed = std::fs::read_to_string(artifact.join("report.md")).unwrap();
+
+    // The publisher's workspace: the default branch at depth 1, as
+    // actions/checkout leaves it on workflow_run. A forged artifact: the
+    // comment text is replaced and the counts lie.
+    let pub_ws = root.join("pub-ws");
+    git(
+        root,
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &o.url(),
+            pub_ws.to_str().unwrap(),
+        ],
+    );
+    let forged = root.join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::copy(artifact.join("publish.json"), forged.join("publish.json")).unwrap();
+    std::fs::write(
+        forged.join("report.md"),
+        "<!-- reachdiff -->\n@everyone all clear, merge [here](https://evil.example)",
+    )
+    .unwrap();
+    std::fs::write(
+        forged.join("report.json"),
+        r#"{"schema": "reachdiff/diff/v1", "opened": [], "closed": []}"#,
+    )
+    .unwrap();
+    {
+        let mut st = gh.state.lock().unwrap();
+        st.pull = Some((o.base.clone(), head.clone(), "open"));
+        st.pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    }
+    // A fork's workflow_run lists no pull request.
+    let r = publish(root, &pub_ws, &gh.url, &forged, &head, &[]);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(r.stderr.contains("git fetch"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("claims 0 opened and 0 closed"),
+        "{}",
+        r.stdout
+    );
+    let sticky = gh.sticky();
+    assert_eq!(sticky.len(), 1);
+    assert!(!sticky[0].1.contains("evil.example") && !sticky[0].1.contains("@everyone"));
+    // The publisher's own analysis says what the analysis job said (only
+    // the link to the run's job summary differs).
+    assert_eq!(
+        sticky[0].1.replace("/runs/4343", "/runs/4242"),
+        analysed,
+        "the publisher's comment differs from the analysis job's report"
+    );
+    assert_eq!(gh.state.lock().unwrap().review_comments.len(), 2);
+
+    // Again with the honest artifact, listed pull request: the same one
+    // comment, the review replaced, no warning.
+    let r = publish(
+        root,
+        &pub_ws,
+        &gh.url,
+        &artifact.join("report.json"),
+        &head,
+        &[7],
+    );
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(!r.stdout.contains("claims"), "{}", r.stdout);
+    assert_eq!(gh.sticky().len(), 1);
+    assert_eq!(gh.state.lock().unwrap().review_comments.len(), 2);
+    let posts = gh
+        .writes()
+        .iter()
+        .filter(|w| w.method == "POST" && w.path.ends_with("/comments"))
+        .count();
+    assert_eq!(posts, 1);
+
+    // Refused with exit 2 and nothing written.
+    let copy = |name: &str, edit: &dyn Fn(&Path)| {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["report.json", "report.md", "publish.json"] {
+            std::fs::copy(artifact.join(f), dir.join(f)).unwrap();
+        }
+        edit(&dir);
+        dir
+    };
+    let writes = gh.writes().len();
+    let refuse = |dir: &Path, prs: &[u64], why: &str| {
+        let r = publish(root, &pub_ws, &gh.url, dir, &head, prs);
+        assert_eq!(code(&r), 2, "{}", explain(&r));
+        assert!(r.stderr.contains(why), "{}", r.stderr);
+    };
+    let wrong_pr = copy("wrong-pr", &|d| {
+        let p = d.join("publish.json");
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"pull_request\": 7", "\"pull_request\": 8");
+        std::fs::write(p, t).unwrap();
+    });
+    refuse(&wrong_pr, &[7], "is not the workflow run's pull request");
+    // A fork run naming another pull request: GitHub says #8 is elsewhere.
+    gh.state.lock().unwrap().pull = Some((o.base.clone(), "f".repeat(40), "open"));
+    refuse(&wrong_pr, &[], "not at the workflow run's head");
+    // The pull request moved on since the analysis: nothing stale posted.
+    refuse(&artifact, &[7], "superseded");
+    gh.state.lock().unwrap().pull = Some((o.base.clone(), head.clone(), "open"));
+    let extra_field = copy("extra", &|d| {
+        let p = d.join("publish.json");
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replacen('{', "{\"token\": \"x\",", 1);
+        std::fs::write(p, t).unwrap();
+    });
+    refuse(&extra_field, &[7], "unknown field");
+    let bad_schema = copy("schema", &|d| {
+        std::fs::write(d.join("report.json"), "{\"schema\": \"something/else\"}").unwrap();
+    });
+    refuse(&bad_schema, &[7], "not a reachdiff diff report");
+    let huge = copy("huge", &|d| {
+        std::fs::write(d.join("publish.json"), " ".repeat(100_000)).unwrap();
+    });
+    refuse(&huge, &[7], "bytes, more than");
+    let link = copy("link", &|d| {
+        std::fs::remove_file(d.join("report.json")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.join("report.json")).unwrap();
+    });
+    refuse(&link, &[7], "not a regular file");
+    assert_eq!(gh.writes().len(), writes, "a refused artifact wrote");
+
+    // A closed pull request: nothing to publish.
+    gh.state.lock().unwrap().pull = Some((o.base.clone(), head.clone(), "closed"));
+    let r = publish(root, &pub_ws, &gh.url, &artifact, &head, &[7]);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(r.stderr.contains("is closed"), "{}", r.stderr);
+    assert_eq!(gh.writes().len(), writes);
+}
+
+/// A person's comment that starts with the marker (pasted, or quoted
+/// without `>`) is never taken for reachdiff's: it is neither overwritten
+/// nor deleted.
+#[test]
+fn a_persons_comment_with_the_marker_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let o = origin(root, &[]);
+    let head = o.push_head(&scenario("shop-multi-namespace", "head"), &[], "head");
+    let ws = o.full_checkout(root, "ws");
+    let gh = FakeGitHub::start();
+    let planted = "<!-- reachdiff -->\nI copied this from the bot";
+    {
+        let mut st = gh.state.lock().unwrap();
+        st.comments.push((5, planted.into(), "mallory".into()));
+        st.review_comments.push((
+            6,
+            "<!-- reachdiff-review -->\nmine".into(),
+            "a.yaml".into(),
+            1,
+            "RIGHT".into(),
+        ));
+        st.people.push(6);
+        st.pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    }
+    let ev = event(root, "pr.json", 7, &o.base, &head, false);
+    let r = run_action(
+        root,
+        &Setup {
+            ws: &ws,
+            event: &ev,
+            api: &gh.url,
+            inputs: &[("review-comments", "true")],
+            server: None,
+        },
+    );
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    let st = gh.state.lock().unwrap();
+    assert_eq!(
+        st.comments[0],
+        (5, planted.to_string(), "mallory".to_string())
+    );
+    assert_eq!(st.comments.len(), 2, "reachdiff's own comment was created");
+    assert!(
+        st.review_comments.iter().any(|c| c.0 == 6),
+        "a person's review comment was deleted"
+    );
+}
+
+/// The rules of GitHub's action metadata schema (`action.yml`), checked
+/// field by field: types, allowed keys, id patterns, a docker `runs`,
+/// branding values; and every input and output is in the README's tables.
+#[test]
+fn action_yml_follows_the_metadata_schema() {
+    use serde_yaml::Value;
+    let text = std::fs::read_to_string(support::repo_root().join("action.yml")).unwrap();
+    let v: Value = serde_yaml::from_str(&text).unwrap();
+    let s = |x: &Value| x.as_str().map(str::to_string);
+    assert!(s(&v["name"]).is_some_and(|n| !n.is_empty()), "name");
+    assert!(
+        s(&v["description"]).is_some_and(|d| !d.is_empty() && d.len() <= 1000),
+        "description"
+    );
+    if let Some(a) = v.get("author") {
+        assert!(a.is_string(), "author is a string");
+    }
+    // Input and output ids: `^[_a-zA-Z][a-zA-Z0-9_-]*$`, unique ignoring case.
+    let id_ok = |id: &str| {
+        let mut c = id.chars();
+        c.next()
+            .is_some_and(|f| f == '_' || f.is_ascii_alphabetic())
+            && c.all(|x| x == '_' || x == '-' || x.is_ascii_alphanumeric())
+    };
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (id, input) in v["inputs"].as_mapping().expect("inputs is a mapping") {
+        let id = id.as_str().expect("input id is a string");
+        assert!(id_ok(id), "input id {id:?}");
+        assert!(seen.insert(id.to_ascii_lowercase()), "input {id} twice");
+        let m = input.as_mapping().expect("input is a mapping");
+        for k in m.keys() {
+            let k = k.as_str().unwrap();
+            assert!(
+                ["description", "required", "default", "deprecationMessage"].contains(&k),
+                "input {id}: unknown key {k}"
+            );
+        }
+        assert!(input["description"].is_string(), "input {id}: description");
+        if let Some(r) = input.get("required") {
+            assert!(r.is_bool(), "input {id}: required must be a boolean");
+        }
+        if let Some(d) = input.get("default") {
+            // Quoted: the runner passes strings ("false", "100").
+            assert!(d.is_string(), "input {id}: default must be a string");
+            let d = d.as_str().unwrap();
+            if d.contains("${{") {
+                // Only the contexts GitHub allows in input defaults.
+                assert!(
+                    d.contains("github.") || d.contains("env.") || d.contains("runner."),
+                    "input {id}: default {d}"
+                );
+            }
+        }
+        assert!(
+            readme.contains(&format!("| `{id}` |")),
+            "input {id} is not in the README's table"
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (id, o) in v["outputs"].as_mapping().expect("outputs is a mapping") {
+        let id = id.as_str().expect("output id is a string");
+        assert!(id_ok(id), "output id {id:?}");
+        assert!(seen.insert(id.to_ascii_lowercase()), "output {id} twice");
+        for k in o.as_mapping().expect("output is a mapping").keys() {
+            // `value` belongs to composite actions only.
+            assert_eq!(k.as_str(), Some("description"), "output {id}: key {k:?}");
+        }
+        assert!(o["description"].is_string(), "output {id}: description");
+        assert!(
+            readme.contains(&format!("| `{id}` |")),
+            "output {id} is not in the README's table"
+        );
+    }
+    let runs = v["runs"].as_mapping().expect("runs is a mapping");
+    for k in runs.keys() {
+        let k = k.as_str().unwrap();
+        assert!(
+            [
+                "using",
+                "image",
+                "env",
+                "entrypoint",
+                "pre-entrypoint",
+                "post-entrypoint",
+                "args",
+                "pre-if",
+                "post-if"
+            ]
+            .contains(&k),
+            "runs: key {k} is not one of a docker action"
+        );
+    }
+    assert_eq!(v["runs"]["using"].as_str(), Some("docker"));
+    assert_eq!(v["runs"]["image"].as_str(), Some("Dockerfile"));
+    if let Some(args) = v["runs"].get("args") {
+        for a in args.as_sequence().expect("args is a list") {
+            let a = a.as_str().expect("args are strings");
+            assert!(!a.contains("${{ inputs."), "args: {a}");
+        }
+    }
+    // No `${{ inputs.` anywhere a shell or the entrypoint would see it.
+    for line in text.lines() {
+        let l = line.trim_start();
+        if l.starts_with("run:") || l.starts_with("args:") || l.starts_with("entrypoint:") {
+            assert!(!l.contains("${{"), "{line}");
+        }
+    }
+    let icon = v["branding"]["icon"].as_str().expect("branding.icon");
+    assert!(!icon.is_empty() && icon.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+    let color = v["branding"]["color"].as_str().expect("branding.color");
+    assert!(
+        [
+            "white",
+            "black",
+            "yellow",
+            "blue",
+            "green",
+            "orange",
+            "red",
+            "purple",
+            "gray-dark"
+        ]
+        .contains(&color),
+        "branding.color {color}"
+    );
+}
+
+#[test]
+fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let o = origin(root, &[]);
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[],
+        "open db to cart",
+    );
+    let ws = o.full_checkout(root, "ws");
+    let gh = FakeGitHub::start();
+    gh.state.lock().unwrap().read_only = true;
+    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    let ev = event(root, "same.json", 7, &o.base, &head, false);
+    let r = run_action(
+        root,
+        &Setup {
+            ws: &ws,
+            event: &ev,
+            api: &gh.url,
+            inputs: &[("review-comments", "true")],
+            server: None,
+        },
+    );
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(
+        r.stderr.contains("could not write review comments"),
+        "{}",
+        r.stderr
+    );
+    assert!(gh.state.lock().unwrap().review_comments.is_empty());
+    // A fork: nothing is even attempted.
+    let gh = FakeGitHub::start();
+    let ev = event(root, "fork.json", 7, &o.base, &head, true);
+    let r = run_action(
+        root,
+        &Setup {
+            ws: &ws,
+            event: &ev,
+            api: &gh.url,
+            inputs: &[("review-comments", "true")],
+            server: None,
+        },
+    );
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    assert!(gh.requests().is_empty());
+    assert!(r.stderr.contains("no review comments"), "{}", r.stderr);
 }
