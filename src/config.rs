@@ -114,6 +114,14 @@ pub struct ReportConfig {
     /// each side (e.g. `https://github.com/o/r/blob/{sha}`).
     #[serde(default)]
     pub link_template: Option<String>,
+    /// The GitHub App also posts a review with inline comments on the lines
+    /// responsible (the Action has its own `review-comments` input).
+    #[serde(default)]
+    pub review_comments: bool,
+    /// The GitHub App's check run concludes `neutral` instead of `failure`
+    /// when a gate trips: reported, never blocking.
+    #[serde(default)]
+    pub advisory: bool,
 }
 
 /// A configuration error: `file:line:col: message` where a position is known.

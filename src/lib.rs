@@ -15,6 +15,7 @@ pub mod reach;
 pub mod report;
 pub mod revision;
 
+pub mod app;
 pub mod cli;
 pub mod github;
 pub mod source;

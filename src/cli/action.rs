@@ -23,7 +23,7 @@ use crate::github::{self, GitHubApi, GitHubError, Upserted};
 use crate::report::markdown::MARKER;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct ActionArgs {
@@ -722,66 +722,8 @@ fn append(path: &Path, text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-/// Base64 of `x-access-token:TOKEN`, for git's `http.extraheader`.
-fn basic_auth(token: &str) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("x-access-token:{token}").into_bytes();
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A git command in `dir` that never prompts; with a token, an
-/// `Authorization` header for `server` is configured through the
-/// environment (`GIT_CONFIG_*`), so it is on no command line.
-fn git(dir: &Path, token: &str, server: &str) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .stdin(std::process::Stdio::null());
-    let mut cfg: Vec<(String, String)> = vec![
-        // No hooks from anywhere, and the workspace may belong to another uid.
-        ("core.hooksPath".into(), "/dev/null".into()),
-        ("safe.directory".into(), "*".into()),
-    ];
-    if !token.is_empty() {
-        cfg.push((
-            format!("http.{}/.extraheader", server.trim_end_matches('/')),
-            format!("AUTHORIZATION: basic {}", basic_auth(token)),
-        ));
-    }
-    c.env("GIT_CONFIG_COUNT", cfg.len().to_string());
-    for (i, (k, v)) in cfg.iter().enumerate() {
-        c.env(format!("GIT_CONFIG_KEY_{i}"), k)
-            .env(format!("GIT_CONFIG_VALUE_{i}"), v);
-    }
-    c
-}
-
-fn has_commit(dir: &Path, sha: &str) -> bool {
-    git(dir, "", "")
-        .args(["cat-file", "-e", &format!("{sha}^{{commit}}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Makes sure `shas` and enough history for their merge-base are in the
-/// repository, fetching them from `origin` when missing.
+/// Makes sure base, head and enough history for their merge-base are in
+/// the workspace repository, fetching them from `origin` when missing.
 fn ensure_commits(
     dir: &Path,
     base: &str,
@@ -789,51 +731,21 @@ fn ensure_commits(
     env: &ActionEnv,
     log: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let merge_base_ok = || {
-        crate::source::git::GitRepo::open(dir)
-            .ok()
-            .is_some_and(|g| g.diff_commits(base, head, false).is_ok())
-    };
-    if has_commit(dir, base) && has_commit(dir, head) && merge_base_ok() {
-        return Ok(());
-    }
-    let token = env.inputs.token.as_str();
-    let fetch = |extra: &[&str], log: &mut dyn Write| -> anyhow::Result<()> {
-        let mut args = vec!["fetch", "--no-tags", "--no-recurse-submodules", "--quiet"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&["origin", base, head]);
-        let _ = writeln!(log, "reachdiff: git {}", args.join(" "));
-        let out = git(dir, token, &env.server_url)
-            .args(&args)
-            .output()
-            .map_err(|e| anyhow::anyhow!("running git: {e}"))?;
-        if !out.status.success() {
-            let msg = github::scrub(&String::from_utf8_lossy(&out.stderr));
-            let msg = if token.is_empty() {
-                msg
-            } else {
-                msg.replace(token, "***")
-            };
-            anyhow::bail!(
-                "git fetch of the pull request's commits failed: {}",
-                msg.trim()
-            );
-        }
-        Ok(())
-    };
-    let depth = format!("--depth={}", env.inputs.fetch_depth.max(1));
-    fetch(&[&depth], log)?;
-    if merge_base_ok() {
-        return Ok(());
-    }
-    let shallow = git(dir, "", "")
-        .args(["rev-parse", "--is-shallow-repository"])
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
-    if shallow {
-        fetch(&["--unshallow"], log)?;
-    }
-    Ok(())
+    crate::source::fetch::ensure_commits(
+        dir,
+        &crate::source::fetch::Remote {
+            name_or_url: "origin",
+            server: &env.server_url,
+            token: &env.inputs.token,
+        },
+        base,
+        head,
+        env.inputs.fetch_depth,
+        &mut |line| {
+            let _ = writeln!(log, "reachdiff: {line}");
+        },
+    )
+    .map(|_| ())
 }
 
 /// Runs the action with the environment read and the GitHub client given
@@ -932,13 +844,17 @@ fn analyze_event(
     let _ = writeln!(out, "::stop-commands::{stop}");
     let _ = out.flush();
     let computed = compute(args);
+    // Errors quote manifests too: shown while commands are still off.
+    if let Ok(Err(lines)) = &computed {
+        super::print_failure(lines);
+    }
     let _ = writeln!(out, "::{stop}::");
     if let Some(r) = &rules {
         let _ = std::fs::remove_file(r);
     }
     let done: Computed = match computed? {
         Ok(d) => d,
-        Err(code) => return Ok(code),
+        Err(_) => return Ok(ExitCode::from(2)),
     };
     check(&done)?;
     finish(env, event, &done, api, out, log)
@@ -1154,13 +1070,13 @@ fn post_sticky(
 /// Replaces reachdiff's review on pull request `number` with one built
 /// from the report `doc`. A read-only token is a log line.
 /// The pull request a review is for.
-struct PullRef<'a> {
-    repo: &'a str,
-    number: u64,
-    head_sha: &'a str,
+pub(crate) struct PullRef<'a> {
+    pub repo: &'a str,
+    pub number: u64,
+    pub head_sha: &'a str,
 }
 
-fn post_review(
+pub(crate) fn post_review(
     api: &dyn GitHubApi,
     PullRef {
         repo,
@@ -1428,6 +1344,7 @@ pub(super) fn run(args: ActionArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     fn escaping_and_outputs() {
@@ -1440,7 +1357,10 @@ mod tests {
         assert_eq!(lines.next(), Some("1"));
         assert_eq!(lines.next(), Some("2"));
         assert_eq!(lines.next(), Some(delim));
-        assert_eq!(basic_auth("t"), "eC1hY2Nlc3MtdG9rZW46dA==");
+        assert_eq!(
+            crate::source::fetch::basic_auth("t"),
+            "eC1hY2Nlc3MtdG9rZW46dA=="
+        );
     }
 
     #[test]
@@ -1473,7 +1393,7 @@ mod tests {
     #[test]
     fn the_token_is_never_an_argument() {
         let token = "ghs_0123456789abcdef";
-        let c = git(Path::new("."), token, "https://github.com");
+        let c = crate::source::fetch::git(Path::new("."), token, "https://github.com");
         assert!(c.get_args().all(|a| !a.to_string_lossy().contains(token)));
         let envs: Vec<String> = c
             .get_envs()
@@ -1481,10 +1401,11 @@ mod tests {
             .collect();
         // Only the base64 header value carries it.
         assert!(envs.iter().all(|v| !v.contains(token)));
-        assert!(
-            envs.iter()
-                .any(|v| v == &format!("AUTHORIZATION: basic {}", basic_auth(token)))
-        );
+        assert!(envs.iter().any(|v| v
+            == &format!(
+                "AUTHORIZATION: basic {}",
+                crate::source::fetch::basic_auth(token)
+            )));
     }
 
     /// `git` for building test repositories, blind to the user's config.

@@ -1,6 +1,6 @@
 //! `reachdiff diff`: what a change opens and closes, and why.
 
-use super::{Common, Timer, emit, options, print_diagnostics, report_failure, stdout_style};
+use super::{Common, Timer, emit, options, print_diagnostics, stdout_style};
 use crate::analysis;
 use crate::report;
 use crate::source::fs::{PathStyle, read_paths};
@@ -79,7 +79,7 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let timings = args.common.timings;
     let mut done = match compute(args)? {
         Ok(d) => d,
-        Err(code) => return Ok(code),
+        Err(lines) => return Ok(super::print_failure(&lines)),
     };
     let text = done.render(format, None, None);
     emit(output.as_ref(), &text)?;
@@ -96,7 +96,7 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
 /// A finished diff, ready to render in any format: one result per
 /// environment (one unnamed result without environments).
-pub(super) struct Computed {
+pub(crate) struct Computed {
     pub results: Vec<EnvResult>,
     pub base_label: String,
     pub head_label: String,
@@ -177,9 +177,9 @@ impl Computed {
 }
 
 /// Reads, analyses and compares both revisions and evaluates the gates.
-/// `Ok(Err(code))`: input that could not be analysed, already reported on
-/// stderr.
-pub(super) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, ExitCode>> {
+/// `Ok(Err(lines))`: manifests that could not be analysed, one `error: …`
+/// line per problem (file:line included), for the caller to show.
+pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<String>>> {
     let DiffArgs {
         base,
         head,
@@ -314,7 +314,7 @@ pub(super) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, ExitCod
                         Some(e) => format!("environment {e}: {}", f.side),
                         None => f.side.to_string(),
                     };
-                    return Ok(Err(report_failure(&f.failed, Some(&side))));
+                    return Ok(Err(super::failure_lines(&f.failed, Some(&side))));
                 }
             };
         print_diagnostics(&cmp.head.diagnostics, common.verbose);

@@ -4,10 +4,11 @@
 //! One file per command; this one holds the argument types shared by all,
 //! the dispatch and the helpers every command uses.
 
-mod action;
-mod diff;
+pub(crate) mod action;
+pub(crate) mod diff;
 mod lint;
 mod reach;
+mod serve;
 
 use crate::analysis::{self, Failed, Options};
 use crate::diag::{Diagnostic, Severity};
@@ -79,6 +80,9 @@ pub enum Command {
     /// The GitHub Action: reads the Actions environment, diffs the pull
     /// request, writes summary, annotations, outputs and one sticky comment.
     Action(action::ActionArgs),
+    /// The GitHub App: a webhook server that reports a check run and one
+    /// sticky comment on every pull request of the installed repositories.
+    Serve(serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -87,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Action(args) => action::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
@@ -103,7 +108,6 @@ fn init_tracing() {
 }
 
 pub fn main() -> ExitCode {
-    init_tracing();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -112,6 +116,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // The server logs by default (and may log JSON); the other commands
+    // keep stderr for diagnostics.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_tracing();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -177,14 +186,26 @@ fn print_diagnostics(diags: &[Diagnostic], verbose: bool) {
 }
 
 fn report_failure(f: &Failed, side: Option<&str>) -> ExitCode {
+    print_failure(&failure_lines(f, side))
+}
+
+/// `error: …` lines, one per error of an analysis that could not run.
+fn failure_lines(f: &Failed, side: Option<&str>) -> Vec<String> {
+    let prefix = side.map(|s| format!("{s}: ")).unwrap_or_default();
+    f.errors()
+        .map(|d| {
+            format!(
+                "error: {prefix}{}",
+                crate::report::style::sanitize(&d.to_string())
+            )
+        })
+        .collect()
+}
+
+fn print_failure(lines: &[String]) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    for d in f.errors() {
-        let prefix = side.map(|s| format!("{s}: ")).unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "error: {prefix}{}",
-            crate::report::style::sanitize(&d.to_string())
-        );
+    for l in lines {
+        let _ = writeln!(err, "{l}");
     }
     ExitCode::from(2)
 }

@@ -317,13 +317,49 @@ impl Default for Policy {
     }
 }
 
-/// A client for `api_url` (`https://api.github.com`, or a GHES
+/// Where a client's `Authorization` header comes from.
+pub trait Credentials: Send + Sync {
+    /// The header value (`Bearer …`), or `None` to call anonymously.
+    fn authorization(&self) -> Result<Option<String>, GitHubError>;
+    /// A 401 answered a request made with the current credential: forget
+    /// it. Returns whether a new one may be obtained (then the request is
+    /// retried once).
+    fn invalidate(&self) -> bool {
+        false
+    }
+}
+
+/// A fixed token (the Action's `GITHUB_TOKEN`).
+struct StaticToken(String);
+
+impl Credentials for StaticToken {
+    fn authorization(&self) -> Result<Option<String>, GitHubError> {
+        Ok((!self.0.is_empty()).then(|| format!("Bearer {}", self.0)))
+    }
+}
+
+/// Called with (method, status) after every answer; status 0 is a
+/// transport failure. For metrics.
+pub type Observer = std::sync::Arc<dyn Fn(&'static str, u16) + Send + Sync>;
+
+/// The runtime a blocking [`Client`] drives its requests on.
+enum Rt {
+    /// Its own (the Action: one process, one client).
+    Owned(tokio::runtime::Runtime),
+    /// The server's, from a blocking thread: one connection pool for all
+    /// jobs.
+    Shared(tokio::runtime::Handle),
+}
+
+/// A blocking client for `api_url` (`https://api.github.com`, or a GHES
 /// `https://HOST/api/v3`).
 pub struct Client {
     api: String,
     octo: octocrab::Octocrab,
-    rt: tokio::runtime::Runtime,
+    rt: Rt,
     policy: Policy,
+    creds: std::sync::Arc<dyn Credentials>,
+    observer: Option<Observer>,
 }
 
 /// What one attempt gave.
@@ -334,35 +370,76 @@ struct Answer {
     wait: Option<Duration>,
 }
 
+/// An octocrab instance for `api_url` without credentials of its own:
+/// reachdiff sets `Authorization` on each request, so one instance serves
+/// every installation.
+pub fn transport(api_url: &str, policy: &Policy) -> Result<octocrab::Octocrab, GitHubError> {
+    let api = api_url.trim_end_matches('/');
+    octocrab::Octocrab::builder()
+        .base_uri(api)
+        .map_err(|_| GitHubError::Setup(format!("bad API URL {api:?}")))?
+        .set_connect_timeout(Some(policy.timeout))
+        .set_read_timeout(Some(policy.timeout))
+        .set_write_timeout(Some(policy.timeout))
+        .build()
+        .map_err(|_| GitHubError::Setup("could not build the HTTP client".into()))
+}
+
 impl Client {
+    /// A client with its own runtime and a fixed token.
     pub fn new(api_url: &str, token: &str, policy: Policy) -> Result<Client, GitHubError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| GitHubError::Setup(format!("async runtime: {e}")))?;
-        let api = api_url.trim_end_matches('/').to_string();
         let octo = {
             let _guard = rt.enter();
-            let mut b = octocrab::Octocrab::builder()
-                .base_uri(api.as_str())
-                .map_err(|_| GitHubError::Setup(format!("bad API URL {api:?}")))?
-                .set_connect_timeout(Some(policy.timeout))
-                .set_read_timeout(Some(policy.timeout))
-                .set_write_timeout(Some(policy.timeout));
-            if !token.is_empty() {
-                b = b.personal_token(token.to_string());
-            }
-            // The error type may describe the builder; it has no token in it
-            // here, but say nothing from it to be sure.
-            b.build()
-                .map_err(|_| GitHubError::Setup("could not build the HTTP client".into()))?
+            transport(api_url, &policy)?
         };
         Ok(Client {
-            api,
+            api: api_url.trim_end_matches('/').to_string(),
             octo,
-            rt,
+            rt: Rt::Owned(rt),
             policy,
+            creds: std::sync::Arc::new(StaticToken(token.to_string())),
+            observer: None,
         })
+    }
+
+    /// A client on a running multi-threaded runtime (call it only from
+    /// blocking threads, e.g. `spawn_blocking`), sharing `octo`.
+    pub fn shared(
+        api_url: &str,
+        octo: octocrab::Octocrab,
+        handle: tokio::runtime::Handle,
+        creds: std::sync::Arc<dyn Credentials>,
+        policy: Policy,
+        observer: Option<Observer>,
+    ) -> Client {
+        Client {
+            api: api_url.trim_end_matches('/').to_string(),
+            octo,
+            rt: Rt::Shared(handle),
+            policy,
+            creds,
+            observer,
+        }
+    }
+
+    /// Retries and waits: on stderr for the Action's log, as a tracing
+    /// event in the server.
+    fn say(&self, text: String) {
+        match self.rt {
+            Rt::Owned(_) => eprintln!("reachdiff: {text}"),
+            Rt::Shared(_) => tracing::warn!("{text}"),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match &self.rt {
+            Rt::Owned(rt) => rt.block_on(f),
+            Rt::Shared(h) => h.block_on(f),
+        }
     }
 
     /// One call with retries: `path` is below the API URL, or a full URL
@@ -373,36 +450,43 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GitHubError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            if !path.starts_with(&self.api) {
-                return Err(GitHubError::Setup(format!(
-                    "{method}: refusing to follow a link outside the API URL"
-                )));
+        // Requests go out with a path only: octocrab puts the API URL's
+        // scheme, host and path prefix (GHES `/api/v3`) in front.
+        let relative = if path.starts_with("http://") || path.starts_with("https://") {
+            match path.strip_prefix(&self.api) {
+                Some(rest) => rest.to_string(),
+                None => {
+                    return Err(GitHubError::Setup(format!(
+                        "{method}: refusing to follow a link outside the API URL"
+                    )));
+                }
             }
-            path.to_string()
         } else {
-            format!("{}{path}", self.api)
+            path.to_string()
         };
-        let shown = url
-            .strip_prefix(&self.api)
-            .unwrap_or(&url)
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let shown = relative.split('?').next().unwrap_or_default().to_string();
         let mut backoff = self.policy.backoff;
         let mut attempt = 0;
+        let mut reauthorized = false;
         loop {
             attempt += 1;
             let last = attempt >= self.policy.attempts;
-            let result = self.rt.block_on(async {
-                tokio::time::timeout(self.policy.timeout, self.once(method, &url, body)).await
+            let auth = self.creds.authorization()?;
+            let result = self.block_on(async {
+                tokio::time::timeout(
+                    self.policy.timeout,
+                    self.once(method, &relative, body, auth.as_deref()),
+                )
+                .await
             });
             let answer = match result {
                 Err(_) => Err(format!("timed out after {:?}", self.policy.timeout)),
                 Ok(Err(e)) => Err(e),
                 Ok(Ok(a)) => Ok(a),
             };
+            if let Some(o) = &self.observer {
+                o(method, answer.as_ref().map_or(0, |a| a.status));
+            }
             match answer {
                 Err(message) => {
                     if last {
@@ -412,12 +496,22 @@ impl Client {
                             message,
                         });
                     }
-                    tracing::warn!(method, path = %shown, %message, "retrying");
-                    eprintln!("reachdiff: {method} {shown}: {message}; retrying in {backoff:?}");
+                    self.say(format!(
+                        "{method} {shown}: {message}; retrying in {backoff:?}"
+                    ));
                     std::thread::sleep(backoff);
                     backoff *= 2;
                 }
                 Ok(a) if (200..300).contains(&a.status) => return Ok(a),
+                // An installation token expired or was revoked early: get a
+                // new one and try again, once.
+                Ok(a) if a.status == 401 && !reauthorized && self.creds.invalidate() => {
+                    reauthorized = true;
+                    attempt -= 1;
+                    self.say(format!(
+                        "{method} {shown}: 401; credentials renewed, retrying"
+                    ));
+                }
                 Ok(a) => {
                     let message = github_message(&a.body);
                     // A secondary rate limit without headers: GitHub asks
@@ -435,18 +529,18 @@ impl Client {
                                 message: format!("{message} (rate limited; would wait {wait:?})"),
                             });
                         }
-                        eprintln!(
-                            "reachdiff: {method} {shown}: rate limited ({}); waiting {wait:?}",
+                        self.say(format!(
+                            "{method} {shown}: rate limited ({}); waiting {wait:?}",
                             a.status
-                        );
+                        ));
                         std::thread::sleep(wait);
                         continue;
                     }
                     if a.status >= 500 && !last {
-                        eprintln!(
-                            "reachdiff: {method} {shown}: {} {message}; retrying in {backoff:?}",
+                        self.say(format!(
+                            "{method} {shown}: {} {message}; retrying in {backoff:?}",
                             a.status
-                        );
+                        ));
                         std::thread::sleep(backoff);
                         backoff *= 2;
                         continue;
@@ -476,21 +570,30 @@ impl Client {
     async fn once(
         &self,
         method: &'static str,
-        url: &str,
+        path: &str,
         body: Option<&serde_json::Value>,
+        auth: Option<&str>,
     ) -> Result<Answer, String> {
-        let url = url.to_string();
-        let res = match method {
-            "GET" => self.octo._get(url).await,
-            "POST" => self.octo._post(url, body).await,
-            "PATCH" => self.octo._patch(url, body).await,
-            "DELETE" => self.octo._delete(url, body).await,
-            "PUT" => self.octo._put(url, body).await,
-            _ => return Err(format!("unsupported method {method}")),
-        };
+        let m = http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("unsupported method {method}"))?;
+        let mut builder = http::Request::builder().method(m).uri(path);
+        if let Some(a) = auth {
+            let mut v = http::HeaderValue::from_str(a)
+                .map_err(|_| "the credential is not a valid header value".to_string())?;
+            v.set_sensitive(true);
+            builder = builder.header(http::header::AUTHORIZATION, v);
+        }
+        let request = self
+            .octo
+            .build_request(builder, body)
+            .map_err(|e| scrub(&format!("{e}")))?;
         // octocrab's errors describe the transport (connection refused,
         // timed out); the token travels in a header and is not in them.
-        let res = res.map_err(|e| scrub(&format!("{e}")))?;
+        let res = self
+            .octo
+            .execute(request)
+            .await
+            .map_err(|e| scrub(&format!("{e}")))?;
         let status = res.status().as_u16();
         let header = |name: &str| {
             res.headers()
@@ -750,8 +853,53 @@ impl GitHubApi for Client {
 }
 
 impl Client {
+    fn json(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, GitHubError> {
+        let a = self.call(method, path, body)?;
+        if a.body.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        let shown = path.split('?').next().unwrap_or_default();
+        serde_json::from_str(&a.body).map_err(|_| bad_json(method, shown))
+    }
+
+    /// One JSON request (the App's endpoints: check runs, tokens, lists).
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, GitHubError> {
+        self.json("GET", path, None)
+    }
+
+    pub fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, GitHubError> {
+        self.json("POST", path, Some(body))
+    }
+
+    pub fn patch_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, GitHubError> {
+        self.json("PATCH", path, Some(body))
+    }
+
     /// Every item of a paginated list (at most `MAX_PAGES` pages).
-    fn get_all(&self, first: &str) -> Result<Vec<serde_json::Value>, GitHubError> {
+    pub fn get_all(&self, first: &str) -> Result<Vec<serde_json::Value>, GitHubError> {
+        self.get_all_in(first, None)
+    }
+
+    /// Every item of a paginated list that is the array `key` of each
+    /// answer (`check_runs`, `repositories`), or the answer itself.
+    pub fn get_all_in(
+        &self,
+        first: &str,
+        key: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, GitHubError> {
         let mut out = Vec::new();
         let mut next = Some(first.to_string());
         let mut pages = 0;
@@ -760,7 +908,13 @@ impl Client {
             let a = self.call("GET", &path, None)?;
             let v: serde_json::Value =
                 serde_json::from_str(&a.body).map_err(|_| bad_json("GET", first))?;
-            let items = v.as_array().ok_or_else(|| bad_json("GET", first))?;
+            let list = match key {
+                Some(k) => v.get(k),
+                None => Some(&v),
+            };
+            let items = list
+                .and_then(|l| l.as_array())
+                .ok_or_else(|| bad_json("GET", first))?;
             out.extend(items.iter().cloned());
             if pages < MAX_PAGES {
                 next = a.link.as_deref().and_then(next_link);

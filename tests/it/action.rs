@@ -18,23 +18,7 @@ const TOKEN: &str = "ghs_FAKEtoken0123456789abcdefXYZ";
 
 // ---------------------------------------------------------------- git
 
-fn scenario(name: &str, side: &str) -> PathBuf {
-    support::repo_root()
-        .join("fixtures/scenarios")
-        .join(name)
-        .join(side)
-}
-
-/// Replaces the work tree with `tree` (plus `extra` files) and commits.
-fn commit(repo: &Path, tree: &Path, extra: &[(&str, &str)], msg: &str) -> String {
-    support::replace_work_tree(repo, tree);
-    for (p, t) in extra {
-        std::fs::write(repo.join(p), t).unwrap();
-    }
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "--allow-empty", "-m", msg]);
-    git(repo, &["rev-parse", "HEAD"])
-}
+use support::{commit, scenario};
 
 /// The origin: `main` at the base, branch `pr` with the head commits.
 struct Origin {

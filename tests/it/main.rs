@@ -6,12 +6,20 @@
 mod action;
 /// ClusterNetworkPolicy and AdminNetworkPolicy tiers, written from the spec.
 mod admin_tiers;
+/// `reachdiff serve` end to end: signed deliveries, a fake GitHub API that
+/// verifies JWTs and tokens, check runs, comments, coalescing, retries,
+/// reconciliation after a crash, graceful shutdown.
+mod app;
+/// The fake GitHub REST API the App tests (and examples/fake_github) use.
+mod app_fake;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.
 mod bad_input;
 /// The pull-request comment's size budget on the largest generated diff.
 mod budget;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;
+/// deploy/: the App's own manifests, analysed by reachdiff.
+mod deploy;
 /// Findings (`lint`): one fixture per code with a golden, a clean fixture
 /// with none, `--strict` and the diff's introduced findings.
 mod findings;

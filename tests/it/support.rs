@@ -149,3 +149,25 @@ pub fn replace_work_tree(repo: &std::path::Path, tree: &std::path::Path) {
     }
     copy_dir(tree, repo);
 }
+
+/// A side (`base` or `head`) of a fixture scenario.
+pub fn scenario(name: &str, side: &str) -> PathBuf {
+    repo_root().join("fixtures/scenarios").join(name).join(side)
+}
+
+/// Replaces the work tree of `repo` with `tree` (plus `extra` files) and
+/// commits; returns the commit id.
+pub fn commit(
+    repo: &std::path::Path,
+    tree: &std::path::Path,
+    extra: &[(&str, &str)],
+    msg: &str,
+) -> String {
+    replace_work_tree(repo, tree);
+    for (p, t) in extra {
+        std::fs::write(repo.join(p), t).expect("write an extra file");
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "--allow-empty", "-m", msg]);
+    git(repo, &["rev-parse", "HEAD"])
+}

@@ -1,0 +1,372 @@
+//! Webhook deliveries → what to do: analyse a pull request's head, forget
+//! a closed one, answer a ping, or ignore. Pure: bytes in, a decision out.
+
+use serde_json::Value;
+
+/// One analysis to run: pull request `number` of `repo` at `head_sha`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobSpec {
+    pub installation: u64,
+    /// `owner/name`.
+    pub repo: String,
+    pub clone_url: String,
+    pub number: u64,
+    pub base_sha: String,
+    pub head_sha: String,
+}
+
+impl JobSpec {
+    /// The pull request this job is for: jobs with the same key coalesce.
+    pub fn key(&self) -> PullKey {
+        PullKey {
+            repo: self.repo.clone(),
+            number: self.number,
+        }
+    }
+}
+
+/// A pull request, across installations.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PullKey {
+    pub repo: String,
+    pub number: u64,
+}
+
+impl std::fmt::Display for PullKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.repo, self.number)
+    }
+}
+
+/// What a delivery asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routed {
+    Analyse(Vec<JobSpec>),
+    /// The pull request was closed: drop its pending analysis.
+    Closed(PullKey),
+    /// The App was installed on (more) repositories: reconcile it now.
+    Installed {
+        installation: u64,
+    },
+    Ping,
+    /// Accepted and deliberately not acted on (why, for the log).
+    Ignored(String),
+}
+
+/// A delivery that is signed but not what GitHub sends.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EventError(pub String);
+
+/// The name of the check run reachdiff creates (and answers re-runs of).
+pub const CHECK_NAME: &str = "reachdiff";
+
+/// The events reachdiff acts on (or logs).
+pub const KNOWN_EVENTS: [&str; 6] = [
+    "pull_request",
+    "check_run",
+    "check_suite",
+    "installation",
+    "installation_repositories",
+    "ping",
+];
+
+/// Routes one delivery of event `event` (`X-GitHub-Event`).
+pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
+    if !KNOWN_EVENTS.contains(&event) {
+        return Ok(Routed::Ignored(format!("event {event:?} is not used")));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| EventError(format!("the {event} payload is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(EventError(format!(
+            "the {event} payload is not a JSON object"
+        )));
+    }
+    let action = str_at(&v, "/action").unwrap_or_default();
+    match event {
+        "ping" => Ok(Routed::Ping),
+        "installation" | "installation_repositories" => {
+            let installation = u64_at(&v, "/installation/id")
+                .ok_or_else(|| EventError(format!("{event}: no installation.id")))?;
+            Ok(match action {
+                "created" | "added" | "unsuspend" | "new_permissions_accepted" => {
+                    Routed::Installed { installation }
+                }
+                other => Routed::Ignored(format!("{event} {other}")),
+            })
+        }
+        "pull_request" => {
+            let relevant = match action {
+                "opened" | "synchronize" | "reopened" | "ready_for_review" => true,
+                // Only a new base changes the answer; a new title does not.
+                "edited" => v.pointer("/changes/base").is_some(),
+                "closed" => {
+                    let repo = repo_name(&v)?;
+                    let number = u64_at(&v, "/pull_request/number")
+                        .or_else(|| u64_at(&v, "/number"))
+                        .ok_or_else(|| EventError("pull_request: no number".into()))?;
+                    return Ok(Routed::Closed(PullKey { repo, number }));
+                }
+                _ => false,
+            };
+            if !relevant {
+                return Ok(Routed::Ignored(format!("pull_request {action}")));
+            }
+            let number = u64_at(&v, "/pull_request/number")
+                .or_else(|| u64_at(&v, "/number"))
+                .ok_or_else(|| EventError("pull_request: no number".into()))?;
+            Ok(Routed::Analyse(vec![job(
+                &v,
+                number,
+                sha_at(&v, "/pull_request/base/sha")?,
+                sha_at(&v, "/pull_request/head/sha")?,
+            )?]))
+        }
+        "check_run" => {
+            if action != "rerequested" {
+                return Ok(Routed::Ignored(format!("check_run {action}")));
+            }
+            let name = str_at(&v, "/check_run/name").unwrap_or_default();
+            if name != CHECK_NAME {
+                return Ok(Routed::Ignored(format!(
+                    "check_run {name:?} is not reachdiff's"
+                )));
+            }
+            let head = sha_at(&v, "/check_run/head_sha")?;
+            jobs_for_pulls(&v, "/check_run/pull_requests", &head)
+        }
+        "check_suite" => {
+            if action != "requested" && action != "rerequested" {
+                return Ok(Routed::Ignored(format!("check_suite {action}")));
+            }
+            let head = sha_at(&v, "/check_suite/head_sha")?;
+            jobs_for_pulls(&v, "/check_suite/pull_requests", &head)
+        }
+        _ => Ok(Routed::Ignored(format!("event {event:?} is not used"))),
+    }
+}
+
+/// One job per pull request listed (`pull_requests` of a check run or
+/// suite: those of the same repository whose head is `head`).
+fn jobs_for_pulls(v: &Value, pointer: &str, head: &str) -> Result<Routed, EventError> {
+    let mut jobs = Vec::new();
+    for p in v
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(number) = p.get("number").and_then(Value::as_u64) else {
+            continue;
+        };
+        let base = sha_at(p, "/base/sha")?;
+        jobs.push(job(v, number, base, head.to_string())?);
+    }
+    if jobs.is_empty() {
+        return Ok(Routed::Ignored(
+            "no pull request of this repository has this commit as head".into(),
+        ));
+    }
+    Ok(Routed::Analyse(jobs))
+}
+
+fn job(v: &Value, number: u64, base_sha: String, head_sha: String) -> Result<JobSpec, EventError> {
+    let installation = u64_at(v, "/installation/id").ok_or_else(|| {
+        EventError("no installation.id: is this delivery for a GitHub App?".into())
+    })?;
+    let clone_url = str_at(v, "/repository/clone_url")
+        .ok_or_else(|| EventError("no repository.clone_url".into()))?;
+    if !valid_clone_url(clone_url) {
+        return Err(EventError(format!(
+            "repository.clone_url {clone_url:?} is not an https://, http:// or file:// URL"
+        )));
+    }
+    Ok(JobSpec {
+        installation,
+        repo: repo_name(v)?,
+        clone_url: clone_url.to_string(),
+        number,
+        base_sha,
+        head_sha,
+    })
+}
+
+/// `owner/name`, both GitHub-shaped: nothing that could become a path
+/// outside the cache or an option to git.
+pub fn valid_repo_name(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.len() <= 100
+                && p != "."
+                && p != ".."
+                && !p.starts_with('-')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+/// Transports git may use for a clone URL (never `ext::` and friends,
+/// which run commands).
+pub fn valid_clone_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://") || url.starts_with("file:///"))
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+fn repo_name(v: &Value) -> Result<String, EventError> {
+    let name = str_at(v, "/repository/full_name")
+        .ok_or_else(|| EventError("no repository.full_name".into()))?;
+    if !valid_repo_name(name) {
+        return Err(EventError(format!(
+            "repository.full_name {name:?} is not owner/name"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+pub fn is_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn sha_at(v: &Value, p: &str) -> Result<String, EventError> {
+    match str_at(v, p) {
+        Some(s) if is_sha(s) => Ok(s.to_ascii_lowercase()),
+        Some(s) => Err(EventError(format!("{p}: {s:?} is not a commit id"))),
+        None => Err(EventError(format!("{p}: missing"))),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, p: &str) -> Option<&'a str> {
+    v.pointer(p).and_then(Value::as_str)
+}
+
+fn u64_at(v: &Value, p: &str) -> Option<u64> {
+    v.pointer(p).and_then(Value::as_u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr(action: &str, extra: &str) -> Vec<u8> {
+        format!(
+            r#"{{"action":"{action}","number":7,{extra}
+            "pull_request":{{"number":7,"head":{{"sha":"{h}"}},"base":{{"sha":"{b}"}}}},
+            "repository":{{"full_name":"acme/gitops","clone_url":"https://github.com/acme/gitops.git"}},
+            "installation":{{"id":3}}}}"#,
+            h = "b".repeat(40),
+            b = "a".repeat(40)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn pull_request_actions() {
+        let Routed::Analyse(jobs) = route("pull_request", &pr("synchronize", "")).unwrap() else {
+            panic!("not analysed")
+        };
+        assert_eq!(
+            jobs,
+            vec![JobSpec {
+                installation: 3,
+                repo: "acme/gitops".into(),
+                clone_url: "https://github.com/acme/gitops.git".into(),
+                number: 7,
+                base_sha: "a".repeat(40),
+                head_sha: "b".repeat(40),
+            }]
+        );
+        for a in ["opened", "reopened", "ready_for_review"] {
+            assert!(matches!(
+                route("pull_request", &pr(a, "")),
+                Ok(Routed::Analyse(_))
+            ));
+        }
+        assert!(matches!(
+            route(
+                "pull_request",
+                &pr("edited", r#""changes":{"title":{"from":"x"}},"#)
+            ),
+            Ok(Routed::Ignored(_))
+        ));
+        assert!(matches!(
+            route(
+                "pull_request",
+                &pr("edited", r#""changes":{"base":{"ref":{"from":"dev"}}},"#)
+            ),
+            Ok(Routed::Analyse(_))
+        ));
+        assert_eq!(
+            route("pull_request", &pr("closed", "")),
+            Ok(Routed::Closed(PullKey {
+                repo: "acme/gitops".into(),
+                number: 7
+            }))
+        );
+        assert!(matches!(
+            route("pull_request", &pr("labeled", "")),
+            Ok(Routed::Ignored(_))
+        ));
+    }
+
+    #[test]
+    fn check_runs_and_suites() {
+        let body = |event: &str, name: &str| {
+            format!(
+                r#"{{"action":"rerequested","{event}":{{"name":"{name}","head_sha":"{h}",
+                "pull_requests":[{{"number":4,"head":{{"sha":"{h}"}},"base":{{"sha":"{b}"}}}}]}},
+                "repository":{{"full_name":"acme/gitops","clone_url":"https://github.com/acme/gitops.git"}},
+                "installation":{{"id":3}}}}"#,
+                h = "c".repeat(40),
+                b = "d".repeat(40)
+            )
+        };
+        let Ok(Routed::Analyse(j)) = route("check_run", body("check_run", "reachdiff").as_bytes())
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (j[0].number, j[0].base_sha.as_str()),
+            (4, "d".repeat(40).as_str())
+        );
+        assert!(matches!(
+            route("check_run", body("check_run", "lint").as_bytes()),
+            Ok(Routed::Ignored(_))
+        ));
+        assert!(matches!(
+            route("check_suite", body("check_suite", "").as_bytes()),
+            Ok(Routed::Analyse(_))
+        ));
+    }
+
+    #[test]
+    fn refusals_and_ignores() {
+        assert!(matches!(
+            route("push", b"not even json"),
+            Ok(Routed::Ignored(_))
+        ));
+        assert_eq!(route("ping", b"{\"zen\":\"x\"}"), Ok(Routed::Ping));
+        assert!(route("pull_request", b"{").is_err());
+        assert!(route("pull_request", b"[]").is_err());
+        let bad = String::from_utf8(pr("opened", ""))
+            .unwrap()
+            .replace("acme/gitops\"", "../../etc\"");
+        assert!(route("pull_request", bad.as_bytes()).is_err());
+        let ext = String::from_utf8(pr("opened", "")).unwrap().replace(
+            "https://github.com/acme/gitops.git",
+            "ext::sh -c touch% /tmp/pwned",
+        );
+        assert!(route("pull_request", ext.as_bytes()).is_err());
+        let sha = String::from_utf8(pr("opened", ""))
+            .unwrap()
+            .replace(&"b".repeat(40), "--upload-pack=evil");
+        assert!(route("pull_request", sha.as_bytes()).is_err());
+        assert!(
+            valid_repo_name("a-b/c.d_e") && !valid_repo_name("a/b/c") && !valid_repo_name("-x/y")
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! `reachdiff serve`: the GitHub App. An edge like the Action: webhooks in,
+//! check runs and comments out, the same analysis as `reachdiff diff
+//! --repo` in between.
+//!
+//! - [`signature`]: `X-Hub-Signature-256`, checked before anything else;
+//! - [`events`]: deliveries → jobs (pure);
+//! - [`queue`]: bounded, coalescing per pull request, delivery dedup;
+//! - [`auth`]: App JWT and cached installation tokens;
+//! - [`cache`]: bare repositories with only the needed commits;
+//! - [`job`]: one analysis from check run to comment;
+//! - [`reconcile`]: queues open pull requests that lack a completed check;
+//! - [`metrics`]: Prometheus text;
+//! - [`server`]: axum routes, workers, shutdown.
+
+pub mod auth;
+pub mod cache;
+pub mod events;
+pub mod job;
+pub mod metrics;
+pub mod queue;
+pub mod reconcile;
+pub mod server;
+pub mod signature;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Validated settings of the service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: String,
+    pub app_id: u64,
+    pub private_key: PathBuf,
+    pub api_url: String,
+    pub cache_dir: PathBuf,
+    pub cache_max_bytes: u64,
+    pub workers: usize,
+    pub queue_capacity: usize,
+    pub shutdown_timeout: Duration,
+    pub reconcile_interval: Duration,
+    pub max_body: usize,
+    /// Attempts and time limits of GitHub calls.
+    pub policy: crate::github::Policy,
+}
+
+/// The webhook secret, from a file or the environment. Never printed.
+pub enum Secret {
+    File(PathBuf),
+    Value(String),
+}
+
+impl Secret {
+    fn load(&self) -> anyhow::Result<Vec<u8>> {
+        let raw = match self {
+            Secret::File(p) => std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("--webhook-secret {}: {e}", p.display()))?,
+            Secret::Value(v) => v.clone().into_bytes(),
+        };
+        // A file written by `echo` ends with a newline GitHub's secret
+        // does not have.
+        let trimmed = raw
+            .strip_suffix(b"\r\n")
+            .or_else(|| raw.strip_suffix(b"\n"))
+            .unwrap_or(&raw)
+            .to_vec();
+        if trimmed.is_empty() {
+            anyhow::bail!("the webhook secret is empty");
+        }
+        Ok(trimmed)
+    }
+}
+
+/// Starts the service and runs it until SIGTERM/SIGINT.
+pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
+    if settings.app_id == 0 {
+        anyhow::bail!("--app-id (REACHDIFF_APP_ID) is required: the App's numeric id");
+    }
+    let pem = std::fs::read(&settings.private_key)
+        .map_err(|e| anyhow::anyhow!("--private-key {}: {e}", settings.private_key.display()))?;
+    let key = auth::AppKey::from_pem(settings.app_id, &pem)
+        .map_err(|e| anyhow::anyhow!("--private-key {}: {e}", settings.private_key.display()))?;
+    drop(pem);
+    let secret = secret.load()?;
+    if !(settings.api_url.starts_with("https://") || settings.api_url.starts_with("http://")) {
+        anyhow::bail!(
+            "--github-api-url {:?} is not an http(s) URL",
+            settings.api_url
+        );
+    }
+    if settings.workers == 0 || settings.workers > 256 {
+        anyhow::bail!("--workers must be between 1 and 256");
+    }
+    let cache = cache::RepoCache::open(&settings.cache_dir, settings.cache_max_bytes)
+        .map_err(|e| anyhow::anyhow!("--cache-dir: {e}"))?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(settings.workers + 8)
+        .enable_all()
+        .build()?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let octo = {
+        let _g = rt.enter();
+        crate::github::transport(&settings.api_url, &settings.policy)?
+    };
+    let observer: crate::github::Observer = {
+        let m = metrics.clone();
+        Arc::new(move |method, status| m.github(method, status))
+    };
+    let tokens = Arc::new(auth::Tokens::new(
+        Arc::new(key),
+        &settings.api_url,
+        octo,
+        rt.handle().clone(),
+        settings.policy.clone(),
+        Some(observer),
+    ));
+    let ctx = job::Ctx {
+        tokens,
+        cache,
+        queue: Arc::new(queue::Queue::new(settings.queue_capacity)),
+        metrics,
+        app_id: settings.app_id,
+    };
+    let result = rt.block_on(server::run(settings.clone(), ctx, secret));
+    // Blocking jobs past the drain deadline are abandoned, not awaited:
+    // reconciliation redoes them on the next start.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
+}

@@ -1,0 +1,269 @@
+//! The HTTP side: `POST /webhook` (signature first, then dedup, routing and
+//! queueing; answers in milliseconds), health, readiness and metrics; the
+//! workers; the reconciler; graceful shutdown.
+
+use super::events::{self, Routed};
+use super::job::{self, Ctx};
+use super::metrics::Metrics;
+use super::queue::{Deliveries, Job, Pushed, Queue};
+use super::{Settings, signature};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// What the handlers share.
+pub struct AppState {
+    secret: Vec<u8>,
+    queue: Arc<Queue>,
+    deliveries: Deliveries,
+    metrics: Arc<Metrics>,
+    ready: AtomicBool,
+    /// Wakes the reconciler early (installation events).
+    reconcile_now: Notify,
+    reconcile_only: std::sync::Mutex<Vec<u64>>,
+}
+
+fn reply(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "message": message }).to_string(),
+    )
+        .into_response()
+}
+
+async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let event = h("x-github-event").unwrap_or("").to_string();
+    // SECURITY: nothing of the body is read before the signature holds.
+    if let Err(e) = signature::verify(&s.secret, h("x-hub-signature-256"), &body) {
+        s.metrics.delivery(&event, "bad-signature");
+        tracing::warn!(reason = %e, "webhook refused");
+        return reply(StatusCode::UNAUTHORIZED, "signature verification failed");
+    }
+    let Some(delivery) = h("x-github-delivery").filter(|d| !d.is_empty() && d.len() <= 100) else {
+        s.metrics.delivery(&event, "bad-request");
+        return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
+    };
+    if !s.deliveries.first_time(delivery) {
+        s.metrics.delivery(&event, "duplicate");
+        tracing::info!(delivery, "redelivery ignored");
+        return reply(StatusCode::OK, "duplicate delivery ignored");
+    }
+    let routed = match events::route(&event, &body) {
+        Ok(r) => r,
+        Err(e) => {
+            s.metrics.delivery(&event, "bad-request");
+            tracing::warn!(delivery, %event, error = %e, "malformed delivery");
+            return reply(StatusCode::BAD_REQUEST, &e.to_string());
+        }
+    };
+    match routed {
+        Routed::Ping => {
+            s.metrics.delivery(&event, "ping");
+            reply(StatusCode::OK, "pong")
+        }
+        Routed::Ignored(why) => {
+            s.metrics.delivery(&event, "ignored");
+            tracing::debug!(delivery, %event, why, "ignored");
+            reply(StatusCode::ACCEPTED, &format!("ignored: {why}"))
+        }
+        Routed::Closed(key) => {
+            s.queue.close_pull(&key);
+            s.metrics.delivery(&event, "closed");
+            reply(StatusCode::ACCEPTED, "closed")
+        }
+        Routed::Installed { installation } => {
+            s.metrics.delivery(&event, "installed");
+            tracing::info!(installation, %event, "installed: reconciling");
+            s.reconcile_only
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(installation);
+            s.reconcile_now.notify_one();
+            reply(StatusCode::ACCEPTED, "reconciling")
+        }
+        Routed::Analyse(jobs) => {
+            let received = Instant::now();
+            let mut full = false;
+            for spec in jobs {
+                tracing::info!(delivery, pr = %spec.key(), head = %spec.head_sha, "queued");
+                if s.queue.push(Job { spec, received }) == Pushed::Full {
+                    full = true;
+                }
+            }
+            if full {
+                // Let a redelivery in; reconciliation also catches it.
+                s.deliveries.forget(delivery);
+                s.metrics.delivery(&event, "queue-full");
+                let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, "queue full");
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+                return r;
+            }
+            s.metrics.delivery(&event, "queued");
+            reply(StatusCode::ACCEPTED, "queued")
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    if s.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(s.queue.depth(), s.queue.running()),
+    )
+        .into_response()
+}
+
+pub fn router(state: Arc<AppState>, max_body: usize) -> axum::Router {
+    axum::Router::new()
+        .route("/webhook", post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("--listen {}: {e}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let ctx = Arc::new(ctx);
+    let state = Arc::new(AppState {
+        secret,
+        queue: ctx.queue.clone(),
+        deliveries: Deliveries::new(100_000),
+        metrics: ctx.metrics.clone(),
+        ready: AtomicBool::new(false),
+        reconcile_now: Notify::new(),
+        reconcile_only: Default::default(),
+    });
+
+    let mut workers = Vec::new();
+    for _ in 0..settings.workers.max(1) {
+        let ctx = ctx.clone();
+        workers.push(tokio::spawn(async move {
+            while let Some(job) = ctx.queue.next().await {
+                let key = job.spec.key();
+                let c = ctx.clone();
+                let outcome = tokio::task::spawn_blocking(move || job::run(&c, &job)).await;
+                ctx.queue.done(&key);
+                let label = match outcome {
+                    Ok(o) => o.label(),
+                    Err(_) => "panicked",
+                };
+                ctx.metrics.job(label);
+            }
+        }));
+    }
+
+    let stopping = Arc::new(AtomicBool::new(false));
+    let reconciler = {
+        let (ctx, state, stopping) = (ctx.clone(), state.clone(), stopping.clone());
+        let interval = settings.reconcile_interval;
+        tokio::spawn(async move {
+            let mut only: Option<u64> = None;
+            loop {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let c = ctx.clone();
+                let result =
+                    tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only))
+                        .await;
+                match result {
+                    Ok(Ok(r)) => tracing::info!(
+                        pulls = r.pulls_seen,
+                        queued = r.queued,
+                        failed = r.failed,
+                        "reconciled"
+                    ),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "reconciliation failed"),
+                    Err(_) => tracing::error!("reconciliation panicked"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => { only = None; }
+                    _ = state.reconcile_now.notified() => {
+                        let mut o = state.reconcile_only.lock().unwrap_or_else(|p| p.into_inner());
+                        only = if o.len() == 1 { o.pop() } else { o.clear(); None };
+                    }
+                }
+            }
+        })
+    };
+
+    state.ready.store(true, Ordering::SeqCst);
+    tracing::info!(listen = %local, workers = settings.workers, "reachdiff serve is ready");
+    // Tests and scripts read the bound address (with `--listen 127.0.0.1:0`).
+    println!("listening on http://{local}");
+
+    let s2 = state.clone();
+    axum::serve(listener, router(state.clone(), settings.max_body))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Load balancers stop sending before the listener closes.
+            s2.ready.store(false, Ordering::SeqCst);
+            tracing::info!("shutting down: no new deliveries");
+        })
+        .await?;
+
+    stopping.store(true, Ordering::SeqCst);
+    reconciler.abort();
+    let pending = ctx.queue.depth();
+    let running = ctx.queue.running();
+    ctx.queue.shut();
+    tracing::info!(running, pending, "draining in-flight jobs");
+    let drained = tokio::time::timeout(settings.shutdown_timeout, async {
+        for w in workers {
+            let _ = w.await;
+        }
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!(
+            left_for_reconciliation = pending,
+            "drained; pending jobs are picked up by the next start's reconciliation"
+        ),
+        Err(_) => tracing::warn!(
+            timeout = ?settings.shutdown_timeout,
+            "in-flight jobs did not finish before the deadline; reconciliation will redo them"
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,742 @@
+//! `reachdiff serve` end to end: the built binary as a process, signed
+//! deliveries over loopback HTTP, a fake GitHub API that verifies the App's
+//! JWTs and installation tokens (tests/it/app_fake.rs), and a local git
+//! origin the App fetches from over file://.
+
+use crate::app_fake::{self, FakeApp, Scripted};
+use crate::support::{self, commit, git, scenario};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const APP_ID: u64 = 4242;
+const REPO: &str = "acme/gitops";
+const SECRET: &str = "It's a Secret to Everybody";
+
+fn public_key() -> String {
+    std::fs::read_to_string(support::repo_root().join("fixtures/app/test-app-key.pub.pem")).unwrap()
+}
+
+/// An origin repository: `main` at the base of a fixture scenario.
+struct Origin {
+    dir: PathBuf,
+    base: String,
+}
+
+impl Origin {
+    fn new(root: &Path, extra: &[(&str, &str)]) -> Origin {
+        let dir = root.join("origin");
+        std::fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "-q", "-b", "main"]);
+        git(&dir, &["config", "uploadpack.allowAnySHA1InWant", "true"]);
+        let base = commit(
+            &dir,
+            &scenario("shop-multi-namespace", "base"),
+            extra,
+            "base",
+        );
+        Origin { dir, base }
+    }
+
+    /// A head commit on branch `pr-N` on top of the base.
+    fn head(&self, branch: &str, tree: &Path, extra: &[(&str, &str)]) -> String {
+        git(&self.dir, &["checkout", "-q", "-B", branch, &self.base]);
+        let h = commit(&self.dir, tree, extra, branch);
+        git(&self.dir, &["checkout", "-q", "main"]);
+        h
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.display())
+    }
+}
+
+/// A running `reachdiff serve`; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    fn start(root: &Path, api: &str, extra: &[&str]) -> Server {
+        let secret = root.join("webhook-secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+        let home = root.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut c = support::bin();
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("REACHDIFF_LOG", "info")
+            .args(["serve", "--listen", "127.0.0.1:0", "--app-id"])
+            .arg(APP_ID.to_string())
+            .arg("--private-key")
+            .arg(support::repo_root().join("fixtures/app/test-app-key.pkcs1.pem"))
+            .arg("--webhook-secret")
+            .arg(&secret)
+            .args(["--github-api-url", api])
+            .arg("--cache-dir")
+            .arg(root.join("cache"))
+            .args(["--github-timeout", "10", "--shutdown-timeout", "20"])
+            .args(extra)
+            .args(if extra.contains(&"--workers") {
+                &[][..]
+            } else {
+                &["--workers", "2"][..]
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("start reachdiff serve");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let stderr = child.stderr.take().unwrap();
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut g = log.lock().unwrap();
+                    g.push_str(&l);
+                    g.push('\n');
+                }
+            });
+        }
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(l)) = lines.next() {
+                let _ = tx.send(l);
+            }
+            for _ in lines {}
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        assert!(!log.lock().unwrap().contains(SECRET), "secret logged");
+        Server { child, url, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the start-up reconciliation to finish, so pull requests
+    /// added to the fake afterwards are seen only through webhooks.
+    fn settled(self) -> Server {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains("reconciled") {
+            assert!(
+                Instant::now() < deadline,
+                "no reconciliation: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request; (status, body).
+fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
+    (status, body.to_string())
+}
+
+/// Delivers `payload` as event `event` with id `delivery`, signed.
+fn deliver(
+    server: &Server,
+    event: &str,
+    delivery: &str,
+    payload: &serde_json::Value,
+) -> (u16, String) {
+    let body = payload.to_string();
+    let sig = app_fake::hmac_sha256_hex(SECRET.as_bytes(), body.as_bytes());
+    http(
+        &server.url,
+        "POST",
+        "/webhook",
+        &[
+            ("content-type", "application/json"),
+            ("x-github-event", event),
+            ("x-github-delivery", delivery),
+            ("x-hub-signature-256", &format!("sha256={sig}")),
+            ("user-agent", "GitHub-Hookshot/abc123"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+fn pr_payload(o: &Origin, action: &str, number: u64, head: &str) -> serde_json::Value {
+    app_fake::pull_request_payload(action, REPO, &o.url(), number, &o.base, head, 1)
+}
+
+/// Waits until a check run of `head` is completed; returns it.
+fn completed(gh: &FakeApp, head: &str, server: &Server) -> app_fake::CheckRun {
+    let ok = gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .any(|c| c.head_sha == head && c.status == "completed")
+    });
+    assert!(
+        ok,
+        "no completed check run for {head}; log:\n{}",
+        server.log()
+    );
+    gh.check_runs()
+        .into_iter()
+        .find(|c| c.head_sha == head && c.status == "completed")
+        .unwrap()
+}
+
+fn sticky(gh: &FakeApp) -> Vec<app_fake::Comment> {
+    gh.comments()
+        .into_iter()
+        .filter(|c| c.body.starts_with("<!-- reachdiff -->"))
+        .collect()
+}
+
+fn setup(extra_base: &[(&str, &str)]) -> (tempfile::TempDir, Origin, FakeApp) {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Origin::new(tmp.path(), extra_base);
+    let gh = FakeApp::start(APP_ID, &public_key());
+    gh.add_repo(REPO, &o.url());
+    (tmp, o, gh)
+}
+
+#[test]
+fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    let started = Instant::now();
+    let (status, _) = deliver(
+        &server,
+        "pull_request",
+        "d-1",
+        &pr_payload(&o, "opened", 7, &head),
+    );
+    assert_eq!(status, 202);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "acknowledged late"
+    );
+    let run = completed(&gh, &head, &server);
+    assert_eq!(run.name, "reachdiff");
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("success"),
+        "{}",
+        server.log()
+    );
+    let title = run.output["title"].as_str().unwrap_or_default();
+    assert!(title.contains("opened"), "{title}");
+    let summary = run.output["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("Opened"), "{summary}");
+    assert!(
+        run.output["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cart")
+    );
+    assert!(!run.annotations.is_empty(), "no annotations");
+    for a in &run.annotations {
+        assert!(a["path"].as_str().unwrap().ends_with(".yaml"), "{a}");
+        assert!(a["start_line"].as_u64().unwrap() > 0);
+    }
+
+    // The token was minted with a verified JWT and then used.
+    let reqs = gh.requests();
+    let mint = reqs
+        .iter()
+        .position(|r| r.method == "POST" && r.path.contains("/access_tokens"))
+        .expect("no token minted");
+    assert_eq!(reqs[mint].authorization_kind, "jwt");
+    let create = reqs
+        .iter()
+        .position(|r| r.method == "POST" && r.path.ends_with("/check-runs"))
+        .expect("no check run created");
+    assert!(create > mint);
+    assert_eq!(reqs[create].authorization_kind, "token");
+    let first: serde_json::Value = serde_json::from_str(&reqs[create].body).unwrap();
+    assert_eq!(first["status"], "in_progress");
+    assert!(
+        reqs.iter().all(|r| r.status != 401),
+        "a request was refused"
+    );
+
+    // One comment, with the marker (written after the check run).
+    assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
+    let comments = sticky(&gh);
+    assert_eq!(comments.len(), 1, "{}", server.log());
+    assert!(comments[0].body.contains("Opened"));
+
+    // Another push with the same result: a new check run, the same comment.
+    let (status, _) = deliver(
+        &server,
+        "pull_request",
+        "d-2",
+        &pr_payload(&o, "synchronize", 7, &head),
+    );
+    assert_eq!(status, 202);
+    assert!(gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .filter(|c| c.status == "completed")
+            .count()
+            == 2
+    }));
+    assert_eq!(sticky(&gh).len(), 1);
+
+    // Metrics counted both deliveries and jobs.
+    let (status, text) = http(&server.url, "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(
+            "reachdiff_webhook_deliveries_total{event=\"pull_request\",result=\"queued\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("reachdiff_jobs_total{outcome=\"success\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("reachdiff_job_seconds_count 2"), "{text}");
+    assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").0, 200);
+    assert_eq!(http(&server.url, "GET", "/readyz", &[], b"").0, 200);
+}
+
+#[test]
+fn bad_signatures_are_refused_before_anything_happens() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let server = Server::start(tmp.path(), &gh.url, &[]);
+    // Let the start-up reconciliation finish its calls.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = gh.requests().len();
+    let body = pr_payload(&o, "opened", 7, &head).to_string();
+    let post =
+        |headers: &[(&str, &str)]| http(&server.url, "POST", "/webhook", headers, body.as_bytes());
+    let good = format!(
+        "sha256={}",
+        app_fake::hmac_sha256_hex(SECRET.as_bytes(), body.as_bytes())
+    );
+    let wrong = format!(
+        "sha256={}",
+        app_fake::hmac_sha256_hex(b"not the secret", body.as_bytes())
+    );
+    let base = [
+        ("x-github-event", "pull_request"),
+        ("x-github-delivery", "d-x"),
+    ];
+    assert_eq!(post(&base).0, 401, "missing signature");
+    let mut h = base.to_vec();
+    h.push(("x-hub-signature-256", &wrong));
+    assert_eq!(post(&h).0, 401, "wrong signature");
+    let mut h = base.to_vec();
+    h.push(("x-hub-signature-256", "sha256=zz"));
+    assert_eq!(post(&h).0, 401, "malformed signature");
+    // A valid signature over a different body.
+    let mut h = base.to_vec();
+    h.push(("x-hub-signature-256", &good));
+    assert_eq!(
+        http(
+            &server.url,
+            "POST",
+            "/webhook",
+            &h,
+            b"{\"action\":\"opened\"}"
+        )
+        .0,
+        401
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        gh.requests().len(),
+        before,
+        "a refused delivery caused an API call"
+    );
+    assert!(gh.check_runs().is_empty());
+
+    // Signed but not for us: acknowledged and ignored.
+    let (status, _) = deliver(
+        &server,
+        "push",
+        "d-push",
+        &serde_json::json!({"ref": "refs/heads/main"}),
+    );
+    assert_eq!(status, 202);
+    let (status, body) = deliver(
+        &server,
+        "ping",
+        "d-ping",
+        &serde_json::json!({"zen": "Keep it logically awesome."}),
+    );
+    assert_eq!((status, body.contains("pong")), (200, true));
+    let (status, _) = deliver(
+        &server,
+        "pull_request",
+        "d-bad",
+        &serde_json::json!({"action": "opened"}),
+    );
+    assert_eq!(status, 400, "malformed payload");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(gh.requests().len(), before);
+    // Too large a body: refused without reading it whole.
+    let big = vec![b' '; 26 << 20];
+    let (status, _) = http(&server.url, "POST", "/webhook", &base, &big);
+    assert_eq!(status, 413);
+}
+
+#[test]
+fn redeliveries_are_ignored_and_only_the_newest_head_is_reported() {
+    let (tmp, o, gh) = setup(&[]);
+    let head1 = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    // The second push undoes the change: no reachability change.
+    let head2 = {
+        git(&o.dir, &["checkout", "-q", "pr-7"]);
+        let h = commit(
+            &o.dir,
+            &scenario("shop-multi-namespace", "base"),
+            &[],
+            "revert",
+        );
+        git(&o.dir, &["checkout", "-q", "main"]);
+        h
+    };
+    // The first job is slow to get its token: both pushes arrive while
+    // it waits.
+    gh.script(
+        Scripted::Delay(Duration::from_millis(1500)),
+        Some("/access_tokens"),
+    );
+    let server = Server::start(tmp.path(), &gh.url, &["--workers", "1"]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head2, Vec::new());
+    let p1 = pr_payload(&o, "synchronize", 7, &head1);
+    assert_eq!(deliver(&server, "pull_request", "d-1", &p1).0, 202);
+    let (status, body) = deliver(&server, "pull_request", "d-1", &p1);
+    assert_eq!(status, 200);
+    assert!(body.contains("duplicate"), "{body}");
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-2",
+            &pr_payload(&o, "synchronize", 7, &head2)
+        )
+        .0,
+        202
+    );
+    let run = completed(&gh, &head2, &server);
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    assert_eq!(run.output["title"], "No change in reachability");
+    // Give a straggling first job time to (wrongly) post.
+    std::thread::sleep(Duration::from_millis(1500));
+    for c in gh.check_runs().iter().filter(|c| c.head_sha == head1) {
+        assert!(
+            c.conclusion.as_deref() == Some("cancelled"),
+            "the superseded head got a result: {c:?}"
+        );
+    }
+    // No comment was written for the superseded head (and none is needed
+    // for a change that opens nothing).
+    assert!(sticky(&gh).is_empty(), "{:?}", gh.comments());
+    let reqs = gh.requests();
+    assert!(
+        !reqs
+            .iter()
+            .any(|r| r.method == "POST" && r.path.contains("/issues/")),
+        "a comment was posted"
+    );
+    assert!(server.log().contains("redelivery ignored"));
+}
+
+#[test]
+fn server_errors_and_rate_limits_are_retried() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    gh.script(Scripted::ServerError, Some("/check-runs"));
+    gh.script(Scripted::RateLimited, Some("/issues/7/comments"));
+    gh.script(Scripted::SecondaryRateLimit, Some("/issues/7/comments"));
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 7, &head)
+        )
+        .0,
+        202
+    );
+    let run = completed(&gh, &head, &server);
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sticky(&gh).len(), 1);
+    assert_eq!(gh.check_runs().len(), 1, "one check run despite the retry");
+    let statuses: Vec<u16> = gh.requests().iter().map(|r| r.status).collect();
+    assert!(
+        statuses.contains(&500) && statuses.contains(&403),
+        "{statuses:?}"
+    );
+    let (_, m) = http(&server.url, "GET", "/metrics", &[], b"");
+    assert!(m.contains("status=\"500\"} 1"), "{m}");
+}
+
+const GATE: &str = "gates:\n- name: no-new-paths\n  forbid: opened\n";
+
+#[test]
+fn a_tripped_gate_fails_the_check_or_is_neutral_when_advisory() {
+    for (config, conclusion) in [
+        (GATE.to_string(), "failure"),
+        (format!("{GATE}report:\n  advisory: true\n"), "neutral"),
+    ] {
+        let (tmp, o, gh) = setup(&[(".reachdiff.yaml", &config)]);
+        let head = o.head(
+            "pr-7",
+            &scenario("shop-multi-namespace", "head"),
+            &[(".reachdiff.yaml", &config)],
+        );
+        let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+        gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+        assert_eq!(
+            deliver(
+                &server,
+                "pull_request",
+                "d-1",
+                &pr_payload(&o, "opened", 7, &head)
+            )
+            .0,
+            202
+        );
+        let run = completed(&gh, &head, &server);
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some(conclusion),
+            "{}",
+            server.log()
+        );
+        assert!(
+            run.output["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Gate tripped")
+        );
+        assert!(
+            run.output["summary"]
+                .as_str()
+                .unwrap()
+                .contains("no-new-paths")
+        );
+        assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
+    }
+}
+
+#[test]
+fn a_manifest_error_fails_the_check_with_the_error_shown() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head(
+        "pr-7",
+        &scenario("shop-multi-namespace", "head"),
+        &[("broken.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {matchLabels: [oops]}\n")],
+    );
+    let server = Server::start(tmp.path(), &gh.url, &[]);
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 7, &head)
+        )
+        .0,
+        202
+    );
+    let run = completed(&gh, &head, &server);
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(run.output["title"], "Manifests could not be analysed");
+    let summary = run.output["summary"].as_str().unwrap();
+    assert!(summary.contains("broken.yaml:5:"), "{summary}");
+    assert!(sticky(&gh).is_empty());
+    // The server lives on.
+    assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").0, 200);
+    let (_, m) = http(&server.url, "GET", "/metrics", &[], b"");
+    assert!(
+        m.contains("reachdiff_jobs_total{outcome=\"input-error\"} 1"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_job_cut_short_by_a_crash_is_finished_by_reconciliation() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    // The first server hangs on its first check-run call and is killed.
+    gh.script(Scripted::Hang, Some("/check-runs"));
+    {
+        let mut first = Server::start(tmp.path(), &gh.url, &["--reconcile-interval", "3600"]);
+        assert!(
+            gh.wait_until(Duration::from_secs(30), |s| s
+                .requests
+                .iter()
+                .any(|r| r.path.ends_with("/check-runs"))),
+            "{}",
+            first.log()
+        );
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
+    }
+    assert!(gh.check_runs().iter().all(|c| c.status != "completed"));
+    // A new process: its start-up reconciliation finds the pull request
+    // without a completed check run and analyses it.
+    let second = Server::start(tmp.path(), &gh.url, &[]);
+    let run = completed(&gh, &head, &second);
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    assert!(
+        second.log().contains("reconciliation queued"),
+        "{}",
+        second.log()
+    );
+    assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
+    assert_eq!(sticky(&gh).len(), 1);
+}
+
+#[test]
+fn sigterm_drains_the_job_in_flight() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    gh.script(
+        Scripted::Delay(Duration::from_millis(1500)),
+        Some("/check-runs"),
+    );
+    let mut server = Server::start(tmp.path(), &gh.url, &[]);
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 7, &head)
+        )
+        .0,
+        202
+    );
+    assert!(gh.wait_until(Duration::from_secs(30), |s| {
+        s.requests.iter().any(|r| r.path.ends_with("/check-runs"))
+    }));
+    let status = server.terminate();
+    assert!(status.success(), "{}", server.log());
+    let runs = gh.check_runs();
+    assert_eq!(runs.len(), 1, "{}", server.log());
+    assert_eq!(runs[0].status, "completed", "{}", server.log());
+    assert!(server.log().contains("draining"), "{}", server.log());
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = tmp.path().join("s");
+    std::fs::write(&secret, "x").unwrap();
+    let key = support::repo_root().join("fixtures/app/test-app-key.pkcs8.pem");
+    let run = |args: &[&str]| {
+        let out = support::bin()
+            .env_remove("REACHDIFF_WEBHOOK_SECRET")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--cache-dir")
+            .arg(tmp.path().join("cache"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[
+        "--app-id",
+        "1",
+        "--private-key",
+        secret.to_str().unwrap(),
+        "--webhook-secret",
+        secret.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("--private-key") && err.contains("not an RSA private key"),
+        "{err}"
+    );
+    let (code, err) = run(&["--app-id", "1", "--private-key", key.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("webhook secret is required"), "{err}");
+    let (code, err) = run(&["--app-id", "x", "--private-key", key.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--app-id"), "{err}");
+    let (code, err) = run(&[
+        "--app-id",
+        "1",
+        "--private-key",
+        key.to_str().unwrap(),
+        "--webhook-secret",
+        secret.to_str().unwrap(),
+        "--github-api-url",
+        "ftp://x",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not an http(s) URL"), "{err}");
+}
