@@ -93,9 +93,13 @@ async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes
             let received = Instant::now();
             let mut full = false;
             for spec in jobs {
-                tracing::info!(delivery, pr = %spec.key(), head = %spec.head_sha, "queued");
-                if s.queue.push(Job { spec, received }) == Pushed::Full {
-                    full = true;
+                let (pr, head) = (spec.key(), spec.head_sha.clone());
+                // The same head already pending or being analysed: that
+                // analysis answers this delivery too.
+                match s.queue.push_unless_known(Job { spec, received }) {
+                    Some(Pushed::Full) => full = true,
+                    Some(_) => tracing::info!(delivery, %pr, %head, "queued"),
+                    None => tracing::info!(delivery, %pr, %head, "already queued"),
                 }
             }
             if full {
