@@ -44,6 +44,11 @@ COPY --from=build /usr/local/bin/reachdiff /usr/local/bin/reachdiff
 # GITHUB_STEP_SUMMARY; on self-hosted runners with another uid, build with
 # --build-arg UID=<uid>.
 ARG UID=1001
-RUN useradd --uid "${UID}" --create-home --shell /usr/sbin/nologin reachdiff
+RUN useradd --uid "${UID}" --create-home --shell /usr/sbin/nologin reachdiff \
+ && install -d -m 0700 -o "${UID}" /var/cache/reachdiff
 USER ${UID}
+# The same image runs the GitHub App: override the command with
+# `reachdiff serve` (deploy/deployment.yaml does), listening on 8080, with
+# its git cache in /var/cache/reachdiff.
+EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/reachdiff", "action"]
