@@ -1230,7 +1230,12 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
 
 /// GitHub's `pulls/{n}/files` for base..head of `repo`: each file with its
 /// patch (hunks only), `context` lines around each change.
-fn pr_files(repo: &Path, base: &str, head: &str, context: u32) -> Vec<serde_json::Value> {
+pub(crate) fn pr_files(
+    repo: &Path,
+    base: &str,
+    head: &str,
+    context: u32,
+) -> Vec<serde_json::Value> {
     let names = git(repo, &["diff", "--name-only", base, head]);
     names
         .lines()

@@ -740,3 +740,123 @@ fn bad_configuration_is_a_clear_error() {
     assert_eq!(code, Some(2));
     assert!(err.contains("not an http(s) URL"), "{err}");
 }
+
+/// 60 new policies, each opening one port to cart from an external block:
+/// 60 responsible lines, so the annotations go in two requests (GitHub
+/// takes 50 per request); with `review-comments`, a review is posted too.
+#[test]
+fn many_lines_are_annotated_in_batches_and_reviewed() {
+    let config = "report:\n  review-comments: true\n";
+    let (tmp, o, gh) = setup(&[(".reachdiff.yaml", config)]);
+    let policies: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            (
+                format!("open-{i:02}.yaml"),
+                format!(
+                    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: open-{i:02}\n  namespace: cart\nspec:\n  podSelector:\n    matchLabels:\n      app: cart\n  ingress:\n    - from:\n        - ipBlock:\n            cidr: 203.0.113.0/24\n      ports:\n        - port: {}\n",
+                    9000 + i
+                ),
+            )
+        })
+        .collect();
+    let mut extra: Vec<(&str, &str)> = policies
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    extra.push((".reachdiff.yaml", config));
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "base"), &extra);
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    gh.add_pull(
+        REPO,
+        7,
+        &o.base,
+        &head,
+        crate::action::pr_files(&o.dir, &o.base, &head, 3),
+    );
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 7, &head)
+        )
+        .0,
+        202
+    );
+    let run = completed(&gh, &head, &server);
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("success"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(run.annotations.len(), 60, "{}", server.log());
+    let files: std::collections::BTreeSet<&str> = run
+        .annotations
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 60);
+    let patches = gh
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.contains("/check-runs/"))
+        .count();
+    assert_eq!(patches, 2, "50 + 10 annotations");
+    // The review: at most 20 inline comments on the new lines, RIGHT side.
+    assert!(
+        gh.wait_until(Duration::from_secs(30), |s| !s.review_comments.is_empty()),
+        "{}",
+        server.log()
+    );
+    let rc = gh.review_comments();
+    assert_eq!(rc.len(), 20);
+    assert!(
+        rc.iter()
+            .all(|c| c.side == "RIGHT" && c.path.starts_with("open-"))
+    );
+}
+
+/// An installation token GitHub no longer accepts (revoked, or expired
+/// early) is replaced after the first 401 and the job goes on.
+#[test]
+fn a_refused_token_is_minted_again() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    let mints = || {
+        gh.requests()
+            .iter()
+            .filter(|r| r.path.contains("/access_tokens"))
+            .count()
+    };
+    let before = mints();
+    {
+        let mut st = gh.lock();
+        let issued = st.tokens_issued.clone();
+        st.revoked.extend(issued);
+    }
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 7, &head)
+        )
+        .0,
+        202
+    );
+    let run = completed(&gh, &head, &server);
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("success"),
+        "{}",
+        server.log()
+    );
+    assert!(mints() > before, "no new token was minted");
+    assert!(
+        gh.requests().iter().any(|r| r.status == 401),
+        "the revoked token was never refused: the test proves nothing"
+    );
+}
