@@ -283,31 +283,40 @@ impl Annotation {
 /// GitHub shows at most this many annotations of each level per step.
 pub const ANNOTATION_LIMIT: usize = 10;
 
+/// The (environment, diff/v1 report) pairs of a `diff/v1` or
+/// `diff-environments/v1` document.
+fn reports_of(doc: &serde_json::Value) -> Vec<(Option<String>, &serde_json::Value)> {
+    match doc.get("environments").and_then(|e| e.as_array()) {
+        Some(envs) => envs
+            .iter()
+            .filter_map(|e| {
+                let name = e.get("name")?.as_str()?.to_string();
+                Some((Some(name), e.get("report")?))
+            })
+            .collect(),
+        None => vec![(None, doc)],
+    }
+}
+
+/// A repository path as seen from the workspace, the repository being at
+/// `prefix` (the working directory input).
+fn in_workspace(prefix: &str, file: &str) -> String {
+    let p = prefix.trim_matches('/').trim_start_matches("./");
+    if p.is_empty() || p == "." {
+        file.to_string()
+    } else {
+        format!("{p}/{file}")
+    }
+}
+
 /// Annotations from a `reachdiff/diff/v1` document (or a
 /// `diff-environments/v1` one): a warning on each head-side line a changed
 /// path traces to, an error per tripped gate. `prefix` is the repository's
 /// directory relative to the workspace.
 pub fn annotations(doc: &serde_json::Value, prefix: &str) -> Vec<Annotation> {
     let mut out = Vec::new();
-    let reports: Vec<(Option<String>, &serde_json::Value)> =
-        match doc.get("environments").and_then(|e| e.as_array()) {
-            Some(envs) => envs
-                .iter()
-                .filter_map(|e| {
-                    let name = e.get("name")?.as_str()?.to_string();
-                    Some((Some(name), e.get("report")?))
-                })
-                .collect(),
-            None => vec![(None, doc)],
-        };
-    let file_of = |f: &str| {
-        let p = prefix.trim_matches('/');
-        if p.is_empty() || p == "." {
-            f.to_string()
-        } else {
-            format!("{p}/{f}")
-        }
-    };
+    let reports = reports_of(doc);
+    let file_of = |f: &str| in_workspace(prefix, f);
     for (env, r) in reports {
         let env_note = env.map(|e| format!(" [{e}]")).unwrap_or_default();
         let causes = r
@@ -486,25 +495,8 @@ impl ReviewCandidate {
 /// Every line (either side) a changed path of the report traces to, with
 /// the number of opened and closed rows it causes.
 pub fn review_candidates(doc: &serde_json::Value, prefix: &str) -> Vec<ReviewCandidate> {
-    let reports: Vec<(Option<String>, &serde_json::Value)> =
-        match doc.get("environments").and_then(|e| e.as_array()) {
-            Some(envs) => envs
-                .iter()
-                .filter_map(|e| {
-                    let name = e.get("name")?.as_str()?.to_string();
-                    Some((Some(name), e.get("report")?))
-                })
-                .collect(),
-            None => vec![(None, doc)],
-        };
-    let file_of = |f: &str| {
-        let p = prefix.trim_matches('/');
-        if p.is_empty() || p == "." {
-            f.to_string()
-        } else {
-            format!("{}/{f}", p.trim_start_matches("./"))
-        }
-    };
+    let reports = reports_of(doc);
+    let file_of = |f: &str| in_workspace(prefix, f);
     let mut out: Vec<ReviewCandidate> = Vec::new();
     for (env, r) in reports {
         let causes = r
