@@ -223,6 +223,74 @@ fn dir_size(p: &Path) -> u64 {
 mod tests {
     use super::*;
 
+    fn sh(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", dir.join("no-such-gitconfig"))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// An origin with two commits; (url, base, head).
+    fn origin(root: &Path, name: &str) -> (String, String, String) {
+        let d = root.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        sh(&d, &["init", "-q", "-b", "main"]);
+        std::fs::write(d.join("a.yaml"), "kind: Namespace\n").unwrap();
+        sh(&d, &["add", "-A"]);
+        sh(&d, &["commit", "-qm", "base"]);
+        let base = sh(&d, &["rev-parse", "HEAD"]);
+        std::fs::write(d.join("b.yaml"), "kind: Namespace\n").unwrap();
+        sh(&d, &["add", "-A"]);
+        sh(&d, &["commit", "-qm", "head"]);
+        let head = sh(&d, &["rev-parse", "HEAD"]);
+        (format!("file://{}", d.display()), base, head)
+    }
+
+    #[test]
+    fn fetches_once_and_evicts_the_least_recently_used_not_in_use() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a_url, a_base, a_head) = origin(tmp.path(), "a");
+        let (b_url, b_base, b_head) = origin(tmp.path(), "b");
+        let (c_url, c_base, c_head) = origin(tmp.path(), "c");
+        // Any repository is over this size: only leases keep one.
+        let cache = RepoCache::open(&tmp.path().join("cache"), 1).unwrap();
+        let a = cache.fetch("o/a", &a_url, "", &a_base, &a_head).unwrap();
+        assert!(a.fetched && a.path.join("HEAD").is_file());
+        let again = cache.fetch("o/a", &a_url, "", &a_base, &a_head).unwrap();
+        assert!(!again.fetched, "the commits were already there");
+        drop(again);
+        drop(a);
+        let b = cache.fetch("o/b", &b_url, "", &b_base, &b_head).unwrap();
+        let a_path = tmp.path().join("cache/o/a.git");
+        assert!(!a_path.exists(), "o/a was not in use: evicted");
+        // o/b is leased while o/c is fetched: it stays.
+        let _c = cache.fetch("o/c", &c_url, "", &c_base, &c_head).unwrap();
+        assert!(
+            b.path.join("HEAD").is_file(),
+            "a repository in use was evicted"
+        );
+        assert!(
+            crate::source::git::GitRepo::open(&b.path)
+                .unwrap()
+                .diff_commits(&b_base, &b_head, false)
+                .is_ok()
+        );
+        assert!(cache.fetch("../x", &c_url, "", &c_base, &c_head).is_err());
+    }
+
     #[test]
     fn servers() {
         assert_eq!(

@@ -434,6 +434,10 @@ fn report(
         return Outcome::Error;
     }
 
+    if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
+        tracing::info!("superseded after the check run: the newer head writes the comment");
+        return outcome;
+    }
     // The sticky comment: created when there is something to say, updated
     // whenever it exists (also to say a later push changed nothing).
     let hint = Some(match html_url {
