@@ -357,6 +357,9 @@ fn analyse(ctx: &Ctx, spec: &JobSpec) -> Result<Analysed, Failure> {
             g.config(&b)
         })
         .map_err(|e| Failure::Setup(format!("{e:#}")))?;
+    // The text report goes into a check run, never to a terminal.
+    let mut done = done;
+    done.style = crate::report::style::Style { color: false };
     Ok(Analysed {
         done,
         advisory: cfg.report.advisory,

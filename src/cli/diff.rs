@@ -105,6 +105,8 @@ pub(crate) struct Computed {
     pub budget: Option<usize>,
     pub pairs: usize,
     timer: Timer,
+    /// Colours in the text format (on when stdout is a terminal).
+    pub style: crate::report::style::Style,
 }
 
 impl Computed {
@@ -163,7 +165,7 @@ impl Computed {
                     report::json::render_diff(cmp, &gates_json)
                 }
                 DiffFormat::Md => report::markdown::render(cmp, view, gates, md),
-                DiffFormat::Text => report::text::render_diff(cmp, view, gates, stdout_style()),
+                DiffFormat::Text => report::text::render_diff(cmp, view, gates, self.style),
             };
         if !several {
             let (_, cmp, view, gates) = &self.results[0];
@@ -335,6 +337,7 @@ pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<Str
         budget,
         pairs,
         timer,
+        style: stdout_style(),
     }))
 }
 
