@@ -343,7 +343,26 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
     }));
     assert_eq!(sticky(&gh).len(), 1);
 
-    // Metrics counted both deliveries and jobs.
+    // "Re-run" on the check: analysed again.
+    let rerun = app_fake::check_run_rerequested_payload(
+        REPO,
+        &o.url(),
+        &head,
+        &[(7, o.base.as_str())],
+        1,
+        APP_ID,
+    );
+    assert_eq!(deliver(&server, "check_run", "d-3", &rerun).0, 202);
+    assert!(gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .filter(|c| c.status == "completed")
+            .count()
+            == 3
+    }));
+    assert_eq!(sticky(&gh).len(), 1);
+
+    // Metrics counted the deliveries and jobs.
     let (status, text) = http(&server.url, "GET", "/metrics", &[], b"");
     assert_eq!(status, 200);
     assert!(
@@ -353,10 +372,10 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
         "{text}"
     );
     assert!(
-        text.contains("reachdiff_jobs_total{outcome=\"success\"} 2"),
+        text.contains("reachdiff_jobs_total{outcome=\"success\"} 3"),
         "{text}"
     );
-    assert!(text.contains("reachdiff_job_seconds_count 2"), "{text}");
+    assert!(text.contains("reachdiff_job_seconds_count 3"), "{text}");
     assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").0, 200);
     assert_eq!(http(&server.url, "GET", "/readyz", &[], b"").0, 200);
 }
@@ -859,4 +878,96 @@ fn a_refused_token_is_minted_again() {
         gh.requests().iter().any(|r| r.status == 401),
         "the revoked token was never refused: the test proves nothing"
     );
+}
+
+/// A full queue refuses with 503 and `Retry-After` (GitHub records the
+/// delivery as failed; a redelivery or reconciliation brings it back), and
+/// the same delivery id is accepted once there is room. Logs are JSON lines
+/// with `--log-format json`.
+#[test]
+fn a_full_queue_answers_503_and_logs_can_be_json() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    // The first job waits on GitHub while the queue fills.
+    gh.script(
+        Scripted::Delay(Duration::from_millis(1500)),
+        Some("/check-runs"),
+    );
+    let server = Server::start(
+        tmp.path(),
+        &gh.url,
+        &[
+            "--workers",
+            "1",
+            "--queue-capacity",
+            "1",
+            "--log-format",
+            "json",
+        ],
+    )
+    .settled();
+    for n in [1, 2] {
+        gh.add_pull(REPO, n, &o.base, &head, Vec::new());
+    }
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-1",
+            &pr_payload(&o, "opened", 1, &head)
+        )
+        .0,
+        202
+    );
+    assert!(gh.wait_until(Duration::from_secs(30), |s| {
+        s.requests.iter().any(|r| r.path.ends_with("/check-runs"))
+    }));
+    // #1 runs; #2 fills the one place; #3 is refused.
+    assert_eq!(
+        deliver(
+            &server,
+            "pull_request",
+            "d-2",
+            &pr_payload(&o, "opened", 2, &head)
+        )
+        .0,
+        202
+    );
+    let p3 = pr_payload(&o, "opened", 3, &head);
+    let (status, body) = deliver(&server, "pull_request", "d-3", &p3);
+    assert_eq!((status, body.contains("queue full")), (503, true), "{body}");
+    // Once the queue drains, the redelivery (same id) is taken.
+    assert!(gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .filter(|c| c.status == "completed")
+            .count()
+            == 2
+    }));
+    gh.add_pull(REPO, 3, &o.base, &head, Vec::new());
+    assert_eq!(deliver(&server, "pull_request", "d-3", &p3).0, 202);
+    assert!(gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .filter(|c| c.status == "completed")
+            .count()
+            == 3
+    }));
+    let (_, m) = http(&server.url, "GET", "/metrics", &[], b"");
+    assert!(
+        m.contains(
+            "reachdiff_webhook_deliveries_total{event=\"pull_request\",result=\"queue-full\"} 1"
+        ),
+        "{m}"
+    );
+    let log = server.log();
+    assert!(!log.is_empty());
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("timestamp").is_some(),
+            "{line}"
+        );
+    }
 }
