@@ -314,72 +314,28 @@ fn in_workspace(prefix: &str, file: &str) -> String {
 /// path traces to, an error per tripped gate. `prefix` is the repository's
 /// directory relative to the workspace.
 pub fn annotations(doc: &serde_json::Value, prefix: &str) -> Vec<Annotation> {
-    let mut out = Vec::new();
-    let reports = reports_of(doc);
-    let file_of = |f: &str| in_workspace(prefix, f);
-    for (env, r) in reports {
+    // Only head-side lines: an annotation points into the pull request's
+    // files as they are now.
+    let mut out: Vec<Annotation> = review_candidates(doc, prefix)
+        .into_iter()
+        .filter(|c| c.side == github::Side::Right)
+        .map(|c| Annotation {
+            level: "warning",
+            title: format!(
+                "reachdiff{}: {}",
+                c.env
+                    .as_ref()
+                    .map(|e| format!(" [{e}]"))
+                    .unwrap_or_default(),
+                c.what().join(", ")
+            ),
+            message: format!("{}; for example {}", c.text, c.example),
+            file: Some(c.path),
+            line: Some(c.line),
+        })
+        .collect();
+    for (env, r) in reports_of(doc) {
         let env_note = env.map(|e| format!(" [{e}]")).unwrap_or_default();
-        let causes = r
-            .get("causes")
-            .and_then(|c| c.as_array())
-            .cloned()
-            .unwrap_or_default();
-        // cause index → (opened rows, closed rows, an example)
-        let mut per_cause: std::collections::BTreeMap<usize, (usize, usize, String)> =
-            Default::default();
-        for (key, opened) in [("opened", true), ("closed", false)] {
-            for row in r.get(key).and_then(|x| x.as_array()).into_iter().flatten() {
-                let example = format!(
-                    "{} → {} {}",
-                    row.get("src").and_then(|x| x.as_str()).unwrap_or("?"),
-                    row.get("dst").and_then(|x| x.as_str()).unwrap_or("?"),
-                    row.get("protocol").and_then(|x| x.as_str()).unwrap_or("")
-                );
-                for c in row
-                    .get("causes")
-                    .and_then(|x| x.as_array())
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(i) = c.as_u64() else { continue };
-                    let e = per_cause
-                        .entry(i as usize)
-                        .or_insert((0, 0, example.clone()));
-                    if opened {
-                        e.0 += 1;
-                    } else {
-                        e.1 += 1;
-                    }
-                }
-            }
-        }
-        for (i, (opened, closed, example)) in per_cause {
-            let Some(c) = causes.get(i) else { continue };
-            if c.get("side").and_then(|s| s.as_str()) != Some("head") {
-                continue;
-            }
-            let (Some(file), Some(line)) = (
-                c.get("file").and_then(|f| f.as_str()),
-                c.get("line").and_then(|l| l.as_u64()),
-            ) else {
-                continue;
-            };
-            let text = c.get("text").and_then(|t| t.as_str()).unwrap_or_default();
-            let mut what = Vec::new();
-            if opened > 0 {
-                what.push(format!("opens {opened} path(s)"));
-            }
-            if closed > 0 {
-                what.push(format!("closes {closed} path(s)"));
-            }
-            out.push(Annotation {
-                level: "warning",
-                file: Some(file_of(file)),
-                line: Some(line),
-                title: format!("reachdiff{env_note}: {}", what.join(", ")),
-                message: format!("{text}; for example {example}"),
-            });
-        }
         for g in r
             .get("gates")
             .and_then(|g| g.as_array())
@@ -464,7 +420,8 @@ pub struct ReviewCandidate {
 }
 
 impl ReviewCandidate {
-    fn body(&self) -> String {
+    /// "opens 2 paths", "closes 1 path".
+    fn what(&self) -> Vec<String> {
         let mut what = Vec::new();
         if self.opened > 0 {
             what.push(format!(
@@ -478,6 +435,11 @@ impl ReviewCandidate {
                 crate::report::markdown::plural(self.closed, "path", "paths")
             ));
         }
+        what
+    }
+
+    fn body(&self) -> String {
+        let what = self.what();
         let env = self
             .env
             .as_deref()
