@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 /// What the handlers share.
 pub struct AppState {
     secret: Vec<u8>,
+    max_body: usize,
     queue: Arc<Queue>,
     deliveries: Deliveries,
     metrics: Arc<Metrics>,
@@ -38,9 +39,34 @@ fn reply(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+/// How long a sender may take to send a body: GitHub sends at once, a
+/// slow sender only ties up a connection.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn webhook(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let event = h("x-github-event").unwrap_or("").to_string();
+    let declared = h("content-length").and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > s.max_body) {
+        s.metrics.delivery(&event, "too-large");
+        return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    }
+    let body: Bytes =
+        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, s.max_body)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
+                s.metrics.delivery(&event, "too-large");
+                return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+            }
+            Err(_) => {
+                s.metrics.delivery(&event, "timeout");
+                return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time");
+            }
+        };
     // SECURITY: nothing of the body is read before the signature holds.
     if let Err(e) = signature::verify(&s.secret, h("x-hub-signature-256"), &body) {
         s.metrics.delivery(&event, "bad-signature");
@@ -143,6 +169,8 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> axum::Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // The webhook reads its body itself (with a time limit); this is
+        // the limit for any other route.
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -171,6 +199,7 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
     let ctx = Arc::new(ctx);
     let state = Arc::new(AppState {
         secret,
+        max_body: settings.max_body,
         queue: ctx.queue.clone(),
         deliveries: Deliveries::new(100_000),
         metrics: ctx.metrics.clone(),
