@@ -175,6 +175,55 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> axum::Router {
         .with_state(state)
 }
 
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open
+/// connections finish their requests (at most five seconds).
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT);
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish within 5 s");
+    }
+}
+
 async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -267,14 +316,17 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
     println!("listening on http://{local}");
 
     let s2 = state.clone();
-    axum::serve(listener, router(state.clone(), settings.max_body))
-        .with_graceful_shutdown(async move {
+    serve_http(
+        listener,
+        router(state.clone(), settings.max_body),
+        async move {
             shutdown_signal().await;
             // Load balancers stop sending before the listener closes.
             s2.ready.store(false, Ordering::SeqCst);
             tracing::info!("shutting down: no new deliveries");
-        })
-        .await?;
+        },
+    )
+    .await;
 
     stopping.store(true, Ordering::SeqCst);
     reconciler.abort();

@@ -980,3 +980,34 @@ fn a_full_queue_answers_503_and_logs_can_be_json() {
         );
     }
 }
+
+/// A client that never finishes its request headers is disconnected (the
+/// server sets a header read timeout of 10 s) and does not stop others.
+#[test]
+fn a_slow_client_is_cut_off() {
+    let (tmp, _o, gh) = setup(&[]);
+    let server = Server::start(tmp.path(), &gh.url, &[]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut slow = TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"POST /webhook HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // Others are served meanwhile.
+    assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").0, 200);
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(25),
+        "the slow connection was never closed"
+    );
+    // Whatever hyper says on the way out (a 408 or nothing), no request
+    // was handled.
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        !answer.contains("202") && !answer.contains("401"),
+        "{answer}"
+    );
+}
