@@ -343,6 +343,40 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Hostile payloads (signed by a leaked secret, say) never panic
+        /// the router: any bytes, any JSON shape, every event name.
+        #[test]
+        fn any_payload_is_routed_or_refused(
+            event in proptest::sample::select(vec![
+                "pull_request", "check_run", "check_suite", "installation",
+                "installation_repositories", "ping", "push",
+            ]),
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            let _ = route(event, &bytes);
+        }
+
+        #[test]
+        fn mutated_real_payloads_never_panic(
+            cut in 0usize..400,
+            junk in "[\\[\\]{}:,\"0-9a-z ]{0,12}",
+        ) {
+            let good = String::from_utf8(pr("synchronize", "")).unwrap();
+            let at = cut.min(good.len());
+            let bad = format!("{}{junk}{}", &good[..at], &good[at..]);
+            for event in ["pull_request", "check_run", "check_suite"] {
+                if let Ok(Routed::Analyse(jobs)) = route(event, bad.as_bytes()) {
+                    for j in jobs {
+                        proptest::prop_assert!(valid_repo_name(&j.repo));
+                        proptest::prop_assert!(is_sha(&j.head_sha) && is_sha(&j.base_sha));
+                        proptest::prop_assert!(valid_clone_url(&j.clone_url));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn refusals_and_ignores() {
         assert!(matches!(
