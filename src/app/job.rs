@@ -346,10 +346,19 @@ fn analyse(ctx: &Ctx, spec: &JobSpec) -> Result<Analysed, Failure> {
             output: None,
         },
     };
-    let done = match compute(args) {
-        Ok(Ok(d)) => d,
-        Ok(Err(lines)) => return Err(Failure::Input(lines)),
-        Err(e) => return Err(Failure::Setup(format!("{e:#}"))),
+    // The engine does not panic on input (tests and fuzzing hold it to
+    // that); if it ever did, the check run says so instead of staying
+    // `in_progress` and the worker lives on.
+    let computed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(args)));
+    let done = match computed {
+        Ok(Ok(Ok(d))) => d,
+        Ok(Ok(Err(lines))) => return Err(Failure::Input(lines)),
+        Ok(Err(e)) => return Err(Failure::Setup(format!("{e:#}"))),
+        Err(_) => {
+            return Err(Failure::Setup(
+                "internal error: the analysis panicked (please report this pull request)".into(),
+            ));
+        }
     };
     let cfg = crate::source::git::GitRepo::open(&lease.path)
         .and_then(|g| {
