@@ -708,6 +708,20 @@ fn run_action(root: &Path, s: &Setup<'_>) -> Run {
     }
 }
 
+/// `run_action` with the default server URL.
+fn run_pr(root: &Path, ws: &Path, event: &Path, api: &str, inputs: &[(&str, &str)]) -> Run {
+    run_action(
+        root,
+        &Setup {
+            ws,
+            event,
+            api,
+            inputs,
+            server: None,
+        },
+    )
+}
+
 /// `name<<DELIM` … `DELIM` blocks of `$GITHUB_OUTPUT`.
 fn outputs(text: &str) -> std::collections::BTreeMap<String, String> {
     let mut m = std::collections::BTreeMap::new();
@@ -750,16 +764,7 @@ fn creates_then_updates_one_sticky_comment() {
     let gh = FakeGitHub::start();
     gh.seed(3); // someone else's comments, over two pages
     let ev = event(root, "event1.json", 7, &o.base, &head1, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let w = gh.writes();
     assert_eq!(w.len(), 1, "{w:?}");
@@ -805,16 +810,7 @@ fn creates_then_updates_one_sticky_comment() {
     );
     git(&ws, &["fetch", "-q", "origin", "pr:pr2"]);
     let ev = event(root, "event2.json", 7, &o.base, &head2, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let w = gh.writes();
     assert_eq!(w.len(), 2, "{w:?}");
@@ -834,16 +830,7 @@ fn creates_then_updates_one_sticky_comment() {
         "docs",
     );
     let ev = event(root, "event3.json", 7, &o.base, &head3, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let w = gh.writes();
     assert_eq!(w.len(), 3, "{w:?}");
@@ -856,16 +843,7 @@ fn creates_then_updates_one_sticky_comment() {
     // Another pull request without reachability change and `on-change`:
     // no comment at all.
     let ev = event(root, "event4.json", 8, &o.base, &head3, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert_eq!(gh.writes().len(), 3);
     // Every request carried the token, and only as a header.
@@ -900,16 +878,7 @@ fn shallow_checkout_fetches_base_and_head() {
     );
     let gh = FakeGitHub::start();
     let ev = event(root, "event.json", 7, &o.base, &head, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("comment", "never")],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("comment", "never")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("git fetch --no-tags"), "{}", r.stderr);
     assert!(!r.stderr.contains(TOKEN));
@@ -932,16 +901,7 @@ fn read_only_token_writes_nothing_but_reports() {
     // From a fork: the token is known to be read-only; no call at all.
     let gh = FakeGitHub::start();
     let ev = event(root, "fork.json", 9, &o.base, &head, true);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("comment", "always")],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("comment", "always")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(gh.writes().is_empty());
     assert!(r.stdout.contains("fork"), "{}", r.stdout);
@@ -953,16 +913,7 @@ fn read_only_token_writes_nothing_but_reports() {
     let gh = FakeGitHub::start();
     gh.state.lock().unwrap().read_only = true;
     let ev = event(root, "same.json", 7, &o.base, &head, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let w = gh.writes();
     assert_eq!(w.len(), 1, "one refused attempt, not retried: {w:?}");
@@ -995,16 +946,7 @@ fn server_error_and_rate_limit_are_retried() {
         .extend([Scripted::ServerError, Scripted::RateLimited]);
     let ev = event(root, "event.json", 7, &o.base, &head, false);
     let started = Instant::now();
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("rate limited"), "{}", r.stderr);
     assert_eq!(gh.sticky().len(), 1);
@@ -1027,15 +969,12 @@ fn tripped_gate_exits_1_with_errors_and_outputs() {
     let ws = o.full_checkout(root, "ws");
     let gh = FakeGitHub::start();
     let ev = event(root, "event.json", 7, &o.base, &head, false);
-    let r = run_action(
+    let r = run_pr(
         root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("config", "gates.yaml"), ("fail-on", "closed")],
-            server: None,
-        },
+        &ws,
+        &ev,
+        &gh.url,
+        &[("config", "gates.yaml"), ("fail-on", "closed")],
     );
     assert_eq!(code(&r), 1, "{}", explain(&r));
     assert!(
@@ -1058,15 +997,12 @@ fn bad_input_exits_2() {
     let head = o.push_head(&scenario("shop-multi-namespace", "head"), &[], "x");
     let ws = o.full_checkout(root, "ws");
     let ev = event(root, "event.json", 7, &o.base, &head, false);
-    let r = run_action(
+    let r = run_pr(
         root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: "http://127.0.0.1:9",
-            inputs: &[("fail-on", "everything")],
-            server: None,
-        },
+        &ws,
+        &ev,
+        "http://127.0.0.1:9",
+        &[("fail-on", "everything")],
     );
     assert_eq!(code(&r), 2, "{}", explain(&r));
     assert!(r.stderr.contains("fail-on"), "{}", r.stderr);
@@ -1434,16 +1370,7 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
     // The analysis job: a fork pull request, read-only, no writes.
     let gh = FakeGitHub::start();
     let ev = event(root, "fork.json", 7, &o.base, &head, true);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(gh.writes().is_empty());
     let artifact = ws.join(".reachdiff");
@@ -1619,16 +1546,7 @@ fn a_persons_comment_with_the_marker_is_left_alone() {
         st.pr_files = pr_files(&o.dir, &o.base, &head, 3);
     }
     let ev = event(root, "pr.json", 7, &o.base, &head, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("review-comments", "true")],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("review-comments", "true")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let st = gh.state.lock().unwrap();
     assert_eq!(
@@ -1785,16 +1703,7 @@ fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
     gh.state.lock().unwrap().read_only = true;
     gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
     let ev = event(root, "same.json", 7, &o.base, &head, false);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("review-comments", "true")],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("review-comments", "true")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(
         r.stderr.contains("could not write review comments"),
@@ -1805,16 +1714,7 @@ fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
     // A fork: nothing is even attempted.
     let gh = FakeGitHub::start();
     let ev = event(root, "fork.json", 7, &o.base, &head, true);
-    let r = run_action(
-        root,
-        &Setup {
-            ws: &ws,
-            event: &ev,
-            api: &gh.url,
-            inputs: &[("review-comments", "true")],
-            server: None,
-        },
-    );
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("review-comments", "true")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(gh.requests().is_empty());
     assert!(r.stderr.contains("no review comments"), "{}", r.stderr);
