@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 const APP_ID: u64 = 4242;
 const REPO: &str = "acme/gitops";
 const SECRET: &str = "It's a Secret to Everybody";
+/// The path of `POST` check-runs (listing them goes through `/commits/`).
+const CREATE_CHECK_RUN: &str = "/repos/acme/gitops/check-runs";
 
 fn public_key() -> String {
     std::fs::read_to_string(support::repo_root().join("fixtures/app/test-app-key.pub.pem")).unwrap()
@@ -252,6 +254,51 @@ fn completed(gh: &FakeApp, head: &str, server: &Server) -> app_fake::CheckRun {
         .unwrap()
 }
 
+/// The metrics text once it contains `needle` (jobs are counted when they
+/// end, a moment after their check run completes).
+fn metrics_with(server: &Server, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, text) = http(&server.url, "GET", "/metrics", &[], b"");
+        assert_eq!(status, 200);
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle} never appeared:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Delivers a signed `pull_request` event and expects it queued (202).
+fn push(server: &Server, o: &Origin, delivery: &str, action: &str, number: u64, head: &str) {
+    let (status, body) = deliver(
+        server,
+        "pull_request",
+        delivery,
+        &pr_payload(o, action, number, head),
+    );
+    assert_eq!(status, 202, "{body}");
+}
+
+/// Waits until `n` check runs are completed.
+fn wait_completed(gh: &FakeApp, n: usize) {
+    let ok = gh.wait_until(Duration::from_secs(60), |s| {
+        s.check_runs
+            .iter()
+            .filter(|c| c.status == "completed")
+            .count()
+            == n
+    });
+    assert!(
+        ok,
+        "{n} completed check runs expected: {:?}",
+        gh.check_runs()
+    );
+}
+
 fn sticky(gh: &FakeApp) -> Vec<app_fake::Comment> {
     gh.comments()
         .into_iter()
@@ -343,13 +390,7 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
         &pr_payload(&o, "synchronize", 7, &head),
     );
     assert_eq!(status, 202);
-    assert!(gh.wait_until(Duration::from_secs(60), |s| {
-        s.check_runs
-            .iter()
-            .filter(|c| c.status == "completed")
-            .count()
-            == 2
-    }));
+    wait_completed(&gh, 2);
     assert_eq!(sticky(&gh).len(), 1);
 
     // "Re-run" on the check: analysed again.
@@ -362,18 +403,12 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
         APP_ID,
     );
     assert_eq!(deliver(&server, "check_run", "d-3", &rerun).0, 202);
-    assert!(gh.wait_until(Duration::from_secs(60), |s| {
-        s.check_runs
-            .iter()
-            .filter(|c| c.status == "completed")
-            .count()
-            == 3
-    }));
+    wait_completed(&gh, 3);
     assert_eq!(sticky(&gh).len(), 1);
 
-    // Metrics counted the deliveries and jobs.
-    let (status, text) = http(&server.url, "GET", "/metrics", &[], b"");
-    assert_eq!(status, 200);
+    // Metrics counted the deliveries and jobs (a job is counted when it
+    // has also written its comment, just after the check run).
+    let text = metrics_with(&server, "reachdiff_jobs_total{outcome=\"success\"} 3");
     assert!(
         text.contains(
             "reachdiff_webhook_deliveries_total{event=\"pull_request\",result=\"queued\"} 2"
@@ -487,11 +522,11 @@ fn redeliveries_are_ignored_and_only_the_newest_head_is_reported() {
         git(&o.dir, &["checkout", "-q", "main"]);
         h
     };
-    // The first job is slow to get its token: both pushes arrive while
-    // it waits.
+    // Creating the first job's check run takes GitHub a while: both
+    // pushes arrive meanwhile.
     gh.script(
         Scripted::Delay(Duration::from_millis(1500)),
-        Some("/access_tokens"),
+        Some(CREATE_CHECK_RUN),
     );
     let server = Server::start(tmp.path(), &gh.url, &["--workers", "1"]).settled();
     gh.add_pull(REPO, 7, &o.base, &head2, Vec::new());
@@ -500,16 +535,7 @@ fn redeliveries_are_ignored_and_only_the_newest_head_is_reported() {
     let (status, body) = deliver(&server, "pull_request", "d-1", &p1);
     assert_eq!(status, 200);
     assert!(body.contains("duplicate"), "{body}");
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-2",
-            &pr_payload(&o, "synchronize", 7, &head2)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-2", "synchronize", 7, &head2);
     let run = completed(&gh, &head2, &server);
     assert_eq!(run.conclusion.as_deref(), Some("success"));
     assert_eq!(run.output["title"], "No change in reachability");
@@ -538,21 +564,12 @@ fn redeliveries_are_ignored_and_only_the_newest_head_is_reported() {
 fn server_errors_and_rate_limits_are_retried() {
     let (tmp, o, gh) = setup(&[]);
     let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
-    gh.script(Scripted::ServerError, Some("/check-runs"));
+    gh.script(Scripted::ServerError, Some(CREATE_CHECK_RUN));
     gh.script(Scripted::RateLimited, Some("/issues/7/comments"));
     gh.script(Scripted::SecondaryRateLimit, Some("/issues/7/comments"));
     let server = Server::start(tmp.path(), &gh.url, &[]).settled();
     gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 7, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 7, &head);
     let run = completed(&gh, &head, &server);
     assert_eq!(run.conclusion.as_deref(), Some("success"));
     assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
@@ -584,16 +601,7 @@ fn a_tripped_gate_fails_the_check_or_is_neutral_when_advisory() {
         );
         let server = Server::start(tmp.path(), &gh.url, &[]).settled();
         gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
-        assert_eq!(
-            deliver(
-                &server,
-                "pull_request",
-                "d-1",
-                &pr_payload(&o, "opened", 7, &head)
-            )
-            .0,
-            202
-        );
+        push(&server, &o, "d-1", "opened", 7, &head);
         let run = completed(&gh, &head, &server);
         assert_eq!(
             run.conclusion.as_deref(),
@@ -626,16 +634,7 @@ fn a_manifest_error_fails_the_check_with_the_error_shown() {
         &[("broken.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {matchLabels: [oops]}\n")],
     );
     let server = Server::start(tmp.path(), &gh.url, &[]);
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 7, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 7, &head);
     let run = completed(&gh, &head, &server);
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
     assert_eq!(run.output["title"], "Manifests could not be analysed");
@@ -644,11 +643,7 @@ fn a_manifest_error_fails_the_check_with_the_error_shown() {
     assert!(sticky(&gh).is_empty());
     // The server lives on.
     assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").0, 200);
-    let (_, m) = http(&server.url, "GET", "/metrics", &[], b"");
-    assert!(
-        m.contains("reachdiff_jobs_total{outcome=\"input-error\"} 1"),
-        "{m}"
-    );
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"input-error\"} 1");
 }
 
 #[test]
@@ -657,7 +652,7 @@ fn a_job_cut_short_by_a_crash_is_finished_by_reconciliation() {
     let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
     gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
     // The first server hangs on its first check-run call and is killed.
-    gh.script(Scripted::Hang, Some("/check-runs"));
+    gh.script(Scripted::Hang, Some(CREATE_CHECK_RUN));
     {
         let mut first = Server::start(tmp.path(), &gh.url, &["--reconcile-interval", "3600"]);
         assert!(
@@ -692,19 +687,10 @@ fn sigterm_drains_the_job_in_flight() {
     let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
     gh.script(
         Scripted::Delay(Duration::from_millis(1500)),
-        Some("/check-runs"),
+        Some(CREATE_CHECK_RUN),
     );
     let mut server = Server::start(tmp.path(), &gh.url, &[]);
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 7, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 7, &head);
     assert!(gh.wait_until(Duration::from_secs(30), |s| {
         s.requests.iter().any(|r| r.path.ends_with("/check-runs"))
     }));
@@ -801,16 +787,7 @@ fn many_lines_are_annotated_in_batches_and_reviewed() {
         &head,
         crate::action::pr_files(&o.dir, &o.base, &head, 3),
     );
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 7, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 7, &head);
     let run = completed(&gh, &head, &server);
     assert_eq!(
         run.conclusion.as_deref(),
@@ -865,16 +842,7 @@ fn a_refused_token_is_minted_again() {
         let issued = st.tokens_issued.clone();
         st.revoked.extend(issued);
     }
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 7, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 7, &head);
     let run = completed(&gh, &head, &server);
     assert_eq!(
         run.conclusion.as_deref(),
@@ -900,7 +868,7 @@ fn a_full_queue_answers_503_and_logs_can_be_json() {
     // The first job waits on GitHub while the queue fills.
     gh.script(
         Scripted::Delay(Duration::from_millis(1500)),
-        Some("/check-runs"),
+        Some(CREATE_CHECK_RUN),
     );
     let server = Server::start(
         tmp.path(),
@@ -918,50 +886,20 @@ fn a_full_queue_answers_503_and_logs_can_be_json() {
     for n in [1, 2] {
         gh.add_pull(REPO, n, &o.base, &head, Vec::new());
     }
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-1",
-            &pr_payload(&o, "opened", 1, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-1", "opened", 1, &head);
     assert!(gh.wait_until(Duration::from_secs(30), |s| {
         s.requests.iter().any(|r| r.path.ends_with("/check-runs"))
     }));
     // #1 runs; #2 fills the one place; #3 is refused.
-    assert_eq!(
-        deliver(
-            &server,
-            "pull_request",
-            "d-2",
-            &pr_payload(&o, "opened", 2, &head)
-        )
-        .0,
-        202
-    );
+    push(&server, &o, "d-2", "opened", 2, &head);
     let p3 = pr_payload(&o, "opened", 3, &head);
     let (status, body) = deliver(&server, "pull_request", "d-3", &p3);
     assert_eq!((status, body.contains("queue full")), (503, true), "{body}");
     // Once the queue drains, the redelivery (same id) is taken.
-    assert!(gh.wait_until(Duration::from_secs(60), |s| {
-        s.check_runs
-            .iter()
-            .filter(|c| c.status == "completed")
-            .count()
-            == 2
-    }));
+    wait_completed(&gh, 2);
     gh.add_pull(REPO, 3, &o.base, &head, Vec::new());
     assert_eq!(deliver(&server, "pull_request", "d-3", &p3).0, 202);
-    assert!(gh.wait_until(Duration::from_secs(60), |s| {
-        s.check_runs
-            .iter()
-            .filter(|c| c.status == "completed")
-            .count()
-            == 3
-    }));
+    wait_completed(&gh, 3);
     let (_, m) = http(&server.url, "GET", "/metrics", &[], b"");
     assert!(
         m.contains(
