@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-/// One analysis to run: pull request `number` of `repo` at `head_sha`.
+/// One analysis to run: pull request `number` of `repo` at `head_sha`, or
+/// a merge queue's group (`merge_group`, its head ref; `number` is 0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobSpec {
     pub installation: u64,
@@ -11,30 +12,37 @@ pub struct JobSpec {
     pub repo: String,
     pub clone_url: String,
     pub number: u64,
+    pub merge_group: Option<String>,
     pub base_sha: String,
     pub head_sha: String,
 }
 
 impl JobSpec {
-    /// The pull request this job is for: jobs with the same key coalesce.
+    /// The pull request (or merge group) this job is for: jobs with the
+    /// same key coalesce.
     pub fn key(&self) -> PullKey {
         PullKey {
             repo: self.repo.clone(),
             number: self.number,
+            merge_group: self.merge_group.clone(),
         }
     }
 }
 
-/// A pull request, across installations.
+/// A pull request or a merge group, across installations.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PullKey {
     pub repo: String,
     pub number: u64,
+    pub merge_group: Option<String>,
 }
 
 impl std::fmt::Display for PullKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}#{}", self.repo, self.number)
+        match &self.merge_group {
+            Some(r) => write!(f, "{}@{r}", self.repo),
+            None => write!(f, "{}#{}", self.repo, self.number),
+        }
     }
 }
 
@@ -62,8 +70,9 @@ pub struct EventError(pub String);
 pub const CHECK_NAME: &str = "reachdiff";
 
 /// The events reachdiff acts on (or logs).
-pub const KNOWN_EVENTS: [&str; 6] = [
+pub const KNOWN_EVENTS: [&str; 7] = [
     "pull_request",
+    "merge_group",
     "check_run",
     "check_suite",
     "installation",
@@ -106,7 +115,11 @@ pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
                     let number = u64_at(&v, "/pull_request/number")
                         .or_else(|| u64_at(&v, "/number"))
                         .ok_or_else(|| EventError("pull_request: no number".into()))?;
-                    return Ok(Routed::Closed(PullKey { repo, number }));
+                    return Ok(Routed::Closed(PullKey {
+                        repo,
+                        number,
+                        merge_group: None,
+                    }));
                 }
                 _ => false,
             };
@@ -122,6 +135,32 @@ pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
                 sha_at(&v, "/pull_request/base/sha")?,
                 sha_at(&v, "/pull_request/head/sha")?,
             )?]))
+        }
+        // A merge queue checks the group's commit before merging it: a
+        // required check must report there too, or the queue waits.
+        "merge_group" => {
+            let head_ref = str_at(&v, "/merge_group/head_ref")
+                .filter(|r| r.starts_with("refs/") && r.len() <= 1024)
+                .ok_or_else(|| EventError("merge_group: no head_ref".into()))?
+                .to_string();
+            match action {
+                "checks_requested" => {
+                    let mut j = job(
+                        &v,
+                        0,
+                        sha_at(&v, "/merge_group/base_sha")?,
+                        sha_at(&v, "/merge_group/head_sha")?,
+                    )?;
+                    j.merge_group = Some(head_ref);
+                    Ok(Routed::Analyse(vec![j]))
+                }
+                "destroyed" => Ok(Routed::Closed(PullKey {
+                    repo: repo_name(&v)?,
+                    number: 0,
+                    merge_group: Some(head_ref),
+                })),
+                other => Ok(Routed::Ignored(format!("merge_group {other}"))),
+            }
         }
         "check_run" => {
             if action != "rerequested" {
@@ -187,6 +226,7 @@ fn job(v: &Value, number: u64, base_sha: String, head_sha: String) -> Result<Job
         repo: repo_name(v)?,
         clone_url: clone_url.to_string(),
         number,
+        merge_group: None,
         base_sha,
         head_sha,
     })
@@ -276,6 +316,7 @@ mod tests {
                 repo: "acme/gitops".into(),
                 clone_url: "https://github.com/acme/gitops.git".into(),
                 number: 7,
+                merge_group: None,
                 base_sha: "a".repeat(40),
                 head_sha: "b".repeat(40),
             }]
@@ -304,13 +345,45 @@ mod tests {
             route("pull_request", &pr("closed", "")),
             Ok(Routed::Closed(PullKey {
                 repo: "acme/gitops".into(),
-                number: 7
+                number: 7,
+                merge_group: None,
             }))
         );
         assert!(matches!(
             route("pull_request", &pr("labeled", "")),
             Ok(Routed::Ignored(_))
         ));
+    }
+
+    #[test]
+    fn merge_groups() {
+        let body = |action: &str| {
+            format!(
+                r#"{{"action":"{action}","merge_group":{{"head_sha":"{h}","base_sha":"{b}",
+                "head_ref":"refs/heads/gh-readonly-queue/main/pr-7-{b}","base_ref":"refs/heads/main"}},
+                "repository":{{"full_name":"acme/gitops","clone_url":"https://github.com/acme/gitops.git"}},
+                "installation":{{"id":3}}}}"#,
+                h = "e".repeat(40),
+                b = "f".repeat(40)
+            )
+        };
+        let Ok(Routed::Analyse(j)) = route("merge_group", body("checks_requested").as_bytes())
+        else {
+            panic!()
+        };
+        assert_eq!(j[0].number, 0);
+        assert_eq!(j[0].head_sha, "e".repeat(40));
+        let group = j[0].merge_group.clone().unwrap();
+        assert!(group.starts_with("refs/heads/gh-readonly-queue/"));
+        assert_eq!(
+            route("merge_group", body("destroyed").as_bytes()),
+            Ok(Routed::Closed(j[0].key()))
+        );
+        assert!(
+            j[0].key()
+                .to_string()
+                .contains("@refs/heads/gh-readonly-queue/")
+        );
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! text report, annotations in batches of 50) → the one sticky comment →
 //! with `report: {review-comments: true}`, the review.
 //!
+//! A merge queue's group gets the check run only (there is no pull request
+//! to comment on).
+//!
 //! A head that was superseded while this ran gets its check run concluded
 //! `cancelled` and nothing else: results are only posted for the newest
 //! head of a pull request.
@@ -188,7 +191,10 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
             "head_sha": spec.head_sha,
             "status": "in_progress",
             "started_at": now_rfc3339(),
-            "external_id": spec.number.to_string(),
+            "external_id": match &spec.merge_group {
+                Some(r) => r.clone(),
+                None => spec.number.to_string(),
+            },
             "output": {
                 "title": "Computing reachability",
                 "summary": format!("Comparing the merge-base of `{}` with this commit.", &spec.base_sha[..12.min(spec.base_sha.len())]),
@@ -446,6 +452,12 @@ fn report(
         return Outcome::Error;
     }
 
+    if spec.merge_group.is_some() {
+        // A merge group has no pull request to comment on: the check run
+        // is the answer the queue waits for.
+        tracing::info!(conclusion, "reported (merge group)");
+        return outcome;
+    }
     if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
         tracing::info!("superseded after the check run: the newer head writes the comment");
         return outcome;

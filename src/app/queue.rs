@@ -227,6 +227,7 @@ mod tests {
                 repo: "o/r".into(),
                 clone_url: "https://x/o/r.git".into(),
                 number,
+                merge_group: None,
                 base_sha: "a".repeat(40),
                 head_sha: head.repeat(40),
             },

@@ -97,6 +97,7 @@ fn reconcile_installation(
                     repo: name.to_string(),
                     clone_url: clone_url.to_string(),
                     number,
+                    merge_group: None,
                     base_sha: base.to_ascii_lowercase(),
                     head_sha: head.to_ascii_lowercase(),
                 },

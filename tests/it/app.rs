@@ -949,3 +949,50 @@ fn a_slow_client_is_cut_off() {
         "{answer}"
     );
 }
+
+/// A merge queue asks for checks on its group's commit: a required check
+/// must report there too (or the queue waits forever). The group gets a
+/// check run and no comment.
+#[test]
+fn a_merge_group_gets_a_check_run_too() {
+    let config = "gates:\n- name: no-new-paths\n  forbid: opened\n";
+    let (tmp, o, gh) = setup(&[(".reachdiff.yaml", config)]);
+    let head = o.head(
+        "gh-readonly-queue/main/pr-7",
+        &scenario("shop-multi-namespace", "head"),
+        &[(".reachdiff.yaml", config)],
+    );
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    let head_ref = format!("refs/heads/gh-readonly-queue/main/pr-7-{}", o.base);
+    let payload = serde_json::json!({
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": head, "head_ref": head_ref,
+            "base_sha": o.base, "base_ref": "refs/heads/main",
+            "head_commit": {"id": head, "tree_id": "0".repeat(40), "message": "Merge pull request #7"}
+        },
+        "repository": {"id": 1, "name": "gitops", "full_name": REPO, "clone_url": o.url(),
+                       "owner": {"login": "acme"}, "default_branch": "main"},
+        "installation": {"id": 1},
+        "sender": {"login": "github-merge-queue[bot]", "type": "Bot"}
+    });
+    assert_eq!(deliver(&server, "merge_group", "d-mq", &payload).0, 202);
+    let run = completed(&gh, &head, &server);
+    // The gate judges the group as it would the pull request.
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("failure"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(run.external_id.as_deref(), Some(head_ref.as_str()));
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"gate-tripped\"} 1");
+    assert!(
+        gh.comments().is_empty(),
+        "a merge group has no pull request"
+    );
+    assert!(
+        !gh.requests().iter().any(|r| r.path.contains("/issues/")),
+        "a comment was attempted"
+    );
+}
