@@ -58,7 +58,7 @@ printf 'bench-secret' >"$tmp/secret"
 start_serve() {
   REACHDIFF_LOG=warn $bin/reachdiff serve --listen 127.0.0.1:0 --app-id 4242 \
     --private-key fixtures/app/test-app-key.pkcs1.pem --webhook-secret "$tmp/secret" \
-    --github-api-url "$api" --cache-dir "$tmp/cache-$1" --workers 2 \
+    --github-api-url "$api" --cache-dir "$tmp/cache-$1" --workers 2 --allow-local-clone-urls \
     >"$tmp/serve-$1.out" 2>"$tmp/serve-$1.err" &
   pids+=($!)
   for _ in $(seq 200); do grep -q '^listening on ' "$tmp/serve-$1.out" 2>/dev/null && break; sleep 0.05; done

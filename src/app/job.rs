@@ -36,6 +36,7 @@ pub struct Ctx {
     pub queue: Arc<Queue>,
     pub metrics: Arc<Metrics>,
     pub app_id: u64,
+    pub clone_policy: super::ClonePolicy,
 }
 
 /// How a job ended (the `outcome` label of `reachdiff_jobs_total`).
@@ -305,6 +306,13 @@ struct Analysed {
 }
 
 fn analyse(ctx: &Ctx, spec: &JobSpec) -> Result<Analysed, Failure> {
+    if !ctx.clone_policy.allows(&spec.clone_url) {
+        return Err(Failure::Setup(format!(
+            "the clone URL {} is not on this App's GitHub server ({}); nothing was fetched",
+            spec.clone_url,
+            ctx.clone_policy.describe()
+        )));
+    }
     let token = ctx
         .tokens
         .token(spec.installation)

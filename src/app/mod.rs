@@ -42,6 +42,43 @@ pub struct Settings {
     pub max_body: usize,
     /// Attempts and time limits of GitHub calls.
     pub policy: crate::github::Policy,
+    /// Also fetch from `file://` clone URLs (tests, benchmarks, mirrors).
+    pub allow_local_clone_urls: bool,
+}
+
+/// Where repositories may be fetched from: the GitHub server the API
+/// belongs to (a payload naming another server is refused, even when
+/// signed), and `file://` only when allowed.
+#[derive(Clone, Debug)]
+pub struct ClonePolicy {
+    prefixes: Vec<String>,
+}
+
+impl ClonePolicy {
+    /// `https://api.github.com` → `https://github.com/`; a GHES API
+    /// `https://HOST/api/v3` → `https://HOST/`.
+    pub fn new(api_url: &str, allow_local: bool) -> ClonePolicy {
+        let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
+        let host = rest.split('/').next().unwrap_or_default();
+        let host = if host == "api.github.com" {
+            "github.com"
+        } else {
+            host
+        };
+        let mut prefixes = vec![format!("{scheme}://{host}/")];
+        if allow_local {
+            prefixes.push("file:///".into());
+        }
+        ClonePolicy { prefixes }
+    }
+
+    pub fn allows(&self, clone_url: &str) -> bool {
+        self.prefixes.iter().any(|p| clone_url.starts_with(p))
+    }
+
+    pub fn describe(&self) -> String {
+        self.prefixes.join(" or ")
+    }
 }
 
 /// The webhook secret, from a file or the environment. Never printed.
@@ -122,10 +159,29 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
         queue: Arc::new(queue::Queue::new(settings.queue_capacity)),
         metrics,
         app_id: settings.app_id,
+        clone_policy: ClonePolicy::new(&settings.api_url, settings.allow_local_clone_urls),
     };
     let result = rt.block_on(server::run(settings.clone(), ctx, secret));
     // Blocking jobs past the drain deadline are abandoned, not awaited:
     // reconciliation redoes them on the next start.
     rt.shutdown_timeout(Duration::from_secs(1));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClonePolicy;
+
+    #[test]
+    fn clone_urls_must_be_on_the_apis_server() {
+        let dotcom = ClonePolicy::new("https://api.github.com", false);
+        assert!(dotcom.allows("https://github.com/acme/gitops.git"));
+        assert!(!dotcom.allows("https://github.com.evil.example/acme/gitops.git"));
+        assert!(!dotcom.allows("https://evil.example/acme/gitops.git"));
+        assert!(!dotcom.allows("file:///var/cache/reachdiff/other/repo.git"));
+        let ghes = ClonePolicy::new("https://ghe.example:8443/api/v3", true);
+        assert!(ghes.allows("https://ghe.example:8443/acme/gitops.git"));
+        assert!(!ghes.allows("https://ghe.example/acme/gitops.git"));
+        assert!(ghes.allows("file:///srv/mirror/acme/gitops"));
+    }
 }

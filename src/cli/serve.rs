@@ -66,6 +66,10 @@ pub struct ServeArgs {
     pub max_body: usize,
     #[arg(long, env = "REACHDIFF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Also fetch from file:// clone URLs (tests, benchmarks, local
+    /// mirrors); otherwise only from the API's own GitHub server.
+    #[arg(long, env = "REACHDIFF_ALLOW_LOCAL_CLONE_URLS")]
+    pub allow_local_clone_urls: bool,
     /// Seconds each GitHub API request may take.
     #[arg(long, env = "REACHDIFF_GITHUB_TIMEOUT", default_value_t = 30)]
     pub github_timeout: u64,
@@ -121,6 +125,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             timeout: Duration::from_secs(args.github_timeout.max(1)),
             ..crate::github::Policy::default()
         },
+        allow_local_clone_urls: args.allow_local_clone_urls,
     };
     crate::app::serve(settings, secret)?;
     Ok(ExitCode::SUCCESS)

@@ -85,7 +85,12 @@ impl Server {
             .arg("--cache-dir")
             .arg(root.join("cache"))
             .args(["--github-timeout", "10", "--shutdown-timeout", "20"])
-            .args(extra)
+            .args(extra.iter().filter(|a| **a != "--no-local"))
+            .args(if extra.contains(&"--no-local") {
+                &[][..]
+            } else {
+                &["--allow-local-clone-urls"][..]
+            })
             .args(if extra.contains(&"--workers") {
                 &[][..]
             } else {
@@ -994,5 +999,29 @@ fn a_merge_group_gets_a_check_run_too() {
     assert!(
         !gh.requests().iter().any(|r| r.path.contains("/issues/")),
         "a comment was attempted"
+    );
+}
+
+/// Clone URLs come from payloads: only the App's own GitHub server is
+/// fetched from (file:// needs `--allow-local-clone-urls`), so even a
+/// signed payload cannot point the App at another server or at a local
+/// repository.
+#[test]
+fn a_clone_url_off_the_github_server_is_refused() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let server = Server::start(tmp.path(), &gh.url, &["--no-local"]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    push(&server, &o, "d-1", "opened", 7, &head);
+    let run = completed(&gh, &head, &server);
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let summary = run.output["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("is not on this App's GitHub server"),
+        "{summary}"
+    );
+    assert!(
+        !tmp.path().join("cache/acme/gitops.git").exists(),
+        "something was fetched"
     );
 }
