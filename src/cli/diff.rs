@@ -235,14 +235,7 @@ pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<Str
                 base_url = base_url.or_else(|| Some(t.replace("{sha}", &b.oid.to_string())));
                 head_url = head_url.or_else(|| Some(t.replace("{sha}", &h.oid.to_string())));
             }
-            let filter = cfg.clone();
-            git.set_filter(move |p| filter.selects(p));
-            if let Some((helm, charts)) = crate::source::render::helm_from_config(&cfg.render) {
-                git.set_helm(helm, charts);
-            }
-            if let Some(tool) = crate::source::render::from_config(&cfg.render) {
-                git.set_kustomize(tool);
-            }
+            git.apply_config(&cfg);
             let in_repo: Vec<String> = base
                 .iter()
                 .chain(head.iter())

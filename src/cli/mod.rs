@@ -305,14 +305,7 @@ fn one_revision(
                 }
                 None => {}
             }
-            let filter = cfg.clone();
-            git.set_filter(move |p| filter.selects(p));
-            if let Some((helm, charts)) = crate::source::render::helm_from_config(&cfg.render) {
-                git.set_helm(helm, charts);
-            }
-            if let Some(tool) = crate::source::render::from_config(&cfg.render) {
-                git.set_kustomize(tool);
-            }
+            git.apply_config(&cfg);
             git.revision(label, &commit, &in_repo, false)?
         }
         None => read_paths(label, paths, PathStyle::AsGiven)?,

@@ -202,15 +202,7 @@ impl GitRepo {
 
     /// Renders the chart in `dir` as of `commit`.
     fn render_chart(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
-        let fail = |message: String| GitError::Render {
-            dir: if dir.is_empty() {
-                ".".into()
-            } else {
-                dir.to_string()
-            },
-            rev: commit.describe(),
-            message,
-        };
+        let fail = |message: String| render_error(commit, dir, message);
         let Some(Some(helm)) = &self.helm else {
             return Err(fail(
                 "this directory is a Helm chart, but helm is not installed \
@@ -238,15 +230,7 @@ impl GitRepo {
 
     /// Renders the kustomization in `dir` as of `commit`.
     fn render_dir(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
-        let fail = |message: String| GitError::Render {
-            dir: if dir.is_empty() {
-                ".".into()
-            } else {
-                dir.to_string()
-            },
-            rev: commit.describe(),
-            message,
-        };
+        let fail = |message: String| render_error(commit, dir, message);
         let Some(Some(tool)) = &self.kustomize else {
             return Err(fail(
                 "this directory is a kustomization, but neither kubectl nor kustomize is installed \
@@ -302,6 +286,19 @@ impl GitRepo {
         let dir = Rc::new(dir);
         self.exports.borrow_mut().insert(commit.oid, dir.clone());
         Ok(dir)
+    }
+
+    /// Applies a repository configuration (read from the base commit):
+    /// its include/exclude globs and its rendering settings.
+    pub fn apply_config(&mut self, cfg: &crate::config::Config) {
+        let filter = cfg.clone();
+        self.set_filter(move |p| filter.selects(p));
+        if let Some((helm, charts)) = super::render::helm_from_config(&cfg.render) {
+            self.set_helm(helm, charts);
+        }
+        if let Some(tool) = super::render::from_config(&cfg.render) {
+            self.set_kustomize(tool);
+        }
     }
 
     /// Restricts the manifests found below directories to paths `select`
@@ -826,23 +823,26 @@ pub fn normalize(p: &str) -> Result<String, GitError> {
     Ok(parts.join("/"))
 }
 
+/// A rendering failure of directory `dir` (`.` for the root) at `commit`.
+fn render_error(commit: &Commit, dir: &str, message: String) -> GitError {
+    GitError::Render {
+        dir: if dir.is_empty() {
+            ".".into()
+        } else {
+            dir.to_string()
+        },
+        rev: commit.describe(),
+        message,
+    }
+}
+
 /// `dir` joined with a link target, normalised; `None` when it leaves the
 /// repository or is absolute.
 fn resolve_relative(dir: &str, target: &str) -> Option<String> {
     if target.starts_with('/') {
         return None;
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(parts.join("/"))
+    super::render::resolve(dir, target)
 }
 
 #[cfg(test)]

@@ -400,7 +400,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// `dir/entry` normalised; `None` if it leaves the root.
-fn resolve(dir: &str, entry: &str) -> Option<String> {
+pub(crate) fn resolve(dir: &str, entry: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
     for c in entry.split('/') {
         match c {
