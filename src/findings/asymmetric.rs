@@ -4,7 +4,7 @@
 //! the pairs a peer names, stopping at the first pair that works; one
 //! finding per (rule, peer), with examples, never one per pair.
 
-use super::{Finding, plural};
+use super::{Finding, peer_field, plural};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
 use crate::model::ConnSet;
@@ -142,15 +142,7 @@ fn rule_findings(
             Diagnostic::new(code, msg)
                 .at(span.clone())
                 .object(rule.origin.policy.clone())
-                .field(format!(
-                    "spec.{}[{}].{}[{k}]",
-                    dir.as_str(),
-                    rule.origin.index,
-                    match dir {
-                        Direction::Ingress => "from",
-                        Direction::Egress => "to",
-                    }
-                )),
+                .field(peer_field(&rule.origin, k)),
         ));
     }
     out

@@ -2,12 +2,12 @@
 //! and namespace labels that no Namespace carries. (Named ports no
 //! destination declares are `named-port-unresolved`, emitted by the engine.)
 
-use super::{Finding, list, plural};
+use super::{Finding, list, peer_field, plural};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::manifest::{AdminPeer, AdminSelect, NpPeerKind};
 use crate::model::{Operator, Requirement, Selector};
-use crate::reach::{Direction, PeerSpec};
+use crate::reach::PeerSpec;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A requirement that needs a label to be present (In, Exists) and that no
@@ -205,7 +205,6 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                 } => format!(" in namespace {ns}"),
                 _ => String::new(),
             };
-            let dir = rule.origin.direction;
             out.push(Finding::new(
                 ns,
                 Diagnostic::new(
@@ -216,15 +215,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                 )
                 .at(span.clone())
                 .object(rule.origin.policy.clone())
-                .field(format!(
-                    "spec.{}[{}].{}[{k}]",
-                    dir.as_str(),
-                    rule.origin.index,
-                    match dir {
-                        Direction::Ingress => "from",
-                        Direction::Egress => "to",
-                    }
-                )),
+                .field(peer_field(&rule.origin, k)),
             ));
         }
     }
