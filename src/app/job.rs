@@ -374,19 +374,13 @@ fn analyse(ctx: &Ctx, spec: &JobSpec) -> Result<Analysed, Failure> {
             ));
         }
     };
-    let cfg = crate::source::git::GitRepo::open(&lease.path)
-        .and_then(|g| {
-            let (b, _) = g.diff_commits(&spec.base_sha, &spec.head_sha, false)?;
-            g.config(&b)
-        })
-        .map_err(|e| Failure::Setup(format!("{e:#}")))?;
     // The text report goes into a check run, never to a terminal.
     let mut done = done;
     done.style = crate::report::style::Style { color: false };
     Ok(Analysed {
+        advisory: done.report_config.advisory,
+        review_comments: done.report_config.review_comments,
         done,
-        advisory: cfg.report.advisory,
-        review_comments: cfg.report.review_comments,
     })
 }
 

@@ -107,6 +107,9 @@ pub(crate) struct Computed {
     timer: Timer,
     /// Colours in the text format (on when stdout is a terminal).
     pub style: crate::report::style::Style,
+    /// The `report:` settings of the base's `.reachdiff.yaml` (defaults
+    /// outside a repository).
+    pub report_config: crate::config::ReportConfig,
 }
 
 impl Computed {
@@ -210,6 +213,7 @@ pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<Str
         }
     };
     let mut budget = None;
+    let mut report_config = crate::config::ReportConfig::default();
     let (mut base_url, mut head_url) = (base_url, head_url);
     let mut timer = Timer::new();
     let (jobs, base_label, head_label) = match &repo {
@@ -231,6 +235,7 @@ pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<Str
                 (c, f) => c.or(f),
             };
             budget = cfg.report.budget;
+            report_config = cfg.report.clone();
             if let Some(t) = &cfg.report.link_template {
                 base_url = base_url.or_else(|| Some(t.replace("{sha}", &b.oid.to_string())));
                 head_url = head_url.or_else(|| Some(t.replace("{sha}", &h.oid.to_string())));
@@ -331,6 +336,7 @@ pub(crate) fn compute(args: DiffArgs) -> anyhow::Result<Result<Computed, Vec<Str
         pairs,
         timer,
         style: stdout_style(),
+        report_config,
     }))
 }
 
