@@ -223,39 +223,19 @@ fn dir_size(p: &Path) -> u64 {
 mod tests {
     use super::*;
 
-    fn sh(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", dir.join("no-such-gitconfig"))
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
     /// An origin with two commits; (url, base, head).
     fn origin(root: &Path, name: &str) -> (String, String, String) {
         let d = root.join(name);
         std::fs::create_dir_all(&d).unwrap();
-        sh(&d, &["init", "-q", "-b", "main"]);
+        crate::source::fetch::test_git(&d, &["init", "-q", "-b", "main"]);
         std::fs::write(d.join("a.yaml"), "kind: Namespace\n").unwrap();
-        sh(&d, &["add", "-A"]);
-        sh(&d, &["commit", "-qm", "base"]);
-        let base = sh(&d, &["rev-parse", "HEAD"]);
+        crate::source::fetch::test_git(&d, &["add", "-A"]);
+        crate::source::fetch::test_git(&d, &["commit", "-qm", "base"]);
+        let base = crate::source::fetch::test_git(&d, &["rev-parse", "HEAD"]);
         std::fs::write(d.join("b.yaml"), "kind: Namespace\n").unwrap();
-        sh(&d, &["add", "-A"]);
-        sh(&d, &["commit", "-qm", "head"]);
-        let head = sh(&d, &["rev-parse", "HEAD"]);
+        crate::source::fetch::test_git(&d, &["add", "-A"]);
+        crate::source::fetch::test_git(&d, &["commit", "-qm", "head"]);
+        let head = crate::source::fetch::test_git(&d, &["rev-parse", "HEAD"]);
         (format!("file://{}", d.display()), base, head)
     }
 

@@ -1298,7 +1298,6 @@ pub(super) fn run(args: ActionArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
     #[test]
     fn escaping_and_outputs() {
@@ -1362,29 +1361,6 @@ mod tests {
             )));
     }
 
-    /// `git` for building test repositories, blind to the user's config.
-    fn sh_git(dir: &Path, args: &[&str]) -> String {
-        let cfg = dir.join("../empty-gitconfig");
-        let _ = std::fs::write(&cfg, "");
-        let out = Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_CONFIG_GLOBAL", &cfg)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
     struct Api(std::cell::RefCell<Vec<github::Comment>>);
     impl GitHubApi for Api {
         fn list_comments(&self, _: &str, _: u64) -> Result<Vec<github::Comment>, GitHubError> {
@@ -1419,7 +1395,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("ws");
         std::fs::create_dir_all(&repo).unwrap();
-        sh_git(&repo, &["init", "-q", "-b", "main"]);
+        crate::source::fetch::test_git(&repo, &["init", "-q", "-b", "main"]);
         let pod = |labels: &str| {
             format!(
                 "apiVersion: v1\nkind: Pod\nmetadata: {{name: db, namespace: shop, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c}}]}}\n"
@@ -1433,13 +1409,13 @@ mod tests {
         )
         .unwrap();
         std::fs::write(repo.join("deny.yaml"), deny).unwrap();
-        sh_git(&repo, &["add", "-A"]);
-        sh_git(&repo, &["commit", "-q", "-m", "base"]);
-        let base = sh_git(&repo, &["rev-parse", "HEAD"]);
+        crate::source::fetch::test_git(&repo, &["add", "-A"]);
+        crate::source::fetch::test_git(&repo, &["commit", "-q", "-m", "base"]);
+        let base = crate::source::fetch::test_git(&repo, &["rev-parse", "HEAD"]);
         // The head relabels db: the deny policy no longer selects it.
         std::fs::write(repo.join("db.yaml"), pod("app: database")).unwrap();
-        sh_git(&repo, &["commit", "-q", "-am", "head"]);
-        let head = sh_git(&repo, &["rev-parse", "HEAD"]);
+        crate::source::fetch::test_git(&repo, &["commit", "-q", "-am", "head"]);
+        let head = crate::source::fetch::test_git(&repo, &["rev-parse", "HEAD"]);
         let event = tmp.path().join("event.json");
         std::fs::write(
             &event,

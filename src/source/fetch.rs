@@ -149,3 +149,27 @@ pub fn ensure_commits(
     }
     Ok(true)
 }
+
+/// `git` for unit tests that build repositories: a fixed identity, no user
+/// or system configuration; panics with git's message; trimmed stdout.
+#[cfg(test)]
+pub(crate) fn test_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        // A file that does not exist reads as an empty configuration.
+        .env("GIT_CONFIG_GLOBAL", dir.join(".no-such-gitconfig"))
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
