@@ -87,6 +87,19 @@ impl Origin {
     }
 }
 
+/// The usual pull request: the shop scenario's change ("open db to cart")
+/// on top of its base, and a full checkout of the origin in `ws`.
+fn shop_pull(root: &Path) -> (Origin, String, PathBuf) {
+    let o = origin(root, &[]);
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[],
+        "open db to cart",
+    );
+    let ws = o.full_checkout(root, "ws");
+    (o, head, ws)
+}
+
 fn event(root: &Path, name: &str, number: u64, base: &str, head: &str, fork: bool) -> PathBuf {
     let head_repo = if fork { "forker/gitops" } else { REPO };
     let payload = serde_json::json!({
@@ -890,13 +903,7 @@ fn shallow_checkout_fetches_base_and_head() {
 fn read_only_token_writes_nothing_but_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let o = origin(root, &[]);
-    let head = o.push_head(
-        &scenario("shop-multi-namespace", "head"),
-        &[],
-        "open db to cart",
-    );
-    let ws = o.full_checkout(root, "ws");
+    let (o, head, ws) = shop_pull(root);
 
     // From a fork: the token is known to be read-only; no call at all.
     let gh = FakeGitHub::start();
@@ -931,13 +938,7 @@ fn read_only_token_writes_nothing_but_reports() {
 fn server_error_and_rate_limit_are_retried() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let o = origin(root, &[]);
-    let head = o.push_head(
-        &scenario("shop-multi-namespace", "head"),
-        &[],
-        "open db to cart",
-    );
-    let ws = o.full_checkout(root, "ws");
+    let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
     gh.state
         .lock()
@@ -1191,13 +1192,7 @@ pub(crate) fn pr_files(
 fn review_comments_sit_on_diff_lines_and_are_replaced() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let o = origin(root, &[]);
-    let head = o.push_head(
-        &scenario("shop-multi-namespace", "head"),
-        &[],
-        "open db to cart",
-    );
-    let ws = o.full_checkout(root, "ws");
+    let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
     gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
     // Someone else's review comment stays.
@@ -1354,13 +1349,7 @@ fn publish(root: &Path, ws: &Path, api: &str, artifact: &Path, head: &str, prs: 
 fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let o = origin(root, &[]);
-    let head = o.push_head(
-        &scenario("shop-multi-namespace", "head"),
-        &[],
-        "open db to cart",
-    );
-    let ws = o.full_checkout(root, "ws");
+    let (o, head, ws) = shop_pull(root);
     // As on GitHub, a fork's head is reachable in the base repository only
     // through refs/pull/N/head.
     git(&o.dir, &["update-ref", "refs/pull/7/head", &head]);
@@ -1692,13 +1681,7 @@ fn action_yml_follows_the_metadata_schema() {
 fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let o = origin(root, &[]);
-    let head = o.push_head(
-        &scenario("shop-multi-namespace", "head"),
-        &[],
-        "open db to cart",
-    );
-    let ws = o.full_checkout(root, "ws");
+    let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
     gh.state.lock().unwrap().read_only = true;
     gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
