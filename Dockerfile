@@ -1,9 +1,16 @@
 # syntax=docker/dockerfile:1
-# The GitHub Action's image (action.yml: `runs.using: docker`).
-# Build:   docker build -t reachdiff .
-# Stage 1 builds the release binary exactly as Cargo.lock says; stage 2 is a
-# small Debian with git (to fetch a shallow checkout's commits) and kubectl
-# (to render kustomizations), and no compiler.
+# The image of the GitHub Action and of the App (`reachdiff serve`).
+# Build from source:   docker build -t reachdiff .
+# The release workflow (.github/workflows/release.yml) builds the same image
+# around the static binaries it has just built and checksummed, so the image
+# and the release assets hold the same program:
+#   docker buildx build --build-arg BINARY=prebuilt --platform linux/amd64,linux/arm64 .
+# with dist/linux-amd64/reachdiff and dist/linux-arm64/reachdiff in the context.
+# The runtime stage is a small Debian with git (to fetch a shallow
+# checkout's commits) and kubectl (to render kustomizations), and no compiler.
+
+# `source` (the default) compiles; `prebuilt` copies dist/<os>-<arch>/reachdiff.
+ARG BINARY=source
 
 # The toolchain the project is developed and tested with (rust-version in
 # Cargo.toml is the floor; dependencies may need newer).
@@ -20,6 +27,18 @@ COPY examples ./examples
 COPY tests ./tests
 RUN cargo build --release --locked --bin reachdiff \
  && install -m 0755 target/release/reachdiff /usr/local/bin/reachdiff
+
+FROM build AS binary-source
+
+# BuildKit sets TARGETOS and TARGETARCH per platform of a multi-platform build.
+FROM debian:bookworm-slim AS binary-prebuilt
+ARG TARGETOS
+ARG TARGETARCH
+COPY dist/${TARGETOS}-${TARGETARCH}/reachdiff /usr/local/bin/reachdiff
+RUN chmod 0755 /usr/local/bin/reachdiff
+
+# Only the stage named here is built: a prebuilt image never compiles.
+FROM binary-${BINARY} AS binary
 
 FROM debian:bookworm-slim
 ARG KUBECTL_MINOR=v1.31
@@ -38,7 +57,7 @@ RUN apt-get update \
  && apt-get purge -y curl gnupg \
  && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /usr/local/bin/reachdiff /usr/local/bin/reachdiff
+COPY --from=binary /usr/local/bin/reachdiff /usr/local/bin/reachdiff
 # Non-root. uid 1001 is the runner user of GitHub-hosted runners, which owns
 # the mounted workspace and the files behind GITHUB_OUTPUT and
 # GITHUB_STEP_SUMMARY; on self-hosted runners with another uid, build with

@@ -10,7 +10,10 @@ fn shared_conformance_corpus_passes() {
     if !runner.exists() {
         // Outside the project workspace (e.g. a crates.io checkout) the corpus
         // is not there; say so loudly instead of passing silently.
-        eprintln!("SKIPPED: {} not found", runner.display());
+        crate::support::skip(
+            "shared_conformance_corpus_passes",
+            &format!("{} not found", runner.display()),
+        );
         return;
     }
     let out = Command::new("python3")

@@ -879,7 +879,7 @@ environments:
 fn have_kustomize(test: &str) -> bool {
     let found = reachdiff::source::render::Kustomize::detect().is_some();
     if !found {
-        eprintln!("SKIPPED: {test}: neither kubectl nor kustomize is installed");
+        crate::support::skip(test, "neither kubectl nor kustomize is installed");
     }
     found
 }
@@ -1323,7 +1323,7 @@ fn helm_missing_is_a_clear_error() {
 #[test]
 fn helm_chart_with_real_helm() {
     if !which("helm") {
-        eprintln!("SKIPPED: helm_chart_with_real_helm: helm is not installed");
+        crate::support::skip("helm_chart_with_real_helm", "helm is not installed");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
