@@ -1,5 +1,6 @@
-//! The API boundary: a [`Revision`] in, an analysed state and diagnostics
-//! out. Front ends and tests call this, not the layers below.
+//! One revision analysed: a [`Revision`] in, its inventory, the compiled
+//! rules and the diagnostics out. The diff and the findings read an
+//! [`Analyzed`]; [`crate::comparison`] puts two of them side by side.
 
 use crate::diag::{Code, Diagnostic};
 use crate::manifest::{self, Inventory, LoadOptions};
@@ -91,6 +92,9 @@ pub enum Phase {
     Analysed,
     /// Opened and closed rows computed and explained.
     Compared,
+    /// Revisions read from their source (files, a commit); said by the
+    /// operations layer, which reads them.
+    Read,
 }
 
 /// Loads and analyses one revision on its own.
@@ -109,87 +113,4 @@ pub fn analyze_observed(
     let analyzed = analyze_loaded(inv, diags, atoms);
     observe(Phase::Analysed);
     Ok(analyzed)
-}
-
-/// Which side of a comparison failed to load.
-#[derive(Debug)]
-pub struct SideFailed {
-    pub side: &'static str,
-    pub failed: Failed,
-}
-
-/// Both revisions analysed over one set of address atoms, and their diff.
-#[derive(Debug)]
-pub struct Comparison {
-    pub base: Analyzed,
-    pub head: Analyzed,
-    pub diff: crate::diff::ReachDiff,
-    /// Findings of each revision (`reachdiff lint`); the head's also hold
-    /// peers whose AND/OR shape changed from the base.
-    pub base_findings: Vec<crate::findings::Finding>,
-    pub head_findings: Vec<crate::findings::Finding>,
-    /// Names of known external blocks, for reports.
-    pub external_peers: Vec<(String, Vec<Cidr>)>,
-}
-
-/// Loads, analyses and compares two revisions. Files identical on both
-/// sides are parsed once; external atoms are the common refinement (M-10).
-pub fn compare(base: &Revision, head: &Revision, opts: &Options) -> Result<Comparison, SideFailed> {
-    compare_observed(base, head, opts, &mut |_| {})
-}
-
-pub fn compare_observed(
-    base: &Revision,
-    head: &Revision,
-    opts: &Options,
-    observe: &mut dyn FnMut(Phase),
-) -> Result<Comparison, SideFailed> {
-    let ((binv, bdiags), (hinv, hdiags)) = manifest::load_pair(base, head, &opts.load);
-    observe(Phase::Loaded);
-    if bdiags.iter().any(Diagnostic::is_error) {
-        return Err(SideFailed {
-            side: "base",
-            failed: Failed {
-                diagnostics: bdiags,
-            },
-        });
-    }
-    if hdiags.iter().any(Diagnostic::is_error) {
-        return Err(SideFailed {
-            side: "head",
-            failed: Failed {
-                diagnostics: hdiags,
-            },
-        });
-    }
-    let atoms = atoms_for([&binv, &hinv], opts);
-    let batoms = atoms.clone();
-    let (base, head) = rayon::join(
-        move || analyze_loaded(binv, bdiags, batoms),
-        move || analyze_loaded(hinv, hdiags, atoms),
-    );
-    observe(Phase::Analysed);
-    let (diff, (base_findings, mut head_findings)) = rayon::join(
-        || crate::diff::compare(&base, &head),
-        || {
-            rayon::join(
-                || crate::findings::findings(&base),
-                || crate::findings::findings(&head),
-            )
-        },
-    );
-    head_findings.extend(crate::findings::peer_shape_changes(
-        &base.inventory,
-        &head.inventory,
-    ));
-    crate::findings::sort_findings(&mut head_findings);
-    observe(Phase::Compared);
-    Ok(Comparison {
-        base,
-        head,
-        diff,
-        base_findings,
-        head_findings,
-        external_peers: opts.external_peers.clone(),
-    })
 }

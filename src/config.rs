@@ -5,8 +5,8 @@
 //! pull request, so a change cannot alter how it is judged. This module only
 //! parses and validates text; it reads nothing itself.
 
-use crate::gate::{GateRule, RulesFile};
 use crate::model::selector::Labels;
+use crate::review::gate::{GateRule, RulesFile};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,7 +212,7 @@ impl Config {
             let mut m = serde_yaml::Mapping::new();
             m.insert("gates".into(), gates);
             let again = serde_yaml::to_string(&m).map_err(|e| err(e.to_string()))?;
-            crate::gate::parse_rules(file, &again).map_err(|e| err(e.message))?;
+            crate::review::gate::parse_rules(file, &again).map_err(|e| err(e.message))?;
         }
         for (i, c) in cfg.render.charts.iter().enumerate() {
             for p in std::iter::once(&c.path).chain(&c.values) {
@@ -252,20 +252,22 @@ impl Config {
     }
 
     /// The named external peers with their CIDRs parsed.
-    pub fn external_peers(&self) -> anyhow::Result<Vec<(String, Vec<crate::model::Cidr>)>> {
+    pub fn external_peers(&self) -> Result<Vec<(String, Vec<crate::model::Cidr>)>, ConfigError> {
         self.external_peers
             .iter()
             .map(|(name, cidrs)| {
                 let parsed = cidrs
                     .iter()
                     .map(|c| {
-                        crate::model::Cidr::parse(c).map(|(c, _)| c).map_err(|_| {
-                            anyhow::anyhow!(
-                                "{FILE_NAME}: external-peers.{name}: invalid CIDR {c:?}"
-                            )
-                        })
+                        crate::model::Cidr::parse(c)
+                            .map(|(c, _)| c)
+                            .map_err(|_| ConfigError {
+                                file: FILE_NAME.to_string(),
+                                pos: None,
+                                message: format!("external-peers.{name}: invalid CIDR {c:?}"),
+                            })
                     })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
+                    .collect::<Result<Vec<_>, ConfigError>>()?;
                 Ok((name.clone(), parsed))
             })
             .collect()

@@ -4,19 +4,22 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod comparison;
 pub mod config;
 pub mod diag;
 pub mod diff;
 pub mod findings;
-pub mod gate;
 pub mod manifest;
 pub mod model;
 pub mod reach;
 pub mod report;
+pub mod review;
 pub mod revision;
+pub mod words;
 
 pub mod app;
 pub mod cli;
 pub mod github;
+pub mod ops;
 pub mod source;
 pub mod synth;

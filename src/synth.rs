@@ -1512,14 +1512,15 @@ mod tests {
             let head = generate_head(&o);
             let changed = head.iter().filter(|f| !base.contains(f)).count();
             assert!(changed >= 4, "seed {seed}: {changed} files changed");
-            let c = analysis::compare(&revision(&base), &revision(&head), &Options::default())
-                .unwrap_or_else(|f| {
-                    panic!(
-                        "seed {seed}: {} side: {:?}",
-                        f.side,
-                        f.failed.errors().next()
-                    )
-                });
+            let c =
+                crate::comparison::compare(&revision(&base), &revision(&head), &Options::default())
+                    .unwrap_or_else(|f| {
+                        panic!(
+                            "seed {seed}: {} side: {:?}",
+                            f.side,
+                            f.failed.errors().next()
+                        )
+                    });
             assert_eq!(c.head.analysis.workloads.len(), n.max(SYSTEM_WORKLOADS) + 1);
             assert!(
                 !c.diff.opened.is_empty() && !c.diff.closed.is_empty(),

@@ -16,10 +16,16 @@ use super::cache::RepoCache;
 use super::events::{CHECK_NAME, JobSpec};
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
-use crate::cli::action::{self, PullRef};
-use crate::cli::diff::{Computed, DiffArgs, DiffFormat, compute};
-use crate::github::{self, Client, GitHubApi, GitHubError};
+use crate::diag::{Diagnostic, Severity};
+use crate::github::publish::{self, PullRef, ReviewOutcome};
+use crate::github::{self, Client, GitHubError};
+use crate::ops::diff::{CommitRange, DiffRequest, DiffSource, LinkRequest};
+use crate::ops::{AnalysisSettings, OpsError};
 use crate::report::markdown::MARKER;
+use crate::report::{self, Format, Presentation};
+use crate::review::Reviews;
+use crate::review::lines::{self, Annotation, Level, ResponsibleLine};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -117,6 +123,22 @@ fn html_base(clone_url: &str) -> Option<String> {
     Some(clone_url.trim_end_matches(".git").to_string())
 }
 
+/// A check-run annotation (GitHub's fields and limits); only annotations
+/// on a line of a file can be sent.
+fn annotation_json(a: &Annotation) -> Option<serde_json::Value> {
+    Some(serde_json::json!({
+        "path": a.file.as_ref()?,
+        "start_line": a.line?,
+        "end_line": a.line?,
+        "annotation_level": match a.level {
+            Level::Error => "failure",
+            Level::Warning => "warning",
+        },
+        "title": a.title.chars().take(255).collect::<String>(),
+        "message": a.message.chars().take(60_000).collect::<String>(),
+    }))
+}
+
 struct CheckRun<'a> {
     client: &'a Client,
     repo: &'a str,
@@ -136,7 +158,7 @@ impl CheckRun<'_> {
         title: &str,
         summary: &str,
         text: Option<&str>,
-        annotations: &[serde_json::Value],
+        annotations: &[Annotation],
     ) -> Result<(), GitHubError> {
         let title: String = title.chars().take(250).collect();
         let summary = fit(summary, "The summary was");
@@ -144,6 +166,8 @@ impl CheckRun<'_> {
         if let Some(t) = text {
             output["text"] = serde_json::Value::String(fit(t, "The report was"));
         }
+        let annotations: Vec<serde_json::Value> =
+            annotations.iter().filter_map(annotation_json).collect();
         let batches: Vec<&[serde_json::Value]> =
             annotations.chunks(ANNOTATIONS_PER_REQUEST).collect();
         let (last, earlier) = match batches.split_last() {
@@ -221,7 +245,16 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
         .and_then(|v| v.get("html_url")?.as_str().map(str::to_string));
 
     let started = Instant::now();
-    let analysed = analyse(ctx, spec);
+    let analysed = match prepare(ctx, spec) {
+        Ok(lease) => analyse(&AnalysisRequest {
+            repo: lease.path.clone(),
+            base_sha: spec.base_sha.clone(),
+            head_sha: spec.head_sha.clone(),
+            html_base: html_base(&spec.clone_url),
+            check_url: html_url,
+        }),
+        Err(message) => Analysed::Setup(message),
+    };
     ctx.metrics
         .analysis_seconds(started.elapsed().as_secs_f64());
 
@@ -238,7 +271,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
     }
 
     let outcome = match analysed {
-        Err(Failure::Input(lines)) => {
+        Analysed::Input(lines) => {
             let summary = format!(
                 "reachdiff could not analyse the manifests of this pull request, so nothing about its reachability is known.\n\n{}",
                 fenced(&lines.join("\n"))
@@ -253,7 +286,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
             );
             Outcome::InputError
         }
-        Err(Failure::Setup(message)) => {
+        Analysed::Setup(message) => {
             let summary = format!(
                 "reachdiff could not analyse this pull request:\n\n{}",
                 fenced(&github::scrub(&message))
@@ -268,7 +301,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
             );
             Outcome::Error
         }
-        Ok(a) => report(ctx, spec, &client, &run, html_url.as_deref(), &a),
+        Analysed::Reviewed(r) => publish(ctx, spec, &client, &run, &r),
     };
     ctx.metrics
         .job_seconds(job.received.elapsed().as_secs_f64());
@@ -281,7 +314,7 @@ fn finish_check(
     title: &str,
     summary: &str,
     text: Option<&str>,
-    annotations: &[serde_json::Value],
+    annotations: &[Annotation],
 ) -> bool {
     match run.complete(conclusion, title, summary, text, annotations) {
         Ok(()) => true,
@@ -292,115 +325,132 @@ fn finish_check(
     }
 }
 
-enum Failure {
-    /// `error: FILE:LINE:COL: …` lines about the manifests.
-    Input(Vec<String>),
-    /// Git, configuration, rendering.
-    Setup(String),
-}
-
-struct Analysed {
-    done: Computed,
-    advisory: bool,
-    review_comments: bool,
-}
-
-fn analyse(ctx: &Ctx, spec: &JobSpec) -> Result<Analysed, Failure> {
+/// The repository in the cache with base and head fetched, for the
+/// installation's token.
+fn prepare(ctx: &Ctx, spec: &JobSpec) -> Result<super::cache::Lease, String> {
     if !ctx.clone_policy.allows(&spec.clone_url) {
-        return Err(Failure::Setup(format!(
+        return Err(format!(
             "the clone URL {} is not on this App's GitHub server ({}); nothing was fetched",
             spec.clone_url,
             ctx.clone_policy.describe()
-        )));
+        ));
     }
     let token = ctx
         .tokens
         .token(spec.installation)
-        .map_err(|e| Failure::Setup(format!("installation token: {e}")))?;
-    let lease = ctx
-        .cache
-        .fetch(
-            &spec.repo,
-            &spec.clone_url,
-            &token,
-            &spec.base_sha,
-            &spec.head_sha,
-        )
-        .map_err(Failure::Setup)?;
-    let (base_url, head_url) = match html_base(&spec.clone_url) {
-        Some(h) => (
-            Some(format!("{h}/blob/{}", spec.base_sha)),
-            Some(format!("{h}/blob/{}", spec.head_sha)),
-        ),
-        None => (None, None),
-    };
-    // Exactly what `reachdiff diff --repo CACHE --base BASE --head HEAD`
-    // does: merge-base, configuration and gates from the base, rendering,
-    // environments.
-    let args = DiffArgs {
-        base: None,
-        head: None,
-        more_paths: Vec::new(),
-        repo: Some(lease.path.clone()),
-        base_rev: Some(spec.base_sha.clone()),
-        head_rev: spec.head_sha.clone(),
-        base_exact: false,
-        env: Vec::new(),
-        format: DiffFormat::Md,
-        fail_on: Vec::new(),
-        strict: false,
-        rules: None,
-        base_url,
-        head_url,
-        common: crate::cli::Common {
-            namespace: "default".into(),
-            dual_stack: false,
-            verbose: false,
-            timings: false,
-            output: None,
+        .map_err(|e| format!("installation token: {e}"))?;
+    ctx.cache.fetch(
+        &spec.repo,
+        &spec.clone_url,
+        &token,
+        &spec.base_sha,
+        &spec.head_sha,
+    )
+}
+
+/// One analysis, from the fetched commits to everything that will be
+/// posted. Plain data in and out, and no GitHub call: the seam where an
+/// analysis can be run apart from the server (a child process with its own
+/// limits) without touching the rest of the job.
+#[derive(Clone, Debug)]
+pub struct AnalysisRequest {
+    /// The repository (a bare clone in the cache).
+    pub repo: PathBuf,
+    pub base_sha: String,
+    pub head_sha: String,
+    /// `https://github.com/o/r`, for links to files.
+    pub html_base: Option<String>,
+    /// The check run's page, where the full report is.
+    pub check_url: Option<String>,
+}
+
+/// What an analysis produced.
+#[derive(Debug)]
+pub enum Analysed {
+    Reviewed(Box<Reviewed>),
+    /// `error: FILE:LINE:COL: …` lines about the manifests.
+    Input(Vec<String>),
+    /// Git, configuration, rendering, or a panic.
+    Setup(String),
+}
+
+/// A reviewed pull request, rendered for each place it is posted.
+#[derive(Debug)]
+pub struct Reviewed {
+    pub conclusion: &'static str,
+    pub outcome: Outcome,
+    pub title: String,
+    /// The check run's summary (Markdown) and text (the full report).
+    pub summary: String,
+    pub text: String,
+    pub annotations: Vec<Annotation>,
+    /// The sticky comment's body.
+    pub comment: String,
+    /// Whether the comment is worth creating (an existing one is always
+    /// updated).
+    pub changed_or_tripped: bool,
+    /// With `report: {review-comments: true}`: the lines to comment on.
+    pub review: Option<Vec<ResponsibleLine>>,
+    /// The head's warnings, for the log.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Exactly what `reachdiff diff --repo CACHE --base BASE --head HEAD`
+/// does: merge-base, configuration and gates from the base, rendering,
+/// environments.
+fn request(req: &AnalysisRequest) -> DiffRequest {
+    DiffRequest {
+        source: DiffSource::Commits(CommitRange {
+            repo: req.repo.clone(),
+            base: req.base_sha.clone(),
+            head: req.head_sha.clone(),
+            base_exact: false,
+            paths: Vec::new(),
+            config_rev: None,
+        }),
+        environments: Vec::new(),
+        gates: Default::default(),
+        links: LinkRequest {
+            template: req.html_base.as_ref().map(|h| format!("{h}/blob/{{sha}}")),
+            ..LinkRequest::default()
         },
-    };
+        analysis: AnalysisSettings::default(),
+    }
+}
+
+/// Runs the analysis and renders what the job posts.
+pub fn analyse(req: &AnalysisRequest) -> Analysed {
     // The engine does not panic on input (tests and fuzzing hold it to
     // that); if it ever did, the check run says so instead of staying
     // `in_progress` and the worker lives on.
-    let computed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(args)));
+    let computed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::ops::diff::run(&request(req), &mut |_| {})
+    }));
     let done = match computed {
-        Ok(Ok(Ok(d))) => d,
-        Ok(Ok(Err(lines))) => return Err(Failure::Input(lines)),
-        Ok(Err(e)) => return Err(Failure::Setup(format!("{e:#}"))),
+        Ok(Ok(d)) => d,
+        Ok(Err(OpsError::Input(f))) => {
+            return Analysed::Input(
+                f.messages()
+                    .iter()
+                    .map(|m| format!("error: {}", crate::report::style::sanitize(m)))
+                    .collect(),
+            );
+        }
+        Ok(Err(e)) => return Analysed::Setup(format!("{:#}", anyhow::Error::from(e))),
         Err(_) => {
-            return Err(Failure::Setup(
+            return Analysed::Setup(
                 "internal error: the analysis panicked (please report this pull request)".into(),
-            ));
+            );
         }
     };
-    // The text report goes into a check run, never to a terminal.
-    let mut done = done;
-    done.style = crate::report::style::Style { color: false };
-    Ok(Analysed {
-        advisory: done.report_config.advisory,
-        review_comments: done.report_config.review_comments,
-        done,
-    })
+    Analysed::Reviewed(Box::new(render(req, &done)))
 }
 
-fn report(
-    ctx: &Ctx,
-    spec: &JobSpec,
-    client: &Client,
-    run: &CheckRun<'_>,
-    html_url: Option<&str>,
-    a: &Analysed,
-) -> Outcome {
-    let done = &a.done;
-    let (mut opened, mut closed) = (0, 0);
-    for (_, cmp, _, _) in &done.results {
-        opened += cmp.diff.opened.len();
-        closed += cmp.diff.closed.len();
-    }
-    let tripped = done.tripped();
-    let changed = done.changed();
-    let (conclusion, outcome) = match (tripped, a.advisory) {
+fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Reviewed {
+    let reviews = &done.reviews;
+    let (opened, closed) = reviews.rows();
+    let (tripped, changed) = (reviews.tripped(), reviews.changed());
+    let (conclusion, outcome) = match (tripped, done.report.advisory) {
         (true, false) => ("failure", Outcome::GateTripped),
         (true, true) => ("neutral", Outcome::GateTripped),
         (false, _) => ("success", Outcome::Success),
@@ -410,26 +460,22 @@ fn report(
         (false, true) => format!("{opened} path row(s) opened, {closed} closed"),
         (false, false) => "No change in reachability".to_string(),
     };
-    let json = done.render(DiffFormat::Json, None, None);
-    let doc: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-    let all = action::annotations(&doc, "");
-    let mut annotations: Vec<serde_json::Value> = all
-        .iter()
-        .filter_map(|an| {
-            Some(serde_json::json!({
-                "path": an.file.as_ref()?,
-                "start_line": an.line?,
-                "end_line": an.line?,
-                "annotation_level": if an.level == "error" { "failure" } else { "warning" },
-                "title": an.title.chars().take(255).collect::<String>(),
-                "message": an.message.chars().take(60_000).collect::<String>(),
-            }))
-        })
-        .collect();
-    let mut summary = done.render(
-        DiffFormat::Md,
-        Some(60_000),
-        Some("the text report below has every row".into()),
+    let responsible = lines::responsible_lines(reviews);
+    let mut annotations: Vec<Annotation> =
+        lines::annotations(reviews, &responsible, &|f| f.to_string())
+            .into_iter()
+            .filter(|a| a.file.is_some() && a.line.is_some())
+            .collect();
+    // The text report goes into a check run, never to a terminal.
+    let p = done.presentation();
+    let mut summary = report::render_diff(
+        reviews,
+        Format::Markdown,
+        &Presentation {
+            budget: 60_000,
+            full_report_hint: Some("the text report below has every row".into()),
+            ..p.clone()
+        },
     );
     if annotations.len() > MAX_ANNOTATIONS {
         summary.push_str(&format!(
@@ -438,7 +484,69 @@ fn report(
         ));
         annotations.truncate(MAX_ANNOTATIONS);
     }
-    let text = done.render(DiffFormat::Text, None, None);
+    let hint = match &req.check_url {
+        Some(u) => format!("the [check run]({u}) has the full report"),
+        None => "the check run has the full report".into(),
+    };
+    Reviewed {
+        conclusion,
+        outcome,
+        title,
+        summary,
+        text: report::render_diff(reviews, Format::Text, &p),
+        annotations,
+        comment: report::render_diff(
+            reviews,
+            Format::Markdown,
+            &Presentation {
+                full_report_hint: Some(hint),
+                ..p
+            },
+        ),
+        changed_or_tripped: changed || tripped,
+        review: done.report.review_comments.then_some(responsible),
+        diagnostics: reviews
+            .iter()
+            .flat_map(|r| r.comparison.head.diagnostics.iter())
+            .filter(|d| d.severity == Severity::Warning)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// At most this many of a job's diagnostics are logged one by one.
+const LOGGED_DIAGNOSTICS: usize = 20;
+
+/// The head's warnings as structured log events (never plain lines: the
+/// server's stderr may be a JSON log stream).
+fn log_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics.iter().take(LOGGED_DIAGNOSTICS) {
+        tracing::warn!(
+            code = d.code.as_str(),
+            file = d.span.as_ref().map(|s| s.file.as_str()),
+            line = d.span.as_ref().map(|s| s.line),
+            object = d.object.as_deref(),
+            field = d.field.as_deref(),
+            detail = %d.message,
+            "manifest diagnostic"
+        );
+    }
+    if diagnostics.len() > LOGGED_DIAGNOSTICS {
+        tracing::warn!(
+            more = diagnostics.len() - LOGGED_DIAGNOSTICS,
+            "more manifest diagnostics"
+        );
+    }
+}
+
+fn publish(
+    ctx: &Ctx,
+    spec: &JobSpec,
+    client: &Client,
+    run: &CheckRun<'_>,
+    r: &Reviewed,
+) -> Outcome {
+    log_diagnostics(&r.diagnostics);
     // The last moment a newer head can still stop this result.
     if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
         let _ = run.complete(
@@ -450,65 +558,61 @@ fn report(
         );
         return Outcome::Superseded;
     }
-    if !finish_check(run, conclusion, &title, &summary, Some(&text), &annotations) {
+    if !finish_check(
+        run,
+        r.conclusion,
+        &r.title,
+        &r.summary,
+        Some(&r.text),
+        &r.annotations,
+    ) {
         return Outcome::Error;
     }
-
+    let conclusion = r.conclusion;
     if spec.merge_group.is_some() {
         // A merge group has no pull request to comment on: the check run
         // is the answer the queue waits for.
         tracing::info!(conclusion, "reported (merge group)");
-        return outcome;
+        return r.outcome;
     }
     if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
         tracing::info!("superseded after the check run: the newer head writes the comment");
-        return outcome;
+        return r.outcome;
     }
     // The sticky comment: created when there is something to say, updated
     // whenever it exists (also to say a later push changed nothing).
-    let hint = Some(match html_url {
-        Some(u) => format!("the [check run]({u}) has the full report"),
-        None => "the check run has the full report".into(),
-    });
-    let body = done.render(DiffFormat::Md, None, hint);
-    let comment = client
-        .list_comments(&spec.repo, spec.number)
-        .and_then(|all| match github::find_sticky(&all, MARKER) {
-            Some(c) if c.body == body => Ok("unchanged"),
-            Some(c) => client
-                .update_comment(&spec.repo, c.id, &body)
-                .map(|_| "updated"),
-            None if changed || tripped => client
-                .create_comment(&spec.repo, spec.number, &body)
-                .map(|_| "created"),
-            None => Ok("not needed"),
-        });
-    match comment {
-        Ok(what) => tracing::info!(comment = what, conclusion, "reported"),
+    match publish::publish_sticky(
+        client,
+        &spec.repo,
+        spec.number,
+        MARKER,
+        &r.comment,
+        r.changed_or_tripped,
+    ) {
+        Ok(s) => tracing::info!(comment = s.as_str(), conclusion, "reported"),
         Err(e) => tracing::error!(error = %e, "could not write the pull-request comment"),
     }
-
-    if a.review_comments {
-        let (mut out, mut log) = (Vec::new(), Vec::new());
-        let r = action::post_review(
-            client,
-            PullRef {
-                repo: &spec.repo,
-                number: spec.number,
-                head_sha: &spec.head_sha,
-            },
-            &doc,
-            "",
-            &mut out,
-            &mut log,
-        );
-        let said = String::from_utf8_lossy(&log);
-        match r {
-            Ok(()) => tracing::info!(review = %said.trim(), "review"),
+    if let Some(responsible) = &r.review {
+        let pull = PullRef {
+            repo: &spec.repo,
+            number: spec.number,
+            head_sha: &spec.head_sha,
+        };
+        match publish::publish_review(client, pull, responsible, &|f| f.to_string()) {
+            Ok(ReviewOutcome::Posted { deleted, posted }) => {
+                tracing::info!(deleted, posted, "review")
+            }
+            Ok(ReviewOutcome::ReadOnly(e)) => {
+                tracing::warn!(error = %e, "review not written: the token may not write reviews")
+            }
+            Ok(ReviewOutcome::Refused(e)) => tracing::warn!(
+                error = %e,
+                "review refused: GitHub could not place it; the comment and the check run have the report"
+            ),
             Err(e) => tracing::error!(error = %e, "could not write the review"),
         }
     }
-    outcome
+    r.outcome
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ mod lint;
 mod reach;
 mod serve;
 
-use crate::analysis::{self, Failed, Options};
+use crate::analysis::{self, Analyzed};
 use crate::diag::{Diagnostic, Severity};
-use crate::manifest::LoadOptions;
+use crate::ops::one::{RevisionRequest, RevisionSource};
+use crate::ops::{AnalysisSettings, InputFailure, OpsError};
 use crate::report::style::Style;
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
@@ -131,14 +132,37 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn options(common: &Common) -> Options {
-    Options {
-        load: LoadOptions {
-            default_namespace: common.namespace.clone(),
-            ..LoadOptions::default()
-        },
-        dual_stack: common.dual_stack,
-        external_peers: Vec::new(),
+impl Common {
+    /// The settings every analysis takes from the command line.
+    fn analysis(&self) -> AnalysisSettings {
+        AnalysisSettings {
+            namespace: self.namespace.clone(),
+            dual_stack: self.dual_stack,
+        }
+    }
+}
+
+impl RevisionArgs {
+    /// The one revision of `reach` and `lint`.
+    fn request(&self, label: &str, common: &Common) -> RevisionRequest {
+        let source = match &self.repo {
+            Some(repo) => RevisionSource::Commit {
+                repo: repo.clone(),
+                rev: self.rev.clone(),
+                paths: self
+                    .paths
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect(),
+                environment: self.env.clone(),
+            },
+            None => RevisionSource::Paths(self.paths.clone()),
+        };
+        RevisionRequest {
+            label: label.to_string(),
+            source,
+            analysis: common.analysis(),
+        }
     }
 }
 
@@ -185,27 +209,20 @@ fn print_diagnostics(diags: &[Diagnostic], verbose: bool) {
     }
 }
 
-fn report_failure(f: &Failed, side: Option<&str>) -> ExitCode {
-    print_failure(&failure_lines(f, side))
+/// An operation's error: the manifests' errors one per line, or one
+/// `error:` line; exit 2 either way.
+fn report_error(e: OpsError) -> anyhow::Result<ExitCode> {
+    match e {
+        OpsError::Input(f) => Ok(print_failure(&f)),
+        other => Err(other.into()),
+    }
 }
 
 /// `error: …` lines, one per error of an analysis that could not run.
-fn failure_lines(f: &Failed, side: Option<&str>) -> Vec<String> {
-    let prefix = side.map(|s| format!("{s}: ")).unwrap_or_default();
-    f.errors()
-        .map(|d| {
-            format!(
-                "error: {prefix}{}",
-                crate::report::style::sanitize(&d.to_string())
-            )
-        })
-        .collect()
-}
-
-fn print_failure(lines: &[String]) -> ExitCode {
+fn print_failure(f: &InputFailure) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    for l in lines {
-        let _ = writeln!(err, "{l}");
+    for m in f.messages() {
+        let _ = writeln!(err, "error: {}", crate::report::style::sanitize(&m));
     }
     ExitCode::from(2)
 }
@@ -254,64 +271,6 @@ fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The revision one command reads: paths on disk, or with `--repo` a
-/// commit's tree (no checkout), narrowed to paths or to an environment of
-/// that commit's `.reachdiff.yaml`, whose namespace labels join `opts`.
-fn one_revision(
-    label: &str,
-    paths: &[PathBuf],
-    repo: Option<&std::path::Path>,
-    rev: &str,
-    env: Option<&str>,
-    opts: &mut Options,
-) -> anyhow::Result<crate::revision::Revision> {
-    use crate::source::fs::{PathStyle, read_paths};
-    Ok(match repo {
-        Some(dir) => {
-            let mut git = crate::source::git::GitRepo::open(dir)?;
-            let commit = git.resolve(rev)?;
-            let cfg = git.config(&commit)?;
-            opts.load.external_namespaces = cfg.external_namespaces();
-            opts.external_peers = cfg.external_peers()?;
-            let mut in_repo: Vec<String> = paths
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
-            match env {
-                Some(name) => {
-                    let Some(e) = cfg.environments.iter().find(|e| e.name == name) else {
-                        let names: Vec<&str> =
-                            cfg.environments.iter().map(|e| e.name.as_str()).collect();
-                        anyhow::bail!(
-                            "no environment {name:?} in {} (environments: {})",
-                            crate::config::FILE_NAME,
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        );
-                    };
-                    in_repo = e.roots.clone();
-                }
-                None if in_repo.is_empty() && !cfg.environments.is_empty() => {
-                    let names: Vec<&str> =
-                        cfg.environments.iter().map(|e| e.name.as_str()).collect();
-                    anyhow::bail!(
-                        "{} defines environments ({}); each is its own cluster: choose one with --env NAME",
-                        crate::config::FILE_NAME,
-                        names.join(", ")
-                    );
-                }
-                None => {}
-            }
-            git.apply_config(&cfg);
-            git.revision(label, &commit, &in_repo, false)?
-        }
-        None => read_paths(label, paths, PathStyle::AsGiven)?,
-    })
-}
-
 /// Reads and analyses the one revision of `reach` and `lint`, printing its
 /// warnings; `Err(code)` when the input cannot be analysed (reported).
 fn analyze_one(
@@ -319,20 +278,11 @@ fn analyze_one(
     source: &RevisionArgs,
     common: &Common,
     timer: &mut Timer,
-) -> anyhow::Result<Result<analysis::Analyzed, ExitCode>> {
-    let mut opts = options(common);
-    let revision = one_revision(
-        label,
-        &source.paths,
-        source.repo.as_deref(),
-        &source.rev,
-        source.env.as_deref(),
-        &mut opts,
-    )?;
-    timer.mark("read");
-    let analyzed = match analysis::analyze_observed(&revision, &opts, &mut |p| timer.phase(p)) {
+) -> anyhow::Result<Result<Analyzed, ExitCode>> {
+    let req = source.request(label, common);
+    let analyzed = match crate::ops::one::analyze(&req, &mut |p| timer.phase(p)) {
         Ok(a) => a,
-        Err(f) => return Ok(Err(report_failure(&f, None))),
+        Err(e) => return report_error(e).map(Err),
     };
     print_diagnostics(&analyzed.diagnostics, common.verbose);
     Ok(Ok(analyzed))
@@ -371,6 +321,7 @@ impl Timer {
             analysis::Phase::Loaded => "load",
             analysis::Phase::Analysed => "analysis",
             analysis::Phase::Compared => "diff",
+            analysis::Phase::Read => "read",
         });
     }
 

@@ -4,11 +4,12 @@
 //! the pairs a peer names, stopping at the first pair that works; one
 //! finding per (rule, peer), with examples, never one per pair.
 
-use super::{Finding, peer_field, plural};
+use super::{Finding, peer_field};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Direction, Endpoint, PeerSpec, Side, TierRank};
+use crate::words::plural;
 use rayon::prelude::*;
 
 /// Pairs evaluated per (rule, peer) before giving up on it (no finding):

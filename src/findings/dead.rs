@@ -2,12 +2,13 @@
 //! and namespace labels that no Namespace carries. (Named ports no
 //! destination declares are `named-port-unresolved`, emitted by the engine.)
 
-use super::{Finding, list, peer_field, plural};
+use super::{Finding, list, peer_field};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::manifest::{AdminPeer, AdminSelect, NpPeerKind};
 use crate::model::{Operator, Requirement, Selector};
 use crate::reach::PeerSpec;
+use crate::words::plural;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A requirement that needs a label to be present (In, Exists) and that no

@@ -1,10 +1,11 @@
 //! Unisolated workloads and namespaces without a default deny, one finding
 //! per namespace and direction.
 
-use super::{Finding, list, plural};
+use super::{Finding, list};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
 use crate::reach::Direction;
+use crate::words::plural;
 use std::collections::BTreeMap;
 
 pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {

@@ -11,6 +11,10 @@
 //! Transport is octocrab's raw `_get`/`_post`/`_patch`/`_put`/`_delete` (its typed
 //! `update_comment` sends POST; GitHub documents PATCH).
 
+#[cfg(test)]
+pub mod fake;
+pub mod publish;
+
 use std::time::Duration;
 
 /// A comment on an issue or pull request.
@@ -22,6 +26,12 @@ pub struct Comment {
     /// such comments are ever taken for reachdiff's: a person pasting the
     /// marker must not get their comment overwritten or deleted.
     pub by_bot: bool,
+}
+
+/// Whether `s` is a full commit id as GitHub sends one: 40 (SHA-1) or 64
+/// (SHA-256) hexadecimal digits. The one check of ids from payloads.
+pub fn is_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Why a call failed.
@@ -251,46 +261,6 @@ pub fn commentable_lines(patch: &str) -> Commentable {
         }
     }
     out
-}
-
-/// Whether `c` is one of reachdiff's: written by a bot and starting with
-/// `marker` (a reply quoting it starts with `>`).
-pub fn is_ours(c: &Comment, marker: &str) -> bool {
-    c.by_bot && c.body.trim_start().starts_with(marker)
-}
-
-/// The first of reachdiff's comments carrying `marker`.
-pub fn find_sticky<'a>(comments: &'a [Comment], marker: &str) -> Option<&'a Comment> {
-    comments.iter().find(|c| is_ours(c, marker))
-}
-
-/// What `upsert_sticky` did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Upserted {
-    Created(u64),
-    Updated(u64),
-    /// The existing comment already says exactly this.
-    Unchanged(u64),
-}
-
-/// Creates the one comment carrying `marker`, or updates it in place.
-pub fn upsert_sticky(
-    api: &dyn GitHubApi,
-    repo: &str,
-    number: u64,
-    marker: &str,
-    body: &str,
-) -> Result<Upserted, GitHubError> {
-    let comments = api.list_comments(repo, number)?;
-    match find_sticky(&comments, marker) {
-        Some(c) if c.body == body => Ok(Upserted::Unchanged(c.id)),
-        Some(c) => api
-            .update_comment(repo, c.id, body)
-            .map(|c| Upserted::Updated(c.id)),
-        None => api
-            .create_comment(repo, number, body)
-            .map(|c| Upserted::Created(c.id)),
-    }
 }
 
 /// Retry and time limits.
@@ -1020,63 +990,5 @@ mod tests {
             vec![2, 3, 4, 5, 21]
         );
         assert!(c.contains(Side::Right, 4) && !c.contains(Side::Right, 6));
-    }
-
-    #[test]
-    fn quoted_markers_are_not_ours() {
-        let m = "<!-- reachdiff -->";
-        let cs = vec![
-            Comment {
-                id: 1,
-                body: format!("> {m}\n> quoted"),
-                by_bot: true,
-            },
-            Comment {
-                id: 2,
-                body: format!("{m}\nours"),
-                by_bot: true,
-            },
-        ];
-        assert_eq!(find_sticky(&cs, m).map(|c| c.id), Some(2));
-    }
-
-    struct Fake(std::cell::RefCell<Vec<Comment>>);
-    impl GitHubApi for Fake {
-        fn list_comments(&self, _: &str, _: u64) -> Result<Vec<Comment>, GitHubError> {
-            Ok(self.0.borrow().clone())
-        }
-        fn create_comment(&self, _: &str, _: u64, body: &str) -> Result<Comment, GitHubError> {
-            let c = Comment {
-                id: 100 + self.0.borrow().len() as u64,
-                body: body.into(),
-                by_bot: true,
-            };
-            self.0.borrow_mut().push(c.clone());
-            Ok(c)
-        }
-        fn update_comment(&self, _: &str, id: u64, body: &str) -> Result<Comment, GitHubError> {
-            let mut v = self.0.borrow_mut();
-            let c = v.iter_mut().find(|c| c.id == id).expect("exists");
-            c.body = body.into();
-            Ok(c.clone())
-        }
-    }
-
-    #[test]
-    fn one_sticky_comment() {
-        let f = Fake(Default::default());
-        f.0.borrow_mut().push(Comment {
-            id: 1,
-            body: "LGTM".into(),
-            by_bot: true,
-        });
-        let m = "<!-- reachdiff -->";
-        let a = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\none")).unwrap();
-        assert_eq!(a, Upserted::Created(101));
-        let b = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo")).unwrap();
-        assert_eq!(b, Upserted::Updated(101));
-        let c = upsert_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo")).unwrap();
-        assert_eq!(c, Upserted::Unchanged(101));
-        assert_eq!(f.0.borrow().len(), 2);
     }
 }

@@ -2,12 +2,12 @@
 //! `reachdiff/diff/v1`). Model types are never serialised directly, so a
 //! model change cannot change the contract by accident.
 
-use super::cause;
-use crate::analysis::Comparison;
+use crate::comparison::Comparison;
 use crate::diag::Diagnostic;
 use crate::diff::{Cause, DiffRow};
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Endpoint};
+use crate::review::cause;
 use serde::Serialize;
 
 pub const REACH_SCHEMA: &str = "reachdiff/reach/v1";
@@ -370,7 +370,7 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         .collect();
     used.sort_unstable();
     used.dedup();
-    let changes = super::view::warning_changes(cmp);
+    let changes = crate::review::view::warning_changes(cmp);
     let summary = DiffSummaryJson {
         opened: d.opened.len(),
         closed: d.closed.len(),
@@ -499,4 +499,76 @@ pub fn render_lint(
     );
     out.push_str("}\n");
     out
+}
+
+impl From<&crate::review::gate::GateOutcome> for GateJson {
+    fn from(g: &crate::review::gate::GateOutcome) -> Self {
+        GateJson {
+            name: g.name.clone(),
+            passed: g.passed,
+            message: g.message.clone(),
+            violations: g.violations.clone(),
+        }
+    }
+}
+
+/// The `reachdiff/diff/v1` document of one review.
+pub fn render_review(r: &crate::review::Review) -> String {
+    let gates: Vec<GateJson> = r.gates.iter().map(GateJson::from).collect();
+    render_diff(&r.comparison, &gates)
+}
+
+pub const DIFF_ENVIRONMENTS_SCHEMA: &str = "reachdiff/diff-environments/v1";
+
+/// The `reachdiff/diff-environments/v1` document: each environment's
+/// `diff/v1` report, one environment per line, and the names of those
+/// that did not change. Written out piece by piece like the reports it
+/// holds, which are not built in memory as values.
+pub fn render_environments(reviews: &[crate::review::Review]) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
+    let mut out = format!("{{\"schema\":\"{DIFF_ENVIRONMENTS_SCHEMA}\",\"environments\":[");
+    for (i, r) in reviews.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "\n{{\"name\":{},\"changed\":{},\"report\":{}}}",
+            q(&name(r)),
+            super::worth_a_section(r),
+            render_review(r).trim_end()
+        ));
+    }
+    let unchanged: Vec<String> = reviews
+        .iter()
+        .filter(|r| !super::worth_a_section(r))
+        .map(|r| q(&name(r)))
+        .collect();
+    out.push_str(&format!("\n],\"unchanged\":[{}]}}\n", unchanged.join(",")));
+    out
+}
+
+/// The `schema` of the Action's publisher sidecar.
+pub const PUBLISH_SCHEMA: &str = "reachdiff/publish/v1";
+
+/// `publish.json`, the sidecar of the Action's artifact in the fork-safe
+/// two-job pattern. The publisher uses only the pull-request number, and
+/// only after GitHub confirms it; the other fields are checked for
+/// consistency. Fields in alphabetical order, as written since v1.
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSidecar {
+    pub changed: bool,
+    pub head_sha: String,
+    pub pull_request: u64,
+    pub repository: String,
+    pub schema: String,
+    pub tripped: bool,
+    pub working_directory: String,
+}
+
+impl PublishSidecar {
+    pub fn render(&self) -> String {
+        to_string(self)
+    }
 }

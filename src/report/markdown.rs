@@ -2,12 +2,13 @@
 //! first, every row with its cause and a link to the line, exact rows one
 //! click away, and a hard size budget below GitHub's comment limit.
 
-use super::cause;
 use super::escape::{code, md, mermaid_label, url_path};
-use super::view::{DiffView, Group, Part, Phrase};
-use crate::analysis::Comparison;
+use crate::comparison::Comparison;
 use crate::diag::{Code, Span};
-use crate::gate::GateOutcome;
+use crate::review::cause;
+use crate::review::gate::GateOutcome;
+use crate::review::view::{DiffView, Group, Part, Phrase};
+use crate::words::plural;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -30,6 +31,9 @@ pub struct MarkdownOptions {
     pub full_report_hint: Option<String>,
     /// A heading for one environment of a multi-environment report.
     pub title: Option<String>,
+    /// Where the configuration came from (`.reachdiff.yaml` of main
+    /// (1a2b…)), said in the footer.
+    pub config: Option<String>,
 }
 
 impl Default for MarkdownOptions {
@@ -43,6 +47,7 @@ impl Default for MarkdownOptions {
             budget: DEFAULT_BUDGET,
             full_report_hint: None,
             title: None,
+            config: None,
         }
     }
 }
@@ -82,7 +87,7 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
 }
 
 fn ports_md(g: &Group) -> String {
-    md(&super::text::conn_text(&g.conn))
+    md(&crate::words::conn_text(&g.conn))
 }
 
 fn causes_md(g: &Group, opts: &MarkdownOptions) -> String {
@@ -194,6 +199,47 @@ pub fn render(
     last
 }
 
+/// The comment for one review.
+pub fn render_review(r: &crate::review::Review, opts: &MarkdownOptions) -> String {
+    render(&r.comparison, &r.view, &r.gates, opts)
+}
+
+/// One comment for several environments: a section per environment that
+/// changed (sharing the budget), and the names of those that did not.
+pub fn render_environments(reviews: &[crate::review::Review], p: &super::Presentation) -> String {
+    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
+    let sections: Vec<&crate::review::Review> = reviews
+        .iter()
+        .filter(|r| super::worth_a_section(r))
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    for r in &sections {
+        let part = render_review(r, &p.markdown(Some(name(r)), sections.len()));
+        let part = part.strip_prefix(MARKER).unwrap_or(&part);
+        out.push_str(part.trim_start_matches('\n'));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    if sections.is_empty() {
+        let _ = writeln!(
+            out,
+            "### reachdiff · no change in reachability in any environment\n"
+        );
+    }
+    let unchanged: Vec<String> = reviews
+        .iter()
+        .filter(|r| !super::worth_a_section(r))
+        .map(|r| code(&name(r)))
+        .collect();
+    if !unchanged.is_empty() {
+        let _ = writeln!(out, "**Unchanged environments:** {}", unchanged.join(", "));
+    }
+    out
+}
+
 fn verdict(view: &DiffView) -> String {
     let opened = view.exposures.len() + view.opened.len();
     if opened == 0 && view.closed.is_empty() {
@@ -301,7 +347,7 @@ fn render_at(
     }
 
     // Findings and warnings the change introduces, above the path tables.
-    let changes = super::view::warning_changes(cmp);
+    let changes = crate::review::view::warning_changes(cmp);
     if !changes.introduced.is_empty() {
         let _ = writeln!(
             out,
@@ -478,19 +524,20 @@ fn render_at(
         .elapsed
         .map(|e| format!(" · analysed in {e:.2} s"))
         .unwrap_or_default();
+    let config = opts
+        .config
+        .as_deref()
+        .map(|c| format!(" · configuration: {}", md(c)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<sub>{} → {} · {} · {}{elapsed}</sub>",
+        "<sub>{} → {} · {} · {}{config}{elapsed}</sub>",
         md(&opts.base_label),
         md(&opts.head_label),
         plural(s.workloads_head, "workload", "workloads"),
         plural(s.policies_head, "policy", "policies"),
     );
     out
-}
-
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -512,7 +559,7 @@ fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
     for (g, opened) in groups {
         let from = id(g.from_text.plain(), &mut nodes);
         let to = id(g.to_node.plain(), &mut nodes);
-        let ports = mermaid_label(&super::text::conn_text(&g.conn));
+        let ports = mermaid_label(&crate::words::conn_text(&g.conn));
         if *opened {
             let _ = writeln!(edges, "  n{from} -- \"{ports}\" --> n{to}");
         } else {
@@ -570,7 +617,7 @@ pub fn changed_lines(cmp: &Comparison, max_pairs: usize) -> (Vec<String>, usize)
                 "{} -> {}  {}\n",
                 eps[s].id,
                 eps[d].id,
-                super::text::conn_text(&c)
+                crate::words::conn_text(&c)
             )
         })
     };
@@ -605,7 +652,7 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
         Code::MissingRequiredField,
         Code::UnsupportedPeer,
     ];
-    let changes = super::view::warning_changes(cmp);
+    let changes = crate::review::view::warning_changes(cmp);
     let key = |d: &crate::diag::Diagnostic| (d.code, d.object.clone(), d.message.clone());
     let introduced: std::collections::BTreeSet<_> =
         changes.introduced.iter().map(|d| key(d)).collect();

@@ -1,34 +1,14 @@
 //! Human text for terminals: grouped, aligned, optionally coloured.
 
-use super::cause;
-use super::markdown::plural;
 use super::style::{Style, sanitize};
-use super::view::{DiffView, Group, Part, Phrase};
-use crate::analysis::Comparison;
-use crate::gate::GateOutcome;
+use crate::comparison::Comparison;
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Endpoint};
+use crate::review::cause;
+use crate::review::gate::GateOutcome;
+use crate::review::view::{DiffView, Group, Part, Phrase};
+use crate::words::plural;
 use std::fmt::Write;
-
-/// `TCP 80,443 · UDP 53`, or `all ports`.
-pub fn conn_text(c: &ConnSet) -> String {
-    if c.is_all() {
-        return "all ports".into();
-    }
-    c.iter()
-        .map(|(p, ports)| {
-            format!(
-                "{p} {}",
-                if ports.is_all() {
-                    "all".to_string()
-                } else {
-                    ports.to_string()
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
 
 fn group_of(a: &Analysis, e: Endpoint) -> String {
     match e {
@@ -54,7 +34,7 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
         groups.entry(group_of(a, *s)).or_default().push((
             sanitize(&a.endpoint_id(*s)),
             sanitize(&a.endpoint_id(*d)),
-            conn_text(c),
+            crate::words::conn_text(c),
         ));
     }
     for (group, rows) in groups {
@@ -106,7 +86,7 @@ fn groups_text(
             out,
             "  {} · {}\n      from {}",
             color(&style, &phrase_text(&g.to_text, style)),
-            style.cyan(&conn_text(&g.conn)),
+            style.cyan(&crate::words::conn_text(&g.conn)),
             phrase_text(&g.from_text, style)
         );
         for c in &g.causes {
@@ -171,7 +151,7 @@ pub fn render_diff(
             }
         }
     }
-    let changes = super::view::warning_changes(cmp);
+    let changes = crate::review::view::warning_changes(cmp);
     if !changes.introduced.is_empty() {
         let _ = writeln!(
             out,
@@ -226,5 +206,48 @@ pub fn render_diff(
             s.workloads_base, s.workloads_head, s.policies_base, s.policies_head
         ))
     );
+    out
+}
+
+/// The configuration's origin, the last line of a report from commits.
+fn config_line(out: &mut String, p: &super::Presentation) {
+    if let Some(c) = &p.config {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.style.dim(&format!("configuration: {}", sanitize(c)))
+        );
+    }
+}
+
+/// The text report of one review.
+pub fn render_review(r: &crate::review::Review, p: &super::Presentation) -> String {
+    let mut out = render_diff(&r.comparison, &r.view, &r.gates, p.style);
+    config_line(&mut out, p);
+    out
+}
+
+/// One text report for several environments: a section per environment
+/// that changed, and the names of those that did not.
+pub fn render_environments(reviews: &[crate::review::Review], p: &super::Presentation) -> String {
+    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
+    let mut out = String::new();
+    for r in reviews.iter().filter(|r| super::worth_a_section(r)) {
+        let _ = writeln!(out, "=== environment {} ===", sanitize(&name(r)));
+        out.push_str(&render_diff(&r.comparison, &r.view, &r.gates, p.style));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let unchanged: Vec<String> = reviews
+        .iter()
+        .filter(|r| !super::worth_a_section(r))
+        .map(|r| sanitize(&name(r)))
+        .collect();
+    if !unchanged.is_empty() {
+        let _ = writeln!(out, "unchanged environments: {}", unchanged.join(", "));
+    }
+    config_line(&mut out, p);
     out
 }

@@ -990,6 +990,40 @@ fn tripped_gate_exits_1_with_errors_and_outputs() {
     assert_eq!(gh.sticky().len(), 1);
 }
 
+/// A rules file read from the base commit is named by its path in the
+/// repository when it is wrong (it used to be a temporary file's name).
+#[test]
+fn a_broken_rules_file_is_named_by_its_repository_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let rules = "gates:\n- name: x\n  forbid: everything\n";
+    let o = origin(root, &[("gates.yaml", rules)]);
+    let head = o.push_head(&scenario("shop-multi-namespace", "head"), &[], "x");
+    let ws = o.full_checkout(root, "ws");
+    let ev = event(root, "event.json", 7, &o.base, &head, false);
+    let r = run_pr(
+        root,
+        &ws,
+        &ev,
+        "http://127.0.0.1:9",
+        &[("config", "gates.yaml")],
+    );
+    assert_eq!(code(&r), 2, "{}", explain(&r));
+    assert!(
+        r.stderr
+            .contains("::error title=reachdiff::gates.yaml: 3:11: "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("unknown variant `everything`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("-rules.yaml"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
 #[test]
 fn bad_input_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1050,7 +1084,8 @@ fn action_yml_is_a_valid_docker_action() {
             "input {name}"
         );
         // Read by the program through INPUT_<NAME>.
-        let src = std::fs::read_to_string(support::repo_root().join("src/cli/action.rs")).unwrap();
+        let src =
+            std::fs::read_to_string(support::repo_root().join("src/cli/action/env.rs")).unwrap();
         assert!(
             src.contains(&format!("input(\"{name}\")")),
             "input {name} is never read"

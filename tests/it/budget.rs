@@ -2,14 +2,15 @@
 //! still states the totals, and says what it left out.
 
 use crate::support::revision;
-use reachdiff::analysis::{Options, compare};
+use reachdiff::analysis::Options;
+use reachdiff::comparison::compare;
 use reachdiff::report::markdown::{self, MarkdownOptions};
-use reachdiff::report::view;
+use reachdiff::review::view;
 use reachdiff::synth::{SynthOptions, generate};
 
 /// Base: a generated cluster. Head: every NetworkPolicy deleted, so nearly
 /// every pair opens: the largest diff a generated tree can produce.
-fn huge_comparison() -> reachdiff::analysis::Comparison {
+fn huge_comparison() -> reachdiff::comparison::Comparison {
     let opts = SynthOptions {
         seed: 3,
         workloads: 400,

@@ -9,7 +9,8 @@
 //! is a diff; its golden is the text diff report.
 
 use crate::support::{repo_root, revision, run};
-use reachdiff::analysis::{Analyzed, Options, analyze, compare};
+use reachdiff::analysis::{Analyzed, Options, analyze};
+use reachdiff::comparison::compare;
 use reachdiff::diag::{Code, Severity};
 use reachdiff::findings::{CODES, Finding, findings};
 use reachdiff::report;
@@ -137,7 +138,7 @@ fn findings_fixtures_match_goldens() {
             let (b, h) = (overlaid(&path.join("base")), overlaid(&path.join("head")));
             let cmp = compare(&to_rev(&b), &to_rev(&h), &Options::default()).expect("loads");
             assert!(cmp.base_findings.is_empty(), "{name}: base has findings");
-            let view = report::view::build(&cmp);
+            let view = reachdiff::review::view::build(&cmp);
             let text = report::text::render_diff(&cmp, &view, &[], Style::default());
             (cmp.head_findings, text)
         } else {

@@ -370,3 +370,81 @@ fn fixtures_case_toml_parser() {
         "unknown key"
     );
 }
+
+/// The lines review comments and annotations sit on come from the typed
+/// reviews; on every scenario they equal what the JSON report says (a
+/// reference reading of `causes`, `opened` and `closed` written here), so
+/// publishers lose nothing by not parsing the report.
+#[test]
+fn responsible_lines_agree_with_the_json_report() {
+    use reachdiff::ops::diff::{DiffRequest, DiffSource};
+    use reachdiff::review::lines::{LineSide, responsible_lines};
+    for case in cases() {
+        let req = DiffRequest {
+            source: DiffSource::Folders {
+                base: root().join(&case.dir).join("base"),
+                head: root().join(&case.dir).join("head"),
+            },
+            environments: Vec::new(),
+            gates: Default::default(),
+            links: Default::default(),
+            analysis: Default::default(),
+        };
+        let done = reachdiff::ops::diff::run(&req, &mut |_| {}).expect("analyses");
+        let json = reachdiff::report::render_diff(
+            &done.reviews,
+            reachdiff::report::Format::Json,
+            &done.presentation(),
+        );
+        let doc: Value = serde_json::from_str(&json).unwrap();
+        // (file, line, side, opened, closed, text, example), first mention first.
+        let mut want: Vec<(String, u64, &str, usize, usize, String, String)> = Vec::new();
+        let causes = doc["causes"].as_array().unwrap();
+        for (key, opened) in [("opened", true), ("closed", false)] {
+            for row in doc[key].as_array().unwrap() {
+                let example = format!(
+                    "{} → {} {}",
+                    row["src"].as_str().unwrap(),
+                    row["dst"].as_str().unwrap(),
+                    row["protocol"].as_str().unwrap()
+                );
+                for i in row["causes"].as_array().unwrap() {
+                    let c = &causes[i.as_u64().unwrap() as usize];
+                    let (Some(side), Some(file), Some(line)) =
+                        (c["side"].as_str(), c["file"].as_str(), c["line"].as_u64())
+                    else {
+                        continue;
+                    };
+                    let at = match want
+                        .iter()
+                        .position(|w| w.0 == file && w.1 == line && w.2 == side)
+                    {
+                        Some(at) => at,
+                        None => {
+                            let text = c["text"].as_str().unwrap().to_string();
+                            want.push((file.into(), line, side, 0, 0, text, example.clone()));
+                            want.len() - 1
+                        }
+                    };
+                    if opened {
+                        want[at].3 += 1;
+                    } else {
+                        want[at].4 += 1;
+                    }
+                }
+            }
+        }
+        let got: Vec<(String, u64, &str, usize, usize, String, String)> =
+            responsible_lines(&done.reviews)
+                .into_iter()
+                .map(|l| {
+                    let side = match l.side {
+                        LineSide::Base => "base",
+                        LineSide::Head => "head",
+                    };
+                    (l.file, l.line, side, l.opened, l.closed, l.text, l.example)
+                })
+                .collect();
+        assert_eq!(got, want, "{}", case.name);
+    }
+}

@@ -1403,3 +1403,79 @@ fn external_peer_names_and_strict_from_the_base() {
     );
     assert!(md.contains("`strict`"), "{md}");
 }
+
+/// Security issue 12, item 3: a pull request branched before a gate was
+/// added is judged by the gate. Configuration and rules come from the tip
+/// of the base branch, not from the merge-base (whose age the author
+/// chooses); the diff still compares the merge-base with the head, and the
+/// report says which commit the configuration came from.
+#[test]
+fn a_gate_added_after_the_branch_point_judges_the_pull_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let gate = "\
+gates:
+- name: nothing-new-into-shop
+  forbid: opened
+  to: {namespaces: [shop]}
+";
+    let (web, api) = (deploy("web", "web"), deploy("api", "api"));
+    let deny = allow_from("deny", "web", "nobody");
+    let other = deploy("other", "other");
+    let open = allow_from("open", "web", "api");
+    let old: [(&str, &str); 4] = [
+        ("ns.yaml", NS),
+        ("web.yaml", &web),
+        ("api.yaml", &api),
+        ("deny.yaml", &deny),
+    ];
+    let repo = t.join("repo");
+    init(&repo);
+    let branch_point = commit_tree(&repo, &tree(t, "a", &old), "before the gate");
+    // main moves on: the gate arrives (and a file the pull request never saw).
+    let mut main = old.to_vec();
+    main.extend([(".reachdiff.yaml", gate), ("other.yaml", &other)]);
+    let tip = commit_tree(&repo, &tree(t, "b", &main), "add the gate");
+    // The pull request, branched before the gate, opens web to api.
+    git(&repo, &["checkout", "-q", "-b", "pr", &branch_point]);
+    let mut pr = old.to_vec();
+    pr.push(("open.yaml", &open));
+    commit_tree(&repo, &tree(t, "c", &pr), "open web to api");
+
+    let (json, code) = git_diff(&repo, "main", "pr", &[]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code, 1, "the gate of main's tip trips: {json}");
+    assert_eq!(v["gates"][0]["name"], "nothing-new-into-shop", "{json}");
+    assert_eq!(v["gates"][0]["passed"], false, "{json}");
+    // Compared with the merge-base: main's later file is not "removed".
+    assert_eq!(v["summary"]["workloads_base"], 2, "{json}");
+    assert_eq!(v["summary"]["closed"], 0, "{json}");
+
+    let out = run_in(
+        t,
+        &[
+            "diff", "--repo", "repo", "--base", "main", "--head", "pr", "--format", "md",
+        ],
+    );
+    let md = ok(&out);
+    assert!(
+        md.contains(&format!(
+            "configuration: .reachdiff.yaml of main ({})",
+            &tip[..12]
+        )),
+        "{md}"
+    );
+    assert!(md.contains("merge-base of main and pr ("), "{md}");
+    let out = run_in(
+        t,
+        &["diff", "--repo", "repo", "--base", "main", "--head", "pr"],
+    );
+    let text = ok(&out);
+    assert!(
+        text.ends_with(&format!(
+            "configuration: .reachdiff.yaml of main ({})\n",
+            &tip[..12]
+        )),
+        "{text}"
+    );
+}

@@ -2,7 +2,8 @@
 
 use crate::support::revision;
 use proptest::prelude::*;
-use reachdiff::analysis::{Options, analyze_loaded, atoms_for, compare, load};
+use reachdiff::analysis::{Options, analyze_loaded, atoms_for, load};
+use reachdiff::comparison::compare;
 use reachdiff::model::ConnSet;
 use reachdiff::reach::Analysis;
 use std::collections::BTreeMap;

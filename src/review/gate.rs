@@ -1,15 +1,16 @@
 //! Gates: rules a change must pass (`--fail-on`, and a rules file). Pure:
 //! a comparison in, outcomes out; the front end turns a failure into exit 1.
 
-use crate::analysis::Comparison;
+use super::view::DiffView;
+use crate::comparison::Comparison;
 use crate::diff::DiffRow;
 use crate::model::Cidr;
 use crate::reach::{Analysis, Endpoint};
-use crate::report::view::DiffView;
+use crate::words::{conn_text, plural};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailOn {
     /// Any opened path.
     Opened,
@@ -21,6 +22,44 @@ pub enum FailOn {
     Any,
     /// Any error-severity finding the change introduces (what `--strict` means).
     Findings,
+}
+
+impl FailOn {
+    pub const ALL: [FailOn; 5] = [
+        FailOn::Opened,
+        FailOn::Closed,
+        FailOn::Exposure,
+        FailOn::Any,
+        FailOn::Findings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Opened => "opened",
+            FailOn::Closed => "closed",
+            FailOn::Exposure => "exposure",
+            FailOn::Any => "any",
+            FailOn::Findings => "findings",
+        }
+    }
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+
+    /// The names `--fail-on` and the Action's `fail-on` input accept, in
+    /// any case.
+    fn from_str(s: &str) -> Result<FailOn, String> {
+        FailOn::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not one of {}",
+                    FailOn::ALL.map(FailOn::as_str).join(", ")
+                )
+            })
+    }
 }
 
 /// The rules file (`--rules FILE`, or `gates:` in `.reachdiff.yaml`).
@@ -200,7 +239,7 @@ fn row_line(cmp: &Comparison, r: &DiffRow) -> String {
         "{} → {}  {}",
         eps[r.src].id,
         eps[r.dst].id,
-        crate::report::text::conn_text(&r.conn)
+        conn_text(&r.conn)
     )
 }
 
@@ -208,7 +247,7 @@ fn row_line(cmp: &Comparison, r: &DiffRow) -> String {
 /// error-severity finding the change introduces (findings on both
 /// revisions never trip it).
 pub fn strict_gate(cmp: &Comparison, name: &str) -> GateOutcome {
-    let changes = crate::report::view::warning_changes(cmp);
+    let changes = super::view::warning_changes(cmp);
     let violations: Vec<String> = changes
         .introduced
         .iter()
@@ -222,9 +261,12 @@ pub fn strict_gate(cmp: &Comparison, name: &str) -> GateOutcome {
             "no new error-severity finding".to_string()
         } else {
             format!(
-                "{} new error-severity finding{}",
-                violations.len(),
-                if violations.len() == 1 { "" } else { "s" }
+                "{} new",
+                plural(
+                    violations.len(),
+                    "error-severity finding",
+                    "error-severity findings"
+                )
             )
         },
         violations,

@@ -4,7 +4,7 @@
 //! described as widely as is still exact ("any pod in namespace `shop`").
 //! The exact rows stay available to every renderer.
 
-use crate::analysis::Comparison;
+use crate::comparison::Comparison;
 use crate::diff::{Cause, DiffRow, UnionEndpoint};
 use crate::manifest::TargetPort;
 use crate::model::{ConnSet, Family, IpRange, range_to_cidrs};
@@ -40,6 +40,7 @@ impl Group {
     }
 }
 
+#[derive(Debug)]
 pub struct DiffView {
     pub exposures: Vec<Group>,
     pub opened: Vec<Group>,

@@ -1,0 +1,194 @@
+//! The lines a change traces to, for publishers: review comments sit on
+//! them and annotations point at them. Computed from the typed reviews;
+//! nothing here is parsed back from a rendered report.
+
+use super::Review;
+use super::cause;
+use crate::words::plural;
+use std::collections::BTreeMap;
+
+/// Which revision a line belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LineSide {
+    /// The base (a line the change removed or that stayed).
+    Base,
+    /// The head (the pull request's files as they are now).
+    Head,
+}
+
+/// A line (of `side`) that changed paths trace to, with the number of
+/// opened and closed rows it causes. Texts are raw: each publisher escapes
+/// them for where they go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponsibleLine {
+    /// The file, as the report names it (repository-relative for commits).
+    pub file: String,
+    pub line: u64,
+    pub side: LineSide,
+    /// Rows counted per protocol, as the JSON report lists them.
+    pub opened: usize,
+    pub closed: usize,
+    pub environment: Option<String>,
+    /// The first cause's sentence and the first row it explains.
+    pub text: String,
+    pub example: String,
+}
+
+impl ResponsibleLine {
+    /// "opens 2 paths", "closes 1 path".
+    pub fn what(&self) -> Vec<String> {
+        let mut what = Vec::new();
+        if self.opened > 0 {
+            what.push(format!("opens {}", plural(self.opened, "path", "paths")));
+        }
+        if self.closed > 0 {
+            what.push(format!("closes {}", plural(self.closed, "path", "paths")));
+        }
+        what
+    }
+}
+
+/// Every line of every review that a changed row traces to, in the order
+/// of first mention (environments, then opened before closed rows, then
+/// each row's causes).
+pub fn responsible_lines(reviews: &[Review]) -> Vec<ResponsibleLine> {
+    let mut out: Vec<ResponsibleLine> = Vec::new();
+    let mut index: BTreeMap<(String, u64, LineSide, Option<String>), usize> = BTreeMap::new();
+    for r in reviews {
+        let d = &r.comparison.diff;
+        let sentences: Vec<Option<(LineSide, String, u64, String)>> = d
+            .causes
+            .iter()
+            .map(|c| {
+                let loc = cause::location(c)?;
+                let side = if loc.on_base {
+                    LineSide::Base
+                } else {
+                    LineSide::Head
+                };
+                Some((
+                    side,
+                    loc.span.file.clone(),
+                    u64::from(loc.span.line),
+                    cause::sentence(c),
+                ))
+            })
+            .collect();
+        for (rows, opened) in [(&d.opened, true), (&d.closed, false)] {
+            for row in rows {
+                let (src, dst) = (&d.endpoints[row.src].id, &d.endpoints[row.dst].id);
+                // One entry per protocol, as the JSON report has them.
+                for (protocol, _) in row.conn.iter() {
+                    let example = format!("{src} → {dst} {}", protocol.as_str());
+                    for &i in row.causes.iter() {
+                        let Some(Some((side, file, line, text))) = sentences.get(i as usize) else {
+                            continue;
+                        };
+                        let key = (file.clone(), *line, *side, r.environment.clone());
+                        let at = *index.entry(key).or_insert_with(|| {
+                            out.push(ResponsibleLine {
+                                file: file.clone(),
+                                line: *line,
+                                side: *side,
+                                opened: 0,
+                                closed: 0,
+                                environment: r.environment.clone(),
+                                text: text.clone(),
+                                example: example.clone(),
+                            });
+                            out.len() - 1
+                        });
+                        if opened {
+                            out[at].opened += 1;
+                        } else {
+                            out[at].closed += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How serious an annotation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// A note on a line of the pull request (or on the run, without a file),
+/// in plain text: the Action prints it as a workflow command, the App
+/// sends it with the check run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    pub level: Level,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub title: String,
+    pub message: String,
+}
+
+/// A warning on each head-side line a changed path traces to (an
+/// annotation points into the pull request's files as they are now), then
+/// an error per tripped gate. `file` maps a report path to the path the
+/// annotation names (the Action's working directory prefix).
+pub fn annotations(
+    reviews: &[Review],
+    lines: &[ResponsibleLine],
+    file: &dyn Fn(&str) -> String,
+) -> Vec<Annotation> {
+    let mut out: Vec<Annotation> = lines
+        .iter()
+        .filter(|l| l.side == LineSide::Head)
+        .map(|l| Annotation {
+            level: Level::Warning,
+            title: format!(
+                "reachdiff{}: {}",
+                env_note(l.environment.as_deref()),
+                l.what().join(", ")
+            ),
+            message: format!("{}; for example {}", l.text, l.example),
+            file: Some(file(&l.file)),
+            line: Some(l.line),
+        })
+        .collect();
+    for r in reviews {
+        for g in r.gates.iter().filter(|g| !g.passed) {
+            let mut message = g.message.clone();
+            for v in g.violations.iter().take(5) {
+                message.push('\n');
+                message.push_str(v);
+            }
+            if g.violations.len() > 5 {
+                message.push_str(&format!("\n… and {} more", g.violations.len() - 5));
+            }
+            out.push(Annotation {
+                level: Level::Error,
+                file: None,
+                line: None,
+                title: format!(
+                    "reachdiff gate {}{} tripped",
+                    g.name,
+                    env_note(r.environment.as_deref())
+                ),
+                message,
+            });
+        }
+    }
+    out
+}
+
+fn env_note(env: Option<&str>) -> String {
+    env.map(|e| format!(" [{e}]")).unwrap_or_default()
+}

@@ -1,0 +1,46 @@
+//! The few words every layer writes: counts with their noun, and the one
+//! text form of a connection set. Pure; the renderers, the gates and the
+//! findings all take them from here so the same thing is said one way.
+
+use crate::model::ConnSet;
+
+/// "1 path", "2 paths".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `TCP 80,443 · UDP 53`, or `all ports`.
+pub fn conn_text(c: &ConnSet) -> String {
+    if c.is_all() {
+        return "all ports".into();
+    }
+    c.iter()
+        .map(|(p, ports)| {
+            format!(
+                "{p} {}",
+                if ports.is_all() {
+                    "all".to_string()
+                } else {
+                    ports.to_string()
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PortSet, Protocol};
+
+    #[test]
+    fn counts_and_connections() {
+        assert_eq!(plural(1, "path", "paths"), "1 path");
+        assert_eq!(plural(0, "path", "paths"), "0 paths");
+        assert_eq!(conn_text(&ConnSet::all()), "all ports");
+        let mut c = ConnSet::of(Protocol::Tcp, PortSet::range(80, 81));
+        c.add(Protocol::Udp, &PortSet::all());
+        assert_eq!(conn_text(&c), "TCP 80-81 · UDP all");
+    }
+}
