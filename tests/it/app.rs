@@ -388,6 +388,10 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
     assert!(comments[0].body.contains("Opened"));
 
     // Another push with the same result: a new check run, the same comment.
+    // The first job must have ended first: a delivery for the head a job
+    // is still finishing (its comment written, the job not yet done) is
+    // answered by that job and queues nothing, which made this test flaky.
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"success\"} 1");
     let (status, _) = deliver(
         &server,
         "pull_request",
@@ -398,7 +402,8 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
     wait_completed(&gh, 2);
     assert_eq!(sticky(&gh).len(), 1);
 
-    // "Re-run" on the check: analysed again.
+    // "Re-run" on the check: analysed again (once the second job ended).
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"success\"} 2");
     let rerun = app_fake::check_run_rerequested_payload(
         REPO,
         &o.url(),
