@@ -17,21 +17,19 @@ use super::events::{CHECK_NAME, JobSpec};
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
 use crate::diag::{Diagnostic, Severity};
-use crate::github::publish::{self, PullRef, ReviewOutcome};
-use crate::github::{self, Client, GitHubError};
+use crate::github::publish::{self, Bot, PullRef, ReviewOutcome};
+use crate::github::{self, CheckOutput, Client, GitHubApi, GitHubError, NewCheckRun};
 use crate::ops::diff::{CommitRange, DiffRequest, DiffSource, LinkRequest};
 use crate::ops::{AnalysisSettings, OpsError};
+use crate::report::escape::fenced;
 use crate::report::markdown::MARKER;
 use crate::report::{self, Format, Presentation};
 use crate::review::Reviews;
-use crate::review::lines::{self, Annotation, Level, ResponsibleLine};
+use crate::review::lines::{self, Annotation, ResponsibleLine};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// GitHub's limits on a check run's output.
-pub const MAX_OUTPUT_CHARS: usize = 65_535;
-pub const ANNOTATIONS_PER_REQUEST: usize = 50;
 /// Annotations beyond this are counted in the summary, not sent.
 pub const MAX_ANNOTATIONS: usize = 500;
 
@@ -43,6 +41,26 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     pub app_id: u64,
     pub clone_policy: super::ClonePolicy,
+    /// The App's bot login (`{slug}[bot]`), asked of GitHub once.
+    pub bot: std::sync::OnceLock<String>,
+}
+
+impl Ctx {
+    /// The login the App's comments carry: `{slug}[bot]` from `GET /app`.
+    /// Only comments by it are taken for reachdiff's.
+    pub fn bot_login(&self) -> Result<&str, GitHubError> {
+        if let Some(l) = self.bot.get() {
+            return Ok(l);
+        }
+        let app = self.tokens.app_client().get_json("/app")?;
+        let slug = app
+            .get("slug")
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| GitHubError::Setup("GET /app: the answer has no slug".into()))?;
+        let _ = self.bot.set(format!("{slug}[bot]"));
+        Ok(self.bot.get().map_or("", String::as_str))
+    }
 }
 
 /// How a job ended (the `outcome` label of `reachdiff_jobs_total`).
@@ -71,49 +89,6 @@ impl Outcome {
     }
 }
 
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Cuts `s` to GitHub's output limit, saying so.
-fn fit(s: &str, what: &str) -> String {
-    if s.chars().count() <= MAX_OUTPUT_CHARS {
-        return s.to_string();
-    }
-    let note = format!("\n\n… {what} cut at GitHub's limit of {MAX_OUTPUT_CHARS} characters.");
-    let keep = MAX_OUTPUT_CHARS - note.chars().count();
-    let mut out: String = s.chars().take(keep).collect();
-    out.push_str(&note);
-    out
-}
-
-/// A fenced block around text that may itself contain backticks.
-fn fenced(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    format!("{fence}text\n{text}\n{fence}")
-}
-
 /// `https://github.com/o/r` from `https://github.com/o/r.git` (for links
 /// to files); none for other URLs.
 fn html_base(clone_url: &str) -> Option<String> {
@@ -123,22 +98,7 @@ fn html_base(clone_url: &str) -> Option<String> {
     Some(clone_url.trim_end_matches(".git").to_string())
 }
 
-/// A check-run annotation (GitHub's fields and limits); only annotations
-/// on a line of a file can be sent.
-fn annotation_json(a: &Annotation) -> Option<serde_json::Value> {
-    Some(serde_json::json!({
-        "path": a.file.as_ref()?,
-        "start_line": a.line?,
-        "end_line": a.line?,
-        "annotation_level": match a.level {
-            Level::Error => "failure",
-            Level::Warning => "warning",
-        },
-        "title": a.title.chars().take(255).collect::<String>(),
-        "message": a.message.chars().take(60_000).collect::<String>(),
-    }))
-}
-
+/// The job's check run.
 struct CheckRun<'a> {
     client: &'a Client,
     repo: &'a str,
@@ -146,54 +106,55 @@ struct CheckRun<'a> {
 }
 
 impl CheckRun<'_> {
-    fn path(&self) -> String {
-        format!("/repos/{}/check-runs/{}", self.repo, self.id)
-    }
-
-    /// Completes the run; annotations go in batches of 50 (GitHub's limit
-    /// per request), the last batch with the conclusion.
+    /// Completes the run (annotations in batches).
     fn complete(
         &self,
-        conclusion: &str,
-        title: &str,
-        summary: &str,
-        text: Option<&str>,
+        conclusion: &'static str,
+        output: CheckOutput,
         annotations: &[Annotation],
     ) -> Result<(), GitHubError> {
-        let title: String = title.chars().take(250).collect();
-        let summary = fit(summary, "The summary was");
-        let mut output = serde_json::json!({"title": title, "summary": summary});
-        if let Some(t) = text {
-            output["text"] = serde_json::Value::String(fit(t, "The report was"));
+        publish::complete_check_run(
+            self.client,
+            self.repo,
+            self.id,
+            conclusion,
+            &output,
+            annotations,
+        )
+    }
+
+    /// Concluded `cancelled`: a newer head has (or will have) the result.
+    fn supersede(&self, summary: &str) {
+        let _ = self.complete(
+            "cancelled",
+            CheckOutput {
+                title: "Superseded by a newer commit".into(),
+                summary: summary.into(),
+                text: None,
+            },
+            &[],
+        );
+    }
+}
+
+/// Whether `spec`'s head is still its pull request's newest: the queue's
+/// memory first, then GitHub's own answer, which survives restarts (a
+/// captured delivery replayed after one must not roll the comment back to
+/// an old head). A merge group has no pull request to ask about. When
+/// GitHub cannot answer, the queue's memory stands.
+fn still_newest(ctx: &Ctx, client: &Client, spec: &JobSpec) -> bool {
+    if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
+        return false;
+    }
+    if spec.merge_group.is_some() {
+        return true;
+    }
+    match client.pull_request(&spec.repo, spec.number) {
+        Ok(pr) => pr.head_sha.eq_ignore_ascii_case(&spec.head_sha),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask GitHub for the pull request's head");
+            true
         }
-        let annotations: Vec<serde_json::Value> =
-            annotations.iter().filter_map(annotation_json).collect();
-        let batches: Vec<&[serde_json::Value]> =
-            annotations.chunks(ANNOTATIONS_PER_REQUEST).collect();
-        let (last, earlier) = match batches.split_last() {
-            Some((l, e)) => (*l, e),
-            None => (&[][..], &[][..]),
-        };
-        for batch in earlier {
-            let mut o = output.clone();
-            o["annotations"] = serde_json::Value::Array(batch.to_vec());
-            self.client
-                .patch_json(&self.path(), &serde_json::json!({"output": o}))?;
-        }
-        let mut o = output;
-        if !last.is_empty() {
-            o["annotations"] = serde_json::Value::Array(last.to_vec());
-        }
-        self.client.patch_json(
-            &self.path(),
-            &serde_json::json!({
-                "status": "completed",
-                "conclusion": conclusion,
-                "completed_at": now_rfc3339(),
-                "output": o,
-            }),
-        )?;
-        Ok(())
     }
 }
 
@@ -204,55 +165,62 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
     let key = spec.key();
     let log = tracing::info_span!("job", pr = %key, head = %&spec.head_sha[..12.min(spec.head_sha.len())]);
     let _enter = log.enter();
-    if !ctx.queue.is_current(&key, &spec.head_sha) {
+    let client = ctx.tokens.installation_client(spec.installation);
+    if !still_newest(ctx, &client, spec) {
         tracing::info!("superseded before it started");
         return Outcome::Superseded;
     }
-    let client = ctx.tokens.installation_client(spec.installation);
-    let created = client.post_json(
-        &format!("/repos/{}/check-runs", spec.repo),
-        &serde_json::json!({
-            "name": CHECK_NAME,
-            "head_sha": spec.head_sha,
-            "status": "in_progress",
-            "started_at": now_rfc3339(),
-            "external_id": match &spec.merge_group {
+    let created = client.create_check_run(
+        &spec.repo,
+        &NewCheckRun {
+            name: CHECK_NAME.into(),
+            head_sha: spec.head_sha.clone(),
+            external_id: match &spec.merge_group {
                 Some(r) => r.clone(),
                 None => spec.number.to_string(),
             },
-            "output": {
-                "title": "Computing reachability",
-                "summary": format!("Comparing the merge-base of `{}` with this commit.", &spec.base_sha[..12.min(spec.base_sha.len())]),
+            output: CheckOutput {
+                title: "Computing reachability".into(),
+                summary: format!(
+                    "Comparing the merge-base of `{}` with this commit.",
+                    &spec.base_sha[..12.min(spec.base_sha.len())]
+                ),
+                text: None,
             },
-        }),
-    );
-    let run = match created.as_ref().ok().and_then(|v| v.get("id")?.as_u64()) {
-        Some(id) => CheckRun {
-            client: &client,
-            repo: &spec.repo,
-            id,
         },
-        None => {
-            match created {
-                Err(e) => tracing::error!(error = %e, "could not create the check run"),
-                Ok(_) => tracing::error!("the check run answer has no id"),
-            }
+    );
+    let (run, html_url) = match created {
+        Ok(c) => (
+            CheckRun {
+                client: &client,
+                repo: &spec.repo,
+                id: c.id,
+            },
+            c.html_url,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "could not create the check run");
             return Outcome::Error;
         }
     };
-    let html_url = created
-        .ok()
-        .and_then(|v| v.get("html_url")?.as_str().map(str::to_string));
 
     let started = Instant::now();
     let analysed = match prepare(ctx, spec) {
-        Ok(lease) => analyse(&AnalysisRequest {
-            repo: lease.path.clone(),
-            base_sha: spec.base_sha.clone(),
-            head_sha: spec.head_sha.clone(),
-            html_base: html_base(&spec.clone_url),
-            check_url: html_url,
-        }),
+        Ok(lease) => {
+            let analysed = analyse(&AnalysisRequest {
+                repo: lease.path.clone(),
+                base_sha: spec.base_sha.clone(),
+                head_sha: spec.head_sha.clone(),
+                html_base: html_base(&spec.clone_url),
+                check_url: html_url,
+            });
+            // SECURITY: the cache's paths are the server's business, not
+            // the pull request's.
+            match analysed {
+                Analysed::Setup(m) => Analysed::Setup(hide_path(&m, &lease.path, &spec.repo)),
+                other => other,
+            }
+        }
         Err(message) => Analysed::Setup(message),
     };
     ctx.metrics
@@ -260,13 +228,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
 
     if !ctx.queue.is_current(&key, &spec.head_sha) {
         tracing::info!("superseded while it ran: concluding cancelled, posting nothing");
-        let _ = run.complete(
-            "cancelled",
-            "Superseded by a newer commit",
-            "A newer commit was pushed to this pull request while this one was analysed; its check run has the result.",
-            None,
-            &[],
-        );
+        run.supersede("A newer commit was pushed to this pull request while this one was analysed; its check run has the result.");
         return Outcome::Superseded;
     }
 
@@ -279,9 +241,11 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
             finish_check(
                 &run,
                 "failure",
-                "Manifests could not be analysed",
-                &summary,
-                None,
+                CheckOutput {
+                    title: "Manifests could not be analysed".into(),
+                    summary,
+                    text: None,
+                },
                 &[],
             );
             Outcome::InputError
@@ -294,9 +258,11 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
             finish_check(
                 &run,
                 "failure",
-                "reachdiff could not analyse this pull request",
-                &summary,
-                None,
+                CheckOutput {
+                    title: "reachdiff could not analyse this pull request".into(),
+                    summary,
+                    text: None,
+                },
                 &[],
             );
             Outcome::Error
@@ -308,15 +274,18 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
     outcome
 }
 
+/// `path` (a cache directory) written as the repository's name.
+fn hide_path(message: &str, path: &std::path::Path, repo: &str) -> String {
+    message.replace(&path.display().to_string(), repo)
+}
+
 fn finish_check(
     run: &CheckRun<'_>,
-    conclusion: &str,
-    title: &str,
-    summary: &str,
-    text: Option<&str>,
+    conclusion: &'static str,
+    output: CheckOutput,
     annotations: &[Annotation],
 ) -> bool {
-    match run.complete(conclusion, title, summary, text, annotations) {
+    match run.complete(conclusion, output, annotations) {
         Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "could not complete the check run");
@@ -379,10 +348,10 @@ pub enum Analysed {
 pub struct Reviewed {
     pub conclusion: &'static str,
     pub outcome: Outcome,
-    pub title: String,
-    /// The check run's summary (Markdown) and text (the full report).
-    pub summary: String,
-    pub text: String,
+    /// The check run's title, summary (Markdown) and text (the full text
+    /// report in a code block: GitHub renders a check run's text as
+    /// Markdown).
+    pub check: CheckOutput,
     pub annotations: Vec<Annotation>,
     /// The sticky comment's body.
     pub comment: String,
@@ -491,9 +460,11 @@ fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Review
     Reviewed {
         conclusion,
         outcome,
-        title,
-        summary,
-        text: report::render_diff(reviews, Format::Text, &p),
+        check: CheckOutput {
+            title,
+            summary,
+            text: Some(fenced(&report::render_diff(reviews, Format::Text, &p))),
+        },
         annotations,
         comment: report::render_diff(
             reviews,
@@ -548,24 +519,11 @@ fn publish(
 ) -> Outcome {
     log_diagnostics(&r.diagnostics);
     // The last moment a newer head can still stop this result.
-    if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
-        let _ = run.complete(
-            "cancelled",
-            "Superseded by a newer commit",
-            "A newer commit was pushed while this one was analysed.",
-            None,
-            &[],
-        );
+    if !still_newest(ctx, client, spec) {
+        run.supersede("A newer commit was pushed while this one was analysed.");
         return Outcome::Superseded;
     }
-    if !finish_check(
-        run,
-        r.conclusion,
-        &r.title,
-        &r.summary,
-        Some(&r.text),
-        &r.annotations,
-    ) {
+    if !finish_check(run, r.conclusion, r.check.clone(), &r.annotations) {
         return Outcome::Error;
     }
     let conclusion = r.conclusion;
@@ -579,26 +537,27 @@ fn publish(
         tracing::info!("superseded after the check run: the newer head writes the comment");
         return r.outcome;
     }
+    // Only comments by the App's own login are taken for its own.
+    let bot = match ctx.bot_login() {
+        Ok(l) => Bot::Login(l.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not learn the App's login: no comment written");
+            return r.outcome;
+        }
+    };
+    let pull = PullRef {
+        repo: &spec.repo,
+        number: spec.number,
+        head_sha: &spec.head_sha,
+    };
     // The sticky comment: created when there is something to say, updated
     // whenever it exists (also to say a later push changed nothing).
-    match publish::publish_sticky(
-        client,
-        &spec.repo,
-        spec.number,
-        MARKER,
-        &r.comment,
-        r.changed_or_tripped,
-    ) {
+    match publish::publish_sticky(client, &bot, pull, MARKER, &r.comment, r.changed_or_tripped) {
         Ok(s) => tracing::info!(comment = s.as_str(), conclusion, "reported"),
         Err(e) => tracing::error!(error = %e, "could not write the pull-request comment"),
     }
     if let Some(responsible) = &r.review {
-        let pull = PullRef {
-            repo: &spec.repo,
-            number: spec.number,
-            head_sha: &spec.head_sha,
-        };
-        match publish::publish_review(client, pull, responsible, &|f| f.to_string()) {
+        match publish::publish_review(client, &bot, pull, responsible, &|f| f.to_string()) {
             Ok(ReviewOutcome::Posted { deleted, posted }) => {
                 tracing::info!(deleted, posted, "review")
             }
@@ -621,7 +580,7 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip() {
-        let now = now_rfc3339();
+        let now = crate::github::now_rfc3339();
         let parsed = super::super::auth::parse_rfc3339(&now).unwrap();
         let secs = std::time::SystemTime::now()
             .duration_since(parsed)
@@ -631,18 +590,20 @@ mod tests {
     }
 
     #[test]
-    fn output_limits_and_fences() {
-        let long = "x".repeat(70_000);
-        let f = fit(&long, "The report was");
-        assert_eq!(f.chars().count(), MAX_OUTPUT_CHARS);
-        assert!(f.ends_with("characters."));
-        assert_eq!(fit("short", "x"), "short");
-        let block = fenced("a ``` b");
-        assert!(block.starts_with("````text\n") && block.ends_with("\n````"));
+    fn links_and_hidden_paths() {
         assert_eq!(
             html_base("https://github.com/o/r.git").as_deref(),
             Some("https://github.com/o/r")
         );
         assert_eq!(html_base("file:///tmp/o"), None);
+        let p = std::path::Path::new("/var/cache/reachdiff/o/r.git");
+        assert_eq!(
+            hide_path(
+                "/var/cache/reachdiff/o/r.git: revision \"x\" not found",
+                p,
+                "o/r"
+            ),
+            "o/r: revision \"x\" not found"
+        );
     }
 }

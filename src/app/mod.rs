@@ -160,6 +160,7 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
         metrics,
         app_id: settings.app_id,
         clone_policy: ClonePolicy::new(&settings.api_url, settings.allow_local_clone_urls),
+        bot: std::sync::OnceLock::new(),
     };
     let result = rt.block_on(server::run(settings.clone(), ctx, secret));
     // Blocking jobs past the drain deadline are abandoned, not awaited:

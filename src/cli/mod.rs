@@ -125,8 +125,14 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // Errors quote paths and manifest text: no escape sequence of
+            // theirs reaches the terminal.
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {e:#}");
+            let _ = writeln!(
+                err,
+                "error: {}",
+                crate::report::style::sanitize_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -3,7 +3,10 @@
 //! be refused. Every method of [`GitHubApi`] is implemented (the trait has
 //! no defaults), so a test always knows what the fake answered.
 
-use super::{Comment, GitHubApi, GitHubError, NewReview, PrFile, PullRequest};
+use super::{
+    CheckRunRef, CheckRunUpdate, Comment, GitHubApi, GitHubError, NewCheckRun, NewReview, PrFile,
+    PullRequest,
+};
 use std::cell::RefCell;
 
 /// What the fake holds.
@@ -17,9 +20,25 @@ pub struct State {
     /// Writes answer this (403 for a read-only token, 422 for a refused
     /// review), reads still work.
     pub refuse_writes: Option<u16>,
+    /// `GET /user`'s login; `None`: the token may not ask (as
+    /// `GITHUB_TOKEN`).
+    pub login: Option<String>,
+    /// The author of what the fake writes (`github-actions[bot]` unless
+    /// set).
+    pub writes_as: Option<String>,
+    /// Check runs: (id, head, updates received).
+    pub check_runs: Vec<(u64, String, Vec<CheckRunUpdate>)>,
     /// Every call, as `METHOD what`.
     pub calls: Vec<String>,
     next_id: u64,
+}
+
+impl State {
+    fn author(&self) -> String {
+        self.writes_as
+            .clone()
+            .unwrap_or_else(|| super::publish::ACTIONS_BOT.to_string())
+    }
 }
 
 #[derive(Default)]
@@ -71,7 +90,7 @@ impl GitHubApi for Fake {
         let c = Comment {
             id,
             body: body.into(),
-            by_bot: true,
+            author: self.0.borrow().author(),
         };
         self.0.borrow_mut().comments.push(c.clone());
         Ok(c)
@@ -140,10 +159,11 @@ impl GitHubApi for Fake {
     fn create_review(&self, _: &str, _: u64, review: &NewReview) -> Result<u64, GitHubError> {
         let id = self.write("POST", "review".into())?;
         let mut s = self.0.borrow_mut();
+        let author = s.author();
         s.reviews.push(Comment {
             id,
             body: review.body.clone(),
-            by_bot: true,
+            author: author.clone(),
         });
         for c in &review.comments {
             s.next_id += 1;
@@ -151,9 +171,50 @@ impl GitHubApi for Fake {
             s.review_comments.push(Comment {
                 id: cid,
                 body: c.body.clone(),
-                by_bot: true,
+                author: author.clone(),
             });
         }
         Ok(id)
+    }
+
+    fn authenticated_login(&self) -> Result<Option<String>, GitHubError> {
+        self.call("GET user".into());
+        Ok(self.0.borrow().login.clone())
+    }
+
+    fn create_check_run(&self, _: &str, run: &NewCheckRun) -> Result<CheckRunRef, GitHubError> {
+        let id = self.write("POST", "check run".into())?;
+        self.0
+            .borrow_mut()
+            .check_runs
+            .push((id, run.head_sha.clone(), Vec::new()));
+        Ok(CheckRunRef { id, html_url: None })
+    }
+
+    fn update_check_run(
+        &self,
+        _: &str,
+        id: u64,
+        update: &CheckRunUpdate,
+    ) -> Result<(), GitHubError> {
+        self.write("PATCH", format!("check run {id}"))?;
+        match self
+            .0
+            .borrow_mut()
+            .check_runs
+            .iter_mut()
+            .find(|r| r.0 == id)
+        {
+            Some(r) => {
+                r.2.push(update.clone());
+                Ok(())
+            }
+            None => Err(GitHubError::Status {
+                method: "PATCH",
+                path: format!("check run {id}"),
+                status: 404,
+                message: "Not Found".into(),
+            }),
+        }
     }
 }

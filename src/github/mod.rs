@@ -17,15 +17,17 @@ pub mod publish;
 
 use std::time::Duration;
 
-/// A comment on an issue or pull request.
+/// A comment on an issue or pull request (or a review, or a review
+/// comment).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment {
     pub id: u64,
     pub body: String,
-    /// Written by an App or `github-actions` (`user.type` is `Bot`). Only
-    /// such comments are ever taken for reachdiff's: a person pasting the
-    /// marker must not get their comment overwritten or deleted.
-    pub by_bot: bool,
+    /// `user.login` of the author (`reachdiff[bot]`, `github-actions[bot]`).
+    /// Only comments by the App's or the token's own login are ever taken
+    /// for reachdiff's: another bot, or a person pasting the marker, must
+    /// not get their comment overwritten or deleted.
+    pub author: String,
 }
 
 /// Whether `s` is a full commit id as GitHub sends one: 40 (SHA-1) or 64
@@ -70,8 +72,14 @@ impl GitHubError {
     }
 }
 
-/// The operations the action needs, so the logic can be tested with a fake.
+/// The operations the Action and the App need, so the publishers can be
+/// tested with a fake. Every method is required: a fake says what it does
+/// for each, never answers "not supported" or an empty list by default.
 pub trait GitHubApi {
+    /// The login of the token's user (`GET /user`); `None` when the token
+    /// may not ask (integration tokens such as `GITHUB_TOKEN` get 403).
+    fn authenticated_login(&self) -> Result<Option<String>, GitHubError>;
+
     /// Every comment of issue or pull request `number` (all pages).
     fn list_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError>;
     fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment, GitHubError>;
@@ -79,56 +87,168 @@ pub trait GitHubApi {
 
     /// The files of pull request `number` with their unified-diff patches
     /// (`GET /repos/{o}/{r}/pulls/{n}/files`, all pages).
-    fn list_pr_files(&self, _repo: &str, _number: u64) -> Result<Vec<PrFile>, GitHubError> {
-        Err(GitHubError::Setup(
-            "listing pull-request files is not supported".into(),
-        ))
-    }
+    fn list_pr_files(&self, repo: &str, number: u64) -> Result<Vec<PrFile>, GitHubError>;
     /// Pull request `number` (`GET /repos/{o}/{r}/pulls/{n}`).
-    fn pull_request(&self, _repo: &str, _number: u64) -> Result<PullRequest, GitHubError> {
-        Err(GitHubError::Setup(
-            "reading pull requests is not supported".into(),
-        ))
-    }
+    fn pull_request(&self, repo: &str, number: u64) -> Result<PullRequest, GitHubError>;
     /// Every review comment of pull request `number`.
-    fn list_review_comments(&self, _repo: &str, _number: u64) -> Result<Vec<Comment>, GitHubError> {
-        Ok(Vec::new())
-    }
-    /// Every review of pull request `number` (id and body).
-    fn list_reviews(&self, _repo: &str, _number: u64) -> Result<Vec<Comment>, GitHubError> {
-        Ok(Vec::new())
-    }
+    fn list_review_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError>;
+    /// Every review of pull request `number` (id, body, author).
+    fn list_reviews(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError>;
     /// `PUT /repos/{o}/{r}/pulls/{n}/reviews/{id}`: a submitted review's
     /// body (reviews cannot be deleted once submitted).
     fn update_review(
         &self,
-        _repo: &str,
-        _number: u64,
-        _id: u64,
-        _body: &str,
-    ) -> Result<(), GitHubError> {
-        Err(GitHubError::Setup(
-            "updating reviews is not supported".into(),
-        ))
-    }
+        repo: &str,
+        number: u64,
+        id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError>;
     /// `DELETE /repos/{o}/{r}/pulls/comments/{id}`.
-    fn delete_review_comment(&self, _repo: &str, _id: u64) -> Result<(), GitHubError> {
-        Err(GitHubError::Setup(
-            "deleting review comments is not supported".into(),
-        ))
-    }
+    fn delete_review_comment(&self, repo: &str, id: u64) -> Result<(), GitHubError>;
     /// One review (event `COMMENT`) on `commit_id` with inline comments;
     /// returns the review's id.
     fn create_review(
         &self,
-        _repo: &str,
-        _number: u64,
-        _review: &NewReview,
-    ) -> Result<u64, GitHubError> {
-        Err(GitHubError::Setup(
-            "creating reviews is not supported".into(),
-        ))
+        repo: &str,
+        number: u64,
+        review: &NewReview,
+    ) -> Result<u64, GitHubError>;
+
+    /// `POST /repos/{o}/{r}/check-runs`, `in_progress`.
+    fn create_check_run(&self, repo: &str, run: &NewCheckRun) -> Result<CheckRunRef, GitHubError>;
+    /// `PATCH /repos/{o}/{r}/check-runs/{id}`: output and a batch of
+    /// annotations, and the conclusion with the last batch.
+    fn update_check_run(
+        &self,
+        repo: &str,
+        id: u64,
+        update: &CheckRunUpdate,
+    ) -> Result<(), GitHubError>;
+}
+
+/// A check run to create (`in_progress`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCheckRun {
+    pub name: String,
+    pub head_sha: String,
+    pub external_id: String,
+    pub output: CheckOutput,
+}
+
+/// A created check run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRunRef {
+    pub id: u64,
+    /// Its page on GitHub, for links.
+    pub html_url: Option<String>,
+}
+
+/// A check run's output (GitHub renders `summary` and `text` as Markdown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOutput {
+    pub title: String,
+    pub summary: String,
+    pub text: Option<String>,
+}
+
+/// One annotation of a check run: a line of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckAnnotation {
+    pub path: String,
+    pub line: u64,
+    /// `failure`, `warning` or `notice`.
+    pub level: &'static str,
+    pub title: String,
+    pub message: String,
+}
+
+/// One `PATCH` of a check run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRunUpdate {
+    pub output: CheckOutput,
+    pub annotations: Vec<CheckAnnotation>,
+    /// `Some(conclusion)` completes the run (`success`, `failure`,
+    /// `neutral`, `cancelled`).
+    pub conclusion: Option<&'static str>,
+}
+
+impl NewCheckRun {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "head_sha": self.head_sha,
+            "status": "in_progress",
+            "started_at": now_rfc3339(),
+            "external_id": self.external_id,
+            "output": self.output.json(),
+        })
     }
+}
+
+impl CheckOutput {
+    fn json(&self) -> serde_json::Value {
+        let mut o = serde_json::json!({"title": self.title, "summary": self.summary});
+        if let Some(t) = &self.text {
+            o["text"] = serde_json::Value::String(t.clone());
+        }
+        o
+    }
+}
+
+impl CheckRunUpdate {
+    fn json(&self) -> serde_json::Value {
+        let mut output = self.output.json();
+        if !self.annotations.is_empty() {
+            output["annotations"] = self
+                .annotations
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "path": a.path,
+                        "start_line": a.line,
+                        "end_line": a.line,
+                        "annotation_level": a.level,
+                        "title": a.title,
+                        "message": a.message,
+                    })
+                })
+                .collect();
+        }
+        match self.conclusion {
+            Some(c) => serde_json::json!({
+                "status": "completed",
+                "conclusion": c,
+                "completed_at": now_rfc3339(),
+                "output": output,
+            }),
+            None => serde_json::json!({ "output": output }),
+        }
+    }
+}
+
+/// Now as RFC 3339 in UTC (`2026-01-02T03:04:05Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// What reachdiff reads of a pull request.
@@ -682,7 +802,11 @@ fn parse_comment(v: &serde_json::Value) -> Option<Comment> {
             .and_then(|b| b.as_str())
             .unwrap_or_default()
             .to_string(),
-        by_bot: v.pointer("/user/type").and_then(|t| t.as_str()) == Some("Bot"),
+        author: v
+            .pointer("/user/login")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -698,6 +822,46 @@ fn bad_json(method: &'static str, path: &str) -> GitHubError {
 const MAX_PAGES: usize = 50;
 
 impl GitHubApi for Client {
+    fn authenticated_login(&self) -> Result<Option<String>, GitHubError> {
+        match self.call("GET", "/user", None) {
+            Ok(a) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&a.body).map_err(|_| bad_json("GET", "/user"))?;
+                Ok(v.get("login").and_then(|l| l.as_str()).map(str::to_string))
+            }
+            // An integration token (GITHUB_TOKEN, an App's installation
+            // token) may not read `/user`.
+            Err(GitHubError::Forbidden { .. }) => Ok(None),
+            Err(GitHubError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_check_run(&self, repo: &str, run: &NewCheckRun) -> Result<CheckRunRef, GitHubError> {
+        let path = format!("/repos/{repo}/check-runs");
+        let v = self.post_json(&path, &run.json())?;
+        Ok(CheckRunRef {
+            id: v
+                .get("id")
+                .and_then(|i| i.as_u64())
+                .ok_or_else(|| bad_json("POST", &path))?,
+            html_url: v
+                .get("html_url")
+                .and_then(|u| u.as_str())
+                .map(str::to_string),
+        })
+    }
+
+    fn update_check_run(
+        &self,
+        repo: &str,
+        id: u64,
+        update: &CheckRunUpdate,
+    ) -> Result<(), GitHubError> {
+        self.patch_json(&format!("/repos/{repo}/check-runs/{id}"), &update.json())
+            .map(|_| ())
+    }
+
     fn list_comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>, GitHubError> {
         let mut out = Vec::new();
         let mut next = Some(format!(

@@ -4,9 +4,14 @@
 //! what happened; nothing here prints. Bodies are built from raw texts
 //! through [`crate::report::escape`].
 
-use super::{Comment, GitHubApi, GitHubError, NewReview, NewReviewComment, PrFile, Side};
-use crate::review::lines::{LineSide, ResponsibleLine};
+use super::{
+    CheckAnnotation, CheckOutput, CheckRunUpdate, Comment, GitHubApi, GitHubError, NewReview,
+    NewReviewComment, PrFile, Side,
+};
+use crate::report::escape::md;
+use crate::review::lines::{Annotation, Level, LineSide, ResponsibleLine};
 use crate::words::plural;
+use std::cell::OnceCell;
 
 /// The hidden marker of reachdiff's review comments and reviews.
 pub const REVIEW_MARKER: &str = "<!-- reachdiff-review -->";
@@ -18,15 +23,65 @@ pub const REVIEW_COMMENT_LIMIT: usize = 20;
 /// The body a superseded reachdiff review is given.
 pub const SUPERSEDED: &str = "_Superseded by a newer reachdiff run; its comments were removed._";
 
-/// Whether `c` is one of reachdiff's: written by a bot and starting with
-/// `marker` (a reply quoting it starts with `>`).
-pub fn is_ours(c: &Comment, marker: &str) -> bool {
-    c.by_bot && c.body.trim_start().starts_with(marker)
+/// Who reachdiff writes as: only comments by this login are ever taken
+/// for its own (another bot, or a person pasting the marker, keeps theirs).
+pub enum Bot {
+    /// Known: the App's `{slug}[bot]`.
+    Login(String),
+    /// The token's own user, asked of GitHub once and only when a comment
+    /// carrying a marker has to be told apart (`GET /user`); an
+    /// integration token that may not ask is `github-actions[bot]`, the
+    /// author of what `GITHUB_TOKEN` writes.
+    TokenOwner(OnceCell<String>),
 }
 
-/// The first of reachdiff's comments carrying `marker`.
-pub fn find_sticky<'a>(comments: &'a [Comment], marker: &str) -> Option<&'a Comment> {
-    comments.iter().find(|c| is_ours(c, marker))
+/// The login comments written with `GITHUB_TOKEN` carry.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+impl Bot {
+    /// The token's own user, found out when first needed.
+    pub fn token_owner() -> Bot {
+        Bot::TokenOwner(OnceCell::new())
+    }
+
+    fn login(&self, api: &dyn GitHubApi) -> Result<&str, GitHubError> {
+        match self {
+            Bot::Login(l) => Ok(l),
+            Bot::TokenOwner(cell) => {
+                if cell.get().is_none() {
+                    let login = api
+                        .authenticated_login()?
+                        .unwrap_or_else(|| ACTIONS_BOT.to_string());
+                    let _ = cell.set(login);
+                }
+                Ok(cell.get().map_or(ACTIONS_BOT, String::as_str))
+            }
+        }
+    }
+}
+
+/// Whether `c` starts with `marker` (a reply quoting it starts with `>`).
+fn marked(c: &Comment, marker: &str) -> bool {
+    c.body.trim_start().starts_with(marker)
+}
+
+/// reachdiff's own comments among `comments`: carrying `marker` and
+/// written by `bot` (asked of GitHub only when a marked comment exists).
+fn ours<'a>(
+    api: &dyn GitHubApi,
+    bot: &Bot,
+    comments: &'a [Comment],
+    marker: &str,
+) -> Result<Vec<&'a Comment>, GitHubError> {
+    let marked: Vec<&Comment> = comments.iter().filter(|c| marked(c, marker)).collect();
+    if marked.is_empty() {
+        return Ok(marked);
+    }
+    let login = bot.login(api)?;
+    Ok(marked
+        .into_iter()
+        .filter(|c| c.author.eq_ignore_ascii_case(login))
+        .collect())
 }
 
 /// What happened to the sticky comment.
@@ -57,14 +112,15 @@ impl Sticky {
 /// `create` (there is something to say).
 pub fn publish_sticky(
     api: &dyn GitHubApi,
-    repo: &str,
-    number: u64,
+    bot: &Bot,
+    pull: PullRef<'_>,
     marker: &str,
     body: &str,
     create: bool,
 ) -> Result<Sticky, GitHubError> {
+    let (repo, number) = (pull.repo, pull.number);
     let comments = api.list_comments(repo, number)?;
-    match find_sticky(&comments, marker) {
+    match ours(api, bot, &comments, marker)?.first() {
         Some(c) if c.body == body => Ok(Sticky::Unchanged(c.id)),
         Some(c) => api
             .update_comment(repo, c.id, body)
@@ -104,40 +160,20 @@ fn side(s: LineSide) -> Side {
     }
 }
 
-/// The review comment on one line.
+/// The review comment on one line; text from the manifests passes the one
+/// strict escaper.
 fn comment_body(l: &ResponsibleLine) -> String {
     let env = l
         .environment
         .as_deref()
-        .map(|e| format!(" in environment {}", escape_markdown(e)))
+        .map(|e| format!(" in environment {}", md(e)))
         .unwrap_or_default();
     format!(
         "{REVIEW_MARKER}\n**reachdiff**: this line {}{env}.\n\n{}; for example {}",
         l.what().join(" and "),
-        escape_markdown(&l.text),
-        escape_markdown(&l.example)
+        md(&l.text),
+        md(&l.example)
     )
-}
-
-/// Escapes text from the manifests (attacker-controlled) for Markdown:
-/// no HTML, no links, no emphasis, no mentions, on one line.
-fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '@' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The review to post: the lines inside the pull request's diff, at most
@@ -208,19 +244,21 @@ pub fn build_review(
 /// then posts the new review. Returns (deleted, posted).
 pub fn replace_review(
     api: &dyn GitHubApi,
-    repo: &str,
-    number: u64,
+    bot: &Bot,
+    pull: PullRef<'_>,
     review: Option<&NewReview>,
 ) -> Result<(usize, usize), GitHubError> {
+    let (repo, number) = (pull.repo, pull.number);
     let superseded = format!("{REVIEW_MARKER}\n{SUPERSEDED}");
-    for r in api.list_reviews(repo, number)? {
-        if is_ours(&r, REVIEW_MARKER) && r.body != superseded {
+    let reviews = api.list_reviews(repo, number)?;
+    for r in ours(api, bot, &reviews, REVIEW_MARKER)? {
+        if r.body != superseded {
             api.update_review(repo, number, r.id, &superseded)?;
         }
     }
     let old = api.list_review_comments(repo, number)?;
     let mut deleted = 0;
-    for c in old.iter().filter(|c| is_ours(c, REVIEW_MARKER)) {
+    for c in ours(api, bot, &old, REVIEW_MARKER)? {
         api.delete_review_comment(repo, c.id)?;
         deleted += 1;
     }
@@ -238,13 +276,14 @@ pub fn replace_review(
 /// A read-only token and a refused review are outcomes, not errors.
 pub fn publish_review(
     api: &dyn GitHubApi,
+    bot: &Bot,
     pull: PullRef<'_>,
     lines: &[ResponsibleLine],
     path: &dyn Fn(&str) -> String,
 ) -> Result<ReviewOutcome, GitHubError> {
     let result = api.list_pr_files(pull.repo, pull.number).and_then(|files| {
         let review = build_review(lines, &files, pull.head_sha, path);
-        replace_review(api, pull.repo, pull.number, review.as_ref())
+        replace_review(api, bot, pull, review.as_ref())
     });
     match result {
         Ok((deleted, posted)) => Ok(ReviewOutcome::Posted { deleted, posted }),
@@ -256,50 +295,156 @@ pub fn publish_review(
     }
 }
 
+/// GitHub's limits on a check run's output.
+pub const MAX_OUTPUT_CHARS: usize = 65_535;
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// Cuts `s` to GitHub's output limit, saying so.
+pub fn fit(s: &str, what: &str) -> String {
+    if s.chars().count() <= MAX_OUTPUT_CHARS {
+        return s.to_string();
+    }
+    let note = format!("\n\n… {what} cut at GitHub's limit of {MAX_OUTPUT_CHARS} characters.");
+    let keep = MAX_OUTPUT_CHARS - note.chars().count();
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(&note);
+    out
+}
+
+/// A check-run annotation (GitHub's fields and limits); only annotations
+/// on a line of a file can be sent.
+fn check_annotation(a: &Annotation) -> Option<CheckAnnotation> {
+    Some(CheckAnnotation {
+        path: a.file.clone()?,
+        line: a.line?,
+        level: match a.level {
+            Level::Error => "failure",
+            Level::Warning => "warning",
+        },
+        title: a.title.chars().take(255).collect(),
+        message: a.message.chars().take(60_000).collect(),
+    })
+}
+
+/// Completes check run `id`: the output cut to GitHub's limits, the
+/// annotations in batches of 50 (GitHub's limit per request), the last
+/// batch with the conclusion.
+pub fn complete_check_run(
+    api: &dyn GitHubApi,
+    repo: &str,
+    id: u64,
+    conclusion: &'static str,
+    output: &CheckOutput,
+    annotations: &[Annotation],
+) -> Result<(), GitHubError> {
+    let output = CheckOutput {
+        title: output.title.chars().take(250).collect(),
+        summary: fit(&output.summary, "The summary was"),
+        text: output.text.as_deref().map(|t| fit(t, "The report was")),
+    };
+    let annotations: Vec<CheckAnnotation> =
+        annotations.iter().filter_map(check_annotation).collect();
+    let mut batches: Vec<&[CheckAnnotation]> =
+        annotations.chunks(ANNOTATIONS_PER_REQUEST).collect();
+    let last = batches.pop().unwrap_or(&[]);
+    for batch in batches {
+        api.update_check_run(
+            repo,
+            id,
+            &CheckRunUpdate {
+                output: output.clone(),
+                annotations: batch.to_vec(),
+                conclusion: None,
+            },
+        )?;
+    }
+    api.update_check_run(
+        repo,
+        id,
+        &CheckRunUpdate {
+            output,
+            annotations: last.to_vec(),
+            conclusion: Some(conclusion),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::github::fake::Fake;
 
+    fn pull() -> PullRef<'static> {
+        PullRef {
+            repo: "o/r",
+            number: 1,
+            head_sha: "h",
+        }
+    }
+
+    fn comment(id: u64, body: &str, author: &str) -> Comment {
+        Comment {
+            id,
+            body: body.into(),
+            author: author.into(),
+        }
+    }
+
     #[test]
-    fn quoted_markers_are_not_ours() {
+    fn quoted_markers_and_other_bots_are_not_ours() {
         let m = "<!-- reachdiff -->";
+        let f = Fake::default();
         let cs = vec![
-            Comment {
-                id: 1,
-                body: format!("> {m}\n> quoted"),
-                by_bot: true,
-            },
-            Comment {
-                id: 2,
-                body: format!("{m}\nours"),
-                by_bot: true,
-            },
+            comment(1, &format!("> {m}\n> quoted"), ACTIONS_BOT),
+            comment(2, &format!("{m}\nanother bot's"), "other-app[bot]"),
+            comment(3, &format!("{m}\na person's"), "mallory"),
+            comment(4, &format!("{m}\nours"), ACTIONS_BOT),
         ];
-        assert_eq!(find_sticky(&cs, m).map(|c| c.id), Some(2));
+        let found = ours(&f, &Bot::token_owner(), &cs, m).unwrap();
+        assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [4]);
+        // The token's own login, asked once: a personal token's user.
+        f.0.borrow_mut().login = Some("mallory".into());
+        let bot = Bot::token_owner();
+        assert_eq!(ours(&f, &bot, &cs, m).unwrap()[0].id, 3);
+        assert_eq!(ours(&f, &bot, &cs, m).unwrap()[0].id, 3);
+        let asked = f.state().calls.iter().filter(|c| *c == "GET user").count();
+        assert_eq!(asked, 2, "once per Bot, and not for unmarked comments");
+        let app = Bot::Login("other-app[bot]".into());
+        assert_eq!(ours(&f, &app, &cs, m).unwrap()[0].id, 2);
+        // No marked comment: nobody is asked who we are.
+        let before = f.state().calls.len();
+        assert!(
+            ours(&f, &Bot::token_owner(), &cs[..0], m)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(f.state().calls.len(), before);
     }
 
     #[test]
     fn one_sticky_comment() {
         let f = Fake::default();
-        f.0.borrow_mut().comments.push(Comment {
-            id: 1,
-            body: "LGTM".into(),
-            by_bot: true,
-        });
         let m = "<!-- reachdiff -->";
+        f.0.borrow_mut().comments = vec![
+            comment(1, "LGTM", ACTIONS_BOT),
+            // Another App's comment that starts with our marker is left alone.
+            comment(2, &format!("{m}\nforged"), "evil[bot]"),
+        ];
+        let bot = Bot::token_owner();
         // Nothing to say and no comment yet: none is created.
-        let none = publish_sticky(&f, "o/r", 1, m, &format!("{m}\nzero"), false).unwrap();
+        let none = publish_sticky(&f, &bot, pull(), m, &format!("{m}\nzero"), false).unwrap();
         assert_eq!(none, Sticky::NotNeeded);
-        let a = publish_sticky(&f, "o/r", 1, m, &format!("{m}\none"), true).unwrap();
+        let a = publish_sticky(&f, &bot, pull(), m, &format!("{m}\none"), true).unwrap();
         let Sticky::Created(id) = a else {
             panic!("{a:?}")
         };
-        let b = publish_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo"), false).unwrap();
+        let b = publish_sticky(&f, &bot, pull(), m, &format!("{m}\ntwo"), false).unwrap();
         assert_eq!(b, Sticky::Updated(id));
-        let c = publish_sticky(&f, "o/r", 1, m, &format!("{m}\ntwo"), true).unwrap();
+        let c = publish_sticky(&f, &bot, pull(), m, &format!("{m}\ntwo"), true).unwrap();
         assert_eq!(c, Sticky::Unchanged(id));
-        assert_eq!(f.state().comments.len(), 2);
+        let s = f.state();
+        assert_eq!(s.comments.len(), 3);
+        assert_eq!(s.comments[1].body, format!("{m}\nforged"));
     }
 
     fn line(file: &str, line: u64, side: LineSide, text: &str) -> ResponsibleLine {
@@ -358,7 +503,11 @@ mod tests {
         let b = &r.comments[0].body;
         assert!(b.starts_with(REVIEW_MARKER));
         assert!(b.contains("this line opens 1 path."), "{b}");
-        assert!(!b.contains("<b>"), "{b}");
+        // The one strict escaper: no HTML, no link, no mention.
+        assert!(
+            b.contains("policy &lt;b&gt;x&lt;/b&gt; \\[y\\](http\\://e) @\u{200d}team"),
+            "{b}"
+        );
         // The cap: 25 commentable lines give 20 comments and a note.
         let many: Vec<ResponsibleLine> = (1..=25)
             .map(|n| line("a.yaml", n, LineSide::Head, "x"))
@@ -381,14 +530,10 @@ mod tests {
             filename: "a.yaml".into(),
             patch: Some("@@ -0,0 +1,2 @@\n+x\n+y".into()),
         }];
-        let pull = PullRef {
-            repo: "o/r",
-            number: 1,
-            head_sha: "h",
-        };
         let lines = [line("a.yaml", 1, LineSide::Head, "x")];
         let same = |f: &str| f.to_string();
-        let posted = publish_review(&f, pull, &lines, &same).unwrap();
+        let bot = Bot::token_owner();
+        let posted = publish_review(&f, &bot, pull(), &lines, &same).unwrap();
         assert_eq!(
             posted,
             ReviewOutcome::Posted {
@@ -396,8 +541,14 @@ mod tests {
                 posted: 1
             }
         );
+        // Another bot's review comment with our marker stays.
+        f.0.borrow_mut().review_comments.push(comment(
+            99,
+            &format!("{REVIEW_MARKER}\nnot ours"),
+            "other[bot]",
+        ));
         // The next run supersedes the review and deletes its comment.
-        let again = publish_review(&f, pull, &lines, &same).unwrap();
+        let again = publish_review(&f, &bot, pull(), &lines, &same).unwrap();
         assert_eq!(
             again,
             ReviewOutcome::Posted {
@@ -406,17 +557,68 @@ mod tests {
             }
         );
         assert!(f.state().reviews[0].body.ends_with(SUPERSEDED));
+        assert!(f.state().review_comments.iter().any(|c| c.id == 99));
         f.0.borrow_mut().refuse_writes = Some(422);
-        let refused = publish_review(&f, pull, &lines, &same).unwrap();
+        let refused = publish_review(&f, &bot, pull(), &lines, &same).unwrap();
         assert!(
             matches!(refused, ReviewOutcome::Refused(ref m) if m.contains("422")),
             "{refused:?}"
         );
         f.0.borrow_mut().refuse_writes = Some(403);
-        let read_only = publish_review(&f, pull, &lines, &same).unwrap();
+        let read_only = publish_review(&f, &bot, pull(), &lines, &same).unwrap();
         assert!(
             matches!(read_only, ReviewOutcome::ReadOnly(_)),
             "{read_only:?}"
         );
+    }
+
+    #[test]
+    fn check_runs_complete_in_batches_within_limits() {
+        let f = Fake::default();
+        let run = f
+            .create_check_run(
+                "o/r",
+                &super::super::NewCheckRun {
+                    name: "reachdiff".into(),
+                    head_sha: "h".into(),
+                    external_id: "1".into(),
+                    output: CheckOutput {
+                        title: "Computing".into(),
+                        summary: "…".into(),
+                        text: None,
+                    },
+                },
+            )
+            .unwrap();
+        let note = |line| Annotation {
+            level: Level::Warning,
+            file: Some("a.yaml".into()),
+            line: Some(line),
+            title: "t".repeat(300),
+            message: "m".into(),
+        };
+        let mut all: Vec<Annotation> = (1..=120).map(note).collect();
+        // A gate's annotation has no line: not sent with the check run.
+        all.push(Annotation {
+            file: None,
+            line: None,
+            ..note(0)
+        });
+        let output = CheckOutput {
+            title: "x".repeat(300),
+            summary: "s".repeat(70_000),
+            text: Some("report".into()),
+        };
+        complete_check_run(&f, "o/r", run.id, "success", &output, &all).unwrap();
+        let updates = f.state().check_runs[0].2.clone();
+        let sizes: Vec<usize> = updates.iter().map(|u| u.annotations.len()).collect();
+        assert_eq!(sizes, [50, 50, 20]);
+        let conclusions: Vec<Option<&str>> = updates.iter().map(|u| u.conclusion).collect();
+        assert_eq!(conclusions, [None, None, Some("success")]);
+        let o = &updates[2].output;
+        assert_eq!(o.title.chars().count(), 250);
+        assert_eq!(o.summary.chars().count(), MAX_OUTPUT_CHARS);
+        assert!(o.summary.ends_with("characters."));
+        assert_eq!(updates[0].annotations[0].title.chars().count(), 255);
     }
 }

@@ -1,25 +1,42 @@
-//! Escaping for Markdown and Mermaid. Everything that comes from manifests
-//! (names, labels, paths, messages) is attacker-controlled in a pull request
-//! from a fork, so it must not inject Markdown, HTML or @mentions.
+//! Escaping for Markdown and Mermaid: the one escaper of everything
+//! reachdiff writes where GitHub renders Markdown (comments, reviews, check
+//! runs). Everything that comes from manifests (names, labels, paths,
+//! messages) is attacker-controlled in a pull request from a fork, so it
+//! must not inject Markdown, HTML, links, @mentions or issue references.
+
+/// Breaks a mention or a reference without changing what a reader sees.
+/// Entities and backslash escapes do not: GitHub decodes them before its
+/// mention and reference filters run.
+const ZWJ: char = '\u{200D}';
 
 /// Plain text in Markdown: special characters backslash-escaped, HTML
-/// characters as entities, `@` broken so it cannot mention anyone, and line
-/// breaks flattened.
+/// characters as entities, `@` and `#` followed by a zero-width joiner so
+/// they cannot mention anyone (`@user`, `@org/team`) or reference an issue
+/// (`#123`), `scheme://` and `www.` broken so they are not autolinked, and
+/// line breaks flattened.
 pub fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         match c {
             // Inline markup anywhere in a line; `$` starts math on GitHub,
-            // `#` an issue reference, `|` a table cell.
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '$' => {
+            // `|` a table cell.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' => {
                 out.push('\\');
                 out.push(c);
+            }
+            // A heading at the start of a line; an issue reference.
+            '#' => {
+                out.push_str("\\#");
+                out.push(ZWJ);
             }
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '@' => out.push_str("&#64;"),
+            '@' => {
+                out.push('@');
+                out.push(ZWJ);
+            }
             // Autolinks: `scheme://` and `www.`.
             ':' if chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/') => {
                 out.push_str("\\:")
@@ -57,6 +74,20 @@ pub fn code(s: &str) -> String {
         ""
     };
     format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+/// A fenced code block around text that may itself contain backticks:
+/// nothing inside is Markdown (no link, no HTML, no mention), whatever the
+/// text holds. For reports that must reach GitHub verbatim (a check run's
+/// text report, error messages).
+pub fn fenced(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{clean}\n{fence}")
 }
 
 /// A Mermaid node label inside double quotes.
@@ -99,26 +130,38 @@ mod tests {
 
     #[test]
     fn hostile_names_are_inert() {
-        assert_eq!(md("@admin"), "&#64;admin");
+        assert_eq!(md("@admin"), "@\u{200d}admin");
+        assert_eq!(md("cc @org/team"), "cc @\u{200d}org/team");
+        assert_eq!(md("fixes #123"), "fixes \\#\u{200d}123");
         assert_eq!(
             md("<img src=x onerror=alert(1)>"),
             "&lt;img src=x onerror=alert(1)&gt;"
         );
         assert_eq!(md("[x](http://evil)"), "\\[x\\](http\\://evil)");
         assert_eq!(md("see www.evil.com"), "see www\\.evil.com");
-        assert_eq!(md("a_b *c* $x$ #1"), "a\\_b \\*c\\* \\$x\\$ \\#1");
+        assert_eq!(md("a_b *c* $x$ #1"), "a\\_b \\*c\\* \\$x\\$ \\#\u{200d}1");
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
+        let block = fenced("a ``` b\n\x1b[31m");
+        assert!(block.starts_with("````text\n") && block.ends_with("\n````"));
+        assert!(!block.contains('\x1b'));
     }
 
     proptest! {
         #[test]
-        fn md_never_leaves_live_markup(s in ".{0,40}") {
+        fn md_never_leaves_live_markup(s in "(.|@|#|www\\.|://){0,40}") {
             let e = md(&s);
             prop_assert!(!e.contains('<'));
-            prop_assert!(!e.contains('@'));
             prop_assert!(!e.contains('\n'));
+            // Every `@` and `#` is followed by a zero-width joiner: no
+            // mention, no issue reference, whatever GitHub decodes first.
+            let chars: Vec<char> = e.chars().collect();
+            for (i, &c) in chars.iter().enumerate() {
+                if c == '@' || c == '#' {
+                    prop_assert_eq!(chars.get(i + 1), Some(&ZWJ));
+                }
+            }
             // Every pipe is escaped, so table cells cannot be split.
             let bytes = e.as_bytes();
             for (i, &b) in bytes.iter().enumerate() {

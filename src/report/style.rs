@@ -40,3 +40,31 @@ pub fn sanitize(s: &str) -> String {
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
         .collect()
 }
+
+/// [`sanitize`] for text of several lines: line breaks and tabs stay,
+/// every other control character (escape sequences) goes.
+pub fn sanitize_lines(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_escape_sequence_survives() {
+        assert_eq!(sanitize("a\x1b[31mb\n"), "a\u{fffd}[31mb\u{fffd}");
+        assert_eq!(
+            sanitize_lines("a\x1b]0;x\x07\nb\u{9b}c"),
+            "a\u{fffd}]0;x\u{fffd}\nb\u{fffd}c"
+        );
+    }
+}

@@ -17,6 +17,8 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -254,6 +256,9 @@ impl GitRepo {
             message: format!("exporting {} for rendering: {e}", commit.describe()),
         };
         let dir = TempDir::new("reachdiff-export").map_err(io)?;
+        // SECURITY: a private repository's files are nobody else's to read
+        // on a shared machine: the export is the owner's only.
+        private_dir(&dir.path).map_err(io)?;
         let tree = self.tree(commit)?;
         let mut stack = vec![(tree, dir.path.clone())];
         while let Some((tree, at)) = stack.pop() {
@@ -265,7 +270,10 @@ impl GitRepo {
                 let path = at.join(name);
                 match e.kind() {
                     Some(ObjectType::Tree) => {
-                        std::fs::create_dir(&path).map_err(io)?;
+                        std::fs::DirBuilder::new()
+                            .mode(0o700)
+                            .create(&path)
+                            .map_err(io)?;
                         let sub = self
                             .repo
                             .find_tree(e.id())
@@ -277,7 +285,13 @@ impl GitRepo {
                             .repo
                             .find_blob(e.id())
                             .map_err(|_| self.missing(commit, "blob", e.id()))?;
-                        std::fs::write(&path, blob.content()).map_err(io)?;
+                        std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .mode(0o600)
+                            .open(&path)
+                            .and_then(|mut f| f.write_all(blob.content()))
+                            .map_err(io)?;
                     }
                     _ => {}
                 }
@@ -845,9 +859,36 @@ fn resolve_relative(dir: &str, target: &str) -> Option<String> {
     super::render::resolve(dir, target)
 }
 
+/// Makes `dir` readable by its owner only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security issue 12, item 9: exports for rendering are not readable
+    /// by other users.
+    #[test]
+    fn exports_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path();
+        crate::source::fetch::test_git(repo, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(repo.join("k/base")).unwrap();
+        std::fs::write(repo.join("k/base/a.yaml"), "kind: Pod\n").unwrap();
+        crate::source::fetch::test_git(repo, &["add", "-A"]);
+        crate::source::fetch::test_git(repo, &["commit", "-q", "-m", "x"]);
+        let git = GitRepo::open(repo).unwrap();
+        let commit = git.resolve("main").unwrap();
+        let dir = git.export(&commit).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path), 0o700);
+        assert_eq!(mode(&dir.path.join("k/base")), 0o700);
+        assert_eq!(mode(&dir.path.join("k/base/a.yaml")), 0o600);
+    }
 
     #[test]
     fn normalize_paths() {

@@ -381,6 +381,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
                 "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
                 "status": "403"}),
         )
+    } else if path == "/user" {
+        // As for GITHUB_TOKEN: an integration token may not read /user.
+        (
+            403,
+            serde_json::json!({"message": "Resource not accessible by integration",
+                "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                "status": "403"}),
+        )
     } else if let Some(rest) = path.strip_prefix(&format!("/repos/{REPO}/pulls/")) {
         let segs: Vec<&str> = rest.split('/').collect();
         match (method.as_str(), segs.as_slice()) {
@@ -1736,4 +1744,165 @@ fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(gh.requests().is_empty());
     assert!(r.stderr.contains("no review comments"), "{}", r.stderr);
+}
+
+/// Lines of stdout and stderr that the runner would take for a workflow
+/// command other than reachdiff's own (annotations, notices, warnings and
+/// errors whose text is escaped).
+fn foreign_commands(r: &Run) -> Vec<String> {
+    const OURS: [&str; 5] = [
+        "::warning file=",
+        "::error file=",
+        "::warning title=reachdiff",
+        "::error title=reachdiff",
+        "::notice title=reachdiff",
+    ];
+    r.stdout
+        .lines()
+        .chain(r.stderr.lines())
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("::") && !OURS.iter().any(|o| l.starts_with(o)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What an attacker puts in a name to forge workflow commands.
+const FORGED: &str = "x\n::add-mask::y\n::set-output name=gate::passed\n::error::forged\n";
+
+/// Security issue 12, item 7: text from the repository never becomes a
+/// workflow command: a manifest's path in an error and in a warning, and a
+/// configuration key an error quotes, reach the log only through command
+/// escaping.
+#[test]
+fn repository_text_never_becomes_a_workflow_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let o = origin(root, &[]);
+    let gh = FakeGitHub::start();
+    let check = |r: &Run, want: i32| {
+        assert_eq!(code(r), want, "{}", explain(r));
+        assert_eq!(foreign_commands(r), Vec::<String>::new(), "{}", explain(r));
+        assert!(
+            r.stdout.contains("%0A::add-mask::y%0A") || r.stderr.contains("%0A::add-mask::y%0A"),
+            "{}",
+            explain(r)
+        );
+    };
+    // A warning (an undeclared namespace) in a file with a hostile name.
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ghost}\nspec: {containers: [{name: c}]}\n";
+    let warned = format!("{FORGED}warned.yaml");
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[(warned.as_str(), pod)],
+        "a pod in an undeclared namespace",
+    );
+    let ws = o.full_checkout(root, "ws");
+    let ev = event(root, "ev1.json", 7, &o.base, &head, false);
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
+    check(&r, 0);
+    assert!(
+        r.stdout.contains("title=reachdiff%3A namespace-assumed::"),
+        "{}",
+        r.stdout
+    );
+    // An error in a file with a hostile name.
+    let broken = format!("{FORGED}broken.yaml");
+    let head = o.push_head(
+        &scenario("shop-multi-namespace", "head"),
+        &[(broken.as_str(), "kind: [")],
+        "a broken file",
+    );
+    git(&ws, &["fetch", "-q", "origin", "pr:pr2"]);
+    let ev = event(root, "ev2.json", 7, &o.base, &head, false);
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
+    check(&r, 2);
+    assert!(
+        r.stdout
+            .contains("::error file=x%0A%3A%3Aadd-mask%3A%3Ay%0A"),
+        "{}",
+        r.stdout
+    );
+    // A configuration error that quotes a key of the base's .reachdiff.yaml.
+    let o2root = root.join("second");
+    std::fs::create_dir_all(&o2root).unwrap();
+    let key = format!("\"{}\": 1\n", FORGED.replace('\n', "\\n"));
+    let o2 = origin(&o2root, &[(".reachdiff.yaml", key.as_str())]);
+    let head = o2.push_head(&scenario("shop-multi-namespace", "head"), &[], "x");
+    let ws2 = o2.full_checkout(&o2root, "ws");
+    let ev = event(&o2root, "ev3.json", 7, &o2.base, &head, false);
+    let r = run_pr(&o2root, &ws2, &ev, &gh.url, &[]);
+    check(&r, 2);
+    assert!(r.stderr.contains("unknown field"), "{}", r.stderr);
+}
+
+/// Security issue 12, item 7, in `--publish`: serde's error for an unknown
+/// field of a forged publish.json quotes the field's name, which reaches the
+/// log escaped.
+#[test]
+fn a_forged_artifact_key_never_becomes_a_workflow_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (_o, head, ws) = shop_pull(root);
+    let gh = FakeGitHub::start();
+    let artifact = root.join("artifact");
+    std::fs::create_dir_all(&artifact).unwrap();
+    let side = serde_json::json!({
+        "schema": "reachdiff/publish/v1", "repository": REPO, "pull_request": 7,
+        "head_sha": head, "working_directory": ".", "changed": true, "tripped": false,
+        FORGED: true,
+    });
+    std::fs::write(artifact.join("publish.json"), side.to_string()).unwrap();
+    std::fs::write(
+        artifact.join("report.json"),
+        r#"{"schema": "reachdiff/diff/v1"}"#,
+    )
+    .unwrap();
+    let r = publish(root, &ws, &gh.url, &artifact, &head, &[7]);
+    assert_eq!(code(&r), 2, "{}", explain(&r));
+    assert!(r.stderr.contains("unknown field"), "{}", r.stderr);
+    assert!(r.stderr.contains("%0A::add-mask::y%0A"), "{}", r.stderr);
+    assert_eq!(
+        foreign_commands(&r),
+        Vec::<String>::new(),
+        "{}",
+        explain(&r)
+    );
+    assert!(gh.writes().is_empty());
+}
+
+/// Security issue 12, item 9: another bot's comment that starts with the
+/// marker is not reachdiff's either: only the token's own login counts
+/// (`github-actions[bot]` for `GITHUB_TOKEN`, which may not read /user).
+#[test]
+fn another_bots_comment_with_the_marker_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (_o, head, ws) = shop_pull(root);
+    let gh = FakeGitHub::start();
+    let planted = "<!-- reachdiff -->\nall clear, merge it";
+    gh.state
+        .lock()
+        .unwrap()
+        .comments
+        .push((5, planted.into(), "evil-app[bot]".into()));
+    let base = git(&ws, &["rev-parse", "origin/main"]);
+    let ev = event(root, "pr.json", 7, &base, &head, false);
+    let r = run_pr(root, &ws, &ev, &gh.url, &[]);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    {
+        let st = gh.state.lock().unwrap();
+        assert_eq!(
+            st.comments[0].1, planted,
+            "another bot's comment was changed"
+        );
+        assert_eq!(st.comments.len(), 2, "reachdiff's own comment was created");
+    }
+    // The next run finds its own comment (asking GitHub who it is once)
+    // and updates it; the planted one stays.
+    let r = run_pr(root, &ws, &ev, &gh.url, &[("comment", "always")]);
+    assert_eq!(code(&r), 0, "{}", explain(&r));
+    let st = gh.state.lock().unwrap();
+    assert_eq!(st.comments.len(), 2);
+    assert_eq!(st.comments[0].1, planted);
+    assert!(st.requests.iter().any(|r| r.path == "/user"));
 }

@@ -1030,3 +1030,167 @@ fn a_clone_url_off_the_github_server_is_refused() {
         "something was fetched"
     );
 }
+
+/// The head's manifest warnings appear in a JSON log as structured fields,
+/// never as plain `warning:` lines; a review GitHub refuses (422) is logged
+/// as refused; the check run's text is a code block and its Markdown keeps
+/// no mention of a name in the repository.
+#[test]
+fn diagnostics_are_log_fields_and_a_refused_review_is_logged() {
+    let (tmp, o, gh) = setup(&[(".reachdiff.yaml", "report: {review-comments: true}\n")]);
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ghost}\nspec: {containers: [{name: c}]}\n";
+    let head = o.head(
+        "pr-7",
+        &scenario("shop-multi-namespace", "head"),
+        &[("cc-@admin-#1.yaml", pod)],
+    );
+    gh.add_pull(
+        REPO,
+        7,
+        &o.base,
+        &head,
+        crate::action::pr_files(&o.dir, &o.base, &head, 3),
+    );
+    gh.script(Scripted::Unprocessable, Some("/pulls/7/reviews"));
+    let server = Server::start(tmp.path(), &gh.url, &["--log-format", "json"]).settled();
+    push(&server, &o, "d-1", "opened", 7, &head);
+    let run = completed(&gh, &head, &server);
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("success"),
+        "{}",
+        server.log()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.log().contains("review refused") {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let diag = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "manifest diagnostic")
+        .unwrap_or_else(|| panic!("no diagnostic logged:\n{log}"));
+    assert_eq!(diag["fields"]["code"], "namespace-assumed", "{diag}");
+    assert_eq!(diag["fields"]["file"], "cc-@admin-#1.yaml", "{diag}");
+    assert_eq!(diag["level"], "WARN", "{diag}");
+    assert!(!log.contains("warning: "), "{log}");
+    let refused = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("review refused"))
+        })
+        .unwrap();
+    assert!(
+        refused["fields"]["error"].as_str().unwrap().contains("422"),
+        "{refused}"
+    );
+    // GitHub renders a check run's text as Markdown: the text report is a
+    // code block; the summary names the file without a live mention.
+    let text = run.output["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("```") && text.contains("cc-@admin-#1.yaml"),
+        "{text}"
+    );
+    // The name is in a code span, where mentions and references are inert.
+    let summary = run.output["summary"].as_str().unwrap();
+    assert!(summary.contains("`cc-@admin-#1.yaml:1`"), "{summary}");
+    assert!(
+        !summary
+            .replace("`cc-@admin-#1.yaml:1`", "")
+            .contains("@admin"),
+        "{summary}"
+    );
+    // The comment too.
+    assert!(gh.wait_until(Duration::from_secs(30), |s| !s.comments.is_empty()));
+    let body = &sticky(&gh)[0].body;
+    assert!(
+        !body.replace("`cc-@admin-#1.yaml:1`", "").contains("@admin"),
+        "{body}"
+    );
+}
+
+/// Security issue 12, item 9: a captured delivery for an older head,
+/// replayed after a restart (when the server's memory of newer heads is
+/// gone), does not roll the pull request back: GitHub's own answer for the
+/// pull request's head decides, and nothing is posted for the old head.
+#[test]
+fn a_replayed_old_head_is_not_posted_even_after_a_restart() {
+    let (tmp, o, gh) = setup(&[]);
+    let head1 = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let head2 = {
+        git(&o.dir, &["checkout", "-q", "pr-7"]);
+        let h = commit(
+            &o.dir,
+            &scenario("shop-multi-namespace", "base"),
+            &[],
+            "revert",
+        );
+        git(&o.dir, &["checkout", "-q", "main"]);
+        h
+    };
+    let mut server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    gh.add_pull(REPO, 7, &o.base, &head1, Vec::new());
+    push(&server, &o, "d-1", "opened", 7, &head1);
+    completed(&gh, &head1, &server);
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"success\"} 1");
+    gh.set_pull_head(REPO, 7, &head2);
+    push(&server, &o, "d-2", "synchronize", 7, &head2);
+    completed(&gh, &head2, &server);
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"success\"} 2");
+    let newest = sticky(&gh)[0].body.clone();
+    assert!(newest.contains("no change in reachability"), "{newest}");
+    assert!(server.terminate().success());
+
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    push(&server, &o, "d-1", "opened", 7, &head1);
+    metrics_with(&server, "reachdiff_jobs_total{outcome=\"superseded\"} 1");
+    assert_eq!(sticky(&gh).len(), 1);
+    assert_eq!(sticky(&gh)[0].body, newest, "the comment was rolled back");
+    let old_runs = gh
+        .check_runs()
+        .into_iter()
+        .filter(|c| c.head_sha == head1)
+        .count();
+    assert_eq!(
+        old_runs, 1,
+        "a check run was created for the old head again"
+    );
+}
+
+/// Security issue 12, item 9: a check run never shows the server's own
+/// paths (the cache directory); the repository is named instead.
+#[test]
+fn a_check_run_names_no_internal_path() {
+    let (tmp, o, gh) = setup(&[]);
+    // A head with a history of its own: no merge-base with the base.
+    git(&o.dir, &["checkout", "-q", "--orphan", "unrelated"]);
+    let head = commit(
+        &o.dir,
+        &scenario("shop-multi-namespace", "head"),
+        &[],
+        "unrelated",
+    );
+    git(&o.dir, &["checkout", "-q", "-f", "main"]);
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
+    push(&server, &o, "d-1", "opened", 7, &head);
+    let run = completed(&gh, &head, &server);
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("failure"),
+        "{}",
+        server.log()
+    );
+    let summary = run.output["summary"].as_str().unwrap();
+    assert!(summary.contains("acme/gitops: no merge base"), "{summary}");
+    let root = tmp.path().display().to_string();
+    assert!(!summary.contains(&root), "{summary}");
+    assert!(!summary.contains("cache"), "{summary}");
+}

@@ -44,6 +44,8 @@ pub enum Scripted {
     Delay(Duration),
     /// Read the request and never answer until the fake stops.
     Hang,
+    /// 422, as GitHub refuses a review whose line left the diff.
+    Unprocessable,
 }
 
 #[derive(Clone, Debug)]
@@ -625,6 +627,12 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             r.headers = vec![("retry-after".into(), "1".into())];
             Some(r)
         }
+        Some(Scripted::Unprocessable) => Some(answer(
+            422,
+            json!({"message": "Unprocessable Entity",
+                "errors": ["Pull request review thread line must be part of the diff"],
+                "documentation_url": NOT_FOUND_DOCS, "status": "422"}),
+        )),
         None => None,
     };
 
@@ -825,6 +833,13 @@ fn route(
 
 fn route_app(st: &mut State, base: &str, method: &str, segs: &[&str]) -> Response {
     match (method, segs) {
+        // The authenticated App: its comments are written as `{slug}[bot]`.
+        ("GET", []) => answer(
+            200,
+            json!({"id": st.app_id, "slug": "reachdiff", "name": "reachdiff",
+                "owner": {"login": "acme", "type": "Organization"},
+                "html_url": "https://github.com/apps/reachdiff"}),
+        ),
         ("GET", ["installations"]) => answer(
             200,
             Value::Array(

@@ -557,3 +557,26 @@ fn output_to_a_fifo_keeps_the_fifo() {
     let text = reader.join().expect("reader").expect("read fifo");
     assert!(text.contains("reachdiff/reach/v1"));
 }
+
+/// Security issue 12, item 9: an error that quotes a path (or any text of
+/// the input) never sends its terminal escape sequences to the terminal.
+#[test]
+fn errors_print_no_terminal_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("a\x1b]0;owned\x07\x1b[2J.yaml");
+    let run = reach(&[hostile.to_str().unwrap()]);
+    let stderr = assert_rejected(&run);
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+    assert!(
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{stderr:?}"
+    );
+    // The same in a manifest's error (the file exists, its YAML is bad).
+    std::fs::write(&hostile, "kind: [").unwrap();
+    let run = reach(&[hostile.to_str().unwrap()]);
+    let stderr = assert_rejected(&run);
+    assert!(
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{stderr:?}"
+    );
+}

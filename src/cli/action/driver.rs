@@ -6,7 +6,7 @@
 use super::commands::{self, escape_data, output_block, print_annotations};
 use super::env::{ActionEnv, CommentMode, Event};
 use crate::diag::Severity;
-use crate::github::publish::{self, PullRef, ReviewOutcome, Sticky};
+use crate::github::publish::{self, Bot, PullRef, ReviewOutcome, Sticky};
 use crate::github::{self, GitHubApi, GitHubError};
 use crate::ops::diff::{
     CommitRange, DiffOutcome, DiffRequest, DiffSource, GateRequest, LinkRequest, RulesRef,
@@ -225,9 +225,11 @@ fn finish(
     if let Some(number) = event.number {
         write_artifact(env, event, number, done, &body, &json_path)?;
     }
-    sticky(env, event, done, &body, api, out, log)?;
+    // The token's own login tells our comments from other bots'.
+    let bot = Bot::token_owner();
+    sticky(env, event, done, &body, (api, &bot), out, log)?;
     if env.inputs.review_comments {
-        review(env, event, done, api, out, log)?;
+        review(env, event, done, (api, &bot), out, log)?;
     }
     Ok(if tripped {
         ExitCode::from(1)
@@ -333,7 +335,7 @@ fn sticky(
     event: &Event,
     done: &DiffOutcome,
     body: &str,
-    api: Option<&dyn GitHubApi>,
+    (api, bot): (Option<&dyn GitHubApi>, &Bot),
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -358,14 +360,14 @@ fn sticky(
     let create = env.inputs.comment == CommentMode::Always
         || done.reviews.changed()
         || done.reviews.tripped();
+    let pull = PullRef {
+        repo: &env.repository,
+        number,
+        head_sha: &event.head_sha,
+    };
     let result = with_api(env, api, |api| {
         Ok(publish::publish_sticky(
-            api,
-            &env.repository,
-            number,
-            MARKER,
-            body,
-            create,
+            api, bot, pull, MARKER, body, create,
         ))
     })?;
     match result {
@@ -395,7 +397,7 @@ fn review(
     env: &ActionEnv,
     event: &Event,
     done: &DiffOutcome,
-    api: Option<&dyn GitHubApi>,
+    (api, bot): (Option<&dyn GitHubApi>, &Bot),
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -417,9 +419,13 @@ fn review(
         head_sha: &event.head_sha,
     };
     let result = with_api(env, api, |api| {
-        Ok(publish::publish_review(api, pull, &responsible, &|f| {
-            env.in_workspace(f)
-        }))
+        Ok(publish::publish_review(
+            api,
+            bot,
+            pull,
+            &responsible,
+            &|f| env.in_workspace(f),
+        ))
     })?;
     match result {
         Ok(ReviewOutcome::Posted { deleted, posted }) => {
