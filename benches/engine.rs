@@ -36,10 +36,7 @@ fn revision(workloads: usize) -> Revision {
         label: format!("synth-{workloads}"),
         files: synth::generate(&opts)
             .into_iter()
-            .map(|(path, text)| SourceFile {
-                path,
-                text: Arc::from(text),
-            })
+            .map(|(path, text)| SourceFile::new(path, text))
             .collect(),
     }
 }

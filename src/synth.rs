@@ -1405,17 +1405,13 @@ mod tests {
     use crate::diag::{Code, Severity};
     use crate::revision::{Revision, SourceFile};
     use std::collections::BTreeSet;
-    use std::sync::Arc;
 
     fn revision(files: &[(String, String)]) -> Revision {
         Revision {
             label: "synth".into(),
             files: files
                 .iter()
-                .map(|(p, t)| SourceFile {
-                    path: p.clone(),
-                    text: Arc::from(t.as_str()),
-                })
+                .map(|(p, t)| SourceFile::new(p.clone(), t.as_str()))
                 .collect(),
         }
     }

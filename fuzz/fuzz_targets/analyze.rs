@@ -12,10 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let rev = Revision {
         label: "fuzz".into(),
-        files: vec![SourceFile {
-            path: "fuzz.yaml".into(),
-            text: Arc::from(text.as_ref()),
-        }],
+        files: vec![SourceFile::new("fuzz.yaml", text.as_ref())],
     };
     if let Ok(analyzed) = analyze(&rev, &Options::default()) {
         let _ = analyzed.analysis.connections();

@@ -15,18 +15,15 @@ pub(crate) struct Invalid;
 type R<T> = Result<T, Invalid>;
 
 pub(crate) struct Ctx<'a> {
-    pub file: &'a str,
+    /// Spans come from here: a rendered file maps its lines to origins.
+    pub file: &'a crate::revision::SourceFile,
     pub object: String,
     pub diags: &'a mut Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
     pub fn span(&self, pos: Pos) -> Span {
-        Span {
-            file: self.file.to_string(),
-            line: pos.line,
-            col: pos.col,
-        }
+        self.file.span(pos.line, pos.col)
     }
 
     fn report(&mut self, code: Code, pos: Pos, field: &str, message: impl Into<String>) {

@@ -116,7 +116,7 @@ pub fn load_pair(
     let shared = |f: &SourceFile| {
         base_by_path
             .get(f.path.as_str())
-            .is_some_and(|b| b.text == f.text)
+            .is_some_and(|b| b.text == f.text && b.origins == f.origins)
     };
     let base_results: Vec<FileObjects> =
         base_files.par_iter().map(|f| load_file(f, opts)).collect();
@@ -146,11 +146,7 @@ fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
                         Code::TabIndentation,
                         "a tab starts this line inside a flow collection; accepted as kubectl does",
                     )
-                    .at(Span {
-                        file: file.path.clone(),
-                        line: pos.line,
-                        col: pos.col,
-                    }),
+                    .at(file.span(pos.line, pos.col)),
                 );
             }
             docs
@@ -161,16 +157,13 @@ fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
             } else {
                 Code::YamlSyntax
             };
-            out.diags.push(Diagnostic::new(code, e.message).at(Span {
-                file: file.path.clone(),
-                line: e.pos.line,
-                col: e.pos.col,
-            }));
+            out.diags
+                .push(Diagnostic::new(code, e.message).at(file.span(e.pos.line, e.pos.col)));
             return out;
         }
     };
     for doc in &docs {
-        object(&file.path, &doc.root, opts, &mut out, 0, None);
+        object(file, &doc.root, opts, &mut out, 0, None);
     }
     out
 }
@@ -178,18 +171,14 @@ fn load_file(file: &SourceFile, opts: &LoadOptions) -> FileObjects {
 /// `implied` is the (kind, apiVersion) that items of a typed list such as
 /// `PodList` carry implicitly.
 fn object(
-    path: &str,
+    file: &SourceFile,
     root: &Node,
     opts: &LoadOptions,
     out: &mut FileObjects,
     depth: usize,
     implied: Option<(&str, &str)>,
 ) {
-    let span = |pos: yaml::Pos| Span {
-        file: path.to_string(),
-        line: pos.line,
-        col: pos.col,
-    };
+    let span = |pos: yaml::Pos| file.span(pos.line, pos.col);
     if root.entries().is_none() {
         out.diags.push(
             Diagnostic::new(
@@ -244,7 +233,7 @@ fn object(
                     let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
                     let implied = item_kind.map(|k| (k, api_version));
                     for item in list {
-                        object(path, item, opts, out, depth + 1, implied);
+                        object(file, item, opts, out, depth + 1, implied);
                     }
                 }
                 None => out.diags.push(
@@ -374,7 +363,7 @@ fn object(
         _ => format!("{kind} {namespace}/{name}"),
     };
     let mut cx = Ctx {
-        file: path,
+        file,
         object: object_name,
         diags: &mut out.diags,
     };

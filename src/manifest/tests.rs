@@ -7,17 +7,13 @@ use super::{Inventory, LoadOptions, load};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::revision::{Revision, SourceFile};
 use proptest::prelude::*;
-use std::sync::Arc;
 
 fn revision(files: &[(&str, &str)]) -> Revision {
     Revision {
         label: "test".into(),
         files: files
             .iter()
-            .map(|(path, text)| SourceFile {
-                path: (*path).to_string(),
-                text: Arc::from(*text),
-            })
+            .map(|(path, text)| SourceFile::new(*path, *text))
             .collect(),
     }
 }

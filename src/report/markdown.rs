@@ -70,7 +70,9 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
         &opts.head_url
     };
     let shown = match base {
-        Some(url) if !span.file.is_empty() => format!(
+        // A rendered stream's own line (no source line known) is shown,
+        // never linked: no link rather than a broken one.
+        Some(url) if !span.file.is_empty() && !crate::revision::is_rendered_name(&span.file) => format!(
             "[{}]({}/{}#L{})",
             md(&text),
             url.trim_end_matches('/'),

@@ -61,6 +61,10 @@ pub fn responsible_lines(reviews: &[Review]) -> Vec<ResponsibleLine> {
             .iter()
             .map(|c| {
                 let loc = cause::location(c)?;
+                // A rendered stream's own line is in no file to point at.
+                if crate::revision::is_rendered_name(&loc.span.file) {
+                    return None;
+                }
                 let side = if loc.on_base {
                     LineSide::Base
                 } else {

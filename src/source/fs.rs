@@ -4,7 +4,6 @@ use crate::revision::{Revision, SourceFile};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -59,10 +58,7 @@ fn read(path: &Path, shown: String) -> Result<SourceFile, SourceError> {
     let text = String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 {
         path: shown.clone(),
     })?;
-    Ok(SourceFile {
-        path: shown,
-        text: Arc::from(text),
-    })
+    Ok(SourceFile::new(shown, text))
 }
 
 /// Reads every manifest under `paths` into one revision.
@@ -88,10 +84,7 @@ pub fn read_paths(
                     limit: MAX_FILE_BYTES,
                 });
             }
-            files.push(SourceFile {
-                path: "<stdin>".into(),
-                text: Arc::from(text),
-            });
+            files.push(SourceFile::new("<stdin>", text));
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|_| SourceError::Missing {

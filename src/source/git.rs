@@ -11,16 +11,14 @@
 //! diff (an unchanged file) yields the same shared text, which the loader
 //! then parses once.
 
-use super::render::{ChartOptions, Helm, KUSTOMIZATION_FILES, Kustomize, TempDir};
-use crate::revision::{Revision, SourceFile};
+use super::kustomize::{self, Closure, KUSTOMIZATION_FILES, Node, TreeView};
+use super::render::{ChartOptions, Export, HelmSetup, Kustomize};
+use crate::revision::{LineMap, Revision, SourceFile};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::fs::MAX_FILE_BYTES;
@@ -129,11 +127,9 @@ pub struct GitRepo {
     /// Kustomizations are rendered when set (`Some(None)`: rendering wanted
     /// but no tool installed, an error when a kustomization is found).
     kustomize: Option<Option<Kustomize>>,
-    /// `helm template`, if installed, and how named charts are rendered.
-    helm: Option<Option<Helm>>,
-    charts: HashMap<String, ChartOptions>,
-    /// Temporary exports of commits' trees, for rendering.
-    exports: RefCell<HashMap<Oid, Rc<TempDir>>>,
+    /// `helm template`, if installed, and how named charts are rendered
+    /// (`None`: charts are read as plain files).
+    helm: Option<HelmSetup>,
 }
 
 impl std::fmt::Debug for GitRepo {
@@ -182,8 +178,6 @@ impl GitRepo {
             select: None,
             kustomize: None,
             helm: None,
-            charts: HashMap::new(),
-            exports: RefCell::new(HashMap::new()),
         })
     }
 
@@ -193,45 +187,58 @@ impl GitRepo {
         self.kustomize = Some(tool);
     }
 
-    /// Renders chart directories (a `Chart.yaml`) with `helm` (`None`: not
-    /// installed; finding a chart is then an error). `charts` gives release,
-    /// namespace and values per chart directory; others are released under
-    /// their directory name.
-    pub fn set_helm(&mut self, helm: Option<Helm>, charts: HashMap<String, ChartOptions>) {
-        self.helm = Some(helm);
-        self.charts = charts;
+    /// Renders chart directories (a `Chart.yaml`) with `setup.helm`
+    /// (`None`: not installed; finding a chart is then an error).
+    /// `setup.charts` gives release, namespace and values per chart
+    /// directory; others are released under their directory's name.
+    pub fn set_helm(&mut self, setup: HelmSetup) {
+        self.helm = Some(setup);
     }
 
-    /// Renders the chart in `dir` as of `commit`.
-    fn render_chart(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
+    /// Renders the chart in `dir` as of `commit`: its directory and values
+    /// files exported, `helm template` run on them.
+    fn render_chart(&self, commit: &Commit, dir: &str) -> Result<SourceFile, GitError> {
         let fail = |message: String| render_error(commit, dir, message);
-        let Some(Some(helm)) = &self.helm else {
+        let Some(HelmSetup {
+            helm: Some(helm),
+            charts,
+        }) = &self.helm
+        else {
             return Err(fail(
                 "this directory is a Helm chart, but helm is not installed \
                  (install helm, or set `render: {helm: false}` in .reachdiff.yaml to read its files as they are)"
                     .into(),
             ));
         };
-        let opts = self
-            .charts
+        let opts = charts
             .get(dir)
             .cloned()
-            .unwrap_or_else(|| ChartOptions {
-                release: dir
-                    .rsplit('/')
-                    .next()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or("release")
-                    .to_string(),
-                ..ChartOptions::default()
-            });
-        let export = self.export(commit)?;
-        let text = helm.render(&export.path, dir, &opts).map_err(fail)?;
-        Ok(Arc::from(text))
+            .unwrap_or_else(|| ChartOptions::for_dir(dir));
+        opts.validate().map_err(fail)?;
+        let view = self.view(commit)?;
+        let mut closure = Closure::default();
+        kustomize::directory_closure(&view, dir, &mut closure).map_err(fail)?;
+        for v in &opts.values {
+            match view.node(v) {
+                Node::File(size) => closure.add(v, size).map_err(fail)?,
+                _ => {
+                    return Err(fail(format!(
+                        "values file {v:?} is not a file of this revision"
+                    )));
+                }
+            }
+        }
+        let export = self.export_closure(commit, &view, &closure)?;
+        let text = helm.render(&export, dir, &opts).map_err(fail)?;
+        let origins = super::origin::helm(&text, dir, &view);
+        Ok(rendered(dir, "helm template", text, origins))
     }
 
-    /// Renders the kustomization in `dir` as of `commit`.
-    fn render_dir(&self, commit: &Commit, dir: &str) -> Result<Arc<str>, GitError> {
+    /// Renders the kustomization in `dir` as of `commit`: every
+    /// kustomization it loads is checked and only the files it reads are
+    /// exported, with `buildMetadata: [originAnnotations]` added to the
+    /// exported root kustomization so each object names its source file.
+    fn render_dir(&self, commit: &Commit, dir: &str) -> Result<SourceFile, GitError> {
         let fail = |message: String| render_error(commit, dir, message);
         let Some(Some(tool)) = &self.kustomize else {
             return Err(fail(
@@ -240,66 +247,54 @@ impl GitRepo {
                     .into(),
             ));
         };
-        let export = self.export(commit)?;
-        let text = tool.render(&export.path, dir).map_err(fail)?;
-        Ok(Arc::from(text))
+        let view = self.view(commit)?;
+        let closure = kustomize::check(&view, dir).map_err(fail)?;
+        let export = self.export_closure(commit, &view, &closure)?;
+        let root = view.bytes(&closure.root_file).map_err(fail)?;
+        let annotated = super::origin::with_origin_annotations(&root).map_err(fail)?;
+        export
+            .write(&closure.root_file, annotated.as_bytes())
+            .map_err(|e| self.export_error(commit, e))?;
+        let text = tool.render(&export, dir).map_err(fail)?;
+        let origins = super::origin::kustomize(&text, dir, &view, &closure.patches);
+        Ok(rendered(dir, "kustomize build", text, origins))
     }
 
-    /// Writes the tree of `commit` (files only; links and submodules are
-    /// left out) to a temporary directory, once per commit.
-    fn export(&self, commit: &Commit) -> Result<Rc<TempDir>, GitError> {
-        if let Some(e) = self.exports.borrow().get(&commit.oid) {
-            return Ok(e.clone());
-        }
-        let io = |e: std::io::Error| GitError::Other {
+    /// The tree of `commit` as a [`TreeView`] for the render checks.
+    fn view<'a>(&'a self, commit: &'a Commit) -> Result<GitTree<'a>, GitError> {
+        Ok(GitTree {
+            repo: self,
+            commit,
+            tree: self.tree(commit)?,
+        })
+    }
+
+    fn export_error(&self, commit: &Commit, e: std::io::Error) -> GitError {
+        GitError::Other {
             repo: self.name.clone(),
             message: format!("exporting {} for rendering: {e}", commit.describe()),
-        };
-        let dir = TempDir::new("reachdiff-export").map_err(io)?;
-        // SECURITY: a private repository's files are nobody else's to read
-        // on a shared machine: the export is the owner's only.
-        private_dir(&dir.path).map_err(io)?;
-        let tree = self.tree(commit)?;
-        let mut stack = vec![(tree, dir.path.clone())];
-        while let Some((tree, at)) = stack.pop() {
-            for e in tree.iter() {
-                let Some(name) = e.name() else { continue };
-                if name == "." || name == ".." || name.contains('/') {
-                    continue;
-                }
-                let path = at.join(name);
-                match e.kind() {
-                    Some(ObjectType::Tree) => {
-                        std::fs::DirBuilder::new()
-                            .mode(0o700)
-                            .create(&path)
-                            .map_err(io)?;
-                        let sub = self
-                            .repo
-                            .find_tree(e.id())
-                            .map_err(|_| self.missing(commit, "tree", e.id()))?;
-                        stack.push((sub, path));
-                    }
-                    Some(ObjectType::Blob) if e.filemode() != 0o120000 => {
-                        let blob = self
-                            .repo
-                            .find_blob(e.id())
-                            .map_err(|_| self.missing(commit, "blob", e.id()))?;
-                        std::fs::OpenOptions::new()
-                            .write(true)
-                            .create_new(true)
-                            .mode(0o600)
-                            .open(&path)
-                            .and_then(|mut f| f.write_all(blob.content()))
-                            .map_err(io)?;
-                    }
-                    _ => {}
-                }
-            }
         }
-        let dir = Rc::new(dir);
-        self.exports.borrow_mut().insert(commit.oid, dir.clone());
-        Ok(dir)
+    }
+
+    /// Writes the files of `closure` (links to files written as the file
+    /// they point to) to a private temporary directory, removed when the
+    /// export is dropped.
+    fn export_closure(
+        &self,
+        commit: &Commit,
+        view: &GitTree<'_>,
+        closure: &Closure,
+    ) -> Result<Export, GitError> {
+        let export = Export::new().map_err(|e| self.export_error(commit, e))?;
+        for path in &closure.files {
+            let bytes = view
+                .bytes(path)
+                .map_err(|message| render_error(commit, path, message))?;
+            export
+                .write(path, &bytes)
+                .map_err(|e| self.export_error(commit, e))?;
+        }
+        Ok(export)
     }
 
     /// Applies a repository configuration (read from the base commit):
@@ -307,8 +302,8 @@ impl GitRepo {
     pub fn apply_config(&mut self, cfg: &crate::config::Config) {
         let filter = cfg.clone();
         self.set_filter(move |p| filter.selects(p));
-        if let Some((helm, charts)) = super::render::helm_from_config(&cfg.render) {
-            self.set_helm(helm, charts);
+        if let Some(setup) = super::render::helm_from_config(&cfg.render) {
+            self.set_helm(setup);
         }
         if let Some(tool) = super::render::from_config(&cfg.render) {
             self.set_kustomize(tool);
@@ -456,23 +451,14 @@ impl GitRepo {
         let mut files = Vec::with_capacity(entries.len());
         for e in entries {
             if let Some(kind) = e.render {
-                let (text, path) = match kind {
-                    RenderKind::Kustomize => {
-                        (self.render_dir(commit, &e.path)?, rendered_name(&e.path))
-                    }
-                    RenderKind::Helm => (
-                        self.render_chart(commit, &e.path)?,
-                        format!(
-                            "{} (helm template)",
-                            if e.path.is_empty() { "." } else { &e.path }
-                        ),
-                    ),
-                };
-                files.push(SourceFile { path, text });
+                files.push(match kind {
+                    RenderKind::Kustomize => self.render_dir(commit, &e.path)?,
+                    RenderKind::Helm => self.render_chart(commit, &e.path)?,
+                });
                 continue;
             }
             let text = self.blob_text(commit, &e.path, e.oid)?;
-            files.push(SourceFile { path: e.path, text });
+            files.push(SourceFile::new(e.path, text));
         }
         Ok(Revision {
             label: label.to_string(),
@@ -803,14 +789,101 @@ impl GitRepo {
     }
 }
 
-/// How a rendered kustomization is named in reports: its directory and
-/// the tool (line numbers refer to the rendered stream).
-pub fn rendered_name(dir: &str) -> String {
-    if dir.is_empty() {
-        "(kustomize build .)".to_string()
-    } else {
-        format!("{dir} (kustomize build)")
+/// One commit's tree, read for the render checks and exports.
+struct GitTree<'a> {
+    repo: &'a GitRepo,
+    commit: &'a Commit,
+    tree: Tree<'a>,
+}
+
+impl GitTree<'_> {
+    /// The blob at `path`, links to files followed; `Err` says why there
+    /// is none.
+    fn blob(&self, path: &str) -> Result<Oid, Node> {
+        let Some((kind, oid, mode)) = self.repo.lookup(&self.tree, path) else {
+            return Err(Node::Missing);
+        };
+        match kind {
+            ObjectType::Tree => Err(Node::Dir),
+            ObjectType::Blob if mode == 0o120000 => {
+                match self.repo.follow_link(self.commit, &self.tree, path, oid) {
+                    Ok(Some(target)) => Ok(target),
+                    Ok(None) => Err(Node::Unsupported(
+                        "a symbolic link to a directory, which renders do not follow \
+                         (name the directory itself)",
+                    )),
+                    Err(_) => Err(Node::Unsupported(
+                        "a symbolic link that leaves the repository or points nowhere",
+                    )),
+                }
+            }
+            ObjectType::Blob => Ok(oid),
+            _ => Err(Node::Unsupported(
+                "a submodule, whose files are not part of this repository",
+            )),
+        }
     }
+}
+
+impl TreeView for GitTree<'_> {
+    fn node(&self, path: &str) -> Node {
+        if path.is_empty() {
+            return Node::Dir;
+        }
+        match self.blob(path) {
+            Ok(oid) => match self.repo.repo.odb().and_then(|o| o.read_header(oid)) {
+                Ok((size, _)) => Node::File(size as u64),
+                Err(_) => Node::Unsupported("an object missing from the repository"),
+            },
+            Err(node) => node,
+        }
+    }
+
+    fn bytes(&self, path: &str) -> Result<Vec<u8>, String> {
+        let oid = self.blob(path).map_err(|n| match n {
+            Node::Unsupported(why) => format!("{path}: {why}"),
+            _ => format!("{path}: not a file of this revision"),
+        })?;
+        let odb = self.repo.repo.odb().map_err(|e| e.message().to_string())?;
+        let (size, _) = odb
+            .read_header(oid)
+            .map_err(|_| format!("{path}: object {oid} is missing from the repository"))?;
+        if size as u64 > MAX_FILE_BYTES {
+            return Err(format!("{path}: larger than {MAX_FILE_BYTES} bytes"));
+        }
+        let obj = odb
+            .read(oid)
+            .map_err(|_| format!("{path}: object {oid} is missing from the repository"))?;
+        Ok(obj.data().to_vec())
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let sub = if dir.is_empty() {
+            Some(self.tree.clone())
+        } else {
+            self.tree
+                .get_path(Path::new(dir))
+                .ok()
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .and_then(|e| self.repo.repo.find_tree(e.id()).ok())
+        };
+        sub.map(|t| {
+            t.iter()
+                .filter_map(|e| e.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// A rendered directory as a source file: named by its directory and the
+/// tool, its lines mapped to their origins where known.
+fn rendered(dir: &str, tool: &str, text: String, origins: LineMap) -> SourceFile {
+    let mut f = SourceFile::new(crate::revision::rendered_name(dir, tool), text);
+    if !origins.is_empty() {
+        f.origins = Some(Arc::new(origins));
+    }
+    f
 }
 
 fn is_manifest(name: &str) -> bool {
@@ -859,12 +932,6 @@ fn resolve_relative(dir: &str, target: &str) -> Option<String> {
     super::render::resolve(dir, target)
 }
 
-/// Makes `dir` readable by its owner only.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,11 +950,17 @@ mod tests {
         crate::source::fetch::test_git(repo, &["commit", "-q", "-m", "x"]);
         let git = GitRepo::open(repo).unwrap();
         let commit = git.resolve("main").unwrap();
-        let dir = git.export(&commit).unwrap();
+        let view = git.view(&commit).unwrap();
+        let mut closure = Closure::default();
+        closure.add("k/base/a.yaml", 10).unwrap();
+        let export = git.export_closure(&commit, &view, &closure).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&dir.path), 0o700);
-        assert_eq!(mode(&dir.path.join("k/base")), 0o700);
-        assert_eq!(mode(&dir.path.join("k/base/a.yaml")), 0o600);
+        let root = export.root();
+        assert_eq!(mode(root.parent().unwrap()), 0o700);
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("k/base")), 0o700);
+        assert_eq!(mode(&root.join("k/base/a.yaml")), 0o600);
+        assert_eq!(mode(&export.home()), 0o700);
     }
 
     #[test]

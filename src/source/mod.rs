@@ -4,4 +4,7 @@
 pub mod fetch;
 pub mod fs;
 pub mod git;
+pub mod kustomize;
+pub mod origin;
 pub mod render;
+pub mod sandbox;

@@ -1,47 +1,108 @@
-//! Rendering kustomizations with `kubectl kustomize` or `kustomize build`,
-//! safely: from a temporary export of one revision's tree, with the load
-//! restrictor on, no plugins (`--enable-alpha-plugins` and `--enable-helm`
-//! are never passed, and kustomizations that declare generators,
-//! transformers, validators or Helm charts are refused before anything
-//! runs), no remote bases (every `resources`/`bases`/`components` entry must
-//! be a file or directory of the revision, inside it), a clean environment,
-//! a time limit and an output size limit.
+//! Rendering kustomizations (`kubectl kustomize` or `kustomize build`) and
+//! Helm charts (`helm template`), safely.
+//!
+//! What may run is decided before anything runs: `super::kustomize`
+//! checks every field of every kustomization a render loads (no plugins
+//! but kustomize's built-ins, nothing remote, nothing outside the
+//! revision) and yields the files the render reads, and only those are
+//! exported to a private temporary directory. The tools then run there
+//! under `super::sandbox`: no network, no `PATH`, an empty home, their
+//! own process group, a time limit and an output limit.
+//!
+//! No repository text ever becomes an option of a tool: directories are
+//! passed as `./DIR` after `--`, values files as `--values=./FILE`, and a
+//! release name or namespace must be a DNS-1123 name (a default release
+//! name derived from a directory is made into one). `--enable-helm`,
+//! `--enable-alpha-plugins`, `--post-renderer` and `--dependency-update`
+//! are never passed.
 
+use super::sandbox::{self, Isolation, Limits, ToolRun};
 use crate::config::{KustomizeTool, RenderConfig};
-use std::io::Read;
-use std::os::unix::process::CommandExt;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// File names that make a directory a kustomization.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub use super::kustomize::KUSTOMIZATION_FILES;
 
-/// Fields that run code or fetch charts: refused outright.
-const PLUGIN_FIELDS: [&str; 6] = [
-    "generators",
-    "transformers",
-    "validators",
-    "helmCharts",
-    "helmGlobals",
-    "helmChartInflationGenerator",
-];
+/// A temporary export of the files one render reads, with a private home
+/// for the tool beside it.
+#[derive(Debug)]
+pub struct Export {
+    dir: TempDir,
+}
 
-/// Fields whose entries name other files or kustomizations to load.
-const RESOURCE_FIELDS: [&str; 3] = ["resources", "bases", "components"];
+impl Export {
+    /// SECURITY: a private repository's files are nobody else's to read on
+    /// a shared machine: directories 0700, files 0600.
+    pub fn new() -> std::io::Result<Export> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = TempDir::new("reachdiff-export")?;
+        for sub in ["tree", "home"] {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dir.path.join(sub))?;
+        }
+        Ok(Export { dir })
+    }
 
-/// Fields whose entries name files to load: never remote.
-const FILE_FIELDS: [&str; 2] = ["crds", "configurations"];
+    /// Where the revision's files go.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path.join("tree")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path.join("home")
+    }
+
+    /// Writes one repository file.
+    pub fn write(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let target = self.root().join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(target)?
+            .write_all(bytes)
+    }
+
+    /// A tool's message without the export's own location.
+    fn scrub(&self, message: &str) -> String {
+        let root = self.root();
+        message
+            .replace(&format!("{}/", root.display()), "")
+            .replace(&root.display().to_string(), ".")
+    }
+}
+
+/// `./DIR`: never read as an option, whatever the directory is called.
+fn dot_path(dir: &str) -> OsString {
+    if dir.is_empty() {
+        ".".into()
+    } else {
+        format!("./{dir}").into()
+    }
+}
 
 /// The rendering tool and its limits.
 #[derive(Clone, Debug)]
 pub struct Kustomize {
-    /// The program and the arguments before the directory
-    /// (`kubectl kustomize` or `kustomize build`).
-    pub command: Vec<String>,
+    /// The program, by absolute path (nothing is looked up at render time).
+    pub program: PathBuf,
+    /// Arguments before the options (`kustomize` or `build`).
+    pub subcommand: Vec<OsString>,
     pub timeout: Duration,
     pub max_output: usize,
+    pub isolation: Isolation,
 }
 
 impl Kustomize {
@@ -52,45 +113,57 @@ impl Kustomize {
 
     /// `kubectl kustomize` or `kustomize build`, if that program is on PATH.
     pub fn with(program: &str) -> Option<Kustomize> {
-        let command = match program {
-            "kubectl" => ["kubectl", "kustomize"],
-            "kustomize" => ["kustomize", "build"],
+        let subcommand = match program {
+            "kubectl" => "kustomize",
+            "kustomize" => "build",
             _ => return None,
         };
-        if !on_path(program) {
-            return None;
-        }
         Some(Kustomize {
-            command: command.iter().map(|s| s.to_string()).collect(),
+            program: sandbox::find_program(program)?,
+            subcommand: vec![subcommand.into()],
             timeout: Duration::from_secs(60),
             max_output: super::fs::MAX_FILE_BYTES as usize,
+            isolation: Isolation::detect(),
         })
     }
 
-    /// Renders `dir` (relative to `root`, the export of one revision).
-    /// Checks every kustomization the render would load first.
-    pub fn render(&self, root: &Path, dir: &str) -> Result<String, String> {
-        check_tree(root, dir, 0)?;
-        let mut command = self.command.clone();
-        command.push(if dir.is_empty() { "." } else { dir }.to_string());
-        command.extend([
+    /// The arguments that render `dir` (relative to the export's root).
+    pub fn args(&self, dir: &str) -> Vec<OsString> {
+        let mut args = self.subcommand.clone();
+        args.extend([
             "--load-restrictor".into(),
             "LoadRestrictionsRootOnly".into(),
+            "--".into(),
+            dot_path(dir),
         ]);
-        run_limited(&command, root, self.timeout, self.max_output)
+        args
+    }
+
+    /// Renders `dir` of an export whose closure was checked.
+    pub fn render(&self, export: &Export, dir: &str) -> Result<String, String> {
+        let args = self.args(dir);
+        run_tool(&self.program, &args, export, self.limits(), &self.isolation)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            max_output: self.max_output,
+        }
     }
 }
 
 /// `helm template` for chart directories (a `Chart.yaml`).
 #[derive(Clone, Debug)]
 pub struct Helm {
-    pub program: String,
+    pub program: PathBuf,
     pub timeout: Duration,
     pub max_output: usize,
+    pub isolation: Isolation,
 }
 
 /// How one chart is rendered.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChartOptions {
     pub release: String,
     pub namespace: Option<String>,
@@ -98,129 +171,168 @@ pub struct ChartOptions {
     pub values: Vec<String>,
 }
 
-impl Helm {
-    /// `helm` if on PATH.
-    pub fn detect() -> Option<Helm> {
-        on_path("helm").then(|| Helm {
-            program: "helm".into(),
-            timeout: Duration::from_secs(60),
-            max_output: super::fs::MAX_FILE_BYTES as usize,
-        })
+impl ChartOptions {
+    /// The options of a chart in `dir` that configuration does not name:
+    /// released under its directory's name, made a valid release name.
+    pub fn for_dir(dir: &str) -> ChartOptions {
+        ChartOptions {
+            release: default_release(dir.rsplit('/').next().unwrap_or("")),
+            ..ChartOptions::default()
+        }
     }
 
-    /// Renders the chart in `dir` (relative to `root`, the export of one
-    /// revision) with `helm template`: no cluster access, no dependency
-    /// download (a chart must vendor its dependencies in `charts/`), no
-    /// post-renderer, values files only from the revision.
-    pub fn render(&self, root: &Path, dir: &str, opts: &ChartOptions) -> Result<String, String> {
-        let mut command = vec![
-            self.program.clone(),
-            "template".into(),
-            opts.release.clone(),
-            if dir.is_empty() { "." } else { dir }.to_string(),
-        ];
-        if let Some(ns) = &opts.namespace {
-            command.extend(["--namespace".into(), ns.clone()]);
+    /// Refuses a release name or namespace that is not a DNS-1123 name, and
+    /// values files that are not normalised repository paths.
+    pub fn validate(&self) -> Result<(), String> {
+        if !valid_release(&self.release) {
+            return Err(format!(
+                "release name {:?} is not a valid Helm release name (lowercase letters, digits, \
+                 `-` and `.`, starting and ending with a letter or digit, at most 53 characters)",
+                self.release
+            ));
         }
-        for v in &opts.values {
-            let p = resolve("", v)
-                .filter(|p| !v.starts_with('/') && root.join(p).is_file())
-                .ok_or_else(|| format!("values file {v:?} is not a file of this revision"))?;
-            command.extend(["--values".into(), p]);
+        if let Some(ns) = &self.namespace
+            && !valid_label(ns, 63)
+        {
+            return Err(format!(
+                "namespace {ns:?} is not a valid namespace name (lowercase letters, digits and `-`, \
+                 at most 63 characters)"
+            ));
         }
-        run_limited(&command, root, self.timeout, self.max_output)
+        for v in &self.values {
+            if v.is_empty() || v.starts_with('/') || resolve("", v).as_deref() != Some(v) {
+                return Err(format!(
+                    "values file {v:?} must be a repository path such as `envs/prod.yaml`"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
-/// Runs `command` in `root` with a clean environment (PATH only; HOME and
-/// tool caches inside `root`), no input, its own process group, a time
-/// limit and an output limit. Returns stdout, or the tool's message.
-fn run_limited(
-    command: &[String],
-    root: &Path,
-    timeout: Duration,
-    max_output: usize,
-) -> Result<String, String> {
-    let shown = command.join(" ");
-    {
-        let (program, args) = command.split_first().ok_or("no command")?;
-        let mut child = Command::new(program)
-            .args(args)
-            .current_dir(root)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", root)
-            .env("XDG_CACHE_HOME", root.join(".cache"))
-            .env("XDG_CONFIG_HOME", root.join(".config"))
-            .env("XDG_DATA_HOME", root.join(".data"))
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout ends whatever it started.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot run {shown}: {e}"))?;
-        let limit = max_output as u64;
-        let mut stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut stderr = child.stderr.take().ok_or("no stderr")?;
-        let out = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let r = (&mut stdout).take(limit + 1).read_to_end(&mut buf);
-            // Drain the rest so the tool is never blocked on a full pipe.
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-            r.map(|_| buf)
-        });
-        let err = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = (&mut stderr).take(64 << 10).read_to_end(&mut buf);
-            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
-            buf
-        });
-        let start = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break s,
-                Ok(None) if start.elapsed() > timeout => {
-                    // The whole group: the tool and anything it started
-                    // (which would otherwise hold the pipes open).
-                    let _ = Command::new("kill")
-                        .args(["-KILL", "--", &format!("-{}", child.id())])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    // The readers are left to finish on their own: a
-                    // survivor holding the pipes must not hang reachdiff.
-                    drop((out, err));
-                    return Err(format!(
-                        "{shown} did not finish within {:.1} s",
-                        timeout.as_secs_f64()
-                    ));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(e.to_string()),
-            }
-        };
-        let stdout = out
-            .join()
-            .map_err(|_| "reading output failed".to_string())?
-            .map_err(|e| e.to_string())?;
-        let stderr = err.join().unwrap_or_default();
-        if !status.success() {
-            let msg = String::from_utf8_lossy(&stderr);
-            let msg = msg.trim();
-            return Err(format!(
-                "{shown} failed ({status}): {}",
-                if msg.is_empty() { "no message" } else { msg }
-            ));
+/// A Helm release name: a DNS-1123 subdomain of at most 53 characters
+/// (what helm itself accepts).
+pub fn valid_release(name: &str) -> bool {
+    name.len() <= 53 && !name.is_empty() && name.split('.').all(|l| valid_label(l, 63))
+}
+
+/// A DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
+fn valid_label(s: &str, max: usize) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A valid release name made from a directory name: lowercased, other
+/// characters turned into `-`, trimmed; `release` if nothing is left.
+pub fn default_release(dir_name: &str) -> String {
+    let mut out = String::new();
+    for c in dir_name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
         }
-        if stdout.len() as u64 > limit {
-            return Err(format!("output larger than {limit} bytes"));
-        }
-        String::from_utf8(stdout).map_err(|_| "output is not UTF-8".to_string())
     }
+    out.truncate(53);
+    let out = out.trim_matches('-');
+    if out.is_empty() {
+        "release".into()
+    } else {
+        out.to_string()
+    }
+}
+
+impl Helm {
+    /// `helm` if on PATH.
+    pub fn detect() -> Option<Helm> {
+        Some(Helm {
+            program: sandbox::find_program("helm")?,
+            timeout: Duration::from_secs(60),
+            max_output: super::fs::MAX_FILE_BYTES as usize,
+            isolation: Isolation::detect(),
+        })
+    }
+
+    /// The arguments that render the chart in `dir` (relative to the
+    /// export's root): no cluster access, no dependency download (a chart
+    /// vendors its dependencies in `charts/`), no post-renderer, values
+    /// files only from the revision.
+    pub fn args(dir: &str, opts: &ChartOptions) -> Result<Vec<OsString>, String> {
+        opts.validate()?;
+        let mut args: Vec<OsString> = vec!["template".into()];
+        if let Some(ns) = &opts.namespace {
+            args.push(format!("--namespace={ns}").into());
+        }
+        for v in &opts.values {
+            args.push(format!("--values=./{v}").into());
+        }
+        args.extend(["--".into(), opts.release.clone().into(), dot_path(dir)]);
+        Ok(args)
+    }
+
+    /// Renders the chart in `dir` of an export holding the chart and its
+    /// values files.
+    pub fn render(
+        &self,
+        export: &Export,
+        dir: &str,
+        opts: &ChartOptions,
+    ) -> Result<String, String> {
+        for v in &opts.values {
+            if !export.root().join(v).is_file() {
+                return Err(format!("values file {v:?} is not a file of this revision"));
+            }
+        }
+        let args = Helm::args(dir, opts)?;
+        let limits = Limits {
+            timeout: self.timeout,
+            max_output: self.max_output,
+        };
+        run_tool(&self.program, &args, export, limits, &self.isolation)
+    }
+}
+
+/// Runs a render tool in the export; returns its output, or its message.
+fn run_tool(
+    program: &Path,
+    args: &[OsString],
+    export: &Export,
+    limits: Limits,
+    isolation: &Isolation,
+) -> Result<String, String> {
+    let (root, home) = (export.root(), export.home());
+    let tool = ToolRun {
+        program,
+        args,
+        dir: &root,
+        home: &home,
+        isolation,
+    };
+    let name = program.file_name().map_or_else(
+        || program.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let shown = std::iter::once(name)
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let done = sandbox::run(tool.command(), &shown, limits, &mut || Ok(()))
+        .map_err(|e| export.scrub(&e.to_string()))?;
+    if !done.status.success() {
+        let msg = export.scrub(&done.stderr);
+        return Err(format!(
+            "{shown} failed ({}): {}",
+            done.status,
+            if msg.is_empty() { "no message" } else { &msg }
+        ));
+    }
+    String::from_utf8(done.stdout).map_err(|_| "output is not UTF-8".to_string())
 }
 
 /// The tool to render with per configuration: `None` when rendering is
@@ -242,16 +354,18 @@ pub fn from_config(cfg: &RenderConfig) -> Option<Option<Kustomize>> {
     }))
 }
 
-/// Helm rendering per configuration: `None` when off; otherwise the tool
-/// (if installed) and the options of each configured chart, keyed by its
-/// normalised directory.
-#[allow(clippy::type_complexity)]
-pub fn helm_from_config(
-    cfg: &RenderConfig,
-) -> Option<(
-    Option<Helm>,
-    std::collections::HashMap<String, ChartOptions>,
-)> {
+/// Helm rendering per configuration.
+#[derive(Clone, Debug, Default)]
+pub struct HelmSetup {
+    /// `helm`, if installed.
+    pub helm: Option<Helm>,
+    /// Options of configured charts, by normalised directory. Checked when
+    /// the chart is rendered, so a bad name fails that chart only.
+    pub charts: HashMap<String, ChartOptions>,
+}
+
+/// Helm rendering per configuration: `None` when off.
+pub fn helm_from_config(cfg: &RenderConfig) -> Option<HelmSetup> {
     if cfg.helm == Some(false) {
         return None;
     }
@@ -266,137 +380,51 @@ pub fn helm_from_config(
         .iter()
         .map(|c| {
             let dir = resolve("", &c.path).unwrap_or_default();
-            let release = c
-                .release
-                .clone()
-                .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or("release").to_string());
-            (
-                dir,
-                ChartOptions {
-                    release,
-                    namespace: c.namespace.clone(),
-                    values: c.values.clone(),
-                },
-            )
+            let mut opts = ChartOptions::for_dir(&dir);
+            if let Some(r) = &c.release {
+                opts.release = r.clone();
+            }
+            opts.namespace = c.namespace.clone();
+            opts.values = c
+                .values
+                .iter()
+                .map(|v| resolve("", v).unwrap_or_else(|| v.clone()))
+                .collect();
+            (dir, opts)
         })
         .collect();
-    Some((helm, charts))
+    Some(HelmSetup { helm, charts })
 }
 
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| {
-            let p = d.join(name);
-            p.is_file()
-        })
-    })
-}
-
-/// Checks the kustomization in `dir` and, recursively, every local
-/// kustomization it loads. `dir` is relative to `root`.
-fn check_tree(root: &Path, dir: &str, depth: usize) -> Result<(), String> {
-    if depth > 32 {
-        return Err(format!("{dir}: kustomizations nested too deeply"));
-    }
-    let Some((file, text)) = KUSTOMIZATION_FILES.iter().find_map(|f| {
-        let p = root.join(dir).join(f);
-        std::fs::read_to_string(&p).ok().map(|t| (join(dir, f), t))
-    }) else {
-        return Ok(()); // a plain directory of resources
-    };
-    let entries = check_kustomization(&file, &text)?;
-    for e in entries {
-        let target = resolve(dir, &e).ok_or_else(|| {
-            format!(
-                "{file}: {e:?} leaves the repository; only paths inside the revision are loaded"
-            )
-        })?;
-        let p = root.join(&target);
-        if p.is_dir() {
-            check_tree(root, &target, depth + 1)?;
-        } else if !p.is_file() {
-            return Err(format!(
-                "{file}: {e:?} is neither a file nor a directory of this revision; remote resources and bases are refused"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Refuses plugin fields and remote entries; returns the local entries of
-/// `resources`, `bases` and `components`.
-pub fn check_kustomization(file: &str, text: &str) -> Result<Vec<String>, String> {
-    let v: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("{file}: not valid YAML: {e}"))?;
-    let Some(map) = v.as_mapping() else {
-        return Ok(Vec::new());
-    };
-    for f in PLUGIN_FIELDS {
-        if map.get(f).is_some_and(|x| !x.is_null()) {
-            return Err(format!(
-                "{file}: `{f}` is refused: reachdiff never runs kustomize plugins or Helm (render it in CI and commit the output instead)"
-            ));
-        }
-    }
-    let remote = |s: &str| {
-        s.contains("://")
-            || s.starts_with("git@")
-            || s.starts_with("ssh:")
-            || s.contains("?ref=")
-            || s.contains("?version=")
-            || s.starts_with('/')
-    };
-    for f in FILE_FIELDS {
-        for item in map
-            .get(f)
-            .and_then(|v| v.as_sequence())
-            .into_iter()
-            .flatten()
-        {
-            if item.as_str().is_some_and(remote) {
-                return Err(format!(
-                    "{file}: {f} entry {item:?} is remote or absolute; only files of the revision are loaded"
-                ));
-            }
-        }
-    }
-    if let Some(p) = map
-        .get("openapi")
-        .and_then(|o| o.get("path"))
-        .and_then(|p| p.as_str())
-        .filter(|p| remote(p))
-    {
-        return Err(format!(
-            "{file}: openapi.path {p:?} is remote or absolute; only files of the revision are loaded"
-        ));
-    }
-    let mut out = Vec::new();
-    for f in RESOURCE_FIELDS {
-        let Some(list) = map.get(f) else { continue };
-        let Some(items) = list.as_sequence() else {
-            return Err(format!("{file}: `{f}` must be a list"));
+/// The versions of the render tools on this machine, one line each, for
+/// `reachdiff version --tools`.
+pub fn tool_versions() -> Vec<String> {
+    let probe = |program: &str, args: &[&str]| -> String {
+        let Some(path) = sandbox::find_program(program) else {
+            return format!("{program}: not installed");
         };
-        for item in items {
-            let Some(s) = item.as_str() else {
-                return Err(format!("{file}: `{f}` entries must be strings"));
-            };
-            if remote(s) {
-                return Err(format!(
-                    "{file}: {f} entry {s:?} is remote or absolute; remote resources and bases are refused"
-                ));
+        let mut c = std::process::Command::new(&path);
+        c.args(args).env_clear();
+        let limits = Limits {
+            timeout: Duration::from_secs(20),
+            max_output: 1 << 16,
+        };
+        match sandbox::run(c, program, limits, &mut || Ok(())) {
+            Ok(done) if done.status.success() => {
+                let out = String::from_utf8_lossy(&done.stdout);
+                let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+                format!("{program}: {text} ({})", path.display())
             }
-            out.push(s.to_string());
+            Ok(done) => format!("{program}: {} failed: {}", path.display(), done.stderr),
+            Err(e) => format!("{program}: {e}"),
         }
-    }
-    Ok(out)
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
+    };
+    vec![
+        probe("kubectl", &["version", "--client"]),
+        probe("kustomize", &["version"]),
+        probe("helm", &["version", "--short"]),
+        format!("isolation: {}", Isolation::detect().describe()),
+    ]
 }
 
 /// `dir/entry` normalised; `None` if it leaves the root.
@@ -414,7 +442,7 @@ pub(crate) fn resolve(dir: &str, entry: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// A temporary directory removed when dropped.
+/// A private temporary directory (mode 0700), removed when dropped.
 #[derive(Debug)]
 pub struct TempDir {
     pub path: PathBuf,
@@ -422,6 +450,7 @@ pub struct TempDir {
 
 impl TempDir {
     pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        use std::os::unix::fs::DirBuilderExt;
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let nanos = std::time::SystemTime::now()
@@ -433,7 +462,7 @@ impl TempDir {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir(&path)?;
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(TempDir { path })
     }
 }
@@ -445,76 +474,4 @@ impl Drop for TempDir {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_plugins_and_remote_entries() {
-        let ok = check_kustomization("k.yaml", "resources: [a.yaml, ../base]\nnamespace: x\n");
-        assert_eq!(ok.unwrap(), ["a.yaml", "../base"]);
-        for (text, needle) in [
-            ("generators: [gen.yaml]\n", "`generators` is refused"),
-            ("transformers: [t.yaml]\n", "`transformers` is refused"),
-            ("helmCharts: [{name: x}]\n", "`helmCharts` is refused"),
-            (
-                "resources: [https://github.com/o/r//base?ref=v1]\n",
-                "remote or absolute",
-            ),
-            (
-                "bases: [github.com/o/r/base?ref=main]\n",
-                "remote or absolute",
-            ),
-            (
-                "components: [git@github.com:o/r.git]\n",
-                "remote or absolute",
-            ),
-            ("resources: [/etc]\n", "remote or absolute"),
-            (
-                "crds: [https://example.com/crd.json]\n",
-                "remote or absolute",
-            ),
-            (
-                "openapi: {path: 'https://example.com/s.json'}\n",
-                "remote or absolute",
-            ),
-        ] {
-            let e = check_kustomization("k.yaml", text).unwrap_err();
-            assert!(e.contains(needle), "{text}: {e}");
-            assert!(e.starts_with("k.yaml: "), "{e}");
-        }
-    }
-
-    #[test]
-    fn time_and_output_limits() {
-        let dir = TempDir::new("reachdiff-render-test").unwrap();
-        let slow = Kustomize {
-            command: vec!["sh".into(), "-c".into(), "sleep 5".into()],
-            timeout: Duration::from_millis(200),
-            max_output: 1000,
-        };
-        let start = Instant::now();
-        let e = slow.render(&dir.path, "").unwrap_err();
-        assert!(e.contains("did not finish within 0.2 s"), "{e}");
-        assert!(start.elapsed() < Duration::from_secs(4));
-        let big = Kustomize {
-            command: vec!["sh".into(), "-c".into(), "yes | head -c 100000".into()],
-            timeout: Duration::from_secs(20),
-            max_output: 1000,
-        };
-        let e = big.render(&dir.path, "").unwrap_err();
-        assert!(e.contains("output larger than 1000 bytes"), "{e}");
-        let failing = Kustomize {
-            command: vec!["sh".into(), "-c".into(), "echo boom >&2; exit 3".into()],
-            timeout: Duration::from_secs(20),
-            max_output: 1000,
-        };
-        let e = failing.render(&dir.path, "").unwrap_err();
-        assert!(e.ends_with(": boom"), "{e}");
-    }
-
-    #[test]
-    fn resolve_stays_inside() {
-        assert_eq!(resolve("o/p", "../../b").as_deref(), Some("b"));
-        assert_eq!(resolve("o", "../../b"), None);
-    }
-}
+mod tests;

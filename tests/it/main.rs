@@ -23,6 +23,10 @@ mod deploy;
 /// Findings (`lint`): one fixture per code with a golden, a clean fixture
 /// with none, `--strict` and the diff's introduced findings.
 mod findings;
+/// Rendering: kustomize overlays, built-in transformers and Helm charts;
+/// citations followed into the commit; refusals with remedies; what a
+/// render exports; no network.
+mod render;
 /// Realistic base/head scenarios in fixtures/scenarios: JSON goldens, Markdown and text snapshots.
 mod fixtures;
 /// Git revisions (`--repo`): real repositories, renames, deleted directories,

@@ -5,19 +5,12 @@
 use reachdiff::revision::{Revision, SourceFile};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 /// A revision from (path, text) pairs, without touching the disk.
 pub fn revision(files: &[(&str, &str)]) -> Revision {
     Revision {
         label: "test".into(),
-        files: files
-            .iter()
-            .map(|(p, t)| SourceFile {
-                path: p.to_string(),
-                text: Arc::from(*t),
-            })
-            .collect(),
+        files: files.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect(),
     }
 }
 
@@ -182,4 +175,34 @@ pub fn skip(test: &str, why: &str) {
     let line = format!("SKIPPED: {test}: {why}\n");
     // A failed write to stderr cannot be reported anywhere better.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// A real tool for the tests that need one: `REACHDIFF_TEST_<NAME>` (what
+/// `.ci/run` sets after installing it), else on PATH, else where this
+/// project's machines unpack it (`/tmp/helmdl/layer/NAME/NAME`).
+pub fn real_tool(name: &str) -> Option<PathBuf> {
+    let from_env = std::env::var_os(format!("REACHDIFF_TEST_{}", name.to_uppercase()))
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    };
+    let unpacked = || {
+        let p = PathBuf::from(format!("/tmp/helmdl/layer/{name}/{name}"));
+        p.is_file().then_some(p)
+    };
+    from_env.or_else(on_path).or_else(unpacked)
+}
+
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &std::path::Path) -> std::ffi::OsString {
+    let mut dirs = vec![dir.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).expect("PATH")
 }
