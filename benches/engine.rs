@@ -21,7 +21,6 @@ use reachdiff::reach::Endpoint;
 use reachdiff::revision::{Revision, SourceFile};
 use reachdiff::synth::{self, SynthOptions};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 const SIZES: &[usize] = &[1_000, 2_000, 4_000, 8_000, 10_000];

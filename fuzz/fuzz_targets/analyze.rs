@@ -6,7 +6,6 @@
 use libfuzzer_sys::fuzz_target;
 use reachdiff::analysis::{Options, analyze};
 use reachdiff::revision::{Revision, SourceFile};
-use std::sync::Arc;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -84,6 +84,27 @@ pub enum Command {
     /// The GitHub App: a webhook server that reports a check run and one
     /// sticky comment on every pull request of the installed repositories.
     Serve(serve::ServeArgs),
+    /// This program's version; with --tools, the render tools it would use.
+    Version(VersionArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VersionArgs {
+    /// Also the kubectl, kustomize and helm found on PATH, and how renders
+    /// are isolated from the network.
+    #[arg(long)]
+    pub tools: bool,
+}
+
+fn version(args: VersionArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "reachdiff {}", env!("CARGO_PKG_VERSION"))?;
+    if args.tools {
+        for line in crate::source::render::tool_versions() {
+            writeln!(out, "{}", crate::report::style::sanitize(&line))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -93,6 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint::run(args),
         Command::Action(args) => action::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Version(args) => version(args),
     }
 }
 

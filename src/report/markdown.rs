@@ -72,13 +72,15 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
     let shown = match base {
         // A rendered stream's own line (no source line known) is shown,
         // never linked: no link rather than a broken one.
-        Some(url) if !span.file.is_empty() && !crate::revision::is_rendered_name(&span.file) => format!(
-            "[{}]({}/{}#L{})",
-            md(&text),
-            url.trim_end_matches('/'),
-            url_path(&span.file),
-            span.line
-        ),
+        Some(url) if !span.file.is_empty() && !crate::revision::is_rendered_name(&span.file) => {
+            format!(
+                "[{}]({}/{}#L{})",
+                md(&text),
+                url.trim_end_matches('/'),
+                url_path(&span.file),
+                span.line
+            )
+        }
         _ => code(&text),
     };
     if on_base {

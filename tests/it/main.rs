@@ -23,10 +23,6 @@ mod deploy;
 /// Findings (`lint`): one fixture per code with a golden, a clean fixture
 /// with none, `--strict` and the diff's introduced findings.
 mod findings;
-/// Rendering: kustomize overlays, built-in transformers and Helm charts;
-/// citations followed into the commit; refusals with remedies; what a
-/// render exports; no network.
-mod render;
 /// Realistic base/head scenarios in fixtures/scenarios: JSON goldens, Markdown and text snapshots.
 mod fixtures;
 /// Git revisions (`--repo`): real repositories, renames, deleted directories,
@@ -36,6 +32,10 @@ mod git;
 /// Generated clusters: the diff equals reach(head) minus reach(base) and
 /// the reverse, every changed row has a cause, analysis never panics.
 mod properties;
+/// Rendering: kustomize overlays, built-in transformers and Helm charts;
+/// citations followed into the commit; refusals with remedies; what a
+/// render exports; no network.
+mod render;
 /// Shared helpers: in-memory revisions, running the built binary.
 mod support;
 /// Architecture invariants and fixture hygiene, checked by machine.

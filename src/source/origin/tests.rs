@@ -136,14 +136,23 @@ fn kustomize_objects_and_fields_cite_their_source_lines() {
     // The second Deployment of deploy.yaml, found by name despite the
     // prefix; an unchanged field cites its own line.
     assert_eq!(at(&map, 1), "base/deploy.yaml:9");
-    assert_eq!(at(&map, line_of(RENDERED, "app: api")), "base/deploy.yaml:14");
+    assert_eq!(
+        at(&map, line_of(RENDERED, "app: api")),
+        "base/deploy.yaml:14"
+    );
     // A field a transformer added (the namespace): the object's line.
     assert_eq!(at(&map, 8), "base/deploy.yaml:9");
     // The policy: unchanged fields in the base, the patched peer in the
     // patch file, where it is written.
     let np = 19;
     assert_eq!(at(&map, np), "base/np.yaml:2");
-    let pod_selector = RENDERED.lines().skip(np as usize).position(|l| l == "  podSelector:").unwrap() as u32 + np + 1;
+    let pod_selector = RENDERED
+        .lines()
+        .skip(np as usize)
+        .position(|l| l == "  podSelector:")
+        .unwrap() as u32
+        + np
+        + 1;
     assert_eq!(at(&map, pod_selector), "base/np.yaml:7");
     assert_eq!(
         at(&map, line_of(RENDERED, "namespaceSelector")),
@@ -196,7 +205,10 @@ fn an_ambiguous_or_missing_source_gives_no_citation() {
     let map = kustomize(RENDERED, "overlays/prod", &MemTree::new(&[]), &[]);
     assert!(map.is_empty());
     // A remote origin (a `repo`) is never cited.
-    let remote = RENDERED.replace("path: ../../base/np.yaml", "repo: https://github.com/o/r\n      path: np.yaml");
+    let remote = RENDERED.replace(
+        "path: ../../base/np.yaml",
+        "repo: https://github.com/o/r\n      path: np.yaml",
+    );
     let map = kustomize(&remote, "overlays/prod", &self::tree(), &[]);
     assert_eq!(at(&map, 19), "");
 }
@@ -260,6 +272,9 @@ fn origin_annotations_are_added_to_the_root_kustomization() {
     );
     let v = add("buildMetadata: [originAnnotations]\n");
     assert_eq!(v["buildMetadata"], serde_json::json!(["originAnnotations"]));
-    assert_eq!(add("")["buildMetadata"], serde_json::json!(["originAnnotations"]));
+    assert_eq!(
+        add("")["buildMetadata"],
+        serde_json::json!(["originAnnotations"])
+    );
     assert!(with_origin_annotations(b"- a\n").is_err());
 }

@@ -314,11 +314,10 @@ pub(crate) fn real(program: &str) -> Option<PathBuf> {
 }
 
 pub(crate) fn skipped(test: &str, why: &str) {
-    // Printed even when the test harness captures output: `--nocapture`
-    // is not needed to see that a test did not run.
-    eprintln!("SKIPPED: {test}: {why}");
+    // Straight to stderr, not through the harness's capture, which hides
+    // what a passing test prints: a test that did not run says so.
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "test {test} ... SKIPPED ({why})");
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
 }
 
 #[test]
