@@ -396,7 +396,10 @@ fn kustomize_citations_lead_to_the_object_in_the_commit() {
 #[test]
 fn helm_citations_lead_to_the_template() {
     let Some(helm) = support::real_tool("helm") else {
-        return support::skip("helm_citations_lead_to_the_template", "helm is not installed");
+        return support::skip(
+            "helm_citations_lead_to_the_template",
+            "helm is not installed",
+        );
     };
     let repo = Repo::new();
     let chart = |ports: &str| {
