@@ -17,6 +17,33 @@ pub struct Options {
     /// `external-peers`): they refine the atoms, so a named block is always
     /// a union of atoms, and reports call it by name. They change no verdict.
     pub external_peers: Vec<(String, Vec<Cidr>)>,
+    /// The rest of the cluster (docs/open-world.md): representatives for
+    /// the pods the input does not hold, and what `cluster:` declares.
+    /// None: the closed world (`--closed-world`), the input only.
+    pub open_world: Option<reach::open_world::ClusterSpec>,
+}
+
+/// Adds the representatives of revisions analysed together to each of
+/// their inventories (from the union of their selectors, so they share
+/// ids, OW-2).
+pub fn open_world(invs: &mut [&mut Inventory], opts: &Options, diags: &mut Vec<Diagnostic>) {
+    let Some(cluster) = &opts.open_world else {
+        return;
+    };
+    let ow = {
+        let shared: Vec<&Inventory> = invs.iter().map(|i| &**i).collect();
+        reach::open_world::open_world(&shared, cluster)
+    };
+    match ow {
+        Ok(ow) => invs.iter_mut().for_each(|inv| ow.extend(inv, cluster)),
+        Err(n) => diags.push(Diagnostic::new(
+            Code::OpenWorldLimit,
+            format!(
+                "the selectors split the rest of the cluster into more than {} classes ({n} so far); only the workloads of the repository are analysed",
+                reach::open_world::MAX_CLASSES
+            ),
+        )),
+    }
 }
 
 /// One revision, loaded and analysed.
@@ -107,7 +134,8 @@ pub fn analyze_observed(
     opts: &Options,
     observe: &mut dyn FnMut(Phase),
 ) -> Result<Analyzed, Failed> {
-    let (inv, diags) = load(rev, opts)?;
+    let (mut inv, mut diags) = load(rev, opts)?;
+    open_world(&mut [&mut inv], opts, &mut diags);
     observe(Phase::Loaded);
     let atoms = atoms_for([&inv], opts);
     let analyzed = analyze_loaded(inv, diags, atoms);

@@ -42,7 +42,7 @@ pub fn compare_observed(
     opts: &Options,
     observe: &mut dyn FnMut(Phase),
 ) -> Result<Comparison, SideFailed> {
-    let ((binv, bdiags), (hinv, hdiags)) = manifest::load_pair(base, head, &opts.load);
+    let ((mut binv, bdiags), (mut hinv, mut hdiags)) = manifest::load_pair(base, head, &opts.load);
     observe(Phase::Loaded);
     if bdiags.iter().any(Diagnostic::is_error) {
         return Err(SideFailed {
@@ -60,6 +60,7 @@ pub fn compare_observed(
             },
         });
     }
+    crate::analysis::open_world(&mut [&mut binv, &mut hinv], opts, &mut hdiags);
     let atoms = atoms_for([&binv, &hinv], opts);
     let batoms = atoms.clone();
     let (base, head) = rayon::join(

@@ -43,6 +43,89 @@ pub struct Config {
     pub report: ReportConfig,
     #[serde(default)]
     pub render: RenderConfig,
+    /// What exists in the cluster but not in the repository (OW-6).
+    #[serde(default)]
+    pub cluster: ClusterConfig,
+    /// Only the workloads of the repository, no representatives of the rest
+    /// of the cluster (as `--closed-world`).
+    #[serde(default)]
+    pub closed_world: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterConfig {
+    /// Namespaces with their labels (the same as top-level `namespaces:`;
+    /// a namespace may be declared in one of the two only).
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, NamespaceConfig>,
+    #[serde(default)]
+    pub workloads: Vec<ClusterWorkload>,
+    /// The built-in kube-dns (OW-7; default true).
+    #[serde(default)]
+    pub kube_dns: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterWorkload {
+    pub name: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub ports: Vec<ClusterPort>,
+}
+
+impl ClusterWorkload {
+    fn declared(&self) -> anyhow::Result<crate::reach::open_world::DeclaredWorkload> {
+        use crate::model::Protocol;
+        let ports = self
+            .ports
+            .iter()
+            .map(|p| {
+                let protocol = match p.protocol.as_deref().unwrap_or("TCP") {
+                    "TCP" => Protocol::Tcp,
+                    "UDP" => Protocol::Udp,
+                    "SCTP" => Protocol::Sctp,
+                    other => anyhow::bail!(
+                        "{FILE_NAME}: cluster workload {}/{}: protocol {other:?} is not TCP, UDP or SCTP",
+                        self.namespace,
+                        self.name
+                    ),
+                };
+                if p.port == 0 {
+                    anyhow::bail!(
+                        "{FILE_NAME}: cluster workload {}/{}: port 0 is not a port",
+                        self.namespace,
+                        self.name
+                    );
+                }
+                Ok(crate::manifest::ContainerPort {
+                    name: p.name.clone(),
+                    port: p.port,
+                    protocol,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(crate::reach::open_world::DeclaredWorkload {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            labels: self.labels.clone(),
+            ports,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterPort {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub port: u16,
+    /// TCP (default), UDP or SCTP.
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -243,12 +326,49 @@ impl Config {
         }
     }
 
-    /// The namespaces for [`LoadOptions`](crate::manifest::LoadOptions).
+    /// The namespaces for [`LoadOptions`](crate::manifest::LoadOptions):
+    /// top-level `namespaces:` and `cluster: namespaces:` alike.
     pub fn external_namespaces(&self) -> BTreeMap<String, Labels> {
         self.namespaces
             .iter()
+            .chain(&self.cluster.namespaces)
             .map(|(k, v)| (k.clone(), v.labels.clone()))
             .collect()
+    }
+
+    /// Applies `cluster:` and `closed-world:` to the analysis options: the
+    /// declared namespaces and workloads join the open world (OW-6), unless
+    /// the closed world was asked for here or on the command line.
+    pub fn apply_cluster(&self, opts: &mut crate::analysis::Options) -> anyhow::Result<()> {
+        if self.closed_world {
+            opts.open_world = None;
+        }
+        let Some(spec) = &mut opts.open_world else {
+            return Ok(());
+        };
+        for name in self.cluster.namespaces.keys() {
+            if self.namespaces.contains_key(name) {
+                anyhow::bail!(
+                    "{FILE_NAME}: namespace {name:?} is declared twice, in `namespaces:` and in `cluster: namespaces:`; keep one"
+                );
+            }
+        }
+        spec.namespaces = self.external_namespaces();
+        let mut seen = BTreeSet::new();
+        for w in &self.cluster.workloads {
+            if !seen.insert((w.namespace.clone(), w.name.clone())) {
+                anyhow::bail!(
+                    "{FILE_NAME}: cluster workload {}/{} is declared twice",
+                    w.namespace,
+                    w.name
+                );
+            }
+            spec.workloads.push(w.declared()?);
+        }
+        if let Some(dns) = self.cluster.kube_dns {
+            spec.builtin_dns = dns;
+        }
+        Ok(())
     }
 
     /// The named external peers with their CIDRs parsed.

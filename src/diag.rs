@@ -89,6 +89,7 @@ codes! {
     EqualPriority => "equal-priority", Warning, "two admin-tier policies share a priority; they are ordered by name (AP-4)";
     MissingRequiredField => "missing-required-field", Warning, "a field the CRD requires is missing; it is read as its empty value, as the API's Go types do";
     UnsupportedPeer => "unsupported-peer", Warning, "a peer kind reachdiff cannot model (nodes, domain names); it matches no endpoint";
+    OpenWorldLimit => "open-world-limit", Warning, "too many representative classes; the rest of the cluster is left out of the analysis (OW-4)";
     IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
 }
 

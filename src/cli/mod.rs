@@ -59,6 +59,11 @@ pub struct Common {
     /// Partition the IPv6 address space even when no IPv6 block appears.
     #[arg(long)]
     pub dual_stack: bool,
+    /// Only the workloads of the input: no representatives for the rest of
+    /// the cluster, no built-in kube-dns (also `closed-world: true` in
+    /// `.reachdiff.yaml`).
+    #[arg(long)]
+    pub closed_world: bool,
     /// Also print informational diagnostics (skipped kinds, defaulting).
     #[arg(short, long)]
     pub verbose: bool,
@@ -166,6 +171,7 @@ impl Common {
         AnalysisSettings {
             namespace: self.namespace.clone(),
             dual_stack: self.dual_stack,
+            closed_world: self.closed_world,
         }
     }
 }

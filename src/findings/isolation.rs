@@ -13,6 +13,10 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
     // Namespace -> workloads, in id order (workloads are sorted by id).
     let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, w) in an.workloads.iter().enumerate() {
+        // Findings are about the repository's workloads (OW-8).
+        if w.representative.is_some() {
+            continue;
+        }
         by_ns.entry(w.namespace.as_str()).or_default().push(i);
     }
     for (ns, ws) in &by_ns {

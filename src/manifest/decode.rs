@@ -554,6 +554,7 @@ pub(crate) fn workload(
         ports,
         host_network,
         span: cx.span(root.pos),
+        representative: None,
     })
 }
 

@@ -31,12 +31,65 @@ pub struct Workload {
     pub ports: Vec<ContainerPort>,
     pub host_network: bool,
     pub span: Span,
+    /// Set on the witness of a representative class (pods the repository
+    /// does not hold, `reach::open_world`); None for objects of the input.
+    pub representative: Option<std::sync::Arc<Representative>>,
 }
 
 impl Workload {
-    /// The contract id `ns/name[Kind]`.
+    /// The contract id: `ns/name[Kind]`, or the representative's id.
     pub fn id(&self) -> String {
-        format!("{}/{}[{}]", self.namespace, self.name, self.kind)
+        match &self.representative {
+            Some(r) => r.id.clone(),
+            None => format!("{}/{}[{}]", self.namespace, self.name, self.kind),
+        }
+    }
+}
+
+/// What a representative endpoint stands for (contract class
+/// `representative`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Representative {
+    /// Contains `*` or `{`: `*/*[any]`, `monitoring/{app=prometheus}[any]`.
+    pub id: String,
+    /// The namespace's name, `*` for any other namespace, or `{labels}`.
+    pub namespace: String,
+    /// The class's namespace constraints in selector syntax (`""`: any
+    /// namespace the repository does not name); None: the namespace is a
+    /// known one, named by `namespace`.
+    pub namespace_selector: Option<String>,
+    /// The class's pod label constraints in selector syntax (`""`: any pod).
+    pub pod_selector: String,
+    /// Declared in `.reachdiff.yaml` `cluster:` or the built-in kube-dns.
+    pub declared: bool,
+    /// The class's constraints on its namespace's labels (the name is the
+    /// label `kubernetes.io/metadata.name`); None: a known namespace.
+    pub namespace_cells: Option<Vec<(String, LabelCells)>>,
+    /// The class's constraints on pod labels; a key not listed may carry
+    /// anything (or nothing). A declared endpoint lists each of its labels.
+    pub pod_cells: Vec<(String, LabelCells)>,
+}
+
+/// The values a class allows for one label key (`None`: the key absent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LabelCells {
+    Only(Vec<Option<String>>),
+    AllBut(Vec<Option<String>>),
+}
+
+impl LabelCells {
+    /// Whether some pod of the class may carry `value` under this key.
+    pub fn allows(&self, value: Option<&str>) -> bool {
+        let has = |s: &[Option<String>]| s.iter().any(|x| x.as_deref() == value);
+        match self {
+            LabelCells::Only(s) => has(s),
+            LabelCells::AllBut(s) => !has(s),
+        }
+    }
+
+    /// Whether every pod of the class carries `value` under this key.
+    pub fn forces(&self, value: Option<&str>) -> bool {
+        matches!(self, LabelCells::Only(s) if s.len() == 1 && s[0].as_deref() == value)
     }
 }
 

@@ -30,6 +30,10 @@ pub struct AnalysisSettings {
     pub namespace: String,
     /// Partition the IPv6 space even when no IPv6 block appears.
     pub dual_stack: bool,
+    /// Only the workloads of the input: no representatives of the rest of
+    /// the cluster (docs/open-world.md); `closed-world: true` in the
+    /// configuration says the same.
+    pub closed_world: bool,
 }
 
 impl Default for AnalysisSettings {
@@ -37,6 +41,7 @@ impl Default for AnalysisSettings {
         AnalysisSettings {
             namespace: "default".into(),
             dual_stack: false,
+            closed_world: false,
         }
     }
 }
@@ -51,6 +56,10 @@ impl AnalysisSettings {
             },
             dual_stack: self.dual_stack,
             external_peers: Vec::new(),
+            open_world: (!self.closed_world).then(|| crate::reach::open_world::ClusterSpec {
+                builtin_dns: true,
+                ..Default::default()
+            }),
         }
     }
 }
@@ -59,6 +68,7 @@ impl AnalysisSettings {
 fn configure(opts: &mut Options, cfg: &crate::config::Config) -> Result<(), OpsError> {
     opts.load.external_namespaces = cfg.external_namespaces();
     opts.external_peers = cfg.external_peers()?;
+    cfg.apply_cluster(opts)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! only the rows and columns they need.
 
 mod compile;
+pub mod open_world;
 pub mod rules;
 
 use crate::diag::{Diagnostic, Span};
@@ -81,6 +82,12 @@ impl Analysis {
             Endpoint::Workload(w) => self.workloads[w].id(),
             Endpoint::Atom(a) => self.atoms.atoms()[a].id(),
         }
+    }
+
+    /// A representative (pods the input does not hold, OW-1), not a
+    /// workload of the input.
+    pub fn is_representative(&self, w: usize) -> bool {
+        self.workloads[w].representative.is_some()
     }
 
     pub fn workload_index(&self, id: &str) -> Option<usize> {

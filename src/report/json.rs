@@ -18,14 +18,33 @@ pub const DIFF_SCHEMA: &str = "reachdiff/diff/v1";
 pub enum EndpointJson {
     Workload {
         id: String,
+        class: &'static str,
         kind: String,
         namespace: String,
         name: String,
     },
     IpBlock {
         id: String,
+        class: &'static str,
         kind: &'static str,
         ranges: Vec<String>,
+    },
+    /// Pods the input does not hold (OW-1), or a declared endpoint (OW-6).
+    Representative {
+        id: String,
+        class: &'static str,
+        kind: &'static str,
+        /// A known namespace's name, `*`, or `{labels}`.
+        namespace: String,
+        /// Namespace constraints in selector syntax (`""`: any namespace
+        /// the input does not name); absent for a known namespace.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace_selector: Option<String>,
+        /// Pod label constraints in selector syntax (`""`: any pod).
+        pod_selector: String,
+        /// Declared in `.reachdiff.yaml` `cluster:` or the built-in kube-dns.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        declared: bool,
     },
 }
 
@@ -34,8 +53,20 @@ impl EndpointJson {
         match e {
             Endpoint::Workload(w) => {
                 let w = &a.workloads[w];
+                if let Some(r) = &w.representative {
+                    return EndpointJson::Representative {
+                        id: r.id.clone(),
+                        class: "representative",
+                        kind: "Representative",
+                        namespace: r.namespace.clone(),
+                        namespace_selector: r.namespace_selector.clone(),
+                        pod_selector: r.pod_selector.clone(),
+                        declared: r.declared,
+                    };
+                }
                 EndpointJson::Workload {
                     id: w.id(),
+                    class: "workload",
                     kind: w.kind.clone(),
                     namespace: w.namespace.clone(),
                     name: w.name.clone(),
@@ -45,6 +76,7 @@ impl EndpointJson {
                 let atom = &a.atoms.atoms()[i];
                 EndpointJson::IpBlock {
                     id: atom.id(),
+                    class: "ipblock",
                     kind: "IPBlock",
                     ranges: atom.ranges.iter().map(ToString::to_string).collect(),
                 }
@@ -54,7 +86,9 @@ impl EndpointJson {
 
     pub fn id(&self) -> &str {
         match self {
-            EndpointJson::Workload { id, .. } | EndpointJson::IpBlock { id, .. } => id,
+            EndpointJson::Workload { id, .. }
+            | EndpointJson::IpBlock { id, .. }
+            | EndpointJson::Representative { id, .. } => id,
         }
     }
 }
@@ -316,6 +350,7 @@ fn union_endpoint_json(cmp: &Comparison, u: usize) -> EndpointJson {
         (None, Some(b)) => EndpointJson::from_analysis(&cmp.base.analysis, b),
         (None, None) => EndpointJson::Workload {
             id: e.id.clone(),
+            class: "workload",
             kind: String::new(),
             namespace: String::new(),
             name: String::new(),

@@ -12,7 +12,10 @@ use std::fmt::Write;
 
 fn group_of(a: &Analysis, e: Endpoint) -> String {
     match e {
-        Endpoint::Workload(w) => format!("namespace {}", a.workloads[w].namespace),
+        Endpoint::Workload(w) => match &a.workloads[w].representative {
+            Some(_) => "the rest of the cluster".to_string(),
+            None => format!("namespace {}", a.workloads[w].namespace),
+        },
         Endpoint::Atom(_) => "external addresses".to_string(),
     }
 }
@@ -23,11 +26,32 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
     let _ = writeln!(
         out,
         "{}, {}, {}, {}",
-        plural(a.workloads.len(), "workload", "workloads"),
+        plural(
+            a.workloads.iter().filter(|w| w.representative.is_none()).count(),
+            "workload",
+            "workloads"
+        ),
         plural(a.atoms.len(), "external block", "external blocks"),
         plural(a.policies.len(), "policy", "policies"),
         plural(conns.len(), "allowed connection", "allowed connections"),
     );
+    let reps: Vec<String> = a
+        .workloads
+        .iter()
+        .filter_map(|w| w.representative.as_ref())
+        .map(|r| sanitize(&r.id))
+        .collect();
+    if !reps.is_empty() {
+        let more = reps.len().saturating_sub(6);
+        let shown = reps[..reps.len() - more].join(", ");
+        // OW-1: the rest of the cluster, which `--closed-world` leaves out.
+        let _ = writeln!(
+            out,
+            "{} for pods outside the repository ({shown}{}; --closed-world leaves them out)",
+            plural(reps.len(), "representative", "representatives"),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
     let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
         Default::default();
     for (s, d, c) in conns {

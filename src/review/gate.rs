@@ -111,6 +111,19 @@ pub struct Matcher {
     /// External blocks overlapping this CIDR.
     #[serde(default)]
     pub cidr: Option<String>,
+    /// true: pods of namespaces the repository does not name (the
+    /// representatives of other namespaces, OW-1); false: everything else.
+    #[serde(default)]
+    pub any_namespace: Option<bool>,
+}
+
+/// How a representative (a class of pods) matches a matcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantifier {
+    /// Some pod of the class could match (forbidding gates).
+    Some,
+    /// Every pod of the class matches (exceptions).
+    Every,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +176,85 @@ pub fn parse_rules(file: &str, text: &str) -> Result<RulesFile, RulesError> {
 }
 
 impl Matcher {
+    pub fn matches_as(&self, a: &Analysis, e: Endpoint, q: Quantifier) -> bool {
+        let rep = match e {
+            Endpoint::Workload(w) => a.workloads[w].representative.as_deref(),
+            Endpoint::Atom(_) => None,
+        };
+        let other_ns = rep.is_some_and(|r| r.namespace_cells.is_some());
+        if self.any_namespace.is_some_and(|want| want != other_ns)
+            || (self.any_namespace == Some(true) && rep.is_none())
+        {
+            return false;
+        }
+        match (e, rep) {
+            (Endpoint::Workload(w), Some(r)) if !r.declared => self.matches_class(a, w, r, q),
+            _ => self.matches(a, e),
+        }
+    }
+
+    /// The class table of docs/open-world.md ("Gates"): each field on a
+    /// class of pods, for some or every pod of it.
+    fn matches_class(
+        &self,
+        a: &Analysis,
+        w: usize,
+        r: &crate::manifest::Representative,
+        q: Quantifier,
+    ) -> bool {
+        use crate::manifest::LabelCells;
+        use crate::model::selector::NAMESPACE_NAME_LABEL;
+        if self.external == Some(true) || self.cidr.is_some() {
+            return false;
+        }
+        let key_holds = |cells: &[(String, LabelCells)], k: &str, v: Option<&str>| {
+            match (cells.iter().find(|(key, _)| key == k), q) {
+                (Some((_, c)), Quantifier::Some) => c.allows(v),
+                (Some((_, c)), Quantifier::Every) => c.forces(v),
+                (None, Quantifier::Some) => true,
+                (None, Quantifier::Every) => false,
+            }
+        };
+        let wl = &a.workloads[w];
+        match &r.namespace_cells {
+            None => {
+                // A known namespace: its name and labels are facts.
+                let plain = Matcher {
+                    pod_labels: None,
+                    workloads: None,
+                    ..self.clone()
+                };
+                if !plain.matches(a, Endpoint::Workload(w)) {
+                    return false;
+                }
+            }
+            Some(ns) => {
+                if let Some(names) = &self.namespaces {
+                    let any = names.iter().any(|n| key_holds(ns, NAMESPACE_NAME_LABEL, Some(n)));
+                    if !any {
+                        return false;
+                    }
+                }
+                if let Some(want) = &self.namespace_labels {
+                    if !want.iter().all(|(k, v)| key_holds(ns, k, Some(v))) {
+                        return false;
+                    }
+                }
+            }
+        }
+        if let Some(want) = &self.pod_labels {
+            if !want.iter().all(|(k, v)| key_holds(&r.pod_cells, k, Some(v))) {
+                return false;
+            }
+        }
+        if let Some(ids) = &self.workloads {
+            if !ids.contains(&wl.id()) {
+                return false;
+            }
+        }
+        true
+    }
+
     fn matches(&self, a: &Analysis, e: Endpoint) -> bool {
         match e {
             Endpoint::Workload(w) => {
@@ -335,18 +427,24 @@ pub fn evaluate(
                 let e = &cmp.diff.endpoints[u];
                 if side_head { e.head } else { e.base }
             };
-            let hit = |m: &Option<Matcher>, u: usize, default: bool| match (m, endpoint(u)) {
+            // A representative matches `from`/`to` when some pod it stands
+            // for could match, an exception only when every one does
+            // (docs/open-world.md, "Gates").
+            let hit = |m: &Option<Matcher>, u: usize, default: bool, q: Quantifier| match (
+                m,
+                endpoint(u),
+            ) {
                 (None, _) => default,
-                (Some(m), Some(e)) => m.matches(a, e),
+                (Some(m), Some(e)) => m.matches_as(a, e, q),
                 (Some(_), None) => false,
             };
             let violations: Vec<String> = rows
                 .iter()
                 .filter(|r| {
-                    hit(&g.from, r.src, true)
-                        && hit(&g.to, r.dst, true)
-                        && !hit(&g.except_from, r.src, false)
-                        && !hit(&g.except_to, r.dst, false)
+                    hit(&g.from, r.src, true, Quantifier::Some)
+                        && hit(&g.to, r.dst, true, Quantifier::Some)
+                        && !hit(&g.except_from, r.src, false, Quantifier::Every)
+                        && !hit(&g.except_to, r.dst, false, Quantifier::Every)
                 })
                 .map(|r| row_line(cmp, r))
                 .collect();

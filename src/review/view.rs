@@ -160,7 +160,18 @@ fn groups(
             let internet = public(&from);
             let to_internet = head && public(&to);
             let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
-            let whole_cluster = a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
+            // A path from any namespace the repository does not name (a
+            // representative of an unknown namespace, OW-1) is as exposed
+            // as one from every workload.
+            let any_namespace = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
+                Some(Endpoint::Workload(w)) => a.workloads[w]
+                    .representative
+                    .as_ref()
+                    .is_some_and(|r| r.namespace_selector.is_some()),
+                _ => false,
+            });
+            let whole_cluster = any_namespace
+                || a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
             out.push(Group {
                 from_text: describe(&from, eps, &census, head),
                 to_text: describe_destination(&to, eps, &census, head, &conn),
@@ -254,7 +265,7 @@ impl<'a> Census<'a> {
             })
             .collect();
         let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
-        for w in &a.workloads {
+        for w in a.workloads.iter().filter(|w| w.representative.is_none()) {
             *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
         }
         let ns_labels = a
@@ -328,9 +339,55 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head:
     p
 }
 
+/// A representative in words (OW-1): "any pod in any other namespace",
+/// "pods `app=prometheus` in namespaces `team=monitoring`".
+pub fn describe_representative(r: &crate::manifest::Representative) -> Phrase {
+    if r.declared {
+        return Phrase::default().text("declared ").code(r.id.clone());
+    }
+    let p = if r.pod_selector.is_empty() {
+        Phrase::default().text("any pod")
+    } else {
+        Phrase::default().text("pods ").code(r.pod_selector.clone())
+    };
+    match r.namespace_selector.as_deref() {
+        None => p
+            .text(" in namespace ")
+            .code(r.namespace.clone())
+            .text(" outside the repository"),
+        Some("") => p.text(" in any other namespace"),
+        Some(_) if !r.namespace.starts_with('{') => p
+            .text(" in namespace ")
+            .code(r.namespace.clone())
+            .text(" (not in the repository)"),
+        Some(s) => p.text(" in namespaces ").code(s.to_string()),
+    }
+}
+
 fn describe_workloads(ws: &[usize], census: &Census<'_>) -> Vec<Phrase> {
     let a = census.a;
-    let total = a.workloads.len();
+    let (reps, ws): (Vec<usize>, Vec<usize>) = ws.iter().partition(|&&w| a.is_representative(w));
+    let mut out: Vec<Phrase> = Vec::new();
+    if !ws.is_empty() {
+        out.extend(describe_input_workloads(&ws, census));
+    }
+    for &w in reps.iter().take(LIST_CAP) {
+        if let Some(r) = &a.workloads[w].representative {
+            out.push(describe_representative(r));
+        }
+    }
+    if reps.len() > LIST_CAP {
+        out.push(Phrase::default().text(format!(
+            "{} more classes of pods outside the repository",
+            reps.len() - LIST_CAP
+        )));
+    }
+    out
+}
+
+fn describe_input_workloads(ws: &[usize], census: &Census<'_>) -> Vec<Phrase> {
+    let a = census.a;
+    let total: usize = census.per_ns_total.values().sum();
     if ws.len() == total && total > 1 {
         return vec![Phrase::default().strong(format!("every workload in the cluster ({total})"))];
     }

@@ -29,6 +29,9 @@ mod fixtures;
 /// merge-bases, bare and shallow clones; every fixture scenario equals its folder diff;
 /// `.reachdiff.yaml` from the base only, environments, kustomize rendering and refusals.
 mod git;
+/// The rest of the cluster (OW-*): a concrete pod of a representative's
+/// class gets exactly the representative's rows; closed world unchanged.
+mod open_world;
 /// Generated clusters: the diff equals reach(head) minus reach(base) and
 /// the reverse, every changed row has a cause, analysis never panics.
 mod properties;

@@ -12,7 +12,7 @@ const NAMESPACES: [&str; 3] = ["x", "y", "z"];
 const APPS: [&str; 3] = ["a", "b", "c"];
 
 #[derive(Debug, Clone)]
-struct Cluster {
+pub(crate) struct Cluster {
     /// (namespace, app) pairs that exist, with their tier label.
     pods: Vec<(usize, usize, usize)>,
     ns_team: [usize; 3],
@@ -88,7 +88,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         })
 }
 
-fn cluster() -> impl Strategy<Value = Cluster> {
+pub(crate) fn cluster() -> impl Strategy<Value = Cluster> {
     (
         proptest::collection::btree_set((0..3usize, 0..3usize), 1..7),
         proptest::collection::vec(0..2usize, 3),
@@ -179,7 +179,7 @@ fn rules_yaml(out: &mut String, key: &str, peers_key: &str, rules: &[RuleGen]) {
     }
 }
 
-fn yaml(c: &Cluster) -> String {
+pub(crate) fn yaml(c: &Cluster) -> String {
     let mut out = String::new();
     for (i, ns) in NAMESPACES.iter().enumerate() {
         out.push_str(&format!("---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{team: t{}}}}}\n", c.ns_team[i]));

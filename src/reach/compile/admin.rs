@@ -96,7 +96,7 @@ fn compile_policy(p: &AdminPolicy, b: &mut Builder<'_>) {
         rules: [p.ingress.len(), p.egress.len()],
     });
     let subjects = b.sel.subject(&p.subject);
-    if subjects.is_empty() {
+    if !subjects.iter().any(|&w| b.sel.real.contains(w)) {
         b.diags.push(
             Diagnostic::new(
                 Code::SelectsNothing,

@@ -1,27 +1,49 @@
 //! E-10: egress isolation that leaves no way to resolve names.
 
-use super::super::PolicyInfo;
 use super::super::rules::*;
+use super::super::{Analysis, Endpoint};
 use crate::diag::{Code, Diagnostic};
-use crate::manifest::Inventory;
+use crate::model::{PortSet, Protocol};
 use std::collections::BTreeMap;
 
-/// E-10: egress-isolated workloads with no rule that could allow port 53
-/// (UDP or TCP) to any peer, one warning per namespace.
-pub(super) fn warn_egress_without_dns(
-    inv: &Inventory,
-    rules: &[Rule],
-    sides: &[[Side; 2]],
-    policies: &[PolicyInfo],
-    diags: &mut Vec<Diagnostic>,
-) {
-    let dns_ports = crate::model::PortSet::single(53);
+/// The cluster's DNS: workloads (of the input or declared, OW-6/OW-7) in
+/// `kube-system` labelled `k8s-app=kube-dns`.
+fn dns_endpoints(a: &Analysis) -> Vec<usize> {
+    (0..a.workloads.len())
+        .filter(|&w| {
+            let wl = &a.workloads[w];
+            wl.namespace == "kube-system"
+                && wl.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+                && wl.representative.as_ref().is_none_or(|r| r.declared)
+        })
+        .collect()
+}
+
+/// OW-8: whether `w` reaches some DNS endpoint on UDP or TCP 53.
+fn reaches_dns(a: &Analysis, w: usize, dns: &[usize]) -> bool {
+    let port = PortSet::single(53);
+    dns.iter().any(|&d| {
+        let c = a.reach(Endpoint::Workload(w), Endpoint::Workload(d));
+        [Protocol::Udp, Protocol::Tcp]
+            .into_iter()
+            .any(|p| !c.ports(p).intersection(&port).is_empty())
+    })
+}
+
+/// E-10: egress-isolated workloads of the input with no way to resolve
+/// names, one warning per namespace. With a DNS endpoint in the analysis
+/// (OW-8) that means "reaches none on port 53"; without one (closed world),
+/// "no rule could allow port 53 to any peer".
+pub(super) fn warn_egress_without_dns(a: &Analysis, diags: &mut Vec<Diagnostic>) {
+    let (inv, rules, sides, policies) = (a, &a.rules, &a.sides, &a.policies);
+    let dns = dns_endpoints(a);
+    let dns_ports = PortSet::single(53);
     let allows_dns = |r: &Rule| -> bool {
         if r.action != Action::Allow || (r.peers.workloads.is_empty() && r.peers.atoms.is_empty()) {
             return false;
         }
         let fixed = |p| !r.ports.fixed.ports(p).intersection(&dns_ports).is_empty();
-        if fixed(crate::model::Protocol::Udp) || fixed(crate::model::Protocol::Tcp) {
+        if fixed(Protocol::Udp) || fixed(Protocol::Tcp) {
             return true;
         }
         // A named port that resolves to 53 on some peer workload.
@@ -40,11 +62,18 @@ pub(super) fn warn_egress_without_dns(
         if !egress.is_isolated() {
             continue;
         }
-        let chain = egress.admin.iter().chain(&egress.network_policy);
-        if chain.clone().any(|&r| allows_dns(&rules[r])) {
+        let wl = &inv.workloads[w];
+        if wl.representative.is_some() {
             continue;
         }
-        let wl = &inv.workloads[w];
+        if dns.is_empty() {
+            let mut chain = egress.admin.iter().chain(&egress.network_policy);
+            if chain.any(|&r| allows_dns(&rules[r])) {
+                continue;
+            }
+        } else if reaches_dns(a, w, &dns) {
+            continue;
+        }
         let entry = by_ns.entry(wl.namespace.as_str()).or_default();
         entry.0.push(wl.id());
         if entry.1.is_none() {

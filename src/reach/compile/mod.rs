@@ -47,6 +47,8 @@ struct Builder<'a> {
     sel: Selection<'a>,
     natoms: usize,
     nworkloads: usize,
+    /// The inventory holds representatives (OW-*), not only the input.
+    open_world: bool,
     rules: Vec<Rule>,
     sides: Vec<[Side; 2]>,
     policies: Vec<PolicyInfo>,
@@ -101,6 +103,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
             sel: Selection::new(inv, &atoms),
             natoms: atoms.len(),
             nworkloads: n,
+            open_world: inv.workloads.iter().any(|w| w.representative.is_some()),
             rules: Vec::new(),
             sides: (0..n).map(|_| [Side::default(), Side::default()]).collect(),
             policies: Vec::new(),
@@ -109,10 +112,9 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
         for c in COMPILERS {
             c.compile(inv, &mut b);
         }
-        dns::warn_egress_without_dns(inv, &b.rules, &b.sides, &b.policies, b.diags);
         (b.rules, b.sides, b.policies)
     };
-    Analysis {
+    let analysis = Analysis {
         workloads: inv.workloads.clone(),
         namespaces: inv.namespaces.clone(),
         services: inv.services.clone(),
@@ -120,5 +122,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
         rules,
         sides,
         policies,
-    }
+    };
+    dns::warn_egress_without_dns(&analysis, diags);
+    analysis
 }

@@ -57,7 +57,10 @@ fn compile_policy(inv: &Inventory, p: &NetworkPolicy, b: &mut Builder<'_>) {
         };
         b.sel.peer(&spec).workloads.iter().collect()
     };
-    if subjects.is_empty() {
+    // OW-8: only workloads of the repository count, and in the open world
+    // `podSelector: {}` selects every pod that will ever exist there.
+    let selects_real = subjects.iter().any(|&w| b.sel.real.contains(w));
+    if !selects_real && !(b.open_world && p.pod_selector.is_everything()) {
         b.diags.push(
             Diagnostic::new(
                 Code::SelectsNothing,
@@ -195,6 +198,8 @@ fn warn_named_ports(
         let missing: Vec<String> = destinations
             .iter()
             .map(|&w| &ctx.inv.workloads[w])
+            // Representatives declare no ports by nature (OW-5).
+            .filter(|w| w.representative.is_none())
             .filter(|w| {
                 !w.ports.iter().any(|cp| {
                     cp.name.as_deref() == Some(name) && proto.is_none_or(|p| p == cp.protocol)

@@ -5,6 +5,7 @@
 
 use super::super::rules::{EndpointSet, PeerSpec};
 use crate::manifest::{AdminSelect, Inventory};
+use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{AtomTable, BitSet, LabelIndex, Selector};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,6 +14,10 @@ pub(super) struct Selection<'a> {
     inv: &'a Inventory,
     atoms: &'a AtomTable,
     ns_index: BTreeMap<&'a str, usize>,
+    /// By the `kubernetes.io/metadata.name` label, which is the name for
+    /// every namespace of the input (M-7) but not for the witness
+    /// namespaces of representatives (several may carry one name label).
+    ns_by_name_label: BTreeMap<&'a str, Vec<usize>>,
     ns_workloads: Vec<Vec<usize>>,
     // Lookup-only caches: never iterated, so hash order cannot leak into
     // output. Ordered maps here cost a tenth of the whole diff in string
@@ -26,6 +31,8 @@ pub(super) struct Selection<'a> {
     namespace_labels: LabelIndex,
     workload_labels: LabelIndex,
     host_network: BitSet,
+    /// Workloads of the input (not representatives, OW-8).
+    pub(super) real: BitSet,
 }
 
 impl<'a> Selection<'a> {
@@ -36,6 +43,12 @@ impl<'a> Selection<'a> {
             .enumerate()
             .map(|(i, n)| (n.name.as_str(), i))
             .collect();
+        let mut ns_by_name_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, n) in inv.namespaces.iter().enumerate() {
+            if let Some(name) = n.labels.get(NAMESPACE_NAME_LABEL) {
+                ns_by_name_label.entry(name.as_str()).or_default().push(i);
+            }
+        }
         let mut ns_workloads = vec![Vec::new(); inv.namespaces.len()];
         for (i, w) in inv.workloads.iter().enumerate() {
             if let Some(&n) = ns_index.get(w.namespace.as_str()) {
@@ -48,10 +61,18 @@ impl<'a> Selection<'a> {
                 host_network.insert(i);
             }
         }
+        let mut real = BitSet::new(inv.workloads.len());
+        for (i, w) in inv.workloads.iter().enumerate() {
+            if w.representative.is_none() {
+                real.insert(i);
+            }
+        }
         Selection {
+            real,
             inv,
             atoms,
             ns_index,
+            ns_by_name_label,
             ns_workloads,
             ns_cache: HashMap::new(),
             peer_cache: HashMap::new(),
@@ -69,7 +90,7 @@ impl<'a> Selection<'a> {
         let mut b = BitSet::new(self.inv.namespaces.len());
         if let Some(name) = sel.single_namespace_name() {
             // The common "namespace by name" selector needs no scan.
-            if let Some(&i) = self.ns_index.get(name) {
+            for &i in self.ns_by_name_label.get(name).into_iter().flatten() {
                 b.insert(i);
             }
         } else {

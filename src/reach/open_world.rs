@@ -1,0 +1,756 @@
+//! The rest of the cluster: representative endpoints for pods the
+//! repository does not hold (OW-1..OW-8 in `docs/open-world.md`).
+//!
+//! A representative is a *class* of pods: a namespace part (a namespace the
+//! revisions know, or any other namespace with label constraints) and label
+//! constraints on the pod. Constraints are kept per label key as a set of
+//! *cells*: the key absent, each value some selector names, or any other
+//! value. Every selector of both revisions is evaluated on every class; where
+//! it matches some pods of a class and not others, the class is split in two
+//! (OW-4), exactly as CIDRs split the address space into atoms. When no
+//! selector splits a class any more, every selector matches all of its pods
+//! or none, so one concrete *witness* pod (any member) evaluates exactly like
+//! every pod of the class, and the one evaluator of `reach` answers for it.
+
+use crate::manifest::{AdminPeer, AdminSelect, ContainerPort, Inventory, Namespace, NpPeerKind};
+use crate::manifest::{LabelCells, Representative, Workload};
+use crate::model::selector::NAMESPACE_NAME_LABEL;
+use crate::model::{Labels, Operator, Requirement, Selector};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Pods and namespaces that exist in the cluster but not in the repository
+/// (`.reachdiff.yaml` `cluster:`), and whether the built-in kube-dns applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Namespace name → labels (the name label is added).
+    pub namespaces: BTreeMap<String, Labels>,
+    pub workloads: Vec<DeclaredWorkload>,
+    /// OW-7: `kube-system` pods `k8s-app=kube-dns` on UDP/TCP 53, unless a
+    /// revision holds such a workload.
+    pub builtin_dns: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredWorkload {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Labels,
+    pub ports: Vec<ContainerPort>,
+}
+
+impl DeclaredWorkload {
+    pub fn kube_dns() -> DeclaredWorkload {
+        use crate::model::Protocol;
+        DeclaredWorkload {
+            namespace: "kube-system".into(),
+            name: "kube-dns".into(),
+            labels: [("k8s-app".to_string(), "kube-dns".to_string())].into(),
+            ports: [Protocol::Udp, Protocol::Tcp]
+                .into_iter()
+                .map(|protocol| ContainerPort {
+                    name: Some(
+                        if protocol == Protocol::Udp {
+                            "dns"
+                        } else {
+                            "dns-tcp"
+                        }
+                        .into(),
+                    ),
+                    port: 53,
+                    protocol,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// More classes than this would make the report unreadable and the
+/// analysis slow; the open world is then left out, with a diagnostic.
+pub const MAX_CLASSES: usize = 50_000;
+
+/// A value of one label key: absent, or present with a value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Cell {
+    Absent,
+    Value(String),
+}
+
+/// The values a class allows for one key: exactly these, or all but these.
+/// "All but" never runs empty (a value no selector names is always left),
+/// so no domain of values needs to be known.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Cells {
+    Only(BTreeSet<Cell>),
+    AllBut(BTreeSet<Cell>),
+}
+
+impl Cells {
+    fn all() -> Cells {
+        Cells::AllBut(BTreeSet::new())
+    }
+
+    /// The cells a requirement accepts (NP-10 semantics: NotIn accepts an
+    /// absent key).
+    fn of(r: &Requirement) -> Cells {
+        let values = || r.values.iter().cloned().map(Cell::Value).collect();
+        match r.op {
+            Operator::In => Cells::Only(values()),
+            Operator::NotIn => Cells::AllBut(values()),
+            Operator::Exists => Cells::AllBut([Cell::Absent].into()),
+            Operator::DoesNotExist => Cells::Only([Cell::Absent].into()),
+        }
+    }
+
+    fn complement(&self) -> Cells {
+        match self {
+            Cells::Only(s) => Cells::AllBut(s.clone()),
+            Cells::AllBut(s) => Cells::Only(s.clone()),
+        }
+    }
+
+    fn intersect(&self, o: &Cells) -> Cells {
+        match (self, o) {
+            (Cells::Only(a), Cells::Only(b)) => Cells::Only(a.intersection(b).cloned().collect()),
+            (Cells::Only(a), Cells::AllBut(b)) | (Cells::AllBut(b), Cells::Only(a)) => {
+                Cells::Only(a.difference(b).cloned().collect())
+            }
+            (Cells::AllBut(a), Cells::AllBut(b)) => Cells::AllBut(a.union(b).cloned().collect()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Cells::Only(s) if s.is_empty())
+    }
+
+    /// One member: absent where allowed, else the smallest allowed value,
+    /// else a value no selector names (`~` is not allowed in label values).
+    fn witness(&self) -> Option<String> {
+        match self {
+            Cells::Only(s) if s.contains(&Cell::Absent) => None,
+            Cells::Only(s) => s.iter().find_map(|c| match c {
+                Cell::Value(v) => Some(v.clone()),
+                Cell::Absent => None,
+            }),
+            Cells::AllBut(s) if !s.contains(&Cell::Absent) => None,
+            Cells::AllBut(_) => Some("~other".into()),
+        }
+    }
+
+    /// kubectl-like text; injective, so ids never collide. None: no constraint.
+    fn describe(&self, key: &str) -> Option<String> {
+        let values = |s: &BTreeSet<Cell>| -> Vec<String> {
+            s.iter()
+                .filter_map(|c| match c {
+                    Cell::Value(v) => Some(v.clone()),
+                    Cell::Absent => None,
+                })
+                .collect()
+        };
+        let (s, only) = match self {
+            Cells::Only(s) => (s, true),
+            Cells::AllBut(s) => (s, false),
+        };
+        let absent = s.contains(&Cell::Absent);
+        let v = values(s);
+        Some(match (only, absent, v.as_slice()) {
+            (false, false, []) => return None,
+            (false, true, []) => key.to_string(),
+            (false, false, _) => format!("{key} notin ({})", v.join(",")),
+            (false, true, _) => format!("{key},{key} notin ({})", v.join(",")),
+            (true, true, []) => format!("!{key}"),
+            (true, false, [one]) => format!("{key}={one}"),
+            (true, false, _) => format!("{key} in ({})", v.join(",")),
+            (true, true, _) => format!("!{key}|{key} in ({})", v.join(",")),
+        })
+    }
+}
+
+impl Cells {
+    fn public(&self) -> LabelCells {
+        let list = |s: &BTreeSet<Cell>| -> Vec<Option<String>> {
+            s.iter()
+                .map(|c| match c {
+                    Cell::Absent => None,
+                    Cell::Value(v) => Some(v.clone()),
+                })
+                .collect()
+        };
+        match self {
+            Cells::Only(s) => LabelCells::Only(list(s)),
+            Cells::AllBut(s) => LabelCells::AllBut(list(s)),
+        }
+    }
+}
+
+impl LabelClass {
+    fn public(&self) -> Vec<(String, LabelCells)> {
+        self.0.iter().map(|(k, c)| (k.clone(), c.public())).collect()
+    }
+}
+
+/// Constraints on a label map: key → allowed cells; a key that is not
+/// listed is unconstrained.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct LabelClass(BTreeMap<String, Cells>);
+
+enum Verdict {
+    Always,
+    Never,
+    /// Split on this key into the cells that match and those that do not.
+    Split(String, Cells, Cells),
+}
+
+impl LabelClass {
+    fn eval(&self, sel: &Selector) -> Verdict {
+        let mut split = None;
+        for r in &sel.requirements {
+            let allowed = self.0.get(&r.key).cloned().unwrap_or_else(Cells::all);
+            let accepts = Cells::of(r);
+            let yes = allowed.intersect(&accepts);
+            if yes.is_empty() {
+                return Verdict::Never;
+            }
+            let no = allowed.intersect(&accepts.complement());
+            if !no.is_empty() && split.is_none() {
+                split = Some((r.key.clone(), yes, no));
+            }
+        }
+        match split {
+            Some((k, yes, no)) => Verdict::Split(k, yes, no),
+            None => Verdict::Always,
+        }
+    }
+
+    fn with(&self, key: &str, cells: Cells) -> LabelClass {
+        let mut c = self.clone();
+        c.0.insert(key.to_string(), cells);
+        c
+    }
+
+    fn witness(&self) -> Labels {
+        self.0
+            .iter()
+            .filter_map(|(k, c)| c.witness().map(|v| (k.clone(), v)))
+            .collect()
+    }
+
+    /// `app=web,!tier`; keys in order; None when unconstrained.
+    fn describe(&self, skip: Option<&str>) -> Option<String> {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(k, _)| Some(k.as_str()) != skip)
+            .filter_map(|(k, c)| c.describe(k))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(","))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum NsPart {
+    /// A namespace some revision declares or assumes, or `cluster:` declares.
+    Known(String),
+    /// Any namespace none of them names; its name is a label like others.
+    Unknown(LabelClass),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Class {
+    ns: NsPart,
+    pods: LabelClass,
+}
+
+/// Which pods a selector pair can match, from any policy of any revision.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum NsMatch {
+    Name(String),
+    Labels(Selector),
+}
+
+fn matchers_of(inv: &Inventory, out: &mut BTreeSet<(NsMatch, Option<Selector>)>) {
+    let admin = |s: &AdminSelect| match s {
+        AdminSelect::Namespaces(n) => (NsMatch::Labels(n.clone()), None),
+        AdminSelect::Pods { namespaces, pods } => {
+            (NsMatch::Labels(namespaces.clone()), Some(pods.clone()))
+        }
+    };
+    for p in &inv.policies {
+        out.insert((NsMatch::Name(p.namespace.clone()), Some(p.pod_selector.clone())));
+        for r in p.ingress.iter().chain(&p.egress) {
+            for peer in r.peers.iter().flatten() {
+                if let NpPeerKind::Selectors { namespaces, pods } = &peer.kind {
+                    let ns = match namespaces {
+                        Some(n) => NsMatch::Labels(n.clone()),
+                        None => NsMatch::Name(p.namespace.clone()),
+                    };
+                    out.insert((ns, pods.clone()));
+                }
+            }
+        }
+    }
+    for p in &inv.admin_policies {
+        out.insert(admin(&p.subject));
+        for r in p.ingress.iter().chain(&p.egress) {
+            for (peer, _) in &r.peers {
+                if let AdminPeer::Select(s) = peer {
+                    out.insert(admin(s));
+                }
+            }
+        }
+    }
+}
+
+struct World<'a> {
+    /// Known namespace → its labels in each revision and in `cluster:`.
+    known: BTreeMap<String, Vec<&'a Labels>>,
+    /// Per known namespace: the distinct pod selectors of every policy
+    /// selector that can match pods there (in some revision).
+    by_ns: BTreeMap<String, Vec<Selector>>,
+    /// Selector pairs that can match pods of namespaces no one names.
+    unknown: Vec<(Selector, Option<Selector>)>,
+}
+
+impl<'a> World<'a> {
+    fn new(invs: &'a [&'a Inventory], cluster: &'a ClusterSpec) -> World<'a> {
+        let mut known: BTreeMap<String, Vec<&Labels>> = BTreeMap::new();
+        for inv in invs {
+            for n in &inv.namespaces {
+                known.entry(n.name.clone()).or_default().push(&n.labels);
+            }
+        }
+        for (name, labels) in &cluster.namespaces {
+            known.entry(name.clone()).or_default().push(labels);
+        }
+        for w in &cluster.workloads {
+            known.entry(w.namespace.clone()).or_default();
+        }
+        let mut matchers = BTreeSet::new();
+        for inv in invs {
+            matchers_of(inv, &mut matchers);
+        }
+        let mut by_ns: BTreeMap<String, BTreeSet<Selector>> = BTreeMap::new();
+        let mut unknown = Vec::new();
+        let mut ns_cache: BTreeMap<&Selector, Vec<&str>> = BTreeMap::new();
+        for (ns, pods) in &matchers {
+            let names: Vec<&str> = match ns {
+                NsMatch::Name(n) => vec![n.as_str()],
+                NsMatch::Labels(s) => {
+                    unknown.push((s.clone(), pods.clone()));
+                    ns_cache
+                        .entry(s)
+                        .or_insert_with(|| {
+                            known
+                                .iter()
+                                .filter(|(x, labels)| {
+                                    // Matching in any revision (or as assumed)
+                                    // makes its pod selector relevant there.
+                                    s.matches(&default_ns_labels(x))
+                                        || labels.iter().any(|l| s.matches(l))
+                                })
+                                .map(|(x, _)| x.as_str())
+                                .collect()
+                        })
+                        .clone()
+                }
+            };
+            if let Some(p) = pods {
+                for n in names {
+                    by_ns.entry(n.to_string()).or_default().insert(p.clone());
+                }
+            }
+        }
+        World {
+            known,
+            by_ns: by_ns
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().collect()))
+                .collect(),
+            unknown,
+        }
+    }
+
+    /// Name cells of "a namespace no one names": any name but the known ones.
+    fn unknown_names(&self) -> Cells {
+        Cells::AllBut(
+            std::iter::once(Cell::Absent)
+                .chain(self.known.keys().cloned().map(Cell::Value))
+                .collect(),
+        )
+    }
+
+    fn split_pods(
+        &self,
+        c: &Class,
+        sels: &mut dyn Iterator<Item = &Selector>,
+    ) -> Option<(Class, Class)> {
+        for p in sels {
+            if let Verdict::Split(k, yes, no) = c.pods.eval(p) {
+                let mk = |cells: Cells| Class {
+                    ns: c.ns.clone(),
+                    pods: c.pods.with(&k, cells),
+                };
+                return Some((mk(yes), mk(no)));
+            }
+        }
+        None
+    }
+
+    fn split(&self, c: &Class) -> Option<(Class, Class)> {
+        let lc = match &c.ns {
+            NsPart::Known(x) => {
+                let sels = self.by_ns.get(x)?;
+                return self.split_pods(c, &mut sels.iter());
+            }
+            NsPart::Unknown(lc) => lc,
+        };
+        for (ns, pods) in &self.unknown {
+            match lc.eval(ns) {
+                Verdict::Never => continue,
+                Verdict::Split(k, yes, no) => {
+                    let mk = |cells: Cells| Class {
+                        ns: NsPart::Unknown(lc.with(&k, cells)),
+                        pods: c.pods.clone(),
+                    };
+                    return Some((mk(yes), mk(no)));
+                }
+                Verdict::Always => {
+                    if let Some(split) = self.split_pods(c, &mut pods.iter()) {
+                        return Some(split);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn classes(&self) -> Result<Vec<Class>, usize> {
+        let any_ns =
+            NsPart::Unknown(LabelClass::default().with(NAMESPACE_NAME_LABEL, self.unknown_names()));
+        let mut work: Vec<Class> = std::iter::once(any_ns)
+            .chain(self.known.keys().cloned().map(NsPart::Known))
+            .map(|ns| Class {
+                ns,
+                pods: LabelClass::default(),
+            })
+            .collect();
+        let mut done = Vec::new();
+        while let Some(c) = work.pop() {
+            match self.split(&c) {
+                Some((a, b)) => {
+                    work.push(a);
+                    work.push(b);
+                }
+                None => done.push(c),
+            }
+            if done.len() + work.len() > MAX_CLASSES {
+                return Err(done.len() + work.len());
+            }
+        }
+        done.sort();
+        Ok(done)
+    }
+
+    /// The namespace part of an id, and the namespace selector of the class
+    /// (None for a known namespace).
+    fn ns_text(&self, ns: &NsPart) -> (String, Option<String>) {
+        let lc = match ns {
+            NsPart::Known(x) => return (x.clone(), None),
+            NsPart::Unknown(lc) => lc,
+        };
+        let name = match lc.0.get(NAMESPACE_NAME_LABEL) {
+            Some(Cells::Only(s)) => Cells::Only(s.clone()).describe(NAMESPACE_NAME_LABEL),
+            // The known names are excluded from every unknown class; say
+            // only what a split excluded besides them.
+            Some(Cells::AllBut(s)) => Cells::AllBut(
+                s.iter()
+                    .filter(|c| match c {
+                        Cell::Absent => false,
+                        Cell::Value(v) => !self.known.contains_key(v),
+                    })
+                    .cloned()
+                    .collect(),
+            )
+            .describe(NAMESPACE_NAME_LABEL),
+            None => None,
+        };
+        let rest = lc.describe(Some(NAMESPACE_NAME_LABEL));
+        if let (Some(Cells::Only(s)), None) = (lc.0.get(NAMESPACE_NAME_LABEL), &rest) {
+            if let [Cell::Value(v)] = s.iter().collect::<Vec<_>>().as_slice() {
+                return (v.clone(), Some(format!("{NAMESPACE_NAME_LABEL}={v}")));
+            }
+        }
+        let text: Vec<String> = name.into_iter().chain(rest).collect();
+        if text.is_empty() {
+            ("*".into(), Some(String::new()))
+        } else {
+            let t = text.join(",");
+            (format!("{{{t}}}"), Some(t))
+        }
+    }
+}
+
+fn default_ns_labels(name: &str) -> Labels {
+    [(NAMESPACE_NAME_LABEL.to_string(), name.to_string())].into()
+}
+
+/// Representatives for a set of revisions analysed together (the base and
+/// the head of a diff, or one revision), as witness workloads and the
+/// namespaces they need. Err: too many classes (count).
+#[derive(Clone, Debug, Default)]
+pub struct OpenWorld {
+    /// Known namespaces with the labels `cluster:` gives them.
+    known: BTreeMap<String, Option<Labels>>,
+    /// Witness namespaces of unknown-namespace classes.
+    namespaces: Vec<Namespace>,
+    workloads: Vec<Workload>,
+    declared: Vec<Workload>,
+}
+
+pub fn open_world(invs: &[&Inventory], cluster: &ClusterSpec) -> Result<OpenWorld, usize> {
+    let world = World::new(invs, cluster);
+    let classes = world.classes()?;
+    let mut ow = OpenWorld::default();
+    for name in world.known.keys() {
+        ow.known
+            .insert(name.clone(), cluster.namespaces.get(name).cloned());
+    }
+    for (i, c) in classes.iter().enumerate() {
+        let (ns_text, ns_selector) = world.ns_text(&c.ns);
+        let namespace = match &c.ns {
+            NsPart::Known(x) => x.clone(),
+            NsPart::Unknown(lc) => {
+                // Witness namespaces get names no Kubernetes object can have;
+                // their name label carries the class's name.
+                let internal = format!("~{i}");
+                ow.namespaces.push(Namespace {
+                    name: internal.clone(),
+                    labels: lc.witness(),
+                    span: None,
+                });
+                internal
+            }
+        };
+        let pods = c.pods.describe(None);
+        let pod_text = pods
+            .as_ref()
+            .map_or("*".to_string(), |p| format!("{{{p}}}"));
+        let info = Representative {
+            id: format!("{ns_text}/{pod_text}[any]"),
+            namespace: ns_text,
+            namespace_selector: ns_selector,
+            pod_selector: pods.unwrap_or_default(),
+            declared: false,
+            namespace_cells: match &c.ns {
+                NsPart::Known(_) => None,
+                NsPart::Unknown(lc) => Some(lc.public()),
+            },
+            pod_cells: c.pods.public(),
+        };
+        ow.workloads
+            .push(witness(namespace, info, c.pods.witness(), Vec::new()));
+    }
+    let mut declared: Vec<&DeclaredWorkload> = cluster.workloads.iter().collect();
+    declared.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    for d in declared {
+        ow.declared.push(declared_witness(d));
+    }
+    Ok(ow)
+}
+
+fn witness(
+    namespace: String,
+    info: Representative,
+    labels: Labels,
+    ports: Vec<ContainerPort>,
+) -> Workload {
+    Workload {
+        kind: "Representative".into(),
+        name: info.id.clone(),
+        namespace,
+        labels,
+        ports,
+        host_network: false,
+        // Nothing of the input defines it: no file, no line.
+        span: crate::diag::Span {
+            file: String::new(),
+            line: 0,
+            col: 0,
+        },
+        representative: Some(Arc::new(info)),
+    }
+}
+
+fn declared_witness(d: &DeclaredWorkload) -> Workload {
+    let labels: Vec<String> = d.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let info = Representative {
+        id: format!(
+            "{}/{}{{{}}}[declared]",
+            d.namespace,
+            d.name,
+            labels.join(",")
+        ),
+        namespace: d.namespace.clone(),
+        namespace_selector: None,
+        pod_selector: labels.join(","),
+        declared: true,
+        namespace_cells: None,
+        pod_cells: d
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), LabelCells::Only(vec![Some(v.clone())])))
+            .collect(),
+    };
+    let mut ports = d.ports.clone();
+    ports.sort();
+    witness(d.namespace.clone(), info, d.labels.clone(), ports)
+}
+
+impl OpenWorld {
+    /// Adds the representatives to one revision's inventory: known
+    /// namespaces it lacks (assumed as M-9 does, or as `cluster:` says),
+    /// the witness namespaces, and the witness workloads.
+    pub fn extend(&self, inv: &mut Inventory, cluster: &ClusterSpec) {
+        let have: BTreeSet<String> = inv.namespaces.iter().map(|n| n.name.clone()).collect();
+        for (name, labels) in &self.known {
+            if have.contains(name) {
+                continue;
+            }
+            let mut l = labels.clone().unwrap_or_default();
+            l.insert(NAMESPACE_NAME_LABEL.to_string(), name.clone());
+            inv.namespaces.push(Namespace {
+                name: name.clone(),
+                labels: l,
+                span: None,
+            });
+        }
+        inv.namespaces.extend(self.namespaces.iter().cloned());
+        inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        inv.workloads.extend(self.workloads.iter().cloned());
+        inv.workloads.extend(self.declared.iter().cloned());
+        if cluster.builtin_dns && !has_kube_dns(inv) {
+            inv.workloads
+                .push(declared_witness(&DeclaredWorkload::kube_dns()));
+        }
+        inv.workloads.sort_by_cached_key(Workload::id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.workloads.len() + self.declared.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// OW-7: the revision (or `cluster:`) already holds the cluster's DNS.
+fn has_kube_dns(inv: &Inventory) -> bool {
+    inv.workloads.iter().any(|w| {
+        w.namespace == "kube-system"
+            && w.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+            && w.representative.as_ref().is_none_or(|r| r.declared)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{LoadOptions, load};
+    use crate::revision::{Revision, SourceFile};
+
+    fn inventory(text: &str) -> Inventory {
+        let rev = Revision {
+            label: "t".into(),
+            files: vec![SourceFile {
+                path: "m.yaml".into(),
+                text: Arc::from(text),
+            }],
+        };
+        load(&rev, &LoadOptions::default()).0
+    }
+
+    fn ids(invs: &[&Inventory]) -> Vec<String> {
+        let ow = open_world(invs, &ClusterSpec::default()).expect("few classes");
+        let mut ids: Vec<String> = ow.workloads.iter().map(Workload::id).collect();
+        ids.sort();
+        ids
+    }
+
+    const WEB: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n";
+
+    /// OW-4 example: `allow-web` splits `shop/*` by `app=web`.
+    #[test]
+    fn a_subject_selector_splits_its_namespace() {
+        assert_eq!(
+            ids(&[&inventory(WEB)]),
+            ["*/*[any]", "shop/{app notin (web)}[any]", "shop/{app=web}[any]"]
+        );
+    }
+
+    /// OW-2 example: the base names ingress-nginx, the head opens to every
+    /// namespace; both get the same classes.
+    #[test]
+    fn both_revisions_share_classes() {
+        let base = inventory(&format!("{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress-nginx}}}}\n"));
+        let head = inventory(&format!("{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{}}\n"));
+        let want = [
+            "ingress-nginx/*[any]",
+            "shop/{app notin (web)}[any]",
+            "shop/{app=web}[any]",
+            "{kubernetes.io/metadata.name notin (ingress-nginx)}/*[any]",
+        ];
+        assert_eq!(ids(&[&base, &head]), want);
+    }
+
+    /// OW-3/OW-4: a NotIn on a namespace label splits unknown namespaces by
+    /// that label; an absent key is in the NotIn half (NP-10).
+    #[test]
+    fn not_in_keeps_absent_keys() {
+        let t = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchExpressions: [{key: team, operator: NotIn, values: [red]}]}\n";
+        let ow = open_world(&[&inventory(t)], &ClusterSpec::default()).expect("few");
+        let unknown: Vec<(String, Labels)> = ow
+            .namespaces
+            .iter()
+            .map(|n| (n.name.clone(), n.labels.clone()))
+            .collect();
+        assert_eq!(unknown.len(), 2, "{unknown:?}");
+        let with_red = unknown.iter().filter(|(_, l)| l.get("team").map(String::as_str) == Some("red")).count();
+        assert_eq!(with_red, 1);
+        let ids: Vec<String> = ow.workloads.iter().map(Workload::id).collect();
+        assert!(ids.contains(&"{team notin (red)}/*[any]".to_string()), "{ids:?}");
+        assert!(ids.contains(&"{team=red}/*[any]".to_string()), "{ids:?}");
+    }
+
+    #[test]
+    fn cell_descriptions_are_distinct() {
+        let v = |s: &[&str]| -> BTreeSet<Cell> { s.iter().map(|x| Cell::Value(x.to_string())).collect() };
+        let mut with_absent = v(&["a"]);
+        with_absent.insert(Cell::Absent);
+        let all = [
+            Cells::Only(v(&["a"])),
+            Cells::Only(v(&["a", "b"])),
+            Cells::Only([Cell::Absent].into()),
+            Cells::Only(with_absent.clone()),
+            Cells::AllBut(v(&["a"])),
+            Cells::AllBut([Cell::Absent].into()),
+            Cells::AllBut(with_absent),
+        ];
+        let texts: BTreeSet<Option<String>> = all.iter().map(|c| c.describe("k")).collect();
+        assert_eq!(texts.len(), all.len());
+        assert_eq!(Cells::all().describe("k"), None);
+    }
+
+    /// OW-7: the built-in kube-dns joins a revision without its own.
+    #[test]
+    fn builtin_kube_dns_only_when_missing() {
+        let spec = ClusterSpec { builtin_dns: true, ..ClusterSpec::default() };
+        let mut inv = inventory(WEB);
+        open_world(&[&inv], &spec).expect("few").extend(&mut inv, &spec);
+        assert!(inv.workloads.iter().any(|w| w.id() == "kube-system/kube-dns{k8s-app=kube-dns}[declared]"));
+        let own = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec:\n  selector: {matchLabels: {k8s-app: kube-dns}}\n  template:\n    metadata: {labels: {k8s-app: kube-dns}}\n    spec: {containers: [{name: c}]}\n";
+        let mut inv = inventory(own);
+        open_world(&[&inv], &spec).expect("few").extend(&mut inv, &spec);
+        assert!(!inv.workloads.iter().any(|w| w.representative.as_ref().is_some_and(|r| r.declared)));
+    }
+}

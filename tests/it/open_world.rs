@@ -1,0 +1,160 @@
+//! Representatives of the rest of the cluster (docs/open-world.md, OW-*).
+
+use crate::properties::{cluster, yaml};
+use crate::support::revision;
+use proptest::prelude::*;
+use reachdiff::analysis::{Options, analyze, compare};
+use reachdiff::model::ConnSet;
+use reachdiff::model::selector::NAMESPACE_NAME_LABEL;
+use reachdiff::reach::open_world::ClusterSpec;
+use reachdiff::reach::{Analysis, Endpoint};
+use std::collections::BTreeMap;
+
+fn open() -> Options {
+    Options {
+        open_world: Some(ClusterSpec::default()),
+        ..Options::default()
+    }
+}
+
+/// Replaces the witness's "a value no selector names" by a valid label value
+/// that no generated selector names either (OW-5).
+fn concrete(v: &str) -> String {
+    if v.starts_with('~') { "zz-fresh".into() } else { v.to_string() }
+}
+
+/// YAML for a pod exactly as representative `r` describes it (OW-5): in its
+/// known namespace, or in a fresh namespace with the class's labels.
+fn probe_yaml(a: &Analysis, r: usize) -> (String, String) {
+    let w = &a.workloads[r];
+    let ns = a.namespaces.iter().find(|n| n.name == w.namespace).expect("namespace");
+    let mut out = String::new();
+    let namespace = if ns.span.is_none() && w.namespace.starts_with('~') {
+        let name = concrete(&ns.labels[NAMESPACE_NAME_LABEL]);
+        let name = if name == "zz-fresh" { "fresh-ns".to_string() } else { name };
+        let labels: Vec<String> = ns
+            .labels
+            .iter()
+            .filter(|(k, _)| *k != NAMESPACE_NAME_LABEL)
+            .map(|(k, v)| format!("{k}: {}", concrete(v)))
+            .collect();
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{}}}}}\n",
+            labels.join(", ")
+        ));
+        name
+    } else {
+        w.namespace.clone()
+    };
+    let labels: Vec<String> = w.labels.iter().map(|(k, v)| format!("{k}: {}", concrete(v))).collect();
+    out.push_str(&format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: probe, namespace: {namespace}, labels: {{{}}}}}\nspec:\n  containers:\n  - name: c\n",
+        labels.join(", ")
+    ));
+    (out, format!("{namespace}/probe[Pod]"))
+}
+
+/// Every row touching `e`, keyed by the other end's id ("self" for e → e).
+fn rows_of(a: &Analysis, e: Endpoint, skip: Option<&str>) -> BTreeMap<(bool, String), ConnSet> {
+    let mut out = BTreeMap::new();
+    for o in a.endpoints() {
+        let id = a.endpoint_id(o);
+        if Some(id.as_str()) == skip {
+            continue;
+        }
+        let key = if o == e { "self".to_string() } else { id };
+        let (to, from) = (a.reach(e, o), a.reach(o, e));
+        if !to.is_empty() {
+            out.insert((true, key.clone()), to);
+        }
+        if !from.is_empty() && o != e {
+            out.insert((false, key), from);
+        }
+    }
+    out
+}
+
+fn representatives(a: &Analysis) -> Vec<usize> {
+    (0..a.workloads.len())
+        .filter(|&w| a.workloads[w].representative.as_ref().is_some_and(|r| !r.declared))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    /// OW-3..OW-5, in reach: adding a concrete pod exactly as a
+    /// representative's class says gives it exactly the representative's
+    /// rows (the representative's row to itself becomes the pod's).
+    #[test]
+    fn a_concrete_pod_has_its_representatives_rows(c in cluster(), pick in any::<prop::sample::Index>()) {
+        let y = yaml(&c);
+        let a = analyze(&revision(&[("m.yaml", &y)]), &open()).expect("valid").analysis;
+        let reps = representatives(&a);
+        prop_assert!(!reps.is_empty(), "*/*[any] always exists");
+        let r = reps[pick.index(reps.len())];
+        let rid = a.workloads[r].id();
+        let (extra, probe_id) = probe_yaml(&a, r);
+        let with = analyze(&revision(&[("m.yaml", &y), ("probe.yaml", &extra)]), &open()).expect("valid probe").analysis;
+        let probe = with.workload_index(&probe_id).expect("probe analysed");
+        // The probe also belongs to its own class, whose representative
+        // still exists: compare everything else.
+        let want = rows_of(&a, Endpoint::Workload(r), None);
+        // The probe's fresh namespace is known now and brings its own
+        // class: compare the endpoints both analyses have.
+        let known: std::collections::BTreeSet<String> = a.endpoints().into_iter().map(|e| a.endpoint_id(e)).collect();
+        let got: BTreeMap<_, _> = rows_of(&with, Endpoint::Workload(probe), Some(&rid))
+            .into_iter()
+            .filter(|((_, k), _)| k == "self" || known.contains(k))
+            .collect();
+        prop_assert_eq!(&got, &want, "representative {} vs {}\n{}\n{}", rid, probe_id, y, extra);
+    }
+
+    /// The same in a diff: with the probe added to both revisions, its
+    /// opened and closed rows are exactly the representative's.
+    #[test]
+    fn a_concrete_pod_has_its_representatives_diff(base in cluster(), head in cluster(), pick in any::<prop::sample::Index>()) {
+        let (by, hy) = (yaml(&base), yaml(&head));
+        let cmp = compare(&revision(&[("m.yaml", &by)]), &revision(&[("m.yaml", &hy)]), &open()).expect("valid");
+        let reps = representatives(&cmp.head.analysis);
+        let r = reps[pick.index(reps.len())];
+        let rid = cmp.head.analysis.workloads[r].id();
+        // The probe's class is decided by the labels the head gives it.
+        let (extra, probe_id) = probe_yaml(&cmp.head.analysis, r);
+        // A known namespace's class is named by the namespace, a fresh
+        // namespace's by its labels: the probe is in the class on both sides.
+        let with = compare(
+            &revision(&[("m.yaml", &by), ("probe.yaml", &extra)]),
+            &revision(&[("m.yaml", &hy), ("probe.yaml", &extra)]),
+            &open(),
+        ).expect("valid probe");
+        let rows = |d: &reachdiff::diff::ReachDiff, me: &str| -> BTreeMap<(bool, bool, String), ConnSet> {
+            let eps = &d.endpoints;
+            let mut out = BTreeMap::new();
+            for (opened, list) in [(true, &d.opened), (false, &d.closed)] {
+                for row in list.iter() {
+                    let (s, t) = (&eps[row.src].id, &eps[row.dst].id);
+                    let key = if s == me && t == me { Some((opened, true, "self".to_string())) }
+                        else if s == me && *t != rid && !t.starts_with("fresh-ns/") { Some((opened, true, t.clone())) }
+                        else if t == me && *s != rid && !s.starts_with("fresh-ns/") { Some((opened, false, s.clone())) }
+                        else { None };
+                    if let Some(k) = key { out.entry(k).or_insert_with(ConnSet::empty).union_with(&row.conn); }
+                }
+            }
+            out
+        };
+        let want = rows(&cmp.diff, &rid);
+        let got = rows(&with.diff, &probe_id);
+        prop_assert_eq!(got, want, "representative {} vs {}\nbase:\n{}\nhead:\n{}\n{}", rid, probe_id, by, hy, extra);
+    }
+
+    /// OW-2: base and head share their representatives (the union of their
+    /// selectors), so a revision compared with itself changes nothing and
+    /// an unchanged representative is never "new".
+    #[test]
+    fn both_sides_share_representatives(base in cluster(), head in cluster()) {
+        let cmp = compare(&revision(&[("m.yaml", &yaml(&base))]), &revision(&[("m.yaml", &yaml(&head))]), &open()).expect("valid");
+        let ids = |a: &Analysis| -> Vec<String> { representatives(a).into_iter().map(|w| a.workloads[w].id()).collect() };
+        prop_assert_eq!(ids(&cmp.base.analysis), ids(&cmp.head.analysis));
+    }
+}
