@@ -77,8 +77,16 @@ pub struct ClusterWorkload {
     pub ports: Vec<ClusterPort>,
 }
 
+fn cluster_error(message: String) -> ConfigError {
+    ConfigError {
+        file: FILE_NAME.to_string(),
+        pos: None,
+        message,
+    }
+}
+
 impl ClusterWorkload {
-    fn declared(&self) -> anyhow::Result<crate::reach::open_world::DeclaredWorkload> {
+    fn declared(&self) -> Result<crate::reach::open_world::DeclaredWorkload, ConfigError> {
         use crate::model::Protocol;
         let ports = self
             .ports
@@ -88,18 +96,18 @@ impl ClusterWorkload {
                     "TCP" => Protocol::Tcp,
                     "UDP" => Protocol::Udp,
                     "SCTP" => Protocol::Sctp,
-                    other => anyhow::bail!(
+                    other => return Err(cluster_error(format!(
                         "{FILE_NAME}: cluster workload {}/{}: protocol {other:?} is not TCP, UDP or SCTP",
                         self.namespace,
                         self.name
-                    ),
+                    ))),
                 };
                 if p.port == 0 {
-                    anyhow::bail!(
+                    return Err(cluster_error(format!(
                         "{FILE_NAME}: cluster workload {}/{}: port 0 is not a port",
                         self.namespace,
                         self.name
-                    );
+                    )));
                 }
                 Ok(crate::manifest::ContainerPort {
                     name: p.name.clone(),
@@ -107,7 +115,7 @@ impl ClusterWorkload {
                     protocol,
                 })
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, ConfigError>>()?;
         Ok(crate::reach::open_world::DeclaredWorkload {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
@@ -339,7 +347,7 @@ impl Config {
     /// Applies `cluster:` and `closed-world:` to the analysis options: the
     /// declared namespaces and workloads join the open world (OW-6), unless
     /// the closed world was asked for here or on the command line.
-    pub fn apply_cluster(&self, opts: &mut crate::analysis::Options) -> anyhow::Result<()> {
+    pub fn apply_cluster(&self, opts: &mut crate::analysis::Options) -> Result<(), ConfigError> {
         if self.closed_world {
             opts.open_world = None;
         }
@@ -348,20 +356,19 @@ impl Config {
         };
         for name in self.cluster.namespaces.keys() {
             if self.namespaces.contains_key(name) {
-                anyhow::bail!(
+                return Err(cluster_error(format!(
                     "{FILE_NAME}: namespace {name:?} is declared twice, in `namespaces:` and in `cluster: namespaces:`; keep one"
-                );
+                )));
             }
         }
         spec.namespaces = self.external_namespaces();
         let mut seen = BTreeSet::new();
         for w in &self.cluster.workloads {
             if !seen.insert((w.namespace.clone(), w.name.clone())) {
-                anyhow::bail!(
+                return Err(cluster_error(format!(
                     "{FILE_NAME}: cluster workload {}/{} is declared twice",
-                    w.namespace,
-                    w.name
-                );
+                    w.namespace, w.name
+                )));
             }
             spec.workloads.push(w.declared()?);
         }

@@ -401,8 +401,17 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
     }
     let causes = explainer.table;
     let stats = DiffStats {
-        workloads_base: ba.workloads.len(),
-        workloads_head: ha.workloads.len(),
+        // Workloads of the input; representatives are not counted (OW-1).
+        workloads_base: ba
+            .workloads
+            .iter()
+            .filter(|w| w.representative.is_none())
+            .count(),
+        workloads_head: ha
+            .workloads
+            .iter()
+            .filter(|w| w.representative.is_none())
+            .count(),
         policies_base: ba.policies.len(),
         policies_head: ha.policies.len(),
         changed_egress: egress_changed.len(),

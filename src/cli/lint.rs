@@ -45,9 +45,15 @@ pub(super) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     let a = &analyzed.analysis;
     let text = match format {
         LintFormat::Json => report::json::render_lint(&found, a, &analyzed.diagnostics),
-        LintFormat::Text => {
-            report::lint::render_text(&found, a.workloads.len(), a.policies.len(), stdout_style())
-        }
+        LintFormat::Text => report::lint::render_text(
+            &found,
+            a.workloads
+                .iter()
+                .filter(|w| w.representative.is_none())
+                .count(),
+            a.policies.len(),
+            stdout_style(),
+        ),
     };
     emit(common.output.as_ref(), &text)?;
     timer.mark("render+write");

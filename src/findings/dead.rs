@@ -193,10 +193,17 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
             };
             // OW-8: only the repository's workloads count, and an empty
             // selector matches every pod that will ever exist.
-            let open_everything = a.analysis.workloads.iter().any(|w| w.representative.is_some())
+            let open_everything = a
+                .analysis
+                .workloads
+                .iter()
+                .any(|w| w.representative.is_some())
                 && matches!(spec, PeerSpec::Selectors { namespaces: Some(n), pods, .. }
                     if n.is_everything() && pods.as_ref().is_none_or(|p| p.is_everything()));
-            if set.workloads.iter().any(|w| !a.analysis.is_representative(w))
+            if set
+                .workloads
+                .iter()
+                .any(|w| !a.analysis.is_representative(w))
                 || open_everything
                 || explained.contains(&(rule.origin.policy.clone(), span.clone()))
             {

@@ -185,7 +185,10 @@ impl Cells {
 
 impl LabelClass {
     fn public(&self) -> Vec<(String, LabelCells)> {
-        self.0.iter().map(|(k, c)| (k.clone(), c.public())).collect()
+        self.0
+            .iter()
+            .map(|(k, c)| (k.clone(), c.public()))
+            .collect()
     }
 }
 
@@ -276,7 +279,10 @@ fn matchers_of(inv: &Inventory, out: &mut BTreeSet<(NsMatch, Option<Selector>)>)
         }
     };
     for p in &inv.policies {
-        out.insert((NsMatch::Name(p.namespace.clone()), Some(p.pod_selector.clone())));
+        out.insert((
+            NsMatch::Name(p.namespace.clone()),
+            Some(p.pod_selector.clone()),
+        ));
         for r in p.ingress.iter().chain(&p.egress) {
             for peer in r.peers.iter().flatten() {
                 if let NpPeerKind::Selectors { namespaces, pods } = &peer.kind {
@@ -324,6 +330,10 @@ impl<'a> World<'a> {
         }
         for w in &cluster.workloads {
             known.entry(w.namespace.clone()).or_default();
+        }
+        if cluster.builtin_dns {
+            // OW-7: the built-in kube-dns lives there.
+            known.entry("kube-system".to_string()).or_default();
         }
         let mut matchers = BTreeSet::new();
         for inv in invs {
@@ -684,7 +694,11 @@ mod tests {
     fn a_subject_selector_splits_its_namespace() {
         assert_eq!(
             ids(&[&inventory(WEB)]),
-            ["*/*[any]", "shop/{app notin (web)}[any]", "shop/{app=web}[any]"]
+            [
+                "*/*[any]",
+                "shop/{app notin (web)}[any]",
+                "shop/{app=web}[any]"
+            ]
         );
     }
 
@@ -692,8 +706,12 @@ mod tests {
     /// namespace; both get the same classes.
     #[test]
     fn both_revisions_share_classes() {
-        let base = inventory(&format!("{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress-nginx}}}}\n"));
-        let head = inventory(&format!("{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{}}\n"));
+        let base = inventory(&format!(
+            "{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress-nginx}}}}\n"
+        ));
+        let head = inventory(&format!(
+            "{WEB}  ingress:\n  - from:\n    - namespaceSelector: {{}}\n"
+        ));
         let want = [
             "ingress-nginx/*[any]",
             "shop/{app notin (web)}[any]",
@@ -715,16 +733,24 @@ mod tests {
             .map(|n| (n.name.clone(), n.labels.clone()))
             .collect();
         assert_eq!(unknown.len(), 2, "{unknown:?}");
-        let with_red = unknown.iter().filter(|(_, l)| l.get("team").map(String::as_str) == Some("red")).count();
+        let with_red = unknown
+            .iter()
+            .filter(|(_, l)| l.get("team").map(String::as_str) == Some("red"))
+            .count();
         assert_eq!(with_red, 1);
         let ids: Vec<String> = ow.workloads.iter().map(Workload::id).collect();
-        assert!(ids.contains(&"{team notin (red)}/*[any]".to_string()), "{ids:?}");
+        assert!(
+            ids.contains(&"{team notin (red)}/*[any]".to_string()),
+            "{ids:?}"
+        );
         assert!(ids.contains(&"{team=red}/*[any]".to_string()), "{ids:?}");
     }
 
     #[test]
     fn cell_descriptions_are_distinct() {
-        let v = |s: &[&str]| -> BTreeSet<Cell> { s.iter().map(|x| Cell::Value(x.to_string())).collect() };
+        let v = |s: &[&str]| -> BTreeSet<Cell> {
+            s.iter().map(|x| Cell::Value(x.to_string())).collect()
+        };
         let mut with_absent = v(&["a"]);
         with_absent.insert(Cell::Absent);
         let all = [
@@ -744,13 +770,28 @@ mod tests {
     /// OW-7: the built-in kube-dns joins a revision without its own.
     #[test]
     fn builtin_kube_dns_only_when_missing() {
-        let spec = ClusterSpec { builtin_dns: true, ..ClusterSpec::default() };
+        let spec = ClusterSpec {
+            builtin_dns: true,
+            ..ClusterSpec::default()
+        };
         let mut inv = inventory(WEB);
-        open_world(&[&inv], &spec).expect("few").extend(&mut inv, &spec);
-        assert!(inv.workloads.iter().any(|w| w.id() == "kube-system/kube-dns{k8s-app=kube-dns}[declared]"));
+        open_world(&[&inv], &spec)
+            .expect("few")
+            .extend(&mut inv, &spec);
+        assert!(
+            inv.workloads
+                .iter()
+                .any(|w| w.id() == "kube-system/kube-dns{k8s-app=kube-dns}[declared]")
+        );
         let own = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec:\n  selector: {matchLabels: {k8s-app: kube-dns}}\n  template:\n    metadata: {labels: {k8s-app: kube-dns}}\n    spec: {containers: [{name: c}]}\n";
         let mut inv = inventory(own);
-        open_world(&[&inv], &spec).expect("few").extend(&mut inv, &spec);
-        assert!(!inv.workloads.iter().any(|w| w.representative.as_ref().is_some_and(|r| r.declared)));
+        open_world(&[&inv], &spec)
+            .expect("few")
+            .extend(&mut inv, &spec);
+        assert!(
+            !inv.workloads
+                .iter()
+                .any(|w| w.representative.as_ref().is_some_and(|r| r.declared))
+        );
     }
 }

@@ -511,7 +511,11 @@ pub fn render_lint(
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
         infos: count(Severity::Info),
-        workloads: a.workloads.len(),
+        workloads: a
+            .workloads
+            .iter()
+            .filter(|w| w.representative.is_none())
+            .count(),
         policies: a.policies.len(),
     };
     let mut out = String::from("{\n");

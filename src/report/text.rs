@@ -27,7 +27,10 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
         out,
         "{}, {}, {}, {}",
         plural(
-            a.workloads.iter().filter(|w| w.representative.is_none()).count(),
+            a.workloads
+                .iter()
+                .filter(|w| w.representative.is_none())
+                .count(),
             "workload",
             "workloads"
         ),
@@ -49,7 +52,11 @@ pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style
             out,
             "{} for pods outside the repository ({shown}{}; --closed-world leaves them out)",
             plural(reps.len(), "representative", "representatives"),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> =

@@ -207,13 +207,14 @@ impl Matcher {
         if self.external == Some(true) || self.cidr.is_some() {
             return false;
         }
-        let key_holds = |cells: &[(String, LabelCells)], k: &str, v: Option<&str>| {
-            match (cells.iter().find(|(key, _)| key == k), q) {
-                (Some((_, c)), Quantifier::Some) => c.allows(v),
-                (Some((_, c)), Quantifier::Every) => c.forces(v),
-                (None, Quantifier::Some) => true,
-                (None, Quantifier::Every) => false,
-            }
+        let key_holds = |cells: &[(String, LabelCells)], k: &str, v: Option<&str>| match (
+            cells.iter().find(|(key, _)| key == k),
+            q,
+        ) {
+            (Some((_, c)), Quantifier::Some) => c.allows(v),
+            (Some((_, c)), Quantifier::Every) => c.forces(v),
+            (None, Quantifier::Some) => true,
+            (None, Quantifier::Every) => false,
         };
         let wl = &a.workloads[w];
         match &r.namespace_cells {
@@ -230,7 +231,9 @@ impl Matcher {
             }
             Some(ns) => {
                 if let Some(names) = &self.namespaces {
-                    let any = names.iter().any(|n| key_holds(ns, NAMESPACE_NAME_LABEL, Some(n)));
+                    let any = names
+                        .iter()
+                        .any(|n| key_holds(ns, NAMESPACE_NAME_LABEL, Some(n)));
                     if !any {
                         return false;
                     }
@@ -243,7 +246,10 @@ impl Matcher {
             }
         }
         if let Some(want) = &self.pod_labels {
-            if !want.iter().all(|(k, v)| key_holds(&r.pod_cells, k, Some(v))) {
+            if !want
+                .iter()
+                .all(|(k, v)| key_holds(&r.pod_cells, k, Some(v)))
+            {
                 return false;
             }
         }

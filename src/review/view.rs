@@ -170,8 +170,8 @@ fn groups(
                     .is_some_and(|r| r.namespace_selector.is_some()),
                 _ => false,
             });
-            let whole_cluster = any_namespace
-                || a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
+            let whole_cluster =
+                any_namespace || a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
             out.push(Group {
                 from_text: describe(&from, eps, &census, head),
                 to_text: describe_destination(&to, eps, &census, head, &conn),
@@ -360,7 +360,7 @@ pub fn describe_representative(r: &crate::manifest::Representative) -> Phrase {
             .text(" in namespace ")
             .code(r.namespace.clone())
             .text(" (not in the repository)"),
-        Some(s) => p.text(" in namespaces ").code(s.to_string()),
+        Some(s) => p.text(" in other namespaces with ").code(s.to_string()),
     }
 }
 

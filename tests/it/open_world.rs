@@ -3,7 +3,8 @@
 use crate::properties::{cluster, yaml};
 use crate::support::revision;
 use proptest::prelude::*;
-use reachdiff::analysis::{Options, analyze, compare};
+use reachdiff::analysis::{Options, analyze};
+use reachdiff::comparison::compare;
 use reachdiff::model::ConnSet;
 use reachdiff::model::selector::NAMESPACE_NAME_LABEL;
 use reachdiff::reach::open_world::ClusterSpec;
@@ -20,18 +21,30 @@ fn open() -> Options {
 /// Replaces the witness's "a value no selector names" by a valid label value
 /// that no generated selector names either (OW-5).
 fn concrete(v: &str) -> String {
-    if v.starts_with('~') { "zz-fresh".into() } else { v.to_string() }
+    if v.starts_with('~') {
+        "zz-fresh".into()
+    } else {
+        v.to_string()
+    }
 }
 
 /// YAML for a pod exactly as representative `r` describes it (OW-5): in its
 /// known namespace, or in a fresh namespace with the class's labels.
 fn probe_yaml(a: &Analysis, r: usize) -> (String, String) {
     let w = &a.workloads[r];
-    let ns = a.namespaces.iter().find(|n| n.name == w.namespace).expect("namespace");
+    let ns = a
+        .namespaces
+        .iter()
+        .find(|n| n.name == w.namespace)
+        .expect("namespace");
     let mut out = String::new();
     let namespace = if ns.span.is_none() && w.namespace.starts_with('~') {
         let name = concrete(&ns.labels[NAMESPACE_NAME_LABEL]);
-        let name = if name == "zz-fresh" { "fresh-ns".to_string() } else { name };
+        let name = if name == "zz-fresh" {
+            "fresh-ns".to_string()
+        } else {
+            name
+        };
         let labels: Vec<String> = ns
             .labels
             .iter()
@@ -46,7 +59,11 @@ fn probe_yaml(a: &Analysis, r: usize) -> (String, String) {
     } else {
         w.namespace.clone()
     };
-    let labels: Vec<String> = w.labels.iter().map(|(k, v)| format!("{k}: {}", concrete(v))).collect();
+    let labels: Vec<String> = w
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", concrete(v)))
+        .collect();
     out.push_str(&format!(
         "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: probe, namespace: {namespace}, labels: {{{}}}}}\nspec:\n  containers:\n  - name: c\n",
         labels.join(", ")
@@ -76,7 +93,12 @@ fn rows_of(a: &Analysis, e: Endpoint, skip: Option<&str>) -> BTreeMap<(bool, Str
 
 fn representatives(a: &Analysis) -> Vec<usize> {
     (0..a.workloads.len())
-        .filter(|&w| a.workloads[w].representative.as_ref().is_some_and(|r| !r.declared))
+        .filter(|&w| {
+            a.workloads[w]
+                .representative
+                .as_ref()
+                .is_some_and(|r| !r.declared)
+        })
         .collect()
 }
 
