@@ -85,6 +85,51 @@ fn cluster_error(message: String) -> ConfigError {
     }
 }
 
+impl ClusterConfig {
+    /// An environment's `cluster:` joins the top-level one; a namespace or
+    /// workload declared in both is an error (one way to declare each).
+    pub fn add_to(
+        &self,
+        spec: &mut crate::reach::open_world::ClusterSpec,
+    ) -> Result<(), ConfigError> {
+        for (name, ns) in &self.namespaces {
+            if spec
+                .namespaces
+                .insert(name.clone(), ns.labels.clone())
+                .is_some()
+            {
+                return Err(cluster_error(format!(
+                    "namespace {name:?} is declared twice (top level and environment)"
+                )));
+            }
+        }
+        self.workloads_to(spec)
+    }
+
+    fn workloads_to(
+        &self,
+        spec: &mut crate::reach::open_world::ClusterSpec,
+    ) -> Result<(), ConfigError> {
+        for w in &self.workloads {
+            if spec
+                .workloads
+                .iter()
+                .any(|d| d.namespace == w.namespace && d.name == w.name)
+            {
+                return Err(cluster_error(format!(
+                    "cluster workload {}/{} is declared twice",
+                    w.namespace, w.name
+                )));
+            }
+            spec.workloads.push(w.declared()?);
+        }
+        if let Some(dns) = self.kube_dns {
+            spec.builtin_dns = dns;
+        }
+        Ok(())
+    }
+}
+
 impl ClusterWorkload {
     fn declared(&self) -> Result<crate::reach::open_world::DeclaredWorkload, ConfigError> {
         use crate::model::Protocol;
@@ -96,17 +141,17 @@ impl ClusterWorkload {
                     "TCP" => Protocol::Tcp,
                     "UDP" => Protocol::Udp,
                     "SCTP" => Protocol::Sctp,
-                    other => return Err(cluster_error(format!(
-                        "{FILE_NAME}: cluster workload {}/{}: protocol {other:?} is not TCP, UDP or SCTP",
-                        self.namespace,
-                        self.name
-                    ))),
+                    other => {
+                        return Err(cluster_error(format!(
+                            "cluster workload {}/{}: protocol {other:?} is not TCP, UDP or SCTP",
+                            self.namespace, self.name
+                        )));
+                    }
                 };
                 if p.port == 0 {
                     return Err(cluster_error(format!(
-                        "{FILE_NAME}: cluster workload {}/{}: port 0 is not a port",
-                        self.namespace,
-                        self.name
+                        "cluster workload {}/{}: port 0 is not a port",
+                        self.namespace, self.name
                     )));
                 }
                 Ok(crate::manifest::ContainerPort {
@@ -186,6 +231,9 @@ pub struct Environment {
     pub name: String,
     /// Directories or files, relative to the repository root.
     pub roots: Vec<String>,
+    /// What this environment's cluster has beyond the top-level `cluster:`.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -357,25 +405,12 @@ impl Config {
         for name in self.cluster.namespaces.keys() {
             if self.namespaces.contains_key(name) {
                 return Err(cluster_error(format!(
-                    "{FILE_NAME}: namespace {name:?} is declared twice, in `namespaces:` and in `cluster: namespaces:`; keep one"
+                    "namespace {name:?} is declared twice, in `namespaces:` and in `cluster: namespaces:`; keep one"
                 )));
             }
         }
         spec.namespaces = self.external_namespaces();
-        let mut seen = BTreeSet::new();
-        for w in &self.cluster.workloads {
-            if !seen.insert((w.namespace.clone(), w.name.clone())) {
-                return Err(cluster_error(format!(
-                    "{FILE_NAME}: cluster workload {}/{} is declared twice",
-                    w.namespace, w.name
-                )));
-            }
-            spec.workloads.push(w.declared()?);
-        }
-        if let Some(dns) = self.cluster.kube_dns {
-            spec.builtin_dns = dns;
-        }
-        Ok(())
+        self.cluster.workloads_to(spec)
     }
 
     /// The named external peers with their CIDRs parsed.

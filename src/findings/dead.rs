@@ -219,12 +219,21 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                 } => format!(" in namespace {ns}"),
                 _ => String::new(),
             };
+            // OW-8: "a typo" only where the open world cannot explain it: a
+            // label key or value one or two edits from one that exists.
+            let typo = if open_world(a) {
+                near_miss(a, spec).map_or(String::new(), |(want, have)| {
+                    format!(" ({want:?} is close to {have:?}: a label typo?)")
+                })
+            } else {
+                " (often a label typo)".to_string()
+            };
             out.push(Finding::new(
                 ns,
                 Diagnostic::new(
                     Code::PeerSelectsNothing,
                     format!(
-                        "peer {k} ({shape}) matches no workload{scope} in the repository, so it allows nothing today (often a label typo)"
+                        "peer {k} ({shape}) matches no workload{scope} in the repository, so it allows nothing today{typo}"
                     ),
                 )
                 .at(span.clone())
@@ -252,4 +261,65 @@ fn selector_text(namespaces: Option<&Selector>, pods: Option<&Selector>) -> Stri
         parts.push(format!("podSelector {p}"));
     }
     parts.join(", ")
+}
+
+fn open_world(a: &Analyzed) -> bool {
+    a.analysis
+        .workloads
+        .iter()
+        .any(|w| w.representative.is_some())
+}
+
+/// A key or value of the peer's selectors that no label of the repository
+/// has but one or two edits from one it has (OW-8), with that one.
+fn near_miss(a: &Analyzed, spec: &PeerSpec) -> Option<(String, String)> {
+    let (ns, pods) = match spec {
+        PeerSpec::Selectors {
+            namespaces, pods, ..
+        } => (namespaces.clone(), pods.clone()),
+        PeerSpec::Admin(AdminSelect::Namespaces(n)) => (Some(n.clone()), None),
+        PeerSpec::Admin(AdminSelect::Pods { namespaces, pods }) => {
+            (Some(namespaces.clone()), Some(pods.clone()))
+        }
+        _ => return None,
+    };
+    let mut existing: BTreeSet<&str> = BTreeSet::new();
+    for w in a.inventory.workloads.iter() {
+        existing.extend(w.labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+    }
+    for n in &a.inventory.namespaces {
+        existing.extend(n.labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+    }
+    let words = ns
+        .iter()
+        .chain(pods.iter())
+        .flat_map(|s| s.requirements.iter())
+        .flat_map(|r| std::iter::once(r.key.as_str()).chain(r.values.iter().map(String::as_str)));
+    for w in words {
+        if existing.contains(w) {
+            continue;
+        }
+        if let Some(have) = existing
+            .iter()
+            .find(|e| edit_distance(w, e) <= 2 && w.len() > 2)
+        {
+            return Some((w.to_string(), have.to_string()));
+        }
+    }
+    None
+}
+
+/// Levenshtein distance, bounded input (label keys and values are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -70,6 +70,20 @@ pub struct Representative {
     pub pod_cells: Vec<(String, LabelCells)>,
 }
 
+impl Representative {
+    /// Stands for pods of every namespace the repository does not name
+    /// (only names excluded, no namespace label required): a path from it
+    /// is a new exposure (docs/open-world.md, "Gates and exposure").
+    pub fn is_any_other_namespace(&self) -> bool {
+        self.namespace_cells.as_ref().is_some_and(|cells| {
+            cells.iter().all(|(k, c)| {
+                k == crate::model::selector::NAMESPACE_NAME_LABEL
+                    && matches!(c, LabelCells::AllBut(_))
+            })
+        })
+    }
+}
+
 /// The values a class allows for one label key (`None`: the key absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LabelCells {

@@ -130,6 +130,8 @@ struct Job {
     environment: Option<String>,
     base: Revision,
     head: Revision,
+    /// The environment's own `cluster:` (added to the top-level one).
+    cluster: Option<crate::config::ClusterConfig>,
 }
 
 /// What reading produced: the clusters and everything the configuration
@@ -159,6 +161,10 @@ pub fn run(req: &DiffRequest, observe: Observer<'_>) -> Result<DiffOutcome, OpsE
     };
     observe(Phase::Read);
     for job in jobs {
+        let mut opts = opts.clone();
+        if let (Some(c), Some(spec)) = (&job.cluster, &mut opts.open_world) {
+            c.add_to(spec)?;
+        }
         let cmp =
             comparison::compare_observed(&job.base, &job.head, &opts, observe).map_err(|f| {
                 OpsError::Input(InputFailure::new(
@@ -201,6 +207,7 @@ fn folders(
             environment: None,
             base: b,
             head: h,
+            cluster: None,
         }],
         opts: req.analysis.options(),
         gates: GateSettings {
@@ -338,6 +345,7 @@ fn clusters(
             environment: None,
             base,
             head,
+            cluster: None,
         }]);
     }
     if let Some(unknown) = wanted
@@ -361,6 +369,7 @@ fn clusters(
             environment: Some(env.name.clone()),
             base,
             head,
+            cluster: env.cluster.clone(),
         });
     }
     Ok(jobs)

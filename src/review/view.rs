@@ -167,7 +167,7 @@ fn groups(
                 Some(Endpoint::Workload(w)) => a.workloads[w]
                     .representative
                     .as_ref()
-                    .is_some_and(|r| r.namespace_selector.is_some()),
+                    .is_some_and(|r| r.is_any_other_namespace()),
                 _ => false,
             });
             let whole_cluster =

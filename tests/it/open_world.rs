@@ -180,3 +180,134 @@ proptest! {
         prop_assert_eq!(ids(&cmp.base.analysis), ids(&cmp.head.analysis));
     }
 }
+
+const DNS_RULE: &str = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports:
+    - {protocol: UDP, port: PORT}
+    - {protocol: TCP, port: PORT}
+";
+
+fn dns_warnings(port: u16, opts: &Options) -> Vec<String> {
+    let text = DNS_RULE.replace("PORT", &port.to_string());
+    let a = analyze(&revision(&[("m.yaml", &text)]), opts).expect("valid");
+    a.diagnostics
+        .iter()
+        .filter(|d| d.code == reachdiff::diag::Code::EgressWithoutDns)
+        .map(|d| d.to_string())
+        .collect()
+}
+
+/// OW-7, OW-8 (and E-10 closed world): the canonical DNS egress rule.
+#[test]
+fn egress_without_dns_only_when_dns_is_really_denied() {
+    let builtin = Options {
+        open_world: Some(ClusterSpec {
+            builtin_dns: true,
+            ..ClusterSpec::default()
+        }),
+        ..Options::default()
+    };
+    // The built-in kube-dns answers on 53: no finding.
+    assert_eq!(dns_warnings(53, &builtin), Vec::<String>::new());
+    // DNS on the wrong port really is denied.
+    assert_eq!(dns_warnings(5353, &builtin).len(), 1);
+    // A declared CoreDNS instead of the built-in one (cluster: workloads).
+    let declared = Options {
+        open_world: Some(ClusterSpec {
+            builtin_dns: false,
+            workloads: vec![reachdiff::reach::open_world::DeclaredWorkload::kube_dns()],
+            ..ClusterSpec::default()
+        }),
+        ..Options::default()
+    };
+    assert_eq!(dns_warnings(53, &declared), Vec::<String>::new());
+    assert_eq!(dns_warnings(5353, &declared).len(), 1);
+    // Closed world: no kube-dns in the repository, so the rule's peer
+    // matches nothing and the old rule (E-10) warns, as before.
+    let closed = dns_warnings(53, &Options::default());
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(
+        closed[0].contains("name resolution will fail"),
+        "{closed:?}"
+    );
+}
+
+/// OW-6: `cluster:` in `.reachdiff.yaml`; one way to declare a namespace.
+#[test]
+fn cluster_config_declares_and_refuses_duplicates() {
+    use reachdiff::config::Config;
+    let cfg = Config::parse(
+        ".reachdiff.yaml",
+        "cluster:\n  namespaces:\n    monitoring: {labels: {team: monitoring}}\n  workloads:\n  - {name: prometheus, namespace: monitoring, labels: {app: prometheus}, ports: [{name: metrics, port: 9090}]}\n  kube-dns: false\n",
+    )
+    .expect("valid");
+    let mut opts = Options {
+        open_world: Some(ClusterSpec {
+            builtin_dns: true,
+            ..ClusterSpec::default()
+        }),
+        ..Options::default()
+    };
+    cfg.apply_cluster(&mut opts).expect("applies");
+    let spec = opts.open_world.expect("open world");
+    assert!(!spec.builtin_dns);
+    assert_eq!(spec.namespaces["monitoring"]["team"], "monitoring");
+    assert_eq!(spec.workloads.len(), 1);
+    assert_eq!(spec.workloads[0].ports[0].port, 9090);
+
+    let twice = Config::parse(
+        ".reachdiff.yaml",
+        "namespaces:\n  monitoring: {labels: {team: a}}\ncluster:\n  namespaces:\n    monitoring: {labels: {team: b}}\n",
+    )
+    .expect("parses");
+    let mut opts = Options {
+        open_world: Some(ClusterSpec::default()),
+        ..Options::default()
+    };
+    let err = twice.apply_cluster(&mut opts).expect_err("declared twice");
+    assert!(err.to_string().contains("declared twice"), "{err}");
+
+    let closed = Config::parse(".reachdiff.yaml", "closed-world: true\n").expect("valid");
+    let mut opts = Options {
+        open_world: Some(ClusterSpec::default()),
+        ..Options::default()
+    };
+    closed.apply_cluster(&mut opts).expect("applies");
+    assert!(opts.open_world.is_none());
+}
+
+/// OW-8: a deny-all `podSelector: {}` in a namespace without workloads is
+/// not "selects nothing" in the open world (closed world: as before).
+#[test]
+fn deny_all_in_an_empty_namespace_selects_future_pods() {
+    let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: empty}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n";
+    let codes = |opts: &Options| -> usize {
+        analyze(&revision(&[("m.yaml", text)]), opts)
+            .expect("valid")
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == reachdiff::diag::Code::SelectsNothing)
+            .count()
+    };
+    assert_eq!(codes(&open()), 0);
+    assert_eq!(codes(&Options::default()), 1);
+}

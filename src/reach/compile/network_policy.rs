@@ -60,7 +60,7 @@ fn compile_policy(inv: &Inventory, p: &NetworkPolicy, b: &mut Builder<'_>) {
     // OW-8: only workloads of the repository count, and in the open world
     // `podSelector: {}` selects every pod that will ever exist there.
     let selects_real = subjects.iter().any(|&w| b.sel.real.contains(w));
-    if !selects_real && !(b.open_world && p.pod_selector.is_everything()) {
+    if !(selects_real || b.open_world && p.pod_selector.is_everything()) {
         b.diags.push(
             Diagnostic::new(
                 Code::SelectsNothing,
