@@ -36,7 +36,13 @@ fn reaches_dns(a: &Analysis, w: usize, dns: &[usize]) -> bool {
 /// "no rule could allow port 53 to any peer".
 pub(super) fn warn_egress_without_dns(a: &Analysis, diags: &mut Vec<Diagnostic>) {
     let (inv, rules, sides, policies) = (a, &a.rules, &a.sides, &a.policies);
-    let dns = dns_endpoints(a);
+    // Closed world: the E-10 rule as it always was, byte for byte.
+    let open_world = a.workloads.iter().any(|w| w.representative.is_some());
+    let dns = if open_world {
+        dns_endpoints(a)
+    } else {
+        Vec::new()
+    };
     let dns_ports = PortSet::single(53);
     let allows_dns = |r: &Rule| -> bool {
         if r.action != Action::Allow || (r.peers.workloads.is_empty() && r.peers.atoms.is_empty()) {
@@ -63,7 +69,8 @@ pub(super) fn warn_egress_without_dns(a: &Analysis, diags: &mut Vec<Diagnostic>)
             continue;
         }
         let wl = &inv.workloads[w];
-        if wl.representative.is_some() {
+        // A DNS server resolves upstream, not through itself (OW-8).
+        if wl.representative.is_some() || dns.contains(&w) {
             continue;
         }
         if dns.is_empty() {
