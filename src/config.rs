@@ -48,8 +48,9 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// Only the workloads of the repository, no representatives of the rest
     /// of the cluster (as `--closed-world`).
+    /// `false` adds them (as `--open-world`); absent: the front end's default.
     #[serde(default)]
-    pub closed_world: bool,
+    pub closed_world: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -396,8 +397,15 @@ impl Config {
     /// declared namespaces and workloads join the open world (OW-6), unless
     /// the closed world was asked for here or on the command line.
     pub fn apply_cluster(&self, opts: &mut crate::analysis::Options) -> Result<(), ConfigError> {
-        if self.closed_world {
-            opts.open_world = None;
+        match self.closed_world {
+            Some(true) => opts.open_world = None,
+            Some(false) if opts.open_world.is_none() => {
+                opts.open_world = Some(crate::reach::open_world::ClusterSpec {
+                    builtin_dns: true,
+                    ..Default::default()
+                });
+            }
+            _ => {}
         }
         let Some(spec) = &mut opts.open_world else {
             return Ok(());

@@ -62,8 +62,13 @@ pub struct Common {
     /// Only the workloads of the input: no representatives for the rest of
     /// the cluster, no built-in kube-dns (also `closed-world: true` in
     /// `.reachdiff.yaml`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "open_world")]
     pub closed_world: bool,
+    /// Also analyse representatives of the pods the input does not hold
+    /// and the built-in kube-dns (docs/open-world.md); also
+    /// `closed-world: false` in `.reachdiff.yaml`.
+    #[arg(long)]
+    pub open_world: bool,
     /// Also print informational diagnostics (skipped kinds, defaulting).
     #[arg(short, long)]
     pub verbose: bool,
@@ -171,7 +176,7 @@ impl Common {
         AnalysisSettings {
             namespace: self.namespace.clone(),
             dual_stack: self.dual_stack,
-            closed_world: self.closed_world,
+            closed_world: !self.open_world,
         }
     }
 }

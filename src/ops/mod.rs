@@ -41,7 +41,10 @@ impl Default for AnalysisSettings {
         AnalysisSettings {
             namespace: "default".into(),
             dual_stack: false,
-            closed_world: false,
+            // Opt-in for now: at 10,000 workloads the open world is not
+            // yet within the 1.3x time budget of the closed one (see
+            // docs/open-world.md, "Status").
+            closed_world: true,
         }
     }
 }

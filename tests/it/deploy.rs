@@ -134,19 +134,6 @@ fn only_the_ingress_controller_and_prometheus_reach_the_server_on_8080() {
     let want: BTreeSet<Row> = [
         row(INGRESS_NGINX, SERVER, "TCP", 8080),
         row(PROMETHEUS, SERVER, "TCP", 8080),
-        // OW-4: other pods with the same labels in the same namespaces.
-        row(
-            "ingress-nginx/{app.kubernetes.io/name=ingress-nginx}[any]",
-            SERVER,
-            "TCP",
-            8080,
-        ),
-        row(
-            "monitoring/{app.kubernetes.io/name=prometheus}[any]",
-            SERVER,
-            "TCP",
-            8080,
-        ),
     ]
     .into();
     // Nothing else: not grafana next to Prometheus, not a pod of `default`,
@@ -159,11 +146,8 @@ fn the_server_reaches_dns_and_external_https_only() {
     let v = reach();
     let out: Vec<Row> = rows(&v).into_iter().filter(|r| r.0 == SERVER).collect();
     let mut external = Vec::new();
-    // The cluster's DNS: the peer fixture's kube-dns and any other pod
-    // `k8s-app=kube-dns` of kube-system (OW-4).
-    let is_dns = |id: &str| id == KUBE_DNS || id == "kube-system/{k8s-app=kube-dns}[any]";
     for r in &out {
-        if is_dns(&r.1) {
+        if r.1 == KUBE_DNS {
             assert!(r.2 == "UDP" || r.2 == "TCP", "DNS on {}: {r:?}", r.2);
             assert_eq!(r.3, vec![(53, 53)], "DNS on another port: {r:?}");
         } else {
@@ -211,25 +195,13 @@ fn the_server_reaches_dns_and_external_https_only() {
 
 #[test]
 fn without_the_peers_nothing_reaches_the_server() {
-    // deploy/ alone (no peers), closed world: nothing at all may reach the
-    // server, and it still reaches no workload.
-    let v = json(&["reach", "deploy", "--format", "json", "--closed-world"]);
+    // deploy/ alone (no peers): nothing at all may reach the server, and it
+    // still reaches no workload.
+    let v = json(&["reach", "deploy", "--format", "json"]);
     for r in rows(&v) {
         assert!(r.1 != SERVER, "reached without the peers: {r:?}");
         if r.0 == SERVER {
             assert_eq!(endpoint(&v, &r.1)["kind"], "IPBlock", "{r:?}");
-        }
-    }
-    // Open world: only pods outside the repository that its policy admits
-    // (ingress controller and Prometheus classes) reach it.
-    let v = json(&["reach", "deploy", "--format", "json"]);
-    for r in rows(&v) {
-        if r.1 == SERVER {
-            assert_eq!(
-                endpoint(&v, &r.0)["class"],
-                "representative",
-                "reached without the peers: {r:?}"
-            );
         }
     }
 }
