@@ -672,10 +672,7 @@ mod tests {
     fn inventory(text: &str) -> Inventory {
         let rev = Revision {
             label: "t".into(),
-            files: vec![SourceFile {
-                path: "m.yaml".into(),
-                text: Arc::from(text),
-            }],
+            files: vec![SourceFile::new("m.yaml", text)],
         };
         load(&rev, &LoadOptions::default()).0
     }
