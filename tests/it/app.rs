@@ -438,9 +438,9 @@ fn a_signed_pull_request_gets_a_check_run_and_one_comment() {
 fn bad_signatures_are_refused_before_anything_happens() {
     let (tmp, o, gh) = setup(&[]);
     let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
-    let server = Server::start(tmp.path(), &gh.url, &[]);
-    // Let the start-up reconciliation finish its calls.
-    std::thread::sleep(Duration::from_millis(500));
+    // The start-up reconciliation's calls must be over before counting:
+    // a fixed sleep was too short on a loaded machine.
+    let server = Server::start(tmp.path(), &gh.url, &[]).settled();
     let before = gh.requests().len();
     let body = pr_payload(&o, "opened", 7, &head).to_string();
     let post =
