@@ -31,13 +31,13 @@ fn revision(workloads: usize) -> Revision {
         workloads,
         ..SynthOptions::default()
     };
-    Revision {
-        label: format!("synth-{workloads}"),
-        files: synth::generate(&opts)
+    Revision::new(
+        format!("synth-{workloads}"),
+        synth::generate(&opts)
             .into_iter()
             .map(|(path, text)| SourceFile::new(path, text))
             .collect(),
-    }
+    )
 }
 
 fn analyzed(rev: &Revision) -> analysis::Analyzed {

@@ -91,6 +91,17 @@ codes! {
     UnsupportedPeer => "unsupported-peer", Warning, "a peer kind reachdiff cannot model (nodes, domain names); it matches no endpoint";
     OpenWorldLimit => "open-world-limit", Warning, "too many representative classes; the rest of the cluster is left out of the analysis (OW-4)";
     IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
+    Skipped => "skipped", Info, "what was not analysed, counted once per kind (hidden entries, documents of kinds that cannot change reachability); printed without -v, which lists each";
+    HiddenSkipped => "hidden-skipped", Info, "a hidden file or directory (its name starts with `.`) was not read";
+    NotRendered => "not-rendered", Info, "the directory mode read a kustomization's files as they are, without kustomize (patches, namespaces and generators not applied); printed without -v";
+}
+
+impl Code {
+    /// Informational codes printed even without `-v`: what was left out
+    /// or read differently, said once.
+    pub fn always_shown(self) -> bool {
+        matches!(self, Code::Skipped | Code::NotRendered)
+    }
 }
 
 impl fmt::Display for Code {

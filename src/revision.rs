@@ -1,7 +1,7 @@
 //! A revision: the manifests of one side of a comparison, as (path, text)
 //! pairs. Files and git are two producers of it; the core never reads disks.
 
-use crate::diag::Span;
+use crate::diag::{Diagnostic, Span};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -73,7 +73,8 @@ pub struct LineMap {
 }
 
 impl LineMap {
-    /// Records that rendered `line` comes from `file:at_line:col`.
+    /// Records that rendered `line` comes from `file:at_line:col` (a line
+    /// already mapped to that same line keeps its column).
     pub fn set(&mut self, line: u32, file: &str, at_line: u32, col: u32) {
         let Some(i) = (line as usize).checked_sub(1) else {
             return;
@@ -87,6 +88,10 @@ impl LineMap {
         };
         if self.lines.len() <= i {
             self.lines.resize(i + 1, None);
+        }
+        // A key and its value share a line: the line starts at the key.
+        if matches!(self.lines[i], Some((f0, l0, _)) if f0 == f as u32 && l0 == at_line) {
+            return;
         }
         self.lines[i] = Some((f as u32, at_line, col.max(1)));
     }
@@ -112,6 +117,20 @@ pub struct Revision {
     /// `base`, `head`, or the path given; used in messages.
     pub label: String,
     pub files: Vec<SourceFile>,
+    /// What the producer has to say about what it read and left out
+    /// (hidden entries, directories read without rendering); the loader
+    /// passes them on with its own diagnostics.
+    pub notes: Vec<Diagnostic>,
+}
+
+impl Revision {
+    pub fn new(label: impl Into<String>, files: Vec<SourceFile>) -> Revision {
+        Revision {
+            label: label.into(),
+            files,
+            notes: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1407,13 +1407,13 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn revision(files: &[(String, String)]) -> Revision {
-        Revision {
-            label: "synth".into(),
-            files: files
+        Revision::new(
+            "synth",
+            files
                 .iter()
                 .map(|(p, t)| SourceFile::new(p.clone(), t.as_str()))
                 .collect(),
-        }
+        )
     }
 
     fn opts(seed: u64, workloads: usize) -> SynthOptions {

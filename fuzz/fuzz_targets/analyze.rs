@@ -9,10 +9,7 @@ use reachdiff::revision::{Revision, SourceFile};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let rev = Revision {
-        label: "fuzz".into(),
-        files: vec![SourceFile::new("fuzz.yaml", text.as_ref())],
-    };
+    let rev = Revision::new("fuzz", vec![SourceFile::new("fuzz.yaml", text.as_ref())]);
     if let Ok(analyzed) = analyze(&rev, &Options::default()) {
         let _ = analyzed.analysis.connections();
     }

@@ -220,7 +220,8 @@ fn print_diagnostics(diags: &[Diagnostic], verbose: bool) {
     let mut err = std::io::stderr().lock();
     let mut shown: std::collections::BTreeMap<crate::diag::Code, usize> = Default::default();
     for d in diags {
-        if d.severity == Severity::Info && !verbose {
+        // What was skipped is said even without -v (which lists each).
+        if d.severity == Severity::Info && !verbose && !d.code.always_shown() {
             continue;
         }
         let n = shown.entry(d.code).or_default();

@@ -65,7 +65,34 @@ pub fn load(rev: &Revision, opts: &LoadOptions) -> (Inventory, Vec<Diagnostic>) 
     let mut files: Vec<&SourceFile> = rev.files.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let results: Vec<FileObjects> = files.par_iter().map(|f| load_file(f, opts)).collect();
-    merge(results, opts)
+    with_notes(rev, merge(results, opts))
+}
+
+/// The source's own notes first, then the loader's diagnostics and the
+/// count of skipped documents.
+fn with_notes(
+    rev: &Revision,
+    (inv, diags): (Inventory, Vec<Diagnostic>),
+) -> (Inventory, Vec<Diagnostic>) {
+    let mut all = rev.notes.clone();
+    all.extend(diags);
+    let skipped: usize = inv.skipped.values().sum();
+    if skipped > 0 {
+        let kinds: Vec<String> = inv
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        all.push(Diagnostic::new(
+            Code::Skipped,
+            format!(
+                "{} not analysed, of kinds reachdiff does not read ({}; -v lists them)",
+                crate::words::plural(skipped, "document", "documents"),
+                kinds.join(", ")
+            ),
+        ));
+    }
+    (inv, all)
 }
 
 /// A kind that is probably a misspelt policy kind: dropping it silently
@@ -132,7 +159,10 @@ pub fn load_pair(
             _ => load_file(f, opts),
         })
         .collect();
-    (merge(base_results, opts), merge(head_results, opts))
+    (
+        with_notes(base, merge(base_results, opts)),
+        with_notes(head, merge(head_results, opts)),
+    )
 }
 
 /// Loads one file on its own.

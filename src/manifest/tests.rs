@@ -9,13 +9,13 @@ use crate::revision::{Revision, SourceFile};
 use proptest::prelude::*;
 
 fn revision(files: &[(&str, &str)]) -> Revision {
-    Revision {
-        label: "test".into(),
-        files: files
+    Revision::new(
+        "test",
+        files
             .iter()
             .map(|(path, text)| SourceFile::new(*path, *text))
             .collect(),
-    }
+    )
 }
 
 fn load_files(files: &[(&str, &str)]) -> (Inventory, Vec<Diagnostic>) {
@@ -843,6 +843,7 @@ metadata: {name: e}
         skipped-kind: misc.yaml:9:1: Secret does not affect reachability; skipped
         skipped-kind: misc.yaml:13:1: document without kind skipped
         skipped-kind: misc.yaml:19:1: ConfigMap does not affect reachability; skipped
+        skipped: 6 documents not analysed, of kinds reachdiff does not read ((no kind) 1, ConfigMap 3, NetworkPolicyy 1, Secret 1; -v lists them)
         "#);
 }
 

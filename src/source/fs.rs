@@ -1,5 +1,6 @@
 //! Files and directories (recursive; `.yaml`, `.yml`, `.json`) and stdin.
 
+use crate::diag::{Code, Diagnostic};
 use crate::revision::{Revision, SourceFile};
 use rayon::prelude::*;
 use std::io::Read;
@@ -19,6 +20,12 @@ pub enum SourceError {
     Missing { path: String },
     #[error("{path}: larger than {limit} bytes")]
     TooLarge { path: String, limit: u64 },
+    #[error(
+        "{path}: a Helm chart (Chart.yaml): its templates are manifests only once helm renders \
+         them; analyse it from git with `reachdiff reach --repo REPO {path}` (reachdiff renders \
+         it), or with `helm template RELEASE {path} | reachdiff reach -`"
+    )]
+    Chart { path: String },
 }
 
 /// How displayed paths are formed.
@@ -68,6 +75,8 @@ pub fn read_paths(
     style: PathStyle,
 ) -> Result<Revision, SourceError> {
     let mut files = Vec::new();
+    let mut hidden: Vec<String> = Vec::new();
+    let mut notes: Vec<Diagnostic> = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             let mut text = String::new();
@@ -101,32 +110,68 @@ pub fn read_paths(
             files.push(read(p, shown)?);
             continue;
         }
-        let mut found = Vec::new();
+        let mut found = Walk::default();
         walk(p, &mut found)?;
-        found.sort();
+        found.files.sort();
+        let shown = |f: &Path| {
+            let rel = f.strip_prefix(p).unwrap_or(f);
+            match style {
+                PathStyle::AsGiven if rel.as_os_str().is_empty() => p.display().to_string(),
+                PathStyle::AsGiven => p.join(rel).display().to_string(),
+                PathStyle::RelativeToRoot => rel.display().to_string(),
+            }
+        };
         // Reading thousands of small files is syscall-bound: do it in parallel.
-        let read_all: Vec<Result<SourceFile, SourceError>> = found
-            .par_iter()
-            .map(|f| {
-                let rel = f.strip_prefix(p).unwrap_or(f);
-                let shown = match style {
-                    PathStyle::AsGiven => p.join(rel).display().to_string(),
-                    PathStyle::RelativeToRoot => rel.display().to_string(),
-                };
-                read(f, shown)
-            })
-            .collect();
+        let read_all: Vec<Result<SourceFile, SourceError>> =
+            found.files.par_iter().map(|f| read(f, shown(f))).collect();
         for r in read_all {
             files.push(r?);
         }
+        hidden.extend(found.hidden.iter().map(|h| shown(h)));
+        for k in &found.kustomizations {
+            let dir = shown(k);
+            let dir = if dir.is_empty() { ".".to_string() } else { dir };
+            notes.push(Diagnostic::new(
+                Code::NotRendered,
+                format!(
+                    "{dir}: holds a kustomization, read here file by file without kustomize \
+                     (patches, namespaces and generators are not applied); to analyse what \
+                     kustomize renders: `reachdiff reach --repo REPO {dir}`, or \
+                     `kubectl kustomize {dir} | reachdiff reach -`"
+                ),
+            ));
+        }
     }
-    Ok(Revision {
-        label: label.to_string(),
-        files,
-    })
+    hidden.sort();
+    hidden.dedup();
+    notes.extend(super::hidden_notes(&hidden));
+    let mut rev = Revision::new(label, files);
+    rev.notes = notes;
+    Ok(rev)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
+/// What walking a directory found.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    /// Hidden entries worth saying that were left out.
+    hidden: Vec<PathBuf>,
+    /// Directories holding a kustomization, read without rendering.
+    kustomizations: Vec<PathBuf>,
+}
+
+fn walk(dir: &Path, out: &mut Walk) -> Result<(), SourceError> {
+    if dir.join("Chart.yaml").is_file() {
+        return Err(SourceError::Chart {
+            path: dir.display().to_string(),
+        });
+    }
+    if super::kustomize::KUSTOMIZATION_FILES
+        .iter()
+        .any(|k| dir.join(k).is_file())
+    {
+        out.kustomizations.push(dir.to_path_buf());
+    }
     let entries = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
         path: dir.display().to_string(),
         source,
@@ -138,7 +183,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
         })?;
         let path = entry.path();
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if super::hidden_worth_saying(&name, is_dir) {
+                out.hidden.push(path);
+            }
             continue;
         }
         // Follow symlinks to files and directories alike (the conformance
@@ -153,7 +203,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
                 walk(&path, out)?;
             }
         } else if meta.is_file() && is_manifest(&path) {
-            out.push(path);
+            out.files.push(path);
         }
     }
     Ok(())

@@ -138,6 +138,14 @@ impl std::fmt::Debug for GitRepo {
     }
 }
 
+/// What walking a tree found: manifests and directories to render, and the
+/// hidden entries it left out.
+#[derive(Default)]
+struct Found {
+    entries: Vec<Entry>,
+    hidden: Vec<String>,
+}
+
 /// One manifest found in a tree: its repository path and blob.
 struct Entry {
     path: String,
@@ -436,20 +444,15 @@ impl GitRepo {
         paths: &[String],
         allow_missing: bool,
     ) -> Result<Revision, GitError> {
-        let entries = self.entries(commit, paths, allow_missing)?;
-        self.prefetch(&entries);
-        self.build(label, commit, entries)
+        let found = self.entries(commit, paths, allow_missing)?;
+        self.prefetch(&found.entries);
+        self.build(label, commit, found)
     }
 
     /// The revision of already listed entries.
-    fn build(
-        &self,
-        label: &str,
-        commit: &Commit,
-        entries: Vec<Entry>,
-    ) -> Result<Revision, GitError> {
-        let mut files = Vec::with_capacity(entries.len());
-        for e in entries {
+    fn build(&self, label: &str, commit: &Commit, found: Found) -> Result<Revision, GitError> {
+        let mut files = Vec::with_capacity(found.entries.len());
+        for e in found.entries {
             if let Some(kind) = e.render {
                 files.push(match kind {
                     RenderKind::Kustomize => self.render_dir(commit, &e.path)?,
@@ -460,10 +463,9 @@ impl GitRepo {
             let text = self.blob_text(commit, &e.path, e.oid)?;
             files.push(SourceFile::new(e.path, text));
         }
-        Ok(Revision {
-            label: label.to_string(),
-            files,
-        })
+        let mut rev = Revision::new(label, files);
+        rev.notes = super::hidden_notes(&found.hidden);
+        Ok(rev)
     }
 
     /// Both sides of a diff. Paths missing on one side are empty there; a
@@ -491,7 +493,7 @@ impl GitRepo {
         let be = self.entries(base, paths, true)?;
         let he = self.entries(head, paths, true)?;
         // Blobs of both sides at once; an unchanged blob is read once.
-        self.prefetch(be.iter().chain(&he));
+        self.prefetch(be.entries.iter().chain(&he.entries));
         let b = self.build("base", base, be)?;
         let h = self.build("head", head, he)?;
         Ok((b, h))
@@ -535,9 +537,9 @@ impl GitRepo {
         commit: &Commit,
         paths: &[String],
         allow_missing: bool,
-    ) -> Result<Vec<Entry>, GitError> {
+    ) -> Result<Found, GitError> {
         let tree = self.tree(commit)?;
-        let mut out = Vec::new();
+        let mut found = Found::default();
         let roots: Vec<String> = if paths.is_empty() {
             vec![String::new()]
         } else {
@@ -548,7 +550,7 @@ impl GitRepo {
         };
         for root in roots {
             if root.is_empty() {
-                self.walk(commit, &tree, &tree, "", &mut out)?;
+                self.walk(commit, &tree, &tree, "", &mut found)?;
                 continue;
             }
             match self.lookup(&tree, &root) {
@@ -564,7 +566,7 @@ impl GitRepo {
                         .repo
                         .find_tree(oid)
                         .map_err(|_| self.missing(commit, "tree", oid))?;
-                    self.walk(commit, &tree, &sub, &root, &mut out)?;
+                    self.walk(commit, &tree, &sub, &root, &mut found)?;
                 }
                 Some((ObjectType::Blob, oid, mode)) => {
                     // A file named explicitly is read whatever its extension,
@@ -575,7 +577,7 @@ impl GitRepo {
                         Some(oid)
                     };
                     if let Some(oid) = oid {
-                        out.push(Entry {
+                        found.entries.push(Entry {
                             path: root,
                             oid,
                             render: None,
@@ -585,9 +587,11 @@ impl GitRepo {
                 Some(_) => {}
             }
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        out.dedup_by(|a, b| a.path == b.path);
-        Ok(out)
+        found.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        found.entries.dedup_by(|a, b| a.path == b.path);
+        found.hidden.sort();
+        found.hidden.dedup();
+        Ok(found)
     }
 
     /// Recursively collects manifests below `tree`, whose path is `prefix`.
@@ -597,7 +601,7 @@ impl GitRepo {
         root: &Tree<'_>,
         tree: &Tree<'_>,
         prefix: &str,
-        out: &mut Vec<Entry>,
+        found: &mut Found,
     ) -> Result<(), GitError> {
         let has = |names: &[&str]| {
             tree.iter()
@@ -612,7 +616,7 @@ impl GitRepo {
         };
         if let Some(kind) = kind {
             // Rendered as a whole; its files are inputs, not manifests.
-            out.push(Entry {
+            found.entries.push(Entry {
                 path: prefix.to_string(),
                 oid: tree.id(),
                 render: Some(kind),
@@ -623,21 +627,24 @@ impl GitRepo {
             let Some(name) = e.name() else {
                 continue; // not UTF-8: cannot be named in a report
             };
-            if name.starts_with('.') {
-                continue;
-            }
             let path = if prefix.is_empty() {
                 name.to_string()
             } else {
                 format!("{prefix}/{name}")
             };
+            if name.starts_with('.') {
+                if super::hidden_worth_saying(name, e.kind() == Some(ObjectType::Tree)) {
+                    found.hidden.push(path);
+                }
+                continue;
+            }
             match e.kind() {
                 Some(ObjectType::Tree) => {
                     let sub = self
                         .repo
                         .find_tree(e.id())
                         .map_err(|_| self.missing(commit, "tree", e.id()))?;
-                    self.walk(commit, root, &sub, &path, out)?;
+                    self.walk(commit, root, &sub, &path, found)?;
                 }
                 Some(ObjectType::Blob)
                     if is_manifest(name) && self.select.as_ref().is_none_or(|f| f(&path)) =>
@@ -648,7 +655,7 @@ impl GitRepo {
                         Some(e.id())
                     };
                     if let Some(oid) = oid {
-                        out.push(Entry {
+                        found.entries.push(Entry {
                             path,
                             oid,
                             render: None,

@@ -433,7 +433,19 @@ impl ObjectOrigin<'_> {
             copy(map, r, o, self.file);
             return;
         }
-        self.cite(map, r.pos.line, o.map(|o| o.pos), path, r);
+        // A collection's own position is not where it is written (the
+        // parser places it at its first entry): its line, column 1.
+        let own = |p: Pos| {
+            if is_scalar(r) {
+                p
+            } else {
+                Pos {
+                    line: p.line,
+                    col: 1,
+                }
+            }
+        };
+        self.cite(map, r.pos.line, o.map(|o| own(o.pos)), path, r);
         match &r.value {
             Value::Map(entries) => {
                 for (k, v) in entries {
@@ -501,7 +513,8 @@ fn is_scalar(n: &Node) -> bool {
 
 /// Maps every line of `r` to the same place in `o` (equal subtrees).
 fn copy(map: &mut LineMap, r: &Node, o: &Node, file: &str) {
-    map.set(r.pos.line, file, o.pos.line, o.pos.col);
+    let col = if is_scalar(o) { o.pos.col } else { 1 };
+    map.set(r.pos.line, file, o.pos.line, col);
     match (&r.value, &o.value) {
         (Value::Map(x), Value::Map(y)) => {
             for (k, v) in x {
@@ -524,49 +537,30 @@ fn copy(map: &mut LineMap, r: &Node, o: &Node, file: &str) {
 /// first line of its document in the template named by `# Source:`.
 pub fn helm(text: &str, dir: &str, view: &dyn TreeView) -> LineMap {
     let mut map = LineMap::default();
-    // (template, rendered start line, rendered end line) per document.
-    let mut docs: Vec<(String, u32, u32)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i as u32 + 1;
-        if let Some(source) = line.strip_prefix("# Source: ") {
-            // `CHART/templates/x.yaml`: the chart's name, then its files
-            // (subcharts: `CHART/charts/SUB/templates/x.yaml`).
-            let within = source.trim().split_once('/').map_or("", |(_, rest)| rest);
-            docs.push((within.to_string(), n, n));
-        } else if line.starts_with("---") {
-            if let Some(last) = docs.last_mut() {
-                last.2 = n.saturating_sub(1);
-            }
-        } else if let Some(last) = docs.last_mut() {
-            last.2 = n;
-        }
-    }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let count = |t: &str| docs.iter().filter(|(d, _, _)| d == t).count();
-    for (template, first, last) in &docs {
-        let k = seen.entry(template.clone()).or_default();
+    let docs = rendered_documents(text);
+    let mut seen: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    let mut templates: HashMap<String, Option<Vec<Section>>> = HashMap::new();
+    for d in &docs {
+        let k = seen
+            .entry((d.template.as_str(), d.kind.as_deref()))
+            .or_default();
         let index = *k;
         *k += 1;
-        let Some(file) = resolve(dir, template) else {
+        let Some(file) = resolve(dir, &d.template) else {
             continue;
         };
-        let Some(starts) = view
-            .bytes(&file)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(|t| template_documents(&t))
-        else {
+        let Some(sections) = templates.entry(file.clone()).or_insert_with(|| {
+            let text = String::from_utf8(view.bytes(&file).ok()?).ok()?;
+            Some(template_sections(&text))
+        }) else {
             continue;
         };
-        // The k-th rendered document is the k-th of the template only when
-        // each template document renders exactly once.
-        let start = match starts.as_slice() {
-            [only] => Some(*only),
-            many if many.len() == count(template) => many.get(index).copied(),
-            _ => None,
-        };
-        if let Some(at) = start {
-            for line in *first..=*last {
+        let same_kind = docs
+            .iter()
+            .filter(|o| o.template == d.template && o.kind == d.kind)
+            .count();
+        if let Some(at) = section_of(sections, d.kind.as_deref(), index, same_kind) {
+            for line in d.first..=d.last {
                 map.set(line, &file, at, 1);
             }
         }
@@ -574,10 +568,85 @@ pub fn helm(text: &str, dir: &str, view: &dyn TreeView) -> LineMap {
     map
 }
 
-/// The first content line of each document of a template (not blank, not
-/// a comment, not only a template action).
-fn template_documents(text: &str) -> Vec<u32> {
-    let mut starts = Vec::new();
+/// One document of helm's output.
+struct RenderedDoc {
+    /// The template, relative to the chart directory.
+    template: String,
+    kind: Option<String>,
+    first: u32,
+    last: u32,
+}
+
+fn rendered_documents(text: &str) -> Vec<RenderedDoc> {
+    let mut docs: Vec<RenderedDoc> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u32 + 1;
+        if let Some(source) = line.strip_prefix("# Source: ") {
+            // `CHART/templates/x.yaml`: the chart's name, then its files
+            // (subcharts: `CHART/charts/SUB/templates/x.yaml`).
+            let within = source.trim().split_once('/').map_or("", |(_, rest)| rest);
+            docs.push(RenderedDoc {
+                template: within.to_string(),
+                kind: None,
+                first: n,
+                last: n,
+            });
+        } else if line.starts_with("---") {
+            if let Some(last) = docs.last_mut() {
+                last.last = n.saturating_sub(1);
+            }
+        } else if let Some(last) = docs.last_mut() {
+            last.last = n;
+            if last.kind.is_none() {
+                last.kind = top_level_kind(line);
+            }
+        }
+    }
+    docs
+}
+
+/// `kind: X` at the start of a line, X written out (not a template).
+fn top_level_kind(line: &str) -> Option<String> {
+    let k = line.strip_prefix("kind:")?.trim();
+    let k = k.trim_matches(|c| c == '"' || c == '\'');
+    (!k.is_empty() && !k.contains("{{")).then(|| k.to_string())
+}
+
+/// One `---`-separated document of a template: its first content line and
+/// the kind it writes out, if it does.
+struct Section {
+    start: u32,
+    kind: Option<String>,
+}
+
+/// The template's section a rendered document comes from: the only one of
+/// its kind, or the n-th of its kind when each renders once, or the only
+/// section. `None` when that cannot be told.
+fn section_of(
+    sections: &[Section],
+    kind: Option<&str>,
+    index: usize,
+    rendered: usize,
+) -> Option<u32> {
+    if let [only] = sections {
+        return Some(only.start);
+    }
+    let kind = kind?;
+    let same: Vec<&Section> = sections
+        .iter()
+        .filter(|s| s.kind.as_deref() == Some(kind))
+        .collect();
+    match same.as_slice() {
+        [one] => Some(one.start),
+        many if many.len() == rendered => many.get(index).map(|s| s.start),
+        _ => None,
+    }
+}
+
+/// The sections of a template (not blank, not a comment, not only a
+/// template action, start a section's content).
+fn template_sections(text: &str) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::new();
     let mut open = true;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -587,11 +656,17 @@ fn template_documents(text: &str) -> Vec<u32> {
         }
         let action_only = t.starts_with("{{") && t.ends_with("}}") && !t.contains(':');
         if open && !t.is_empty() && !t.starts_with('#') && !action_only {
-            starts.push(i as u32 + 1);
+            sections.push(Section {
+                start: i as u32 + 1,
+                kind: None,
+            });
             open = false;
         }
+        if let Some(s) = sections.last_mut().filter(|s| s.kind.is_none() && !open) {
+            s.kind = top_level_kind(line);
+        }
     }
-    starts
+    sections
 }
 
 #[cfg(test)]

@@ -265,7 +265,9 @@ impl Helm {
     /// files only from the revision.
     pub fn args(dir: &str, opts: &ChartOptions) -> Result<Vec<OsString>, String> {
         opts.validate()?;
-        let mut args: Vec<OsString> = vec!["template".into()];
+        // Test hooks are run by `helm test`, never deployed by a GitOps
+        // tool, and their names are often random.
+        let mut args: Vec<OsString> = vec!["template".into(), "--skip-tests".into()];
         if let Some(ns) = &opts.namespace {
             args.push(format!("--namespace={ns}").into());
         }
@@ -277,7 +279,8 @@ impl Helm {
     }
 
     /// Renders the chart in `dir` of an export holding the chart and its
-    /// values files.
+    /// values files. helm's message for dependencies it would download
+    /// gets the remedy.
     pub fn render(
         &self,
         export: &Export,
@@ -294,7 +297,16 @@ impl Helm {
             timeout: self.timeout,
             max_output: self.max_output,
         };
-        run_tool(&self.program, &args, export, limits, &self.isolation)
+        run_tool(&self.program, &args, export, limits, &self.isolation).map_err(|e| {
+            if e.contains("missing in charts/ directory") {
+                format!(
+                    "{e} (reachdiff never downloads chart dependencies: run `helm dependency build` \
+                     and commit the charts/ directory, or exclude this chart)"
+                )
+            } else {
+                e
+            }
+        })
     }
 }
 

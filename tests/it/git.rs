@@ -1239,7 +1239,8 @@ spec:
 /// namespace, values files in order) and how it uses the output.
 const FAKE_HELM: &str = r#"#!/bin/sh
 [ "$1" = template ] || { echo "unexpected command $1" >&2; exit 9; }
-shift
+[ "$2" = --skip-tests ] || { echo "tests not skipped" >&2; exit 9; }
+shift 2
 ns=default; tier=
 while [ $# -gt 0 ]; do
   case $1 in

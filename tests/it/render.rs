@@ -841,3 +841,133 @@ fn the_image_ships_the_helm_ci_tests_with() {
         );
     }
 }
+
+/// Issue 14 items 6 and 8: the directory mode says what it did not read
+/// and how to analyse what it cannot: a chart is an error with the way to
+/// analyse it, a kustomization is read file by file with a note, hidden
+/// entries and skipped documents are counted once each (listed with -v).
+#[test]
+fn the_directory_mode_says_what_it_skipped_and_what_it_cannot_read() {
+    let t = tempfile::tempdir().unwrap();
+    let write = |p: &str, text: &str| {
+        let f = t.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    };
+    write(
+        "apps/web.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n",
+    );
+    write(
+        "apps/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    write(".github/workflows/ci.yaml", "on: push\n");
+    write(
+        "apps/.hidden.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ghost}\n",
+    );
+    write(".reachdiff.yaml", "strict: true\n");
+    write(
+        "overlay/kustomization.yaml",
+        "resources: [../apps]\nnamespace: prod\n",
+    );
+    let run = |args: &[&str]| {
+        support::bin()
+            .current_dir(t.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["reach", "apps", "overlay", ".github"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("info: skipped: 1 hidden entry not read: names starting with `.` are skipped (apps/.hidden.yaml; -v lists them)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("info: skipped: 3 documents not analysed, of kinds reachdiff does not read ((no kind) 2, ConfigMap 1; -v lists them)"),
+        "{err}"
+    );
+    assert!(err.contains("info: not-rendered: overlay: holds a kustomization, read here file by file without kustomize"), "{err}");
+    assert!(
+        err.contains("`kubectl kustomize overlay | reachdiff reach -`"),
+        "{err}"
+    );
+    assert!(!err.contains("hidden-skipped"), "{err}");
+    let out = run(&["reach", ".", "-v"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("info: skipped: 2 hidden entries not read"),
+        "{err}"
+    );
+    assert!(
+        err.contains("info: hidden-skipped: ./.github: hidden, not read"),
+        "{err}"
+    );
+    assert!(
+        err.contains("info: hidden-skipped: ./apps/.hidden.yaml: hidden, not read"),
+        "{err}"
+    );
+    assert!(!err.contains(".reachdiff.yaml"), "{err}");
+
+    // A chart: an error that says how to analyse it, not YAML errors.
+    write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write(
+        "charts/web/templates/np.yaml",
+        "metadata:\n  name: {{ .Release.Name }}\n",
+    );
+    let out = run(&["reach", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("./charts/web: a Helm chart (Chart.yaml)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`reachdiff reach --repo REPO ./charts/web`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`helm template RELEASE ./charts/web | reachdiff reach -`"),
+        "{err}"
+    );
+    assert!(!err.contains("yaml-syntax"), "{err}");
+}
+
+/// The same counts for a commit: hidden entries of the tree are said once.
+#[test]
+fn commits_say_what_they_skipped() {
+    let repo = Repo::new();
+    repo.commit(
+        &[
+            (
+                "apps/web.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n",
+            ),
+            (".argocd/app.yaml", "kind: Application\n"),
+            ("apps/.old.yml", "kind: Pod\n"),
+        ],
+        "c",
+    );
+    let out = repo.run(None, &["reach", "--repo", ".", "-v"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("info: skipped: 2 hidden entries not read: names starting with `.` are skipped (.argocd, apps/.old.yml; -v lists them)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("info: hidden-skipped: .argocd: hidden, not read"),
+        "{err}"
+    );
+}

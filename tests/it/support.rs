@@ -8,10 +8,10 @@ use std::process::{Command, Output};
 
 /// A revision from (path, text) pairs, without touching the disk.
 pub fn revision(files: &[(&str, &str)]) -> Revision {
-    Revision {
-        label: "test".into(),
-        files: files.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect(),
-    }
+    Revision::new(
+        "test",
+        files.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect(),
+    )
 }
 
 /// The `reachdiff` binary built for this test run.

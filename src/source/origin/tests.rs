@@ -278,3 +278,53 @@ fn origin_annotations_are_added_to_the_root_kustomization() {
     );
     assert!(with_origin_annotations(b"- a\n").is_err());
 }
+
+/// One template, several kinds, some behind conditions (the shape of a
+/// chart with one file per service): each document is told apart by the
+/// kind it writes out.
+#[test]
+fn helm_documents_of_one_template_are_told_apart_by_kind() {
+    let template = "\
+{{- if .Values.serviceAccounts.create }}
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: cart}
+---
+{{- end }}
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart}
+{{- if .Values.networkPolicies.create }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cart}
+{{- end }}
+";
+    let tree = MemTree::new(&[("chart/templates/cart.yaml", template)]);
+    let rendered = "\
+---
+# Source: shop/templates/cart.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart}
+---
+# Source: shop/templates/cart.yaml
+apiVersion: v1
+kind: Service
+metadata: {name: cart}
+---
+# Source: shop/templates/cart.yaml
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cart}
+";
+    let map = helm(rendered, "chart", &tree);
+    assert_eq!(at(&map, 4), "chart/templates/cart.yaml:7");
+    assert_eq!(at(&map, 9), "chart/templates/cart.yaml:11");
+    assert_eq!(at(&map, 14), "chart/templates/cart.yaml:16");
+}

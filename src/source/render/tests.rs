@@ -143,7 +143,10 @@ proptest! {
             };
             let (options, positional) = cobra_parse(&args);
             for o in &options {
-                prop_assert!(o == "namespace" || o == "values", "option {o:?} in {args:?}");
+                prop_assert!(
+                o == "namespace" || o == "values" || o == "skip-tests",
+                "option {o:?} in {args:?}"
+            );
             }
             prop_assert_eq!(
                 positional,
@@ -234,6 +237,7 @@ fn a_chart_named_like_an_option_reaches_helm_as_a_path() {
         stand_in.args(),
         [
             "template",
+            "--skip-tests",
             "--namespace=shop",
             "--values=./envs/--set=x.yaml",
             "--",
