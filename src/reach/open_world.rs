@@ -670,10 +670,7 @@ mod tests {
     use crate::revision::{Revision, SourceFile};
 
     fn inventory(text: &str) -> Inventory {
-        let rev = Revision {
-            label: "t".into(),
-            files: vec![SourceFile::new("m.yaml", text)],
-        };
+        let rev = Revision::new("t", vec![SourceFile::new("m.yaml", text)]);
         load(&rev, &LoadOptions::default()).0
     }
 
