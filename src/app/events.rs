@@ -1,6 +1,7 @@
 //! Webhook deliveries → what to do: analyse a pull request's head, forget
 //! a closed one, answer a ping, or ignore. Pure: bytes in, a decision out.
 
+use crate::github::is_sha;
 use serde_json::Value;
 
 /// One analysis to run: pull request `number` of `repo` at `head_sha`, or
@@ -266,10 +267,6 @@ fn repo_name(v: &Value) -> Result<String, EventError> {
         )));
     }
     Ok(name.to_string())
-}
-
-pub fn is_sha(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn sha_at(v: &Value, p: &str) -> Result<String, EventError> {

@@ -3,10 +3,10 @@
 //! crash or restart lost the queue), periodically (a missed webhook), and
 //! when the App is installed on new repositories.
 
-use super::events::{CHECK_NAME, JobSpec, is_sha, valid_clone_url, valid_repo_name};
+use super::events::{CHECK_NAME, JobSpec, valid_clone_url, valid_repo_name};
 use super::job::Ctx;
 use super::queue::{Job, Pushed};
-use crate::github::GitHubError;
+use crate::github::{GitHubError, is_sha};
 use std::time::Instant;
 
 /// What one pass found.

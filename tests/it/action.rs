@@ -1,17 +1,14 @@
 //! `reachdiff action` end to end: the built binary, a local git origin
-//! (file://), realistic `pull_request` payloads and a fake GitHub REST API
-//! on 127.0.0.1 that records every request and answers like GitHub.
+//! (file://), realistic `pull_request` payloads and the fake GitHub REST
+//! API of the App tests (tests/it/app_fake.rs) on 127.0.0.1, which records
+//! every request and answers like GitHub.
 
+use crate::app_fake::{self, FakeApp, Scripted};
 use crate::support;
 use crate::support::git;
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const REPO: &str = "acme/gitops";
 const TOKEN: &str = "ghs_FAKEtoken0123456789abcdefXYZ";
@@ -129,97 +126,157 @@ fn event(root: &Path, name: &str, number: u64, base: &str, head: &str, fork: boo
 
 // ---------------------------------------------------------- fake GitHub
 
+/// A request the fake recorded, as these tests look at it.
 #[derive(Clone, Debug)]
 struct Request {
     method: String,
     path: String,
     body: String,
-    authorization: Option<String>,
+    /// How it authenticated (`token` for the workflow's token).
+    authorization: String,
 }
 
-/// A scripted answer given before normal handling.
-#[derive(Clone, Copy, Debug)]
-enum Scripted {
-    ServerError,
-    RateLimited,
-}
-
-#[derive(Default)]
-struct State {
-    comments: Vec<(u64, String, String)>,
-    next_id: u64,
-    requests: Vec<Request>,
-    script: VecDeque<Scripted>,
-    read_only: bool,
-    /// Smart HTTP: bare repositories below this directory are served at
-    /// `/acme/NAME.git/` through `git http-backend`.
-    git_root: Option<PathBuf>,
-    git_requests: Vec<Request>,
-    /// `GET /pulls/{n}/files` answers.
-    pr_files: Vec<serde_json::Value>,
-    /// `GET /pulls/{n}`: (base commit, head commit, state).
-    pull: Option<(String, String, &'static str)>,
-    /// Reviews: (id, body).
-    reviews: Vec<(u64, String)>,
-    /// Review comments: (id, body, path, line, side).
-    review_comments: Vec<(u64, String, String, u64, String)>,
-    /// Review comments (ids) written by a person, not by a bot.
-    people: Vec<u64>,
-}
-
-/// A GitHub REST API on 127.0.0.1 for one test: stops when dropped or
-/// after a minute, whichever comes first.
+/// The one fake GitHub (`tests/it/app_fake.rs`) as a workflow's
+/// `GITHUB_TOKEN` sees it: [`TOKEN`] accepted, the repository and its pull
+/// requests 7 and 8, comments and reviews written as
+/// `github-actions[bot]`, two comments per page (so that paging is
+/// exercised with a few).
 struct FakeGitHub {
+    app: FakeApp,
     url: String,
-    state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
-
-const PAGE: usize = 2;
 
 impl FakeGitHub {
     fn start() -> FakeGitHub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State {
-            next_id: 1_000_000_001,
-            ..Default::default()
-        }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp, base) = (state.clone(), stop.clone(), url.clone());
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !sp.load(Ordering::SeqCst) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let _ = serve(s, &st, &base);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        FakeGitHub {
-            url,
-            state,
-            stop,
-            thread: Some(thread),
+        let app = FakeApp::start(1, "");
+        app.accept_token(TOKEN);
+        app.add_repo(REPO, "https://github.com/acme/gitops.git");
+        for n in [7, 8] {
+            app.add_pull(REPO, n, &"0".repeat(40), &"0".repeat(40), Vec::new());
+        }
+        {
+            let mut st = app.lock();
+            st.comments_page = 2;
+            st.writes_as = "github-actions[bot]".into();
+        }
+        let url = app.url.clone();
+        FakeGitHub { app, url }
+    }
+
+    /// `n` comments by a person.
+    fn seed(&self, n: usize) {
+        for i in 0..n {
+            self.comment(&format!("Thanks! looks good {i}"), "reviewer");
         }
     }
 
-    fn seed(&self, n: usize) {
-        let mut s = self.state.lock().unwrap();
-        for i in 0..n {
-            let id = s.next_id;
-            s.next_id += 1;
-            s.comments
-                .push((id, format!("Thanks! looks good {i}"), "reviewer".into()));
+    /// A comment on pull request 7 by `user`; returns its id.
+    fn comment(&self, body: &str, user: &str) -> u64 {
+        let mut st = self.app.lock();
+        let id = st.next_id;
+        st.next_id += 1;
+        st.comments.push(app_fake::Comment {
+            id,
+            repo: REPO.into(),
+            number: 7,
+            body: body.into(),
+            user_login: user.into(),
+            user_type: if user.ends_with("[bot]") {
+                "Bot"
+            } else {
+                "User"
+            }
+            .into(),
+        });
+        id
+    }
+
+    /// (id, body, author) of pull request 7's comments.
+    fn comments(&self) -> Vec<(u64, String, String)> {
+        self.app
+            .comments()
+            .into_iter()
+            .map(|c| (c.id, c.body, c.user_login))
+            .collect()
+    }
+
+    /// A review comment on pull request 7 by `user`; returns its id.
+    fn review_comment(&self, body: &str, path: &str, line: u64, user: &str) -> u64 {
+        let mut st = self.app.lock();
+        let id = st.next_id;
+        st.next_id += 1;
+        st.review_comments.push(app_fake::ReviewComment {
+            id,
+            repo: REPO.into(),
+            number: 7,
+            review_id: 0,
+            body: body.into(),
+            path: path.into(),
+            line,
+            side: "RIGHT".into(),
+            user_login: user.into(),
+            user_type: if user.ends_with("[bot]") {
+                "Bot"
+            } else {
+                "User"
+            }
+            .into(),
+        });
+        id
+    }
+
+    /// (id, body, path, line, side) of the review comments.
+    fn review_comments(&self) -> Vec<(u64, String, String, u64, String)> {
+        self.app
+            .review_comments()
+            .into_iter()
+            .map(|c| (c.id, c.body, c.path, c.line, c.side))
+            .collect()
+    }
+
+    /// (id, body) of the reviews.
+    fn reviews(&self) -> Vec<(u64, String)> {
+        self.app
+            .reviews()
+            .into_iter()
+            .map(|r| (r.id, r.body))
+            .collect()
+    }
+
+    /// Pull request 7 as GitHub answers it, with its files.
+    fn pull(&self, base: &str, head: &str, state: &str, files: Vec<serde_json::Value>) {
+        self.app.add_pull(REPO, 7, base, head, files);
+        if let Some(p) = self.app.lock().pulls.iter_mut().find(|p| p.number == 7) {
+            p.state = state.into();
         }
+    }
+
+    /// Pull request 7's files (`GET /pulls/7/files`).
+    fn files(&self, files: Vec<serde_json::Value>) {
+        if let Some(p) = self.app.lock().pulls.iter_mut().find(|p| p.number == 7) {
+            p.files = files;
+        }
+    }
+
+    fn read_only(&self) {
+        self.app.lock().read_only = true;
+    }
+
+    fn script(&self, s: Scripted) {
+        self.app.script(s, None);
     }
 
     fn requests(&self) -> Vec<Request> {
-        self.state.lock().unwrap().requests.clone()
+        self.app
+            .requests()
+            .into_iter()
+            .map(|r| Request {
+                method: r.method,
+                path: r.path,
+                body: r.body,
+                authorization: r.authorization_kind,
+            })
+            .collect()
     }
 
     fn writes(&self) -> Vec<Request> {
@@ -230,429 +287,12 @@ impl FakeGitHub {
     }
 
     fn sticky(&self) -> Vec<(u64, String)> {
-        self.state
-            .lock()
-            .unwrap()
-            .comments
-            .iter()
+        self.comments()
+            .into_iter()
             .filter(|c| c.1.contains("<!-- reachdiff -->"))
-            .map(|c| (c.0, c.1.clone()))
+            .map(|c| (c.0, c.1))
             .collect()
     }
-}
-
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn comment_json(base: &str, id: u64, body: &str, user: &str) -> serde_json::Value {
-    serde_json::json!({
-        "id": id,
-        "node_id": format!("IC_kwDO{id}"),
-        "url": format!("{base}/repos/{REPO}/issues/comments/{id}"),
-        "html_url": format!("https://github.com/{REPO}/pull/7#issuecomment-{id}"),
-        "body": body,
-        "user": {"login": user, "id": 41898282,
-            "type": if user.ends_with("[bot]") { "Bot" } else { "User" }},
-        "created_at": "2026-11-26T10:00:00Z",
-        "updated_at": "2026-11-26T10:00:00Z",
-        "author_association": "NONE"
-    })
-}
-
-fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().unwrap_or_default().to_string();
-    let (mut len, mut authorization, mut chunked) = (0usize, None, false);
-    let (mut content_type, mut git_protocol) = (String::new(), String::new());
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let v = v.trim().to_string();
-            match k.to_ascii_lowercase().as_str() {
-                "content-length" => len = v.parse().unwrap_or(0),
-                "authorization" => authorization = Some(v),
-                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                "content-type" => content_type = v,
-                "git-protocol" => git_protocol = v,
-                _ => {}
-            }
-        }
-    }
-    let mut raw = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            let mut chunk = vec![0; n + 2];
-            reader.read_exact(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            raw.extend_from_slice(&chunk[..n]);
-        }
-    } else {
-        raw = vec![0; len];
-        reader.read_exact(&mut raw)?;
-    }
-    if target.starts_with("/acme/") && target.contains(".git/") {
-        let root = state.lock().unwrap().git_root.clone();
-        let mut st = state.lock().unwrap();
-        st.git_requests.push(Request {
-            method: method.clone(),
-            path: target.clone(),
-            body: String::new(),
-            authorization: authorization.clone(),
-        });
-        drop(st);
-        return serve_git(
-            stream,
-            root,
-            &method,
-            &target,
-            &raw,
-            &content_type,
-            &git_protocol,
-            authorization.as_deref(),
-        );
-    }
-    let body = String::from_utf8_lossy(&raw).into_owned();
-    let mut st = state.lock().unwrap();
-    st.requests.push(Request {
-        method: method.clone(),
-        path: target.clone(),
-        body: body.clone(),
-        authorization: authorization.clone(),
-    });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let mut headers = vec![
-        (
-            "content-type".to_string(),
-            "application/json; charset=utf-8".to_string(),
-        ),
-        ("x-github-api-version-selected".into(), "2022-11-28".into()),
-        ("x-ratelimit-limit".into(), "5000".into()),
-        ("x-ratelimit-remaining".into(), "4990".into()),
-        ("x-ratelimit-reset".into(), (now + 3600).to_string()),
-    ];
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let comments_path = format!("/repos/{REPO}/issues/");
-    let (status, json) = if let Some(s) = st.script.pop_front() {
-        match s {
-            Scripted::ServerError => (500, serde_json::json!({"message": "Server Error"})),
-            Scripted::RateLimited => {
-                headers.retain(|h| !h.0.starts_with("x-ratelimit"));
-                headers.push(("x-ratelimit-limit".into(), "5000".into()));
-                headers.push(("x-ratelimit-remaining".into(), "0".into()));
-                headers.push(("x-ratelimit-reset".into(), (now + 1).to_string()));
-                (
-                    403,
-                    serde_json::json!({"message": "API rate limit exceeded for installation ID 1.",
-                        "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}),
-                )
-            }
-        }
-    } else if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
-        (401, serde_json::json!({"message": "Bad credentials"}))
-    } else if st.read_only && method != "GET" {
-        (
-            403,
-            serde_json::json!({"message": "Resource not accessible by integration",
-                "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
-                "status": "403"}),
-        )
-    } else if path == "/user" {
-        // As for GITHUB_TOKEN: an integration token may not read /user.
-        (
-            403,
-            serde_json::json!({"message": "Resource not accessible by integration",
-                "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
-                "status": "403"}),
-        )
-    } else if let Some(rest) = path.strip_prefix(&format!("/repos/{REPO}/pulls/")) {
-        let segs: Vec<&str> = rest.split('/').collect();
-        match (method.as_str(), segs.as_slice()) {
-            ("GET", [n]) if st.pull.is_some() => {
-                let (base_sha, head_sha, state) = st.pull.clone().unwrap();
-                (
-                    200,
-                    serde_json::json!({"number": n.parse::<u64>().unwrap(), "state": state,
-                        "head": {"sha": head_sha, "ref": "pr", "repo": {"full_name": "fork/gitops"}},
-                        "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": REPO}}}),
-                )
-            }
-            ("GET", [_, "reviews"]) => (
-                200,
-                serde_json::Value::Array(
-                    st.reviews
-                        .iter()
-                        .map(|r| {
-                            serde_json::json!({"id": r.0, "body": r.1, "state": "COMMENTED",
-                            "user": {"login": "github-actions[bot]", "type": "Bot"}})
-                        })
-                        .collect(),
-                ),
-            ),
-            ("PUT", [_, "reviews", id]) => {
-                let id: u64 = id.parse().unwrap();
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-                let text = v["body"].as_str().unwrap().to_string();
-                match st.reviews.iter_mut().find(|r| r.0 == id) {
-                    Some(r) => {
-                        r.1 = text.clone();
-                        (
-                            200,
-                            serde_json::json!({"id": id, "body": text, "state": "COMMENTED"}),
-                        )
-                    }
-                    None => (404, serde_json::json!({"message": "Not Found"})),
-                }
-            }
-            ("GET", [_, "files"]) => (200, serde_json::Value::Array(st.pr_files.clone())),
-            ("GET", [_, "comments"]) => (
-                200,
-                serde_json::Value::Array(
-                    st.review_comments
-                        .iter()
-                        .map(|c| {
-                            let user = if st.people.contains(&c.0) {
-                                serde_json::json!({"login": "mallory", "type": "User"})
-                            } else {
-                                serde_json::json!({"login": "github-actions[bot]", "type": "Bot"})
-                            };
-                            serde_json::json!({"id": c.0, "body": c.1, "path": c.2, "line": c.3,
-                                "side": c.4, "user": user})
-                        })
-                        .collect(),
-                ),
-            ),
-            ("DELETE", ["comments", id]) => {
-                let id: u64 = id.parse().unwrap();
-                let before = st.review_comments.len();
-                st.review_comments.retain(|c| c.0 != id);
-                if st.review_comments.len() < before {
-                    (204, serde_json::Value::Null)
-                } else {
-                    (404, serde_json::json!({"message": "Not Found"}))
-                }
-            }
-            ("POST", [_, "reviews"]) => {
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-                assert_eq!(v["event"], "COMMENT");
-                let review_id = st.next_id;
-                st.next_id += 1;
-                st.reviews.push((
-                    review_id,
-                    v["body"].as_str().unwrap_or_default().to_string(),
-                ));
-                for c in v["comments"].as_array().unwrap() {
-                    let id = st.next_id;
-                    st.next_id += 1;
-                    st.review_comments.push((
-                        id,
-                        c["body"].as_str().unwrap().to_string(),
-                        c["path"].as_str().unwrap().to_string(),
-                        c["line"].as_u64().unwrap(),
-                        c["side"].as_str().unwrap().to_string(),
-                    ));
-                }
-                (
-                    200,
-                    serde_json::json!({"id": review_id, "state": "COMMENTED", "body": v["body"]}),
-                )
-            }
-            _ => (404, serde_json::json!({"message": "Not Found"})),
-        }
-    } else if let Some(rest) = path.strip_prefix(&comments_path) {
-        let segs: Vec<&str> = rest.split('/').collect();
-        match (method.as_str(), segs.as_slice()) {
-            ("GET", [n, "comments"]) => {
-                let _: u64 = n.parse().unwrap();
-                let page: usize = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("page="))
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(1);
-                let all = &st.comments;
-                let pages = all.len().div_ceil(PAGE).max(1);
-                let items: Vec<serde_json::Value> = all
-                    .iter()
-                    .skip((page - 1) * PAGE)
-                    .take(PAGE)
-                    .map(|c| comment_json(base, c.0, &c.1, &c.2))
-                    .collect();
-                if page < pages {
-                    headers.push((
-                        "link".into(),
-                        format!(
-                            "<{base}{path}?per_page=100&page={}>; rel=\"next\", <{base}{path}?per_page=100&page={pages}>; rel=\"last\"",
-                            page + 1
-                        ),
-                    ));
-                }
-                (200, serde_json::Value::Array(items))
-            }
-            ("POST", [_, "comments"]) => {
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-                let text = v["body"].as_str().unwrap().to_string();
-                let id = st.next_id;
-                st.next_id += 1;
-                st.comments
-                    .push((id, text.clone(), "github-actions[bot]".into()));
-                (201, comment_json(base, id, &text, "github-actions[bot]"))
-            }
-            ("PATCH", ["comments", id]) => {
-                let id: u64 = id.parse().unwrap();
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-                let text = v["body"].as_str().unwrap().to_string();
-                match st.comments.iter_mut().find(|c| c.0 == id) {
-                    Some(c) => {
-                        c.1 = text.clone();
-                        (200, comment_json(base, id, &text, "github-actions[bot]"))
-                    }
-                    None => (404, serde_json::json!({"message": "Not Found"})),
-                }
-            }
-            _ => (404, serde_json::json!({"message": "Not Found"})),
-        }
-    } else {
-        (404, serde_json::json!({"message": "Not Found"}))
-    };
-    drop(st);
-    let body = if status == 204 {
-        String::new()
-    } else {
-        json.to_string()
-    };
-    let reason = match status {
-        200 => "OK",
-        204 => "No Content",
-        201 => "Created",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let mut w = stream;
-    write!(w, "HTTP/1.1 {status} {reason}\r\n")?;
-    for (k, v) in headers {
-        write!(w, "{k}: {v}\r\n")?;
-    }
-    write!(
-        w,
-        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    w.flush()
-}
-
-/// Smart HTTP through `git http-backend` (CGI), for a token-protected origin.
-#[allow(clippy::too_many_arguments)]
-fn serve_git(
-    mut w: TcpStream,
-    root: Option<PathBuf>,
-    method: &str,
-    target: &str,
-    body: &[u8],
-    content_type: &str,
-    git_protocol: &str,
-    authorization: Option<&str>,
-) -> std::io::Result<()> {
-    let expected = format!("basic {}", base64(&format!("x-access-token:{TOKEN}")));
-    let authorized = authorization.is_some_and(|a| a.eq_ignore_ascii_case(&expected));
-    let Some(root) = root.filter(|_| authorized) else {
-        let msg = "Authentication required";
-        write!(
-            w,
-            "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"GitHub\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{msg}",
-            msg.len()
-        )?;
-        return w.flush();
-    };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut child = Command::new("git")
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_PROJECT_ROOT", &root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("PATH_INFO", path.strip_prefix("/acme").unwrap_or(path))
-        .env("QUERY_STRING", query)
-        .env("REQUEST_METHOD", method)
-        .env("CONTENT_TYPE", content_type)
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env("GIT_PROTOCOL", git_protocol)
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    child.stdin.take().unwrap().write_all(body)?;
-    let out = child.wait_with_output()?;
-    let text = out.stdout;
-    let split = text
-        .windows(4)
-        .position(|x| x == b"\r\n\r\n")
-        .map(|i| (i, 4))
-        .or_else(|| text.windows(2).position(|x| x == b"\n\n").map(|i| (i, 2)))
-        .unwrap_or((0, 0));
-    let head = String::from_utf8_lossy(&text[..split.0]).into_owned();
-    let payload = &text[split.0 + split.1..];
-    let mut status = "200 OK".to_string();
-    let mut headers = String::new();
-    for l in head.lines() {
-        match l.split_once(':') {
-            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
-            Some(_) => headers.push_str(&format!("{}\r\n", l.trim_end())),
-            None => {}
-        }
-    }
-    write!(
-        w,
-        "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
-        payload.len()
-    )?;
-    w.write_all(payload)?;
-    w.flush()
-}
-
-fn base64(s: &str) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in s.as_bytes().chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                A[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 // ------------------------------------------------------------- running
@@ -871,7 +511,7 @@ fn creates_then_updates_one_sticky_comment() {
     assert!(
         gh.requests()
             .iter()
-            .all(|r| r.authorization.is_some() && !r.path.contains(TOKEN))
+            .all(|r| r.authorization == "token" && !r.path.contains(TOKEN))
     );
 }
 
@@ -887,7 +527,7 @@ fn shallow_checkout_fetches_base_and_head() {
     );
     let ws = o.shallow_checkout(root, "ws");
     assert!(ws.join(".git/shallow").exists());
-    let missing = Command::new("git")
+    let missing = std::process::Command::new("git")
         .current_dir(&ws)
         .args(["cat-file", "-e", &format!("{head}^{{commit}}")])
         .stderr(std::process::Stdio::null())
@@ -926,7 +566,7 @@ fn read_only_token_writes_nothing_but_reports() {
     // Same repository, but the job lacks `pull-requests: write`: GitHub
     // answers 403 once; the run says so and still succeeds.
     let gh = FakeGitHub::start();
-    gh.state.lock().unwrap().read_only = true;
+    gh.read_only();
     let ev = event(root, "same.json", 7, &o.base, &head, false);
     let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
@@ -948,19 +588,16 @@ fn server_error_and_rate_limit_are_retried() {
     let root = tmp.path();
     let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
-    gh.state
-        .lock()
-        .unwrap()
-        .script
-        .extend([Scripted::ServerError, Scripted::RateLimited]);
+    gh.script(Scripted::ServerError);
+    gh.script(Scripted::RateLimited);
     let ev = event(root, "event.json", 7, &o.base, &head, false);
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("rate limited"), "{}", r.stderr);
     assert_eq!(gh.sticky().len(), 1);
     assert_eq!(gh.writes().len(), 1);
-    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
 #[test]
@@ -1159,7 +796,7 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
     );
     let ws = o.shallow_checkout(root, "ws");
     let gh = FakeGitHub::start();
-    gh.state.lock().unwrap().git_root = Some(srv.clone());
+    gh.app.lock().git_root = Some(srv.clone());
     let remote = format!("{}/acme/gitops.git", gh.url);
     git(&ws, &["remote", "set-url", "origin", &remote]);
     let ev = event(root, "event.json", 7, &o.base, &head, false);
@@ -1175,10 +812,10 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
     );
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert_eq!(outputs(&r.outputs)["opened"], "2");
-    let git_reqs = gh.state.lock().unwrap().git_requests.clone();
+    let git_reqs = gh.app.lock().git_requests.clone();
     assert!(!git_reqs.is_empty());
     assert!(
-        git_reqs.iter().all(|r| r.authorization.is_some()),
+        git_reqs.iter().all(|r| r.authorization_kind != "none"),
         "{git_reqs:?}"
     );
     // Nothing of the token was written to the repository's configuration.
@@ -1237,15 +874,9 @@ fn review_comments_sit_on_diff_lines_and_are_replaced() {
     let root = tmp.path();
     let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
-    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    gh.files(pr_files(&o.dir, &o.base, &head, 3));
     // Someone else's review comment stays.
-    gh.state.lock().unwrap().review_comments.push((
-        5,
-        "nit: typo".into(),
-        "db.yaml".into(),
-        96,
-        "RIGHT".into(),
-    ));
+    let theirs = gh.review_comment("nit: typo", "db.yaml", 96, "reviewer");
     let ev = event(root, "event.json", 7, &o.base, &head, false);
     let setup = Setup {
         ws: &ws,
@@ -1258,10 +889,7 @@ fn review_comments_sit_on_diff_lines_and_are_replaced() {
     assert_eq!(code(&r), 0, "{}", explain(&r));
     let ours = |gh: &FakeGitHub| {
         let mut v: Vec<(String, u64, String)> = gh
-            .state
-            .lock()
-            .unwrap()
-            .review_comments
+            .review_comments()
             .iter()
             .filter(|c| c.1.starts_with("<!-- reachdiff-review -->"))
             .map(|c| (c.2.clone(), c.3, c.4.clone()))
@@ -1301,23 +929,16 @@ fn review_comments_sit_on_diff_lines_and_are_replaced() {
     assert_eq!(deletes, 2);
     // The first review (which cannot be deleted) now says it is superseded.
     {
-        let st = gh.state.lock().unwrap();
-        assert_eq!(st.reviews.len(), 2);
-        assert!(st.reviews[0].1.contains("Superseded"), "{:?}", st.reviews);
-        assert!(!st.reviews[1].1.contains("Superseded"));
+        let reviews = gh.reviews();
+        assert_eq!(reviews.len(), 2);
+        assert!(reviews[0].1.contains("Superseded"), "{reviews:?}");
+        assert!(!reviews[1].1.contains("Superseded"));
     }
-    assert!(
-        gh.state
-            .lock()
-            .unwrap()
-            .review_comments
-            .iter()
-            .any(|c| c.0 == 5)
-    );
+    assert!(gh.review_comments().iter().any(|c| c.0 == theirs));
 
     // With db.yaml's line 98 outside the diff (no context lines), only
     // cart.yaml is commented; the body says one line was left out.
-    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 0);
+    gh.files(pr_files(&o.dir, &o.base, &head, 0));
     let r = run_action(root, &setup);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert_eq!(
@@ -1444,11 +1065,7 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
         r#"{"schema": "reachdiff/diff/v1", "opened": [], "closed": []}"#,
     )
     .unwrap();
-    {
-        let mut st = gh.state.lock().unwrap();
-        st.pull = Some((o.base.clone(), head.clone(), "open"));
-        st.pr_files = pr_files(&o.dir, &o.base, &head, 3);
-    }
+    gh.pull(&o.base, &head, "open", pr_files(&o.dir, &o.base, &head, 3));
     // A fork's workflow_run lists no pull request.
     let r = publish(root, &pub_ws, &gh.url, &forged, &head, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
@@ -1468,7 +1085,7 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
         analysed,
         "the publisher's comment differs from the analysis job's report"
     );
-    assert_eq!(gh.state.lock().unwrap().review_comments.len(), 2);
+    assert_eq!(gh.review_comments().len(), 2);
 
     // Again with the honest artifact, listed pull request: the same one
     // comment, the review replaced, no warning.
@@ -1483,7 +1100,7 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(!r.stdout.contains("claims"), "{}", r.stdout);
     assert_eq!(gh.sticky().len(), 1);
-    assert_eq!(gh.state.lock().unwrap().review_comments.len(), 2);
+    assert_eq!(gh.review_comments().len(), 2);
     let posts = gh
         .writes()
         .iter()
@@ -1516,11 +1133,16 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
     });
     refuse(&wrong_pr, &[7], "is not the workflow run's pull request");
     // A fork run naming another pull request: GitHub says #8 is elsewhere.
-    gh.state.lock().unwrap().pull = Some((o.base.clone(), "f".repeat(40), "open"));
+    gh.pull(
+        &o.base,
+        &"f".repeat(40),
+        "open",
+        pr_files(&o.dir, &o.base, &head, 3),
+    );
     refuse(&wrong_pr, &[], "not at the workflow run's head");
     // The pull request moved on since the analysis: nothing stale posted.
     refuse(&artifact, &[7], "superseded");
-    gh.state.lock().unwrap().pull = Some((o.base.clone(), head.clone(), "open"));
+    gh.pull(&o.base, &head, "open", pr_files(&o.dir, &o.base, &head, 3));
     let extra_field = copy("extra", &|d| {
         let p = d.join("publish.json");
         let t = std::fs::read_to_string(&p)
@@ -1545,7 +1167,12 @@ fn publish_reanalyses_a_fork_pull_request_and_never_posts_the_artifact() {
     assert_eq!(gh.writes().len(), writes, "a refused artifact wrote");
 
     // A closed pull request: nothing to publish.
-    gh.state.lock().unwrap().pull = Some((o.base.clone(), head.clone(), "closed"));
+    gh.pull(
+        &o.base,
+        &head,
+        "closed",
+        pr_files(&o.dir, &o.base, &head, 3),
+    );
     let r = publish(root, &pub_ws, &gh.url, &artifact, &head, &[7]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("is closed"), "{}", r.stderr);
@@ -1564,30 +1191,20 @@ fn a_persons_comment_with_the_marker_is_left_alone() {
     let ws = o.full_checkout(root, "ws");
     let gh = FakeGitHub::start();
     let planted = "<!-- reachdiff -->\nI copied this from the bot";
-    {
-        let mut st = gh.state.lock().unwrap();
-        st.comments.push((5, planted.into(), "mallory".into()));
-        st.review_comments.push((
-            6,
-            "<!-- reachdiff-review -->\nmine".into(),
-            "a.yaml".into(),
-            1,
-            "RIGHT".into(),
-        ));
-        st.people.push(6);
-        st.pr_files = pr_files(&o.dir, &o.base, &head, 3);
-    }
+    let planted_id = gh.comment(planted, "mallory");
+    let mine = gh.review_comment("<!-- reachdiff-review -->\nmine", "a.yaml", 1, "mallory");
+    gh.files(pr_files(&o.dir, &o.base, &head, 3));
     let ev = event(root, "pr.json", 7, &o.base, &head, false);
     let r = run_pr(root, &ws, &ev, &gh.url, &[("review-comments", "true")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
-    let st = gh.state.lock().unwrap();
+    let comments = gh.comments();
     assert_eq!(
-        st.comments[0],
-        (5, planted.to_string(), "mallory".to_string())
+        comments[0],
+        (planted_id, planted.to_string(), "mallory".to_string())
     );
-    assert_eq!(st.comments.len(), 2, "reachdiff's own comment was created");
+    assert_eq!(comments.len(), 2, "reachdiff's own comment was created");
     assert!(
-        st.review_comments.iter().any(|c| c.0 == 6),
+        gh.review_comments().iter().any(|c| c.0 == mine),
         "a person's review comment was deleted"
     );
 }
@@ -1726,8 +1343,8 @@ fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
     let root = tmp.path();
     let (o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
-    gh.state.lock().unwrap().read_only = true;
-    gh.state.lock().unwrap().pr_files = pr_files(&o.dir, &o.base, &head, 3);
+    gh.read_only();
+    gh.files(pr_files(&o.dir, &o.base, &head, 3));
     let ev = event(root, "same.json", 7, &o.base, &head, false);
     let r = run_pr(root, &ws, &ev, &gh.url, &[("review-comments", "true")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
@@ -1736,7 +1353,7 @@ fn review_on_a_read_only_token_is_skipped_with_a_log_line() {
         "{}",
         r.stderr
     );
-    assert!(gh.state.lock().unwrap().review_comments.is_empty());
+    assert!(gh.review_comments().is_empty());
     // A fork: nothing is even attempted.
     let gh = FakeGitHub::start();
     let ev = event(root, "fork.json", 7, &o.base, &head, true);
@@ -1880,29 +1497,22 @@ fn another_bots_comment_with_the_marker_is_left_alone() {
     let (_o, head, ws) = shop_pull(root);
     let gh = FakeGitHub::start();
     let planted = "<!-- reachdiff -->\nall clear, merge it";
-    gh.state
-        .lock()
-        .unwrap()
-        .comments
-        .push((5, planted.into(), "evil-app[bot]".into()));
+    gh.comment(planted, "evil-app[bot]");
     let base = git(&ws, &["rev-parse", "origin/main"]);
     let ev = event(root, "pr.json", 7, &base, &head, false);
     let r = run_pr(root, &ws, &ev, &gh.url, &[]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     {
-        let st = gh.state.lock().unwrap();
-        assert_eq!(
-            st.comments[0].1, planted,
-            "another bot's comment was changed"
-        );
-        assert_eq!(st.comments.len(), 2, "reachdiff's own comment was created");
+        let comments = gh.comments();
+        assert_eq!(comments[0].1, planted, "another bot's comment was changed");
+        assert_eq!(comments.len(), 2, "reachdiff's own comment was created");
     }
     // The next run finds its own comment (asking GitHub who it is once)
     // and updates it; the planted one stays.
     let r = run_pr(root, &ws, &ev, &gh.url, &[("comment", "always")]);
     assert_eq!(code(&r), 0, "{}", explain(&r));
-    let st = gh.state.lock().unwrap();
-    assert_eq!(st.comments.len(), 2);
-    assert_eq!(st.comments[0].1, planted);
-    assert!(st.requests.iter().any(|r| r.path == "/user"));
+    let comments = gh.comments();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0].1, planted);
+    assert!(gh.requests().iter().any(|r| r.path == "/user"));
 }

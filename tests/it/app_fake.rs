@@ -1,6 +1,9 @@
-//! A fake GitHub REST API as a GitHub App sees it: App JWTs, installation
-//! tokens, check runs, issue comments, reviews and review comments, with
-//! scripted failures (5xx, primary and secondary rate limits, delays, hangs).
+//! The one fake GitHub of the tests: the REST API as a GitHub App and as a
+//! workflow's token see it (App JWTs, installation tokens or a fixed token,
+//! check runs, issue comments, reviews and review comments, pull-request
+//! files, `/user`, a read-only token), with scripted failures (5xx, primary
+//! and secondary rate limits, 422, delays, hangs), and git's smart HTTP for
+//! a token-protected origin. The App tests and the Action tests use it.
 //!
 //! Std-only HTTP/1.1 (a thread per connection, `connection: close`) so it
 //! can be shared by the integration tests (`mod app_fake;`) and by the
@@ -156,6 +159,16 @@ pub struct State {
     pub script: VecDeque<(Scripted, Option<String>)>,
     pub next_id: u64,
     pub seq: u64,
+    /// Issue comments per page (GitHub's default: 30; `per_page` is
+    /// ignored so that clients follow `link: rel="next"`).
+    pub comments_page: usize,
+    /// The login of comments and reviews written through the API.
+    pub writes_as: String,
+    /// Every write answers 403 (a fork's read-only token).
+    pub read_only: bool,
+    /// Bare repositories served over smart HTTP at `/acme/NAME.git/`.
+    pub git_root: Option<std::path::PathBuf>,
+    pub git_requests: Vec<Recorded>,
     /// Counts down like GitHub's hourly budget, for realistic headers.
     pub rate_remaining: u64,
 }
@@ -181,6 +194,11 @@ impl State {
             // Large like real ids, so nobody confuses them with PR numbers.
             next_id: 1_000_000_001,
             seq: 0,
+            comments_page: COMMENTS_PAGE,
+            writes_as: "reachdiff[bot]".into(),
+            read_only: false,
+            git_root: None,
+            git_requests: Vec::new(),
             rate_remaining: 5000,
         }
     }
@@ -298,6 +316,14 @@ impl FakeApp {
         });
     }
 
+    /// Accepts `token` as a workflow's `GITHUB_TOKEN` (valid for a day).
+    pub fn accept_token(&self, token: &str) {
+        let mut st = self.lock();
+        st.tokens_issued.push(token.to_string());
+        st.token_expires
+            .insert(token.to_string(), unix_now() + 86_400);
+    }
+
     pub fn set_pull_head(&self, repo: &str, number: u64, head_sha: &str) {
         let mut st = self.lock();
         if let Some(p) = st
@@ -377,7 +403,11 @@ struct Request {
     /// Path with query, as sent.
     target: String,
     authorization: Option<String>,
+    /// The body as text (empty when it is not UTF-8: see `raw`).
     body: String,
+    raw: Vec<u8>,
+    content_type: String,
+    git_protocol: String,
 }
 
 /// Reads one request; `Err(reason)` means it was malformed (answer 400).
@@ -391,6 +421,7 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Result<Request, St
     };
     let (method, target) = (method.to_string(), target.to_string());
     let (mut len, mut authorization, mut chunked) = (0usize, None, false);
+    let (mut content_type, mut git_protocol) = (String::new(), String::new());
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 {
@@ -411,6 +442,8 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Result<Request, St
             },
             "authorization" => authorization = Some(v.to_string()),
             "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
+            "content-type" => content_type = v.to_string(),
+            "git-protocol" => git_protocol = v.to_string(),
             _ => {}
         }
     }
@@ -439,14 +472,20 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Result<Request, St
         raw = vec![0; len];
         reader.read_exact(&mut raw)?;
     }
-    let Ok(body) = String::from_utf8(raw) else {
-        return Ok(Err("body is not UTF-8".into()));
+    // Git's packs are binary; everything else must be text.
+    let body = match String::from_utf8(raw.clone()) {
+        Ok(b) => b,
+        Err(_) if target.contains(".git/") => String::new(),
+        Err(_) => return Ok(Err("body is not UTF-8".into())),
     };
     Ok(Ok(Request {
         method,
         target,
         authorization,
         body,
+        raw,
+        content_type,
+        git_protocol,
     }))
 }
 
@@ -576,6 +615,25 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         let written = write_response(&stream, &mut st, resp);
         st.rate_remaining = budget;
         return written;
+    }
+
+    let git_root = lock(&shared.state).git_root.clone();
+    if let Some(root) = git_root.filter(|_| path.contains(".git/")) {
+        let authorized = {
+            let mut st = lock(&shared.state);
+            let kind = auth_kind(&st, req.authorization.as_deref());
+            let recorded = Recorded {
+                method: req.method.clone(),
+                path: req.target.clone(),
+                status: 0,
+                authorization_kind: kind.to_string(),
+                body: String::new(),
+                at,
+            };
+            st.git_requests.push(recorded);
+            git_authorized(&st, req.authorization.as_deref())
+        };
+        return serve_git(stream, &root, &req, authorized);
     }
 
     let scripted = {
@@ -801,7 +859,12 @@ fn route(
         Auth::Jwt => return message(403, "Resource not accessible by integration"),
         Auth::None | Auth::Bad => return bad_credentials(),
     }
+    if st.read_only && method != "GET" {
+        return message(403, "Resource not accessible by integration");
+    }
     match (method, segs.as_slice()) {
+        // Integration tokens may not read the authenticated user.
+        ("GET", ["user"]) => message(403, "Resource not accessible by integration"),
         ("GET", ["installation", "repositories"]) => {
             let repos: Vec<Value> = st.repos.iter().map(|r| repo_json(base, r)).collect();
             answer(
@@ -938,7 +1001,7 @@ fn route_repo(
                 repo: full.to_string(),
                 number: n,
                 body: body["body"].as_str().unwrap_or_default().to_string(),
-                user_login: "reachdiff[bot]".into(),
+                user_login: st.writes_as.clone(),
             };
             for (b, p, l, side) in parsed {
                 let id = st.id();
@@ -951,7 +1014,7 @@ fn route_repo(
                     path: p,
                     line: l,
                     side,
-                    user_login: "reachdiff[bot]".into(),
+                    user_login: st.writes_as.clone(),
                     user_type: "Bot".into(),
                 });
             }
@@ -1002,12 +1065,13 @@ fn route_repo(
                 .iter()
                 .filter(|c| c.repo == full && c.number == n)
                 .collect();
-            let pages = all.len().div_ceil(COMMENTS_PAGE).max(1);
+            let per_page = st.comments_page.max(1);
+            let pages = all.len().div_ceil(per_page).max(1);
             let page = page(query);
             let items = all
                 .iter()
-                .skip((page - 1) * COMMENTS_PAGE)
-                .take(COMMENTS_PAGE)
+                .skip((page - 1) * per_page)
+                .take(per_page)
                 .map(|c| comment_json(base, c))
                 .collect();
             let mut resp = answer(200, Value::Array(items));
@@ -1036,7 +1100,7 @@ fn route_repo(
                 repo: full.to_string(),
                 number: n,
                 body: text.to_string(),
-                user_login: "reachdiff[bot]".into(),
+                user_login: st.writes_as.clone(),
                 user_type: "Bot".into(),
             };
             let out = comment_json(base, &c);
@@ -1719,6 +1783,110 @@ fn with_page(query: &str, page: usize) -> String {
     parts.join("&")
 }
 
+// ------------------------------------------------------------------ git
+
+/// Standard base64 (for HTTP basic credentials).
+pub fn base64(s: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in s.as_bytes().chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// Whether git's basic credentials carry a token the fake accepts (as
+/// `x-access-token:TOKEN`, what GitHub takes from Actions).
+fn git_authorized(st: &State, authorization: Option<&str>) -> bool {
+    let Some(a) = authorization else {
+        return false;
+    };
+    st.tokens_issued.iter().any(|t| {
+        st.token_valid(t)
+            && a.eq_ignore_ascii_case(&format!("basic {}", base64(&format!("x-access-token:{t}"))))
+    })
+}
+
+/// Smart HTTP through `git http-backend` (CGI), for a token-protected
+/// origin: `/acme/NAME.git/…` is `ROOT/NAME.git`.
+fn serve_git(
+    mut w: TcpStream,
+    root: &std::path::Path,
+    req: &Request,
+    authorized: bool,
+) -> std::io::Result<()> {
+    if !authorized {
+        let msg = "Authentication required";
+        write!(
+            w,
+            "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"GitHub\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{msg}",
+            msg.len()
+        )?;
+        return w.flush();
+    }
+    let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+    let empty_config = std::env::temp_dir().join("reachdiff-fake-empty-gitconfig");
+    if !empty_config.is_file() {
+        std::fs::write(&empty_config, "")?;
+    }
+    let mut child = std::process::Command::new("git")
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_GLOBAL", &empty_config)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", path.strip_prefix("/acme").unwrap_or(path))
+        .env("QUERY_STRING", query)
+        .env("REQUEST_METHOD", &req.method)
+        .env("CONTENT_TYPE", &req.content_type)
+        .env("CONTENT_LENGTH", req.raw.len().to_string())
+        .env("GIT_PROTOCOL", &req.git_protocol)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&req.raw)?;
+    }
+    let text = child.wait_with_output()?.stdout;
+    let split = text
+        .windows(4)
+        .position(|x| x == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| text.windows(2).position(|x| x == b"\n\n").map(|i| (i, 2)))
+        .unwrap_or((0, 0));
+    let head = String::from_utf8_lossy(&text[..split.0]).into_owned();
+    let payload = &text[split.0 + split.1..];
+    let mut status = "200 OK".to_string();
+    let mut headers = String::new();
+    for l in head.lines() {
+        match l.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => headers.push_str(&format!("{}\r\n", l.trim_end())),
+            None => {}
+        }
+    }
+    write!(
+        w,
+        "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
+        payload.len()
+    )?;
+    w.write_all(payload)?;
+    w.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2335,3 +2503,4 @@ mod tests {
         assert_eq!(percent_decode("a%2Fb+c%zz"), "a/b c%zz");
     }
 }
+

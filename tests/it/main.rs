@@ -1,8 +1,9 @@
 //! The one integration-test binary. Each module names what it covers.
 
 /// `reachdiff action` end to end: a local git origin, pull_request payloads,
-/// a fake GitHub API (sticky comment, retries, rate limits, read-only
-/// tokens), annotations, outputs, gates; action.yml's structure.
+/// the fake GitHub API of app_fake (sticky comment, retries, rate limits,
+/// read-only tokens, smart HTTP), annotations, outputs, gates, command
+/// escaping; action.yml's structure.
 mod action;
 /// ClusterNetworkPolicy and AdminNetworkPolicy tiers, written from the spec.
 mod admin_tiers;
@@ -10,7 +11,8 @@ mod admin_tiers;
 /// verifies JWTs and tokens, check runs, comments, coalescing, retries,
 /// reconciliation after a crash, graceful shutdown.
 mod app;
-/// The fake GitHub REST API the App tests (and examples/fake_github) use.
+/// The one fake GitHub REST API: the App tests, the Action tests and
+/// examples/fake_github use it.
 mod app_fake;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.
 mod bad_input;

@@ -57,50 +57,220 @@ fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn the_core_does_no_io_and_knows_no_front_end() {
+/// An architecture rule: in the files it applies to, none of `forbidden`
+/// may appear outside comments and the unit tests at the end of a file,
+/// except on a line that contains an `allowed` text of that file.
+struct Rule {
+    what: &'static str,
+    applies: fn(&str) -> bool,
+    forbidden: &'static [&'static str],
+    allowed: &'static [(&'static str, &'static str)],
+}
+
+/// Every `.rs` file under `src/`, as (repository path, text).
+fn sources() -> Vec<(String, String)> {
     let root = repo_root();
     let mut files = Vec::new();
-    for c in CORE {
-        rust_files(&root.join(c), &mut files);
-    }
-    assert!(
-        files.len() > 20,
-        "core files not found under {}",
-        root.display()
-    );
-    let mut problems = Vec::new();
-    for f in files
-        .iter()
+    rust_files(&root.join("src"), &mut files);
+    files
+        .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "rs"))
-    {
-        if f.file_name().is_some_and(|n| n == "tests.rs") {
+        .map(|f| {
+            let rel = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
+            (rel, std::fs::read_to_string(&f).expect("read source"))
+        })
+        .collect()
+}
+
+/// Where `rule` is broken in `files`: `path:line: text`.
+fn violations(rule: &Rule, files: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, text) in files.iter().filter(|(p, _)| (rule.applies)(p)) {
+        if path.ends_with("/tests.rs") {
             continue;
         }
-        let text = std::fs::read_to_string(f).expect("read source");
-        // Unit tests at the end of a file may read fixtures.
+        // Unit tests at the end of a file may do what the code may not.
         let code = text.split("#[cfg(test)]").next().unwrap_or("");
         for (i, line) in code.lines().enumerate() {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("//") {
+            if line.trim_start().starts_with("//") {
                 continue;
             }
-            for bad in FORBIDDEN {
-                if line.contains(bad) {
-                    problems.push(format!(
-                        "{}:{}: {bad}",
-                        f.strip_prefix(&root).unwrap_or(f).display(),
-                        i + 1
-                    ));
+            let excused = rule
+                .allowed
+                .iter()
+                .any(|(p, l)| p == path && line.contains(l));
+            for bad in rule.forbidden {
+                if line.contains(bad) && !excused {
+                    problems.push(format!("{path}:{}: {bad}", i + 1));
                 }
             }
         }
     }
+    problems
+}
+
+fn under(path: &str, dirs: &[&str]) -> bool {
+    dirs.iter()
+        .any(|d| path == *d || path.starts_with(&format!("{d}/")))
+}
+
+/// The pure core: no I/O, no environment, no printing, no front end.
+const PURE_CORE: Rule = Rule {
+    what: "the core must stay pure",
+    applies: |p| under(p, CORE) || CORE.contains(&p),
+    forbidden: FORBIDDEN,
+    allowed: &[],
+};
+
+/// Only the command line knows the command line.
+const ONLY_THE_CLI_IMPORTS_IT: Rule = Rule {
+    what: "nothing outside src/cli and src/main.rs imports cli",
+    applies: |p| !under(p, &["src/cli"]) && p != "src/main.rs",
+    forbidden: &["crate::cli", "super::cli", "reachdiff::cli"],
+    allowed: &[],
+};
+
+/// The App knows nothing of the Action.
+const THE_APP_KNOWS_NO_ACTION: Rule = Rule {
+    what: "the App does not import the Action",
+    applies: |p| under(p, &["src/app"]) || p == "src/cli/serve.rs",
+    forbidden: &["cli::action", "super::action", "action::"],
+    allowed: &[],
+};
+
+/// The Action knows nothing of the App.
+const THE_ACTION_KNOWS_NO_APP: Rule = Rule {
+    what: "the Action does not import the App",
+    applies: |p| under(p, &["src/cli/action"]),
+    forbidden: &["crate::app", "super::serve", "serve::"],
+    allowed: &[],
+};
+
+/// Below the front ends (the command line, the Action, the App) nothing
+/// prints, probes a terminal or reads the environment: the operations
+/// layer returns diagnostics and each front end shows them its way.
+const NOTHING_BELOW_THE_FRONT_ENDS_PRINTS: Rule = Rule {
+    what: "nothing below the front ends prints, reads the environment or touches a terminal",
+    applies: |p| !under(p, &["src/cli", "src/app"]) && p != "src/main.rs",
+    forbidden: &[
+        "println!",
+        "eprintln!",
+        "print!(",
+        "eprint!(",
+        "dbg!(",
+        "io::stdout",
+        "io::stderr",
+        "IsTerminal",
+        "is_terminal",
+        "std::env::",
+        "process::exit",
+    ],
+    // Rendering runs programs: it finds them on PATH, hands PATH on, and
+    // exports into the temporary directory. Those are the only reads.
+    allowed: &[
+        ("src/source/render.rs", "std::env::var_os(\"PATH\")"),
+        ("src/source/render.rs", "std::env::split_paths("),
+        ("src/source/render.rs", "std::env::temp_dir()"),
+    ],
+};
+
+const RULES: [&Rule; 5] = [
+    &PURE_CORE,
+    &ONLY_THE_CLI_IMPORTS_IT,
+    &THE_APP_KNOWS_NO_ACTION,
+    &THE_ACTION_KNOWS_NO_APP,
+    &NOTHING_BELOW_THE_FRONT_ENDS_PRINTS,
+];
+
+#[test]
+fn the_core_does_no_io_and_knows_no_front_end() {
+    let files = sources();
+    let core = files.iter().filter(|(p, _)| (PURE_CORE.applies)(p)).count();
+    assert!(
+        core > 20,
+        "core files not found under {}",
+        repo_root().display()
+    );
+    let problems = violations(&PURE_CORE, &files);
     assert!(
         problems.is_empty(),
-        "the core must stay pure:\n{}",
+        "{}:\n{}",
+        PURE_CORE.what,
         problems.join("\n")
     );
+}
+
+#[test]
+fn the_front_ends_import_only_downwards_and_the_rest_prints_nothing() {
+    let files = sources();
+    let mut problems = Vec::new();
+    for rule in RULES.iter().skip(1) {
+        for p in violations(rule, &files) {
+            problems.push(format!("{}: {p}", rule.what));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Each rule catches what it forbids: a deliberate violation of each, in
+/// a file it applies to, is reported (and one in a comment or a unit test
+/// is not).
+#[test]
+fn every_rule_fails_on_a_deliberate_violation() {
+    let cases: [(&Rule, &str, &str); 6] = [
+        (
+            &PURE_CORE,
+            "src/review/gate.rs",
+            "let t = std::fs::read_to_string(p);",
+        ),
+        (
+            &ONLY_THE_CLI_IMPORTS_IT,
+            "src/ops/diff.rs",
+            "use crate::cli::diff::DiffArgs;",
+        ),
+        (
+            &THE_APP_KNOWS_NO_ACTION,
+            "src/app/job.rs",
+            "use crate::cli::action::driver;",
+        ),
+        (
+            &THE_ACTION_KNOWS_NO_APP,
+            "src/cli/action/driver.rs",
+            "use crate::app::job::Ctx;",
+        ),
+        (
+            &NOTHING_BELOW_THE_FRONT_ENDS_PRINTS,
+            "src/ops/diff.rs",
+            "eprintln!(\"warning: {d}\");",
+        ),
+        (
+            &NOTHING_BELOW_THE_FRONT_ENDS_PRINTS,
+            "src/github/publish.rs",
+            "let v = std::env::var(\"X\");",
+        ),
+    ];
+    for (rule, path, line) in cases {
+        let bad = vec![(path.to_string(), format!("fn f() {{\n    {line}\n}}\n"))];
+        assert!(
+            !violations(rule, &bad).is_empty(),
+            "{}: not caught in {path}: {line}",
+            rule.what
+        );
+        let excused = vec![(
+            path.to_string(),
+            format!("// {line}\n#[cfg(test)]\nmod tests {{ {line} }}\n"),
+        )];
+        assert!(violations(rule, &excused).is_empty(), "{}", rule.what);
+    }
+    // And the real tree passes only because it keeps the rules: the
+    // allowances are used.
+    let files = sources();
+    for (path, line) in NOTHING_BELOW_THE_FRONT_ENDS_PRINTS.allowed {
+        assert!(
+            files.iter().any(|(p, t)| p == path && t.contains(line)),
+            "unused allowance {path}: {line}"
+        );
+    }
 }
 
 #[test]

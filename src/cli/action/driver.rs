@@ -321,8 +321,14 @@ pub fn with_api<T>(
     match api {
         Some(a) => f(a),
         None => {
+            // Retries and waits go to the step's log, escaped: GitHub's
+            // messages are quoted in them.
+            let notes: github::Notes = std::sync::Arc::new(|text: &str| {
+                eprintln!("reachdiff: {}", escape_data(text));
+            });
             let c =
-                github::Client::new(&env.api_url, &env.inputs.token, github::Policy::default())?;
+                github::Client::new(&env.api_url, &env.inputs.token, github::Policy::default())?
+                    .with_notes(notes);
             f(&c)
         }
     }
