@@ -253,141 +253,14 @@ fn same_side(a: &Analysis, sa: &Side, b: &Analysis, sb: &Side) -> bool {
 /// Compares two analysed revisions that share one atom table.
 pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
     let (ba, ha) = (&base.analysis, &head.analysis);
-    // Merge endpoints by id.
-    let mut endpoints: Vec<UnionEndpoint> = Vec::new();
-    {
-        let (mut i, mut j) = (0, 0);
-        let (bw, hw) = (&ba.workloads, &ha.workloads);
-        let bid: Vec<String> = bw.iter().map(Workload::id).collect();
-        let hid: Vec<String> = hw.iter().map(Workload::id).collect();
-        while i < bid.len() || j < hid.len() {
-            let ord = match (bid.get(i), hid.get(j)) {
-                (Some(x), Some(y)) => x.cmp(y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                _ => std::cmp::Ordering::Greater,
-            };
-            match ord {
-                std::cmp::Ordering::Less => {
-                    endpoints.push(UnionEndpoint {
-                        id: bid[i].clone(),
-                        base: Some(Endpoint::Workload(i)),
-                        head: None,
-                    });
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    endpoints.push(UnionEndpoint {
-                        id: hid[j].clone(),
-                        base: None,
-                        head: Some(Endpoint::Workload(j)),
-                    });
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    endpoints.push(UnionEndpoint {
-                        id: bid[i].clone(),
-                        base: Some(Endpoint::Workload(i)),
-                        head: Some(Endpoint::Workload(j)),
-                    });
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        for (k, atom) in ba.atoms.atoms().iter().enumerate() {
-            endpoints.push(UnionEndpoint {
-                id: atom.id(),
-                base: Some(Endpoint::Atom(k)),
-                head: Some(Endpoint::Atom(k)),
-            });
-        }
-        endpoints.sort_by(|x, y| x.id.cmp(&y.id));
-    }
-
-    // Which endpoints changed, and how.
-    let mut egress_changed = BTreeSet::new();
-    let mut ingress_changed = BTreeSet::new();
-    let mut identity_changed = BTreeSet::new();
-    for (u, e) in endpoints.iter().enumerate() {
-        match (e.base, e.head) {
-            (Some(Endpoint::Workload(b)), Some(Endpoint::Workload(h))) => {
-                if profile(ba, b) != profile(ha, h) {
-                    identity_changed.insert(u);
-                }
-                if !same_side(ba, &ba.sides[b][1], ha, &ha.sides[h][1]) {
-                    egress_changed.insert(u);
-                }
-                if !same_side(ba, &ba.sides[b][0], ha, &ha.sides[h][0]) {
-                    ingress_changed.insert(u);
-                }
-            }
-            (Some(Endpoint::Workload(_)), None) | (None, Some(Endpoint::Workload(_))) => {
-                identity_changed.insert(u);
-            }
-            _ => {}
-        }
-    }
-    let sources: BTreeSet<usize> = egress_changed.union(&identity_changed).copied().collect();
-    let dests: BTreeSet<usize> = ingress_changed.union(&identity_changed).copied().collect();
-
-    let reach = |a: &Analysis, s: Option<Endpoint>, d: Option<Endpoint>| -> ConnSet {
-        match (s, d) {
-            (Some(s), Some(d)) => a.reach(s, d),
-            _ => ConnSet::empty(),
-        }
-    };
-    let n = endpoints.len();
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for &s in &sources {
-        pairs.extend((0..n).map(|d| (s, d)));
-    }
-    for &d in &dests {
-        pairs.extend((0..n).filter(|s| !sources.contains(s)).map(|s| (s, d)));
-    }
-    let evaluated = pairs.len();
-    let changes: Vec<(usize, usize, ConnSet, ConnSet)> = pairs
-        .par_iter()
-        .filter_map(|&(s, d)| {
-            let (es, ed) = (&endpoints[s], &endpoints[d]);
-            if !es.is_workload() && !ed.is_workload() {
-                return None;
-            }
-            let b = reach(ba, es.base, ed.base);
-            let h = reach(ha, es.head, ed.head);
-            if b == h {
-                return None;
-            }
-            Some((s, d, h.difference(&b), b.difference(&h)))
-        })
-        .collect();
-    let mut opened = Vec::new();
-    let mut closed = Vec::new();
-    for (s, d, o, c) in changes {
-        if !o.is_empty() {
-            opened.push(DiffRow {
-                src: s,
-                dst: d,
-                conn: o,
-                causes: Arc::from(Vec::new()),
-            });
-        }
-        if !c.is_empty() {
-            closed.push(DiffRow {
-                src: s,
-                dst: d,
-                conn: c,
-                causes: Arc::from(Vec::new()),
-            });
-        }
-    }
-    let order = |r: &DiffRow| (r.src, r.dst);
-    opened.sort_by_key(order);
-    closed.sort_by_key(order);
+    let endpoints = merge_endpoints(ba, ha);
+    let changed = Changed::find(ba, ha, &endpoints);
+    let (mut opened, mut closed, evaluated) = changed_rows(ba, ha, &endpoints, &changed);
     let mut explainer = Explainer {
         base: ba,
         head: ha,
         endpoints: &endpoints,
-        identity_changed: &identity_changed,
+        identity_changed: &changed.identity,
         table: Vec::new(),
         interned: HashMap::new(),
         side_memo: HashMap::new(),
@@ -414,9 +287,9 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
             .count(),
         policies_base: ba.policies.len(),
         policies_head: ha.policies.len(),
-        changed_egress: egress_changed.len(),
-        changed_ingress: ingress_changed.len(),
-        changed_endpoints: identity_changed.len(),
+        changed_egress: changed.egress.len(),
+        changed_ingress: changed.ingress.len(),
+        changed_endpoints: changed.identity.len(),
         pairs_evaluated: evaluated,
     };
     ReachDiff {
@@ -426,6 +299,148 @@ pub fn compare(base: &Analyzed, head: &Analyzed) -> ReachDiff {
         causes,
         stats,
     }
+}
+
+/// The endpoints of both revisions merged by id: workloads of either,
+/// then the common atoms, sorted by id.
+fn merge_endpoints(ba: &Analysis, ha: &Analysis) -> Vec<UnionEndpoint> {
+    let mut endpoints: Vec<UnionEndpoint> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let bid: Vec<String> = ba.workloads.iter().map(Workload::id).collect();
+    let hid: Vec<String> = ha.workloads.iter().map(Workload::id).collect();
+    while i < bid.len() || j < hid.len() {
+        let ord = match (bid.get(i), hid.get(j)) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (base, head) = match ord {
+            std::cmp::Ordering::Less => (Some(i), None),
+            std::cmp::Ordering::Greater => (None, Some(j)),
+            std::cmp::Ordering::Equal => (Some(i), Some(j)),
+        };
+        endpoints.push(UnionEndpoint {
+            id: base.map_or_else(|| hid[j].clone(), |i| bid[i].clone()),
+            base: base.map(Endpoint::Workload),
+            head: head.map(Endpoint::Workload),
+        });
+        i += usize::from(base.is_some());
+        j += usize::from(head.is_some());
+    }
+    for (k, atom) in ba.atoms.atoms().iter().enumerate() {
+        endpoints.push(UnionEndpoint {
+            id: atom.id(),
+            base: Some(Endpoint::Atom(k)),
+            head: Some(Endpoint::Atom(k)),
+        });
+    }
+    endpoints.sort_by(|x, y| x.id.cmp(&y.id));
+    endpoints
+}
+
+/// Which endpoints changed, and how (positions in the merged endpoints).
+struct Changed {
+    egress: BTreeSet<usize>,
+    ingress: BTreeSet<usize>,
+    /// Labels, namespace labels, ports, host network, or existence.
+    identity: BTreeSet<usize>,
+}
+
+impl Changed {
+    fn find(ba: &Analysis, ha: &Analysis, endpoints: &[UnionEndpoint]) -> Changed {
+        let mut c = Changed {
+            egress: BTreeSet::new(),
+            ingress: BTreeSet::new(),
+            identity: BTreeSet::new(),
+        };
+        for (u, e) in endpoints.iter().enumerate() {
+            match (e.base, e.head) {
+                (Some(Endpoint::Workload(b)), Some(Endpoint::Workload(h))) => {
+                    if profile(ba, b) != profile(ha, h) {
+                        c.identity.insert(u);
+                    }
+                    if !same_side(ba, &ba.sides[b][1], ha, &ha.sides[h][1]) {
+                        c.egress.insert(u);
+                    }
+                    if !same_side(ba, &ba.sides[b][0], ha, &ha.sides[h][0]) {
+                        c.ingress.insert(u);
+                    }
+                }
+                (Some(Endpoint::Workload(_)), None) | (None, Some(Endpoint::Workload(_))) => {
+                    c.identity.insert(u);
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// The (src, dst) pairs whose verdict may have changed: rows of
+    /// changed sources, columns of changed destinations.
+    fn pairs(&self, n: usize) -> Vec<(usize, usize)> {
+        let sources: BTreeSet<usize> = self.egress.union(&self.identity).copied().collect();
+        let dests: BTreeSet<usize> = self.ingress.union(&self.identity).copied().collect();
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for &s in &sources {
+            pairs.extend((0..n).map(|d| (s, d)));
+        }
+        for &d in &dests {
+            pairs.extend((0..n).filter(|s| !sources.contains(s)).map(|s| (s, d)));
+        }
+        pairs
+    }
+}
+
+/// The opened and closed rows (causes not yet explained), sorted, and the
+/// number of pairs evaluated.
+fn changed_rows(
+    ba: &Analysis,
+    ha: &Analysis,
+    endpoints: &[UnionEndpoint],
+    changed: &Changed,
+) -> (Vec<DiffRow>, Vec<DiffRow>, usize) {
+    let reach = |a: &Analysis, s: Option<Endpoint>, d: Option<Endpoint>| -> ConnSet {
+        match (s, d) {
+            (Some(s), Some(d)) => a.reach(s, d),
+            _ => ConnSet::empty(),
+        }
+    };
+    let pairs = changed.pairs(endpoints.len());
+    let changes: Vec<(usize, usize, ConnSet, ConnSet)> = pairs
+        .par_iter()
+        .filter_map(|&(s, d)| {
+            let (es, ed) = (&endpoints[s], &endpoints[d]);
+            if !es.is_workload() && !ed.is_workload() {
+                return None;
+            }
+            let b = reach(ba, es.base, ed.base);
+            let h = reach(ha, es.head, ed.head);
+            if b == h {
+                return None;
+            }
+            Some((s, d, h.difference(&b), b.difference(&h)))
+        })
+        .collect();
+    let row = |src, dst, conn| DiffRow {
+        src,
+        dst,
+        conn,
+        causes: Arc::from(Vec::new()),
+    };
+    let mut opened = Vec::new();
+    let mut closed = Vec::new();
+    for (s, d, o, c) in changes {
+        if !o.is_empty() {
+            opened.push(row(s, d, o));
+        }
+        if !c.is_empty() {
+            closed.push(row(s, d, c));
+        }
+    }
+    let order = |r: &DiffRow| (r.src, r.dst);
+    opened.sort_by_key(order);
+    closed.sort_by_key(order);
+    (opened, closed, pairs.len())
 }
 
 /// What a side's causes depend on besides its owner: which rules the peer
@@ -515,37 +530,8 @@ impl Explainer<'_> {
     /// Causes for one opened (or closed) row. `now` is the revision where
     /// the traffic is allowed, `before` the one where it was not.
     fn explain(&mut self, row: &DiffRow, opened: bool) -> Arc<[u32]> {
-        let (now, before) = if opened {
-            (self.head, self.base)
-        } else {
-            (self.base, self.head)
-        };
-        let pick = |e: &UnionEndpoint, a_is_head: bool| if a_is_head { e.head } else { e.base };
-        let now_is_head = opened;
-        let (src, dst) = (&self.endpoints[row.src], &self.endpoints[row.dst]);
-        // Existence.
-        let mut existence = BTreeSet::new();
-        for e in [src, dst] {
-            if let (Some(Endpoint::Workload(w)), None) =
-                (pick(e, now_is_head), pick(e, !now_is_head))
-            {
-                let wl = &now.workloads[w];
-                existence.insert(if opened {
-                    Cause::NewWorkload {
-                        id: e.id.clone(),
-                        span: wl.span.clone(),
-                    }
-                } else {
-                    Cause::RemovedWorkload {
-                        id: e.id.clone(),
-                        span: wl.span.clone(),
-                    }
-                });
-            }
-        }
-        if !existence.is_empty() {
-            let ids = self.intern(existence);
-            return self.shared(ids);
+        if let Some(ids) = self.existence(row, opened) {
+            return ids;
         }
         // Both endpoints exist on both sides: look at each side.
         let mut ids = Vec::new();
@@ -553,153 +539,261 @@ impl Explainer<'_> {
             (Direction::Egress, row.src, row.dst),
             (Direction::Ingress, row.dst, row.src),
         ];
-        for (dir, owner_u, peer_u) in sides {
-            let (owner, peer) = (&self.endpoints[owner_u], &self.endpoints[peer_u]);
-            let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) =
-                (pick(owner, now_is_head), pick(owner, !now_is_head))
-            else {
-                continue;
-            };
-            let (Some(pn), Some(pb)) = (pick(peer, now_is_head), pick(peer, !now_is_head)) else {
-                continue;
-            };
-            let before_allowed = before.side(dir, wb, pb);
-            let changed = row.conn.difference(&before_allowed);
-            if changed.is_empty() {
-                continue;
+        for (dir, owner, peer) in sides {
+            if let Some(side) = self.explain_side(row, opened, dir, (owner, peer)) {
+                ids.extend(side.iter().copied());
             }
-            let (side_now, side_before) = (
-                &now.sides[wn][dir as usize],
-                &before.sides[wb][dir as usize],
-            );
-            let resolves_named_ports = dir == Direction::Egress
-                && matches!(pn, Endpoint::Workload(_))
-                && side_now
-                    .admin
-                    .iter()
-                    .chain(&side_now.network_policy)
-                    .chain(&side_now.baseline)
-                    .any(|&r| now.rules[r].ports.has_named());
-            let peer_key = if self.identity_changed.contains(&peer_u) || resolves_named_ports {
-                PeerKey::Exact(peer_u)
-            } else {
-                PeerKey::Shape(
-                    Self::shape(now, side_now, pn),
-                    Self::shape(before, side_before, pb),
-                )
-            };
-            let key = SideKey {
-                opened,
-                dir,
-                owner: owner_u,
-                changed,
-                peer: peer_key,
-            };
-            if let Some(found) = self.side_memo.get(&key) {
-                ids.extend(found.iter().copied());
-                continue;
-            }
-            let tn = now.trace_side(dir, wn, pn);
-            let tb = before.trace_side(dir, wb, pb);
-            let mut causes = BTreeSet::new();
-            self.side_causes(
-                &mut causes,
-                opened,
-                dir,
-                owner,
-                peer,
-                (wn, pn, &tn),
-                (wb, pb, &tb),
-                &key.changed,
-            );
-            let side_ids: Arc<[u32]> = Arc::from(self.intern(causes));
-            ids.extend(side_ids.iter().copied());
-            self.side_memo.insert(key, side_ids);
         }
         self.shared(ids)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn side_causes(
-        &self,
-        causes: &mut BTreeSet<Cause>,
-        opened: bool,
-        dir: Direction,
-        owner: &UnionEndpoint,
-        peer: &UnionEndpoint,
-        (wn, pn, tn): (usize, Endpoint, &SideTrace),
-        (wb, pb, tb): (usize, Endpoint, &SideTrace),
-        changed: &ConnSet,
-    ) {
-        let (now, before) = if opened {
+    /// (now, before): where the row's traffic is allowed, and where not.
+    fn revisions(&self, opened: bool) -> (&Analysis, &Analysis) {
+        if opened {
             (self.head, self.base)
         } else {
             (self.base, self.head)
+        }
+    }
+
+    /// An endpoint in the revision where the traffic is allowed (`now`)
+    /// or in the other.
+    fn pick(e: &UnionEndpoint, opened: bool, now: bool) -> Option<Endpoint> {
+        if opened == now { e.head } else { e.base }
+    }
+
+    /// A row with a new (or removed) workload is explained by that alone.
+    fn existence(&mut self, row: &DiffRow, opened: bool) -> Option<Arc<[u32]>> {
+        let (now, _) = self.revisions(opened);
+        let mut existence = BTreeSet::new();
+        for e in [&self.endpoints[row.src], &self.endpoints[row.dst]] {
+            if let (Some(Endpoint::Workload(w)), None) =
+                (Self::pick(e, opened, true), Self::pick(e, opened, false))
+            {
+                let span = now.workloads[w].span.clone();
+                let id = e.id.clone();
+                existence.insert(if opened {
+                    Cause::NewWorkload { id, span }
+                } else {
+                    Cause::RemovedWorkload { id, span }
+                });
+            }
+        }
+        if existence.is_empty() {
+            return None;
+        }
+        let ids = self.intern(existence);
+        Some(self.shared(ids))
+    }
+
+    /// The causes of one side (`dir` of `owner`, towards `peer`) of a row,
+    /// shared by every row of the same shape; none when this side did not
+    /// change the row.
+    fn explain_side(
+        &mut self,
+        row: &DiffRow,
+        opened: bool,
+        dir: Direction,
+        (owner_u, peer_u): (usize, usize),
+    ) -> Option<Arc<[u32]>> {
+        let (now, before) = self.revisions(opened);
+        let (owner, peer) = (&self.endpoints[owner_u], &self.endpoints[peer_u]);
+        let (Some(Endpoint::Workload(wn)), Some(Endpoint::Workload(wb))) = (
+            Self::pick(owner, opened, true),
+            Self::pick(owner, opened, false),
+        ) else {
+            return None;
         };
-        let side_now = &now.sides[wn][dir as usize];
-        let side_before = &before.sides[wb][dir as usize];
-        let touches = |c: &ConnSet| !c.intersection(changed).is_empty();
-        let chain = |s: &Side| -> Vec<usize> {
-            s.admin
-                .iter()
-                .chain(&s.network_policy)
-                .chain(&s.baseline)
-                .copied()
-                .collect()
+        let (pn, pb) = (
+            Self::pick(peer, opened, true)?,
+            Self::pick(peer, opened, false)?,
+        );
+        let changed = row.conn.difference(&before.side(dir, wb, pb));
+        if changed.is_empty() {
+            return None;
+        }
+        let (side_now, side_before) = (
+            &now.sides[wn][dir as usize],
+            &before.sides[wb][dir as usize],
+        );
+        let resolves_named_ports = dir == Direction::Egress
+            && matches!(pn, Endpoint::Workload(_))
+            && chain(side_now).any(|r| now.rules[r].ports.has_named());
+        let peer_key = if self.identity_changed.contains(&peer_u) || resolves_named_ports {
+            PeerKey::Exact(peer_u)
+        } else {
+            PeerKey::Shape(
+                Self::shape(now, side_now, pn),
+                Self::shape(before, side_before, pb),
+            )
         };
-        let (chain_now, chain_before) = (chain(side_now), chain(side_before));
-        // The same-content rule of the other revision, if any.
-        let counterpart = |r: usize| -> Option<usize> {
-            chain_before
-                .iter()
-                .copied()
-                .find(|&x| before.rules[x].spec == now.rules[r].spec)
+        let key = SideKey {
+            opened,
+            dir,
+            owner: owner_u,
+            changed,
+            peer: peer_key,
         };
-        let same_chain = side_now.is_isolated() == side_before.is_isolated()
-            && chain_now.len() == chain_before.len()
-            && chain_now
-                .iter()
-                .zip(&chain_before)
-                .all(|(&x, &y)| now.rules[x].spec == before.rules[y].spec);
-        let head_has_policy = |name: &str| self.head.policies.iter().any(|p| p.name == name);
-        // The policies that isolate a workload, the most telling first: a
-        // pure default-deny (no rules in this direction), then policies new
-        // in head, then by name. Links point at their subject selectors.
-        let policy_refs = |a: &Analysis, s: &Side, a_is_base: bool| -> Vec<PolicyRef> {
-            let mut v: Vec<(bool, bool, PolicyRef)> = s
-                .isolated_by
-                .iter()
-                .map(|&p| {
-                    let info = &a.policies[p];
-                    (
-                        info.rules[dir as usize] != 0,
-                        self.base.policies.iter().any(|b| b.name == info.name),
-                        PolicyRef {
-                            name: info.name.clone(),
-                            span: info.selector_span.clone(),
-                            on_base: a_is_base,
-                        },
-                    )
-                })
-                .collect();
-            v.sort();
-            v.into_iter().map(|(_, _, p)| p).collect()
+        if let Some(found) = self.side_memo.get(&key) {
+            return Some(found.clone());
+        }
+        let (tn, tb) = (now.trace_side(dir, wn, pn), before.trace_side(dir, wb, pb));
+        let case = SideCase {
+            opened,
+            dir,
+            owner,
+            peer,
+            now: Seen::new(now, dir, wn, pn, &tn),
+            before: Seen::new(before, dir, wb, pb, &tb),
+            changed: &key.changed,
+            base: self.base,
+            head: self.head,
         };
-        // Isolation flips (the silent default).
-        if opened
-            && side_before.is_isolated()
-            && !side_now.is_isolated()
-            && touches(&tn.default_allowed)
-        {
+        let causes = case.causes();
+        let side_ids: Arc<[u32]> = Arc::from(self.intern(causes));
+        self.side_memo.insert(key, side_ids.clone());
+        Some(side_ids)
+    }
+}
+
+/// The rules of a side in evaluation order: admin tiers, NetworkPolicy,
+/// baseline.
+fn chain(s: &Side) -> impl Iterator<Item = usize> + '_ {
+    s.admin
+        .iter()
+        .chain(&s.network_policy)
+        .chain(&s.baseline)
+        .copied()
+}
+
+/// A side of a row in one revision: the owner, the peer, the owner's side
+/// and its trace for that peer.
+struct Seen<'a> {
+    a: &'a Analysis,
+    owner: usize,
+    peer: Endpoint,
+    trace: &'a SideTrace,
+    side: &'a Side,
+    chain: Vec<usize>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(
+        a: &'a Analysis,
+        dir: Direction,
+        owner: usize,
+        peer: Endpoint,
+        trace: &'a SideTrace,
+    ) -> Seen<'a> {
+        let side = &a.sides[owner][dir as usize];
+        Seen {
+            a,
+            owner,
+            peer,
+            trace,
+            side,
+            chain: chain(side).collect(),
+        }
+    }
+}
+
+/// One side of one changed row, in the revision where its traffic is
+/// allowed (`now`) and in the other (`before`), and the ports that changed.
+struct SideCase<'a> {
+    opened: bool,
+    dir: Direction,
+    owner: &'a UnionEndpoint,
+    peer: &'a UnionEndpoint,
+    now: Seen<'a>,
+    before: Seen<'a>,
+    changed: &'a ConnSet,
+    base: &'a Analysis,
+    head: &'a Analysis,
+}
+
+impl SideCase<'_> {
+    fn causes(&self) -> BTreeSet<Cause> {
+        let mut causes = BTreeSet::new();
+        self.isolation(&mut causes);
+        self.deciding_rules(&mut causes);
+        self.denials(&mut causes);
+        self.label_changes(&mut causes);
+        self.named_port_changes(&mut causes);
+        causes
+    }
+
+    fn touches(&self, c: &ConnSet) -> bool {
+        !c.intersection(self.changed).is_empty()
+    }
+
+    /// The same-content rule of the other revision, if any.
+    fn counterpart(&self, r: usize) -> Option<usize> {
+        let (now, before) = (self.now.a, self.before.a);
+        self.before
+            .chain
+            .iter()
+            .copied()
+            .find(|&x| before.rules[x].spec == now.rules[r].spec)
+    }
+
+    /// Whether the side's rules are the same in both revisions.
+    fn same_chain(&self) -> bool {
+        let (n, b) = (&self.now, &self.before);
+        n.side.is_isolated() == b.side.is_isolated()
+            && n.chain.len() == b.chain.len()
+            && n.chain
+                .iter()
+                .zip(&b.chain)
+                .all(|(&x, &y)| n.a.rules[x].spec == b.a.rules[y].spec)
+    }
+
+    /// The head's span of a workload known as `w_now` and `w_before`.
+    fn head_span(&self, w_now: usize, w_before: usize) -> Span {
+        let w = if self.opened { w_now } else { w_before };
+        self.head.workloads[w].span.clone()
+    }
+
+    /// The policies that isolate a workload, the most telling first: a
+    /// pure default-deny (no rules in this direction), then policies new
+    /// in head, then by name. Links point at their subject selectors.
+    fn isolating(&self, a: &Analysis, s: &Side, a_is_base: bool) -> Vec<PolicyRef> {
+        let mut v: Vec<(bool, bool, PolicyRef)> = s
+            .isolated_by
+            .iter()
+            .map(|&p| {
+                let info = &a.policies[p];
+                (
+                    info.rules[self.dir as usize] != 0,
+                    self.base.policies.iter().any(|b| b.name == info.name),
+                    PolicyRef {
+                        name: info.name.clone(),
+                        span: info.selector_span.clone(),
+                        on_base: a_is_base,
+                    },
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, _, p)| p).collect()
+    }
+
+    /// Isolation flips (the silent default).
+    fn isolation(&self, causes: &mut BTreeSet<Cause>) {
+        let (now, before) = (&self.now, &self.before);
+        if !before.side.is_isolated() || now.side.is_isolated() {
+            return;
+        }
+        if self.opened && self.touches(&now.trace.default_allowed) {
             // Point at the head version of each policy that stopped
             // selecting the workload (its podSelector changed), or at the
             // base version if it was deleted.
-            let policies = side_before
+            let policies = before
+                .side
                 .isolated_by
                 .iter()
                 .map(|&p| {
-                    let name = &before.policies[p].name;
-                    match now.policies.iter().find(|x| &x.name == name) {
+                    let name = &before.a.policies[p].name;
+                    match now.a.policies.iter().find(|x| &x.name == name) {
                         Some(h) => PolicyRef {
                             name: name.clone(),
                             span: h.selector_span.clone(),
@@ -707,67 +801,63 @@ impl Explainer<'_> {
                         },
                         None => PolicyRef {
                             name: name.clone(),
-                            span: before.policies[p].selector_span.clone(),
+                            span: before.a.policies[p].selector_span.clone(),
                             on_base: true,
                         },
                     }
                 })
                 .collect();
             causes.insert(Cause::NoLongerIsolated {
-                workload: owner.id.clone(),
-                direction: dir,
+                workload: self.owner.id.clone(),
+                direction: self.dir,
                 policies,
             });
         }
-        if !opened && side_before.is_isolated() && !side_now.is_isolated() {
+        if !self.opened {
             // `before` is head here: head isolates, base did not.
             causes.insert(Cause::NewlyIsolated {
-                workload: owner.id.clone(),
-                direction: dir,
-                policies: policy_refs(before, side_before, false),
+                workload: self.owner.id.clone(),
+                direction: self.dir,
+                policies: self.isolating(before.a, before.side, false),
             });
         }
-        // Rules that decide the changed ports where the traffic is allowed.
-        for step in &tn.steps {
-            if !touches(&step.decided) {
+    }
+
+    /// Rules that decide the changed ports where the traffic is allowed.
+    fn deciding_rules(&self, causes: &mut BTreeSet<Cause>) {
+        let now = &self.now;
+        for step in &now.trace.steps {
+            if !self.touches(&step.decided) {
                 continue;
             }
-            let rule = &now.rules[step.rule];
+            let rule = &now.a.rules[step.rule];
             match step.action {
                 Action::Allow => {
-                    let novelty = if counterpart(step.rule).is_some() {
-                        Novelty::Unchanged
-                    } else if opened {
-                        Novelty::New
-                    } else if !head_has_policy(&rule.origin.policy) {
-                        Novelty::PolicyDeleted
-                    } else {
-                        Novelty::Gone
-                    };
-                    let peer_ref = rule
+                    let novelty = self.novelty(step.rule);
+                    let peer = rule
                         .peer_sets
                         .iter()
-                        .position(|(set, _)| match pn {
+                        .position(|(set, _)| match now.peer {
                             Endpoint::Workload(w) => set.workloads.contains(w),
                             Endpoint::Atom(a) => set.atoms.contains(a),
                         })
                         .map(|i| (i, rule.peer_sets[i].1.clone()));
-                    let rule_ref = rule.origin.clone();
-                    causes.insert(if opened {
+                    let rule = rule.origin.clone();
+                    causes.insert(if self.opened {
                         Cause::RuleAllows {
-                            rule: rule_ref,
-                            peer: peer_ref,
+                            rule,
+                            peer,
                             novelty,
                         }
                     } else {
                         Cause::RuleNoLongerAllows {
-                            rule: rule_ref,
-                            peer: peer_ref,
+                            rule,
+                            peer,
                             novelty,
                         }
                     });
                 }
-                Action::Pass if opened => {
+                Action::Pass if self.opened => {
                     causes.insert(Cause::PassedDown {
                         rule: rule.origin.clone(),
                     });
@@ -775,87 +865,113 @@ impl Explainer<'_> {
                 _ => {}
             }
         }
-        // Admin Deny where the traffic is not allowed.
-        for step in &tb.steps {
-            if step.action == Action::Deny && touches(&step.decided) {
-                let rule = before.rules[step.rule].origin.clone();
-                causes.insert(if opened {
+    }
+
+    /// Whether an allowing rule is new, was there before, or went away.
+    fn novelty(&self, r: usize) -> Novelty {
+        if self.counterpart(r).is_some() {
+            Novelty::Unchanged
+        } else if self.opened {
+            Novelty::New
+        } else if !self
+            .head
+            .policies
+            .iter()
+            .any(|p| p.name == self.now.a.rules[r].origin.policy)
+        {
+            Novelty::PolicyDeleted
+        } else {
+            Novelty::Gone
+        }
+    }
+
+    /// Admin Deny where the traffic is not allowed.
+    fn denials(&self, causes: &mut BTreeSet<Cause>) {
+        let before = &self.before;
+        for step in &before.trace.steps {
+            if step.action == Action::Deny && self.touches(&step.decided) {
+                let rule = before.a.rules[step.rule].origin.clone();
+                causes.insert(if self.opened {
                     Cause::NoLongerDenied { rule }
                 } else {
                     Cause::DeniedBy { rule }
                 });
             }
         }
+    }
 
-        // Changes of the endpoints themselves, only where they matter here.
-        let head_span = |a_now: usize, a_before: usize| {
-            let w = if opened { a_now } else { a_before };
-            self.head.workloads[w].span.clone()
+    /// Changes of the endpoints' labels, only where they matter here.
+    fn label_changes(&self, causes: &mut BTreeSet<Cause>) {
+        let (now, before) = (&self.now, &self.before);
+        let what = |n: &Profile<'_>, b: &Profile<'_>| -> String {
+            if n.labels != b.labels {
+                "labels".into()
+            } else {
+                "namespace labels".into()
+            }
         };
-        let (po, pob) = (profile(now, wn), profile(before, wb));
-        if (po.labels != pob.labels || po.ns_labels != pob.ns_labels) && !same_chain {
+        let (po, pob) = (profile(now.a, now.owner), profile(before.a, before.owner));
+        if (po.labels != pob.labels || po.ns_labels != pob.ns_labels) && !self.same_chain() {
             causes.insert(Cause::LabelChange {
-                workload: owner.id.clone(),
-                span: head_span(wn, wb),
-                what: if po.labels != pob.labels {
-                    "labels".into()
-                } else {
-                    "namespace labels".into()
-                },
+                workload: self.owner.id.clone(),
+                span: self.head_span(now.owner, before.owner),
+                what: what(&po, &pob),
             });
         }
-        if let (Endpoint::Workload(xn), Endpoint::Workload(xb)) = (pn, pb) {
-            let (pp, ppb) = (profile(now, xn), profile(before, xb));
+        if let (Endpoint::Workload(xn), Endpoint::Workload(xb)) = (now.peer, before.peer) {
+            let (pp, ppb) = (profile(now.a, xn), profile(before.a, xb));
             if pp.labels != ppb.labels || pp.ns_labels != ppb.ns_labels {
-                let membership_changed = chain_now.iter().any(|&r| {
-                    counterpart(r).is_some_and(|r2| {
-                        Analysis::peer_matches(&now.rules[r], pn)
-                            != Analysis::peer_matches(&before.rules[r2], pb)
+                let membership_changed = now.chain.iter().any(|&r| {
+                    self.counterpart(r).is_some_and(|r2| {
+                        Analysis::peer_matches(&now.a.rules[r], now.peer)
+                            != Analysis::peer_matches(&before.a.rules[r2], before.peer)
                     })
                 });
                 if membership_changed {
                     causes.insert(Cause::LabelChange {
-                        workload: peer.id.clone(),
-                        span: head_span(xn, xb),
-                        what: if pp.labels != ppb.labels {
-                            "labels".into()
-                        } else {
-                            "namespace labels".into()
-                        },
+                        workload: self.peer.id.clone(),
+                        span: self.head_span(xn, xb),
+                        what: what(&pp, &ppb),
                     });
                 }
             }
         }
-        // Named ports resolve on the destination: the owner for ingress, the
-        // peer for egress (NP-18).
-        let targets = match (dir, pn, pb) {
-            (Direction::Ingress, _, _) => Some((wn, wb, owner)),
+    }
+
+    /// Named ports resolve on the destination: the owner for ingress, the
+    /// peer for egress (NP-18).
+    fn named_port_changes(&self, causes: &mut BTreeSet<Cause>) {
+        let (now, before) = (&self.now, &self.before);
+        let targets = match (self.dir, now.peer, before.peer) {
+            (Direction::Ingress, _, _) => Some((now.owner, before.owner, self.owner)),
             (Direction::Egress, Endpoint::Workload(xn), Endpoint::Workload(xb)) => {
-                Some((xn, xb, peer))
+                Some((xn, xb, self.peer))
             }
             _ => None,
         };
-        if let Some((tnow, tbefore, target)) = targets {
-            if now.workloads[tnow].ports != before.workloads[tbefore].ports {
-                let mut names = BTreeSet::new();
-                for &r in &chain_now {
-                    if let Some(r2) = counterpart(r) {
-                        let (a, b) = (&now.rules[r], &before.rules[r2]);
-                        if a.ports.has_named()
-                            && now.rule_ports(a, Some(tnow)) != before.rule_ports(b, Some(tbefore))
-                        {
-                            names.extend(a.ports.named.iter().map(|(_, n)| n.clone()));
-                        }
-                    }
-                }
-                if !names.is_empty() {
-                    causes.insert(Cause::NamedPortChange {
-                        workload: target.id.clone(),
-                        names: names.into_iter().collect(),
-                        span: head_span(tnow, tbefore),
-                    });
+        let Some((tnow, tbefore, target)) = targets else {
+            return;
+        };
+        if now.a.workloads[tnow].ports == before.a.workloads[tbefore].ports {
+            return;
+        }
+        let mut names = BTreeSet::new();
+        for &r in &now.chain {
+            if let Some(r2) = self.counterpart(r) {
+                let (a, b) = (&now.a.rules[r], &before.a.rules[r2]);
+                if a.ports.has_named()
+                    && now.a.rule_ports(a, Some(tnow)) != before.a.rule_ports(b, Some(tbefore))
+                {
+                    names.extend(a.ports.named.iter().map(|(_, n)| n.clone()));
                 }
             }
+        }
+        if !names.is_empty() {
+            causes.insert(Cause::NamedPortChange {
+                workload: target.id.clone(),
+                names: names.into_iter().collect(),
+                span: self.head_span(tnow, tbefore),
+            });
         }
     }
 }

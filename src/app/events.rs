@@ -96,73 +96,9 @@ pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
     let action = str_at(&v, "/action").unwrap_or_default();
     match event {
         "ping" => Ok(Routed::Ping),
-        "installation" | "installation_repositories" => {
-            let installation = u64_at(&v, "/installation/id")
-                .ok_or_else(|| EventError(format!("{event}: no installation.id")))?;
-            Ok(match action {
-                "created" | "added" | "unsuspend" | "new_permissions_accepted" => {
-                    Routed::Installed { installation }
-                }
-                other => Routed::Ignored(format!("{event} {other}")),
-            })
-        }
-        "pull_request" => {
-            let relevant = match action {
-                "opened" | "synchronize" | "reopened" | "ready_for_review" => true,
-                // Only a new base changes the answer; a new title does not.
-                "edited" => v.pointer("/changes/base").is_some(),
-                "closed" => {
-                    let repo = repo_name(&v)?;
-                    let number = u64_at(&v, "/pull_request/number")
-                        .or_else(|| u64_at(&v, "/number"))
-                        .ok_or_else(|| EventError("pull_request: no number".into()))?;
-                    return Ok(Routed::Closed(PullKey {
-                        repo,
-                        number,
-                        merge_group: None,
-                    }));
-                }
-                _ => false,
-            };
-            if !relevant {
-                return Ok(Routed::Ignored(format!("pull_request {action}")));
-            }
-            let number = u64_at(&v, "/pull_request/number")
-                .or_else(|| u64_at(&v, "/number"))
-                .ok_or_else(|| EventError("pull_request: no number".into()))?;
-            Ok(Routed::Analyse(vec![job(
-                &v,
-                number,
-                sha_at(&v, "/pull_request/base/sha")?,
-                sha_at(&v, "/pull_request/head/sha")?,
-            )?]))
-        }
-        // A merge queue checks the group's commit before merging it: a
-        // required check must report there too, or the queue waits.
-        "merge_group" => {
-            let head_ref = str_at(&v, "/merge_group/head_ref")
-                .filter(|r| r.starts_with("refs/") && r.len() <= 1024)
-                .ok_or_else(|| EventError("merge_group: no head_ref".into()))?
-                .to_string();
-            match action {
-                "checks_requested" => {
-                    let mut j = job(
-                        &v,
-                        0,
-                        sha_at(&v, "/merge_group/base_sha")?,
-                        sha_at(&v, "/merge_group/head_sha")?,
-                    )?;
-                    j.merge_group = Some(head_ref);
-                    Ok(Routed::Analyse(vec![j]))
-                }
-                "destroyed" => Ok(Routed::Closed(PullKey {
-                    repo: repo_name(&v)?,
-                    number: 0,
-                    merge_group: Some(head_ref),
-                })),
-                other => Ok(Routed::Ignored(format!("merge_group {other}"))),
-            }
-        }
+        "installation" | "installation_repositories" => installation(event, &v, action),
+        "pull_request" => pull_request(&v, action),
+        "merge_group" => merge_group(&v, action),
         "check_run" => {
             if action != "rerequested" {
                 return Ok(Routed::Ignored(format!("check_run {action}")));
@@ -184,6 +120,75 @@ pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
             jobs_for_pulls(&v, "/check_suite/pull_requests", &head)
         }
         _ => Ok(Routed::Ignored(format!("event {event:?} is not used"))),
+    }
+}
+
+fn installation(event: &str, v: &Value, action: &str) -> Result<Routed, EventError> {
+    let installation = u64_at(v, "/installation/id")
+        .ok_or_else(|| EventError(format!("{event}: no installation.id")))?;
+    Ok(match action {
+        "created" | "added" | "unsuspend" | "new_permissions_accepted" => {
+            Routed::Installed { installation }
+        }
+        other => Routed::Ignored(format!("{event} {other}")),
+    })
+}
+
+fn pull_request(v: &Value, action: &str) -> Result<Routed, EventError> {
+    let number = || {
+        u64_at(v, "/pull_request/number")
+            .or_else(|| u64_at(v, "/number"))
+            .ok_or_else(|| EventError("pull_request: no number".into()))
+    };
+    let relevant = match action {
+        "opened" | "synchronize" | "reopened" | "ready_for_review" => true,
+        // Only a new base changes the answer; a new title does not.
+        "edited" => v.pointer("/changes/base").is_some(),
+        "closed" => {
+            let repo = repo_name(v)?;
+            return Ok(Routed::Closed(PullKey {
+                repo,
+                number: number()?,
+                merge_group: None,
+            }));
+        }
+        _ => false,
+    };
+    if !relevant {
+        return Ok(Routed::Ignored(format!("pull_request {action}")));
+    }
+    Ok(Routed::Analyse(vec![job(
+        v,
+        number()?,
+        sha_at(v, "/pull_request/base/sha")?,
+        sha_at(v, "/pull_request/head/sha")?,
+    )?]))
+}
+
+/// A merge queue checks the group's commit before merging it: a required
+/// check must report there too, or the queue waits.
+fn merge_group(v: &Value, action: &str) -> Result<Routed, EventError> {
+    let head_ref = str_at(v, "/merge_group/head_ref")
+        .filter(|r| r.starts_with("refs/") && r.len() <= 1024)
+        .ok_or_else(|| EventError("merge_group: no head_ref".into()))?
+        .to_string();
+    match action {
+        "checks_requested" => {
+            let mut j = job(
+                v,
+                0,
+                sha_at(v, "/merge_group/base_sha")?,
+                sha_at(v, "/merge_group/head_sha")?,
+            )?;
+            j.merge_group = Some(head_ref);
+            Ok(Routed::Analyse(vec![j]))
+        }
+        "destroyed" => Ok(Routed::Closed(PullKey {
+            repo: repo_name(v)?,
+            number: 0,
+            merge_group: Some(head_ref),
+        })),
+        other => Ok(Routed::Ignored(format!("merge_group {other}"))),
     }
 }
 

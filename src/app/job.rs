@@ -105,7 +105,79 @@ struct CheckRun<'a> {
     id: u64,
 }
 
-impl CheckRun<'_> {
+impl<'a> CheckRun<'a> {
+    /// Creates the job's check run, `in_progress`; with its page's URL.
+    fn create(client: &'a Client, spec: &'a JobSpec) -> Option<(CheckRun<'a>, Option<String>)> {
+        let created = client.create_check_run(
+            &spec.repo,
+            &NewCheckRun {
+                name: CHECK_NAME.into(),
+                head_sha: spec.head_sha.clone(),
+                external_id: match &spec.merge_group {
+                    Some(r) => r.clone(),
+                    None => spec.number.to_string(),
+                },
+                output: CheckOutput {
+                    title: "Computing reachability".into(),
+                    summary: format!(
+                        "Comparing the merge-base of `{}` with this commit.",
+                        &spec.base_sha[..12.min(spec.base_sha.len())]
+                    ),
+                    text: None,
+                },
+            },
+        );
+        match created {
+            Ok(c) => Some((
+                CheckRun {
+                    client,
+                    repo: &spec.repo,
+                    id: c.id,
+                },
+                c.html_url,
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "could not create the check run");
+                None
+            }
+        }
+    }
+
+    /// Concludes `failure` for an analysis that did not run: the manifests'
+    /// errors, or what went wrong around them.
+    fn fail(&self, analysed: Analysed) -> Outcome {
+        let (title, summary, outcome) = match analysed {
+            Analysed::Input(lines) => (
+                "Manifests could not be analysed",
+                format!(
+                    "reachdiff could not analyse the manifests of this pull request, so nothing about its reachability is known.\n\n{}",
+                    fenced(&lines.join("\n"))
+                ),
+                Outcome::InputError,
+            ),
+            Analysed::Setup(message) => (
+                "reachdiff could not analyse this pull request",
+                format!(
+                    "reachdiff could not analyse this pull request:\n\n{}",
+                    fenced(&github::scrub(&message))
+                ),
+                Outcome::Error,
+            ),
+            Analysed::Reviewed(_) => return Outcome::Error,
+        };
+        finish_check(
+            self,
+            "failure",
+            CheckOutput {
+                title: title.into(),
+                summary,
+                text: None,
+            },
+            &[],
+        );
+        outcome
+    }
+
     /// Completes the run (annotations in batches).
     fn complete(
         &self,
@@ -170,59 +242,11 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
         tracing::info!("superseded before it started");
         return Outcome::Superseded;
     }
-    let created = client.create_check_run(
-        &spec.repo,
-        &NewCheckRun {
-            name: CHECK_NAME.into(),
-            head_sha: spec.head_sha.clone(),
-            external_id: match &spec.merge_group {
-                Some(r) => r.clone(),
-                None => spec.number.to_string(),
-            },
-            output: CheckOutput {
-                title: "Computing reachability".into(),
-                summary: format!(
-                    "Comparing the merge-base of `{}` with this commit.",
-                    &spec.base_sha[..12.min(spec.base_sha.len())]
-                ),
-                text: None,
-            },
-        },
-    );
-    let (run, html_url) = match created {
-        Ok(c) => (
-            CheckRun {
-                client: &client,
-                repo: &spec.repo,
-                id: c.id,
-            },
-            c.html_url,
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "could not create the check run");
-            return Outcome::Error;
-        }
+    let Some((run, html_url)) = CheckRun::create(&client, spec) else {
+        return Outcome::Error;
     };
-
     let started = Instant::now();
-    let analysed = match prepare(ctx, spec) {
-        Ok(lease) => {
-            let analysed = analyse(&AnalysisRequest {
-                repo: lease.path.clone(),
-                base_sha: spec.base_sha.clone(),
-                head_sha: spec.head_sha.clone(),
-                html_base: html_base(&spec.clone_url),
-                check_url: html_url,
-            });
-            // SECURITY: the cache's paths are the server's business, not
-            // the pull request's.
-            match analysed {
-                Analysed::Setup(m) => Analysed::Setup(hide_path(&m, &lease.path, &spec.repo)),
-                other => other,
-            }
-        }
-        Err(message) => Analysed::Setup(message),
-    };
+    let analysed = fetch_and_analyse(ctx, spec, html_url);
     ctx.metrics
         .analysis_seconds(started.elapsed().as_secs_f64());
 
@@ -231,47 +255,34 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
         run.supersede("A newer commit was pushed to this pull request while this one was analysed; its check run has the result.");
         return Outcome::Superseded;
     }
-
     let outcome = match analysed {
-        Analysed::Input(lines) => {
-            let summary = format!(
-                "reachdiff could not analyse the manifests of this pull request, so nothing about its reachability is known.\n\n{}",
-                fenced(&lines.join("\n"))
-            );
-            finish_check(
-                &run,
-                "failure",
-                CheckOutput {
-                    title: "Manifests could not be analysed".into(),
-                    summary,
-                    text: None,
-                },
-                &[],
-            );
-            Outcome::InputError
-        }
-        Analysed::Setup(message) => {
-            let summary = format!(
-                "reachdiff could not analyse this pull request:\n\n{}",
-                fenced(&github::scrub(&message))
-            );
-            finish_check(
-                &run,
-                "failure",
-                CheckOutput {
-                    title: "reachdiff could not analyse this pull request".into(),
-                    summary,
-                    text: None,
-                },
-                &[],
-            );
-            Outcome::Error
-        }
         Analysed::Reviewed(r) => publish(ctx, spec, &client, &run, &r),
+        failed => run.fail(failed),
     };
     ctx.metrics
         .job_seconds(job.received.elapsed().as_secs_f64());
     outcome
+}
+
+/// The repository fetched into the cache, then the analysis.
+fn fetch_and_analyse(ctx: &Ctx, spec: &JobSpec, check_url: Option<String>) -> Analysed {
+    let lease = match prepare(ctx, spec) {
+        Ok(lease) => lease,
+        Err(message) => return Analysed::Setup(message),
+    };
+    let analysed = analyse(&AnalysisRequest {
+        repo: lease.path.clone(),
+        base_sha: spec.base_sha.clone(),
+        head_sha: spec.head_sha.clone(),
+        html_base: html_base(&spec.clone_url),
+        check_url,
+    });
+    // SECURITY: the cache's paths are the server's business, not the pull
+    // request's.
+    match analysed {
+        Analysed::Setup(m) => Analysed::Setup(hide_path(&m, &lease.path, &spec.repo)),
+        other => other,
+    }
 }
 
 /// `path` (a cache directory) written as the repository's name.

@@ -239,6 +239,82 @@ async fn shutdown_signal() {
     }
 }
 
+/// One worker: jobs from the queue, each on a blocking thread, until the
+/// queue is shut.
+async fn work(ctx: Arc<Ctx>) {
+    while let Some(job) = ctx.queue.next().await {
+        let key = job.spec.key();
+        let c = ctx.clone();
+        let outcome = tokio::task::spawn_blocking(move || job::run(&c, &job)).await;
+        ctx.queue.done(&key);
+        let label = match outcome {
+            Ok(o) => o.label(),
+            Err(_) => "panicked",
+        };
+        ctx.metrics.job(label);
+    }
+}
+
+/// Reconciliation at start, every `interval`, and at once for a new
+/// installation.
+async fn reconcile_loop(
+    ctx: Arc<Ctx>,
+    state: Arc<AppState>,
+    stopping: Arc<AtomicBool>,
+    interval: std::time::Duration,
+) {
+    let mut only: Option<u64> = None;
+    loop {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let c = ctx.clone();
+        let result =
+            tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only)).await;
+        match result {
+            Ok(Ok(r)) => tracing::info!(
+                pulls = r.pulls_seen,
+                queued = r.queued,
+                failed = r.failed,
+                "reconciled"
+            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "reconciliation failed"),
+            Err(_) => tracing::error!("reconciliation panicked"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => { only = None; }
+            _ = state.reconcile_now.notified() => {
+                let mut o = state.reconcile_only.lock().unwrap_or_else(|p| p.into_inner());
+                only = if o.len() == 1 { o.pop() } else { o.clear(); None };
+            }
+        }
+    }
+}
+
+/// Shuts the queue and lets the jobs in flight finish within `timeout`.
+async fn drain(ctx: &Ctx, workers: Vec<tokio::task::JoinHandle<()>>, timeout: std::time::Duration) {
+    let pending = ctx.queue.depth();
+    let running = ctx.queue.running();
+    ctx.queue.shut();
+    tracing::info!(running, pending, "draining in-flight jobs");
+    let drained = tokio::time::timeout(timeout, async {
+        for w in workers {
+            let _ = w.await;
+        }
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!(
+            left_for_reconciliation = pending,
+            "drained; pending jobs are picked up by the next start's reconciliation"
+        ),
+        Err(_) => tracing::warn!(
+            timeout = ?timeout,
+            "in-flight jobs did not finish before the deadline; reconciliation will redo them"
+        ),
+    }
+}
+
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.listen)
@@ -257,58 +333,16 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
         reconcile_only: Default::default(),
     });
 
-    let mut workers = Vec::new();
-    for _ in 0..settings.workers.max(1) {
-        let ctx = ctx.clone();
-        workers.push(tokio::spawn(async move {
-            while let Some(job) = ctx.queue.next().await {
-                let key = job.spec.key();
-                let c = ctx.clone();
-                let outcome = tokio::task::spawn_blocking(move || job::run(&c, &job)).await;
-                ctx.queue.done(&key);
-                let label = match outcome {
-                    Ok(o) => o.label(),
-                    Err(_) => "panicked",
-                };
-                ctx.metrics.job(label);
-            }
-        }));
-    }
-
+    let workers: Vec<_> = (0..settings.workers.max(1))
+        .map(|_| tokio::spawn(work(ctx.clone())))
+        .collect();
     let stopping = Arc::new(AtomicBool::new(false));
-    let reconciler = {
-        let (ctx, state, stopping) = (ctx.clone(), state.clone(), stopping.clone());
-        let interval = settings.reconcile_interval;
-        tokio::spawn(async move {
-            let mut only: Option<u64> = None;
-            loop {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                let c = ctx.clone();
-                let result =
-                    tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only))
-                        .await;
-                match result {
-                    Ok(Ok(r)) => tracing::info!(
-                        pulls = r.pulls_seen,
-                        queued = r.queued,
-                        failed = r.failed,
-                        "reconciled"
-                    ),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "reconciliation failed"),
-                    Err(_) => tracing::error!("reconciliation panicked"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => { only = None; }
-                    _ = state.reconcile_now.notified() => {
-                        let mut o = state.reconcile_only.lock().unwrap_or_else(|p| p.into_inner());
-                        only = if o.len() == 1 { o.pop() } else { o.clear(); None };
-                    }
-                }
-            }
-        })
-    };
+    let reconciler = tokio::spawn(reconcile_loop(
+        ctx.clone(),
+        state.clone(),
+        stopping.clone(),
+        settings.reconcile_interval,
+    ));
 
     state.ready.store(true, Ordering::SeqCst);
     tracing::info!(listen = %local, workers = settings.workers, "reachdiff serve is ready");
@@ -330,25 +364,6 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
 
     stopping.store(true, Ordering::SeqCst);
     reconciler.abort();
-    let pending = ctx.queue.depth();
-    let running = ctx.queue.running();
-    ctx.queue.shut();
-    tracing::info!(running, pending, "draining in-flight jobs");
-    let drained = tokio::time::timeout(settings.shutdown_timeout, async {
-        for w in workers {
-            let _ = w.await;
-        }
-    })
-    .await;
-    match drained {
-        Ok(()) => tracing::info!(
-            left_for_reconciliation = pending,
-            "drained; pending jobs are picked up by the next start's reconciliation"
-        ),
-        Err(_) => tracing::warn!(
-            timeout = ?settings.shutdown_timeout,
-            "in-flight jobs did not finish before the deadline; reconciliation will redo them"
-        ),
-    }
+    drain(&ctx, workers, settings.shutdown_timeout).await;
     Ok(())
 }

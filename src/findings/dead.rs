@@ -52,51 +52,82 @@ struct Use {
 }
 
 pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
-    let mut cache = BTreeMap::new();
-    // Requirement -> where it is used.
-    let mut unknown: BTreeMap<Requirement, Vec<Use>> = BTreeMap::new();
-    // Namespace selectors of peers with an unknown requirement: their
-    // emptiness is explained by `namespace-label-unknown`.
-    let mut explained: BTreeSet<(String, Span)> = BTreeSet::new();
+    let mut scan = Scan {
+        a,
+        cache: BTreeMap::new(),
+        unknown: BTreeMap::new(),
+        explained: BTreeSet::new(),
+        exposure: BTreeMap::new(),
+    };
+    scan.network_policies();
+    scan.admin_policies();
+    scan.exposure_findings(out);
+    scan.unknown_label_findings(out);
+    empty_peers(a, &scan.explained, out);
+}
 
-    let mut note = |sel: &Selector, namespace: &str, object: &str, span: &Span| -> bool {
-        let reqs = unknown_requirements(a, sel, &mut cache);
+/// Label-based namespaceSelectors of one protected namespace's ingress
+/// peers: the first one's span, the selectors, the rules.
+type Exposure = (Span, BTreeSet<String>, BTreeSet<String>);
+
+/// What the policies' namespace selectors say about namespaces.
+struct Scan<'a> {
+    a: &'a Analyzed,
+    cache: BTreeMap<Requirement, bool>,
+    /// Requirement -> where it is used.
+    unknown: BTreeMap<Requirement, Vec<Use>>,
+    /// Namespace selectors of peers with an unknown requirement: their
+    /// emptiness is explained by `namespace-label-unknown`.
+    explained: BTreeSet<(String, Span)>,
+    /// Exposure to the unknown, per protected namespace.
+    exposure: BTreeMap<&'a str, Exposure>,
+}
+
+impl<'a> Scan<'a> {
+    /// Records the requirements of `sel` no namespace satisfies; whether
+    /// there were any.
+    fn note(&mut self, sel: &Selector, namespace: &str, object: &str, span: &Span) -> bool {
+        let reqs = unknown_requirements(self.a, sel, &mut self.cache);
         for r in &reqs {
-            unknown.entry((*r).clone()).or_default().push(Use {
+            self.unknown.entry((*r).clone()).or_default().push(Use {
                 namespace: namespace.to_string(),
                 object: object.to_string(),
                 span: span.clone(),
             });
         }
         !reqs.is_empty()
-    };
+    }
 
-    // Exposure to the unknown, per protected namespace: label-based
-    // namespaceSelectors of ingress peers -> (first span, selectors, rules).
-    let mut exposure: BTreeMap<&str, (Span, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-    for p in &a.inventory.policies {
-        let object = format!("NetworkPolicy {}/{}", p.namespace, p.name);
-        for (ingress, isolates, rules) in [
-            (true, p.ingress_isolates, &p.ingress),
-            (false, p.egress_isolates, &p.egress),
-        ] {
-            if !isolates {
-                continue;
-            }
-            for (i, r) in rules.iter().enumerate() {
-                for peer in r.peers.iter().flatten() {
-                    if let NpPeerKind::Selectors {
-                        namespaces: Some(ns),
-                        pods,
-                    } = &peer.kind
-                    {
-                        if note(ns, &p.namespace, &object, &peer.span) {
-                            explained.insert((object.clone(), peer.span.clone()));
+    fn network_policies(&mut self) {
+        let a = self.a;
+        for p in &a.inventory.policies {
+            let object = format!("NetworkPolicy {}/{}", p.namespace, p.name);
+            for (ingress, isolates, rules) in [
+                (true, p.ingress_isolates, &p.ingress),
+                (false, p.egress_isolates, &p.egress),
+            ] {
+                if !isolates {
+                    continue;
+                }
+                for (i, r) in rules.iter().enumerate() {
+                    for peer in r.peers.iter().flatten() {
+                        let NpPeerKind::Selectors {
+                            namespaces: Some(ns),
+                            pods,
+                        } = &peer.kind
+                        else {
+                            continue;
+                        };
+                        if self.note(ns, &p.namespace, &object, &peer.span) {
+                            self.explained.insert((object.clone(), peer.span.clone()));
                         } else if ingress && !ns.is_everything() && !pinned_by_name(ns) {
                             // `namespaceSelector: {}` is `any-namespace-peer`.
-                            let e = exposure.entry(p.namespace.as_str()).or_insert_with(|| {
-                                (peer.span.clone(), BTreeSet::new(), BTreeSet::new())
-                            });
+                            let e =
+                                self.exposure
+                                    .entry(p.namespace.as_str())
+                                    .or_insert_with(|| {
+                                        (peer.span.clone(), BTreeSet::new(), BTreeSet::new())
+                                    });
                             e.1.insert(selector_text(Some(ns), pods.as_ref()));
                             e.2.insert(format!("{object} ingress[{i}]"));
                         }
@@ -105,66 +136,77 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
             }
         }
     }
-    for (ns, (span, selectors, rules)) in exposure {
-        let selectors: Vec<String> = selectors.into_iter().collect();
-        let rules: Vec<String> = rules.into_iter().collect();
-        out.push(Finding::new(
-            ns,
-            Diagnostic::new(
-                Code::ExposureToUnknown,
-                format!(
-                    "ingress is admitted by namespaceSelectors that choose namespaces by label, so a namespace created later with matching labels is admitted too: {} ({})",
-                    list(&selectors, 3),
-                    list(&rules, 3)
-                ),
-            )
-            .at(span)
-            .object(format!("Namespace {ns}")),
-        ));
-    }
-    for p in &a.inventory.admin_policies {
-        let object = format!("{} {}", p.kind, p.name);
+
+    fn admin_policies(&mut self) {
         let ns_of = |s: &AdminSelect| -> Selector {
             match s {
                 AdminSelect::Namespaces(n) => n.clone(),
                 AdminSelect::Pods { namespaces, .. } => namespaces.clone(),
             }
         };
-        note(&ns_of(&p.subject), "", &object, &p.subject_span);
-        for r in p.ingress.iter().chain(&p.egress) {
-            for (peer, span) in &r.peers {
-                if let AdminPeer::Select(s) = peer {
-                    if note(&ns_of(s), "", &object, span) {
-                        explained.insert((object.clone(), span.clone()));
+        for p in &self.a.inventory.admin_policies {
+            let object = format!("{} {}", p.kind, p.name);
+            self.note(&ns_of(&p.subject), "", &object, &p.subject_span);
+            for r in p.ingress.iter().chain(&p.egress) {
+                for (peer, span) in &r.peers {
+                    if let AdminPeer::Select(s) = peer {
+                        if self.note(&ns_of(s), "", &object, span) {
+                            self.explained.insert((object.clone(), span.clone()));
+                        }
                     }
                 }
             }
         }
     }
 
-    for (req, uses) in unknown {
-        let mut objects: Vec<String> = uses.iter().map(|u| u.object.clone()).collect();
-        objects.dedup();
-        let first = &uses[0];
-        out.push(Finding::new(
-            first.namespace.clone(),
-            Diagnostic::new(
-                Code::NamespaceLabelUnknown,
-                format!(
-                    "no Namespace in the repository carries label {}, required by {} ({}); if that namespace exists outside the repository, declare its labels (a Namespace manifest, or in .reachdiff.yaml: `namespaces: {{NAME: {{labels: {{{}}}}}}}`); until then {} nothing",
-                    requirement_text(&req),
-                    plural(uses.len(), "namespaceSelector", "namespaceSelectors"),
-                    list(&objects, 3),
-                    label_example(&req),
-                    if uses.len() == 1 { "it matches" } else { "they match" },
-                ),
-            )
-            .at(first.span.clone())
-            .object(first.object.clone()),
-        ));
+    fn exposure_findings(&self, out: &mut Vec<Finding>) {
+        for (ns, (span, selectors, rules)) in &self.exposure {
+            let selectors: Vec<String> = selectors.iter().cloned().collect();
+            let rules: Vec<String> = rules.iter().cloned().collect();
+            out.push(Finding::new(
+                *ns,
+                Diagnostic::new(
+                    Code::ExposureToUnknown,
+                    format!(
+                        "ingress is admitted by namespaceSelectors that choose namespaces by label, so a namespace created later with matching labels is admitted too: {} ({})",
+                        list(&selectors, 3),
+                        list(&rules, 3)
+                    ),
+                )
+                .at(span.clone())
+                .object(format!("Namespace {ns}")),
+            ));
+        }
     }
 
-    // Peers that match no workload, from the compiled rules.
+    fn unknown_label_findings(&self, out: &mut Vec<Finding>) {
+        for (req, uses) in &self.unknown {
+            let mut objects: Vec<String> = uses.iter().map(|u| u.object.clone()).collect();
+            objects.dedup();
+            let first = &uses[0];
+            out.push(Finding::new(
+                first.namespace.clone(),
+                Diagnostic::new(
+                    Code::NamespaceLabelUnknown,
+                    format!(
+                        "no Namespace in the repository carries label {}, required by {} ({}); if that namespace exists outside the repository, declare its labels (a Namespace manifest, or in .reachdiff.yaml: `namespaces: {{NAME: {{labels: {{{}}}}}}}`); until then {} nothing",
+                        requirement_text(req),
+                        plural(uses.len(), "namespaceSelector", "namespaceSelectors"),
+                        list(&objects, 3),
+                        label_example(req),
+                        if uses.len() == 1 { "it matches" } else { "they match" },
+                    ),
+                )
+                .at(first.span.clone())
+                .object(first.object.clone()),
+            ));
+        }
+    }
+}
+
+/// Peers that match no workload, from the compiled rules (those explained
+/// by an unknown namespace label excepted).
+fn empty_peers(a: &Analyzed, explained: &BTreeSet<(String, Span)>, out: &mut Vec<Finding>) {
     let np_namespace: BTreeMap<String, &str> = a
         .inventory
         .policies

@@ -183,9 +183,17 @@ pub fn render(
     opts: &MarkdownOptions,
 ) -> String {
     let (diff_lines, pairs_left) = changed_lines(cmp, MAX_DIFF_PAIRS);
+    let page = Page {
+        cmp,
+        view,
+        gates,
+        opts,
+        diff_lines: &diff_lines,
+        pairs_left,
+    };
     let mut last = String::new();
     for level in LEVELS {
-        let out = render_at(cmp, view, gates, opts, level, &diff_lines, pairs_left);
+        let out = page.render(level);
         if out.len() <= opts.budget {
             return out;
         }
@@ -303,245 +311,295 @@ fn table(out: &mut String, groups: &[Group], cap: usize, opts: &MarkdownOptions)
     left
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_at(
-    cmp: &Comparison,
-    view: &DiffView,
-    gates: &[GateOutcome],
-    opts: &MarkdownOptions,
-    d: Detail,
-    diff_lines: &[String],
+/// Everything one comment is made of; rendered at a level of detail.
+struct Page<'a> {
+    cmp: &'a Comparison,
+    view: &'a DiffView,
+    gates: &'a [GateOutcome],
+    opts: &'a MarkdownOptions,
+    /// The `diff` block's lines, and the changed pairs they leave out.
+    diff_lines: &'a [String],
     pairs_left: usize,
-) -> String {
-    let mut out = String::new();
-    let mut left_out: Vec<String> = Vec::new();
-    let _ = writeln!(out, "{MARKER}");
-    let title = opts
-        .title
-        .as_deref()
-        .map(|t| format!(" · {}", md(t)))
-        .unwrap_or_default();
-    let _ = writeln!(out, "### reachdiff{title} · {}\n", verdict(view));
+}
 
-    let failed: Vec<&GateOutcome> = gates.iter().filter(|g| !g.passed).collect();
-    for g in &failed {
-        let _ = writeln!(
-            out,
-            "**Gate failed:** {} — {}",
-            code(&g.name),
-            md(&g.message)
-        );
-        let shown = d.groups_per_table.min(10);
-        for v in g.violations.iter().take(shown) {
-            let _ = writeln!(out, "- {}", code(v));
-        }
-        if g.violations.len() > shown {
-            let _ = writeln!(out, "- …and {} more", g.violations.len() - shown);
-        }
-        out.push('\n');
+/// A comment being written, and what had to be left out of it.
+struct Draft {
+    out: String,
+    left_out: Vec<String>,
+}
+
+impl Page<'_> {
+    fn render(&self, d: Detail) -> String {
+        let mut w = Draft {
+            out: String::new(),
+            left_out: Vec::new(),
+        };
+        self.heading(&mut w);
+        self.gates(&mut w, d);
+        self.findings(&mut w, d);
+        self.tables(&mut w, d);
+        self.graph_and_rows(&mut w, d);
+        self.assumptions(&mut w, d);
+        self.cut_note(&mut w);
+        self.footer(&mut w);
+        w.out
     }
-    let passed = gates.iter().filter(|g| g.passed).count();
-    if passed > 0 {
-        let names: Vec<String> = gates
+
+    fn heading(&self, w: &mut Draft) {
+        let _ = writeln!(w.out, "{MARKER}");
+        let title = self
+            .opts
+            .title
+            .as_deref()
+            .map(|t| format!(" · {}", md(t)))
+            .unwrap_or_default();
+        let _ = writeln!(w.out, "### reachdiff{title} · {}\n", verdict(self.view));
+    }
+
+    fn gates(&self, w: &mut Draft, d: Detail) {
+        for g in self.gates.iter().filter(|g| !g.passed) {
+            let _ = writeln!(
+                w.out,
+                "**Gate failed:** {} — {}",
+                code(&g.name),
+                md(&g.message)
+            );
+            let shown = d.groups_per_table.min(10);
+            for v in g.violations.iter().take(shown) {
+                let _ = writeln!(w.out, "- {}", code(v));
+            }
+            if g.violations.len() > shown {
+                let _ = writeln!(w.out, "- …and {} more", g.violations.len() - shown);
+            }
+            w.out.push('\n');
+        }
+        let passed: Vec<String> = self
+            .gates
             .iter()
             .filter(|g| g.passed)
             .map(|g| code(&g.name))
             .collect();
-        let _ = writeln!(out, "Gates passed: {}\n", names.join(", "));
+        if !passed.is_empty() {
+            let _ = writeln!(w.out, "Gates passed: {}\n", passed.join(", "));
+        }
     }
 
-    // Findings and warnings the change introduces, above the path tables.
-    let changes = crate::review::view::warning_changes(cmp);
-    if !changes.introduced.is_empty() {
-        let _ = writeln!(
-            out,
-            "#### 🧭 New findings and warnings ({})",
-            changes.introduced.len()
-        );
-        let cap = d.groups_per_table.min(10);
-        for w in changes.introduced.iter().take(cap) {
-            let mut line = format!("- {} ", code(w.code.as_str()));
-            if w.is_error() {
-                line.push_str("(**error**) ");
+    /// Findings and warnings the change introduces, above the path tables.
+    fn findings(&self, w: &mut Draft, d: Detail) {
+        let changes = crate::review::view::warning_changes(self.cmp);
+        if !changes.introduced.is_empty() {
+            let _ = writeln!(
+                w.out,
+                "#### 🧭 New findings and warnings ({})",
+                changes.introduced.len()
+            );
+            let cap = d.groups_per_table.min(10);
+            for f in changes.introduced.iter().take(cap) {
+                let mut line = format!("- {} ", code(f.code.as_str()));
+                if f.is_error() {
+                    line.push_str("(**error**) ");
+                }
+                if let Some(o) = &f.object {
+                    line.push_str(&format!("{}: ", code(o)));
+                }
+                line.push_str(&md(&f.message));
+                if let Some(span) = &f.span {
+                    line.push_str(&format!(" — {}", link(span, false, self.opts)));
+                }
+                let _ = writeln!(w.out, "{line}");
             }
-            if let Some(o) = &w.object {
-                line.push_str(&format!("{}: ", code(o)));
+            if changes.introduced.len() > cap {
+                let more = changes.introduced.len() - cap;
+                let _ = writeln!(w.out, "- …and {more} more");
+                w.left_out.push(format!("{more} new findings and warnings"));
             }
-            line.push_str(&md(&w.message));
-            if let Some(span) = &w.span {
-                line.push_str(&format!(" — {}", link(span, false, opts)));
-            }
-            let _ = writeln!(out, "{line}");
+            w.out.push('\n');
         }
-        if changes.introduced.len() > cap {
-            let _ = writeln!(out, "- …and {} more", changes.introduced.len() - cap);
-            left_out.push(format!(
-                "{} new findings and warnings",
-                changes.introduced.len() - cap
-            ));
+        if !changes.resolved.is_empty() {
+            let _ = writeln!(
+                w.out,
+                "✔️ Resolves {}: {}\n",
+                plural(
+                    changes.resolved.len(),
+                    "finding or warning",
+                    "findings and warnings"
+                ),
+                changes
+                    .resolved
+                    .iter()
+                    .take(5)
+                    .map(|f| format!(
+                        "{} {}",
+                        code(f.code.as_str()),
+                        f.object.as_deref().map(code).unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
-        out.push('\n');
     }
-    if !changes.resolved.is_empty() {
-        let _ = writeln!(
-            out,
-            "✔️ Resolves {}: {}\n",
-            plural(
-                changes.resolved.len(),
-                "finding or warning",
-                "findings and warnings"
-            ),
-            changes
-                .resolved
-                .iter()
-                .take(5)
-                .map(|w| format!(
-                    "{} {}",
-                    code(w.code.as_str()),
-                    w.object.as_deref().map(code).unwrap_or_default()
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+
+    /// One table of groups under `heading`, cut at `cap`.
+    fn table(&self, w: &mut Draft, heading: &str, groups: &[Group], cap: usize, what: &str) {
+        if groups.is_empty() {
+            return;
+        }
+        let _ = writeln!(w.out, "{heading}");
+        let left = table(&mut w.out, groups, cap, self.opts);
+        if left > 0 {
+            w.left_out.push(format!("{left} {what}"));
+        }
+        w.out.push('\n');
+    }
+
+    fn tables(&self, w: &mut Draft, d: Detail) {
+        let v = self.view;
+        self.table(
+            w,
+            &format!("#### ⚠️ New exposure ({})", v.exposures.len()),
+            &v.exposures,
+            d.groups_per_table.max(10),
+            "exposure groups",
+        );
+        let more = if v.exposures.is_empty() { "" } else { " more" };
+        self.table(
+            w,
+            &format!("#### 🔓 Opened ({}{more})", v.opened.len()),
+            &v.opened,
+            d.groups_per_table,
+            "opened groups",
+        );
+        self.table(
+            w,
+            &format!("#### 🔒 Closed ({}) — what may break", v.closed.len()),
+            &v.closed,
+            d.groups_per_table,
+            "closed groups",
         );
     }
 
-    if !view.exposures.is_empty() {
-        let _ = writeln!(out, "#### ⚠️ New exposure ({})", view.exposures.len());
-        let left = table(&mut out, &view.exposures, d.groups_per_table.max(10), opts);
-        if left > 0 {
-            left_out.push(format!("{left} exposure groups"));
+    fn graph_and_rows(&self, w: &mut Draft, d: Detail) {
+        let v = self.view;
+        let all_groups: Vec<(&Group, bool)> = v
+            .exposures
+            .iter()
+            .chain(&v.opened)
+            .map(|g| (g, true))
+            .chain(v.closed.iter().map(|g| (g, false)))
+            .collect();
+        if all_groups.is_empty() {
+            return;
         }
-        out.push('\n');
-    }
-    if !view.opened.is_empty() {
-        let more = if view.exposures.is_empty() {
-            ""
-        } else {
-            " more"
-        };
-        let _ = writeln!(out, "#### 🔓 Opened ({}{more})", view.opened.len());
-        let left = table(&mut out, &view.opened, d.groups_per_table, opts);
-        if left > 0 {
-            left_out.push(format!("{left} opened groups"));
-        }
-        out.push('\n');
-    }
-    if !view.closed.is_empty() {
-        let _ = writeln!(
-            out,
-            "#### 🔒 Closed ({}) — what may break",
-            view.closed.len()
-        );
-        let left = table(&mut out, &view.closed, d.groups_per_table, opts);
-        if left > 0 {
-            left_out.push(format!("{left} closed groups"));
-        }
-        out.push('\n');
-    }
-
-    let all_groups: Vec<(&Group, bool)> = view
-        .exposures
-        .iter()
-        .chain(&view.opened)
-        .map(|g| (g, true))
-        .chain(view.closed.iter().map(|g| (g, false)))
-        .collect();
-    if !all_groups.is_empty() {
         // A graph of more paths than a reader can follow is left out on
         // purpose, not for size, so it is not reported as cut.
         if let Some(graph) = mermaid(&all_groups) {
             if d.graph {
                 let _ = writeln!(
-                    out,
+                    w.out,
                     "<details><summary>Picture of the changed paths</summary>\n\n```mermaid\n{graph}```\n</details>\n"
                 );
             } else {
-                left_out.push("the graph".into());
+                w.left_out.push("the graph".into());
             }
         }
-        if d.diff_lines > 0 && !diff_lines.is_empty() {
-            let shown: Vec<&str> = diff_lines
-                .iter()
-                .take(d.diff_lines)
-                .map(String::as_str)
-                .collect();
-            let body = shown.join("\n");
-            let fence = "`".repeat(3.max(longest_backtick_run(&body) + 1));
-            let _ = writeln!(
-                out,
-                "<details><summary>Every changed row ({} opened, {} closed)</summary>\n\n{fence}diff\n{body}\n{fence}",
-                view.opened_rows, view.closed_rows
-            );
-            if diff_lines.len() > shown.len() {
-                let _ = writeln!(
-                    out,
-                    "\n_…and {} more lines._",
-                    diff_lines.len() - shown.len()
-                );
-                left_out.push(format!(
-                    "{} changed-row lines",
-                    diff_lines.len() - shown.len()
-                ));
-            }
-            if pairs_left > 0 {
-                let _ = writeln!(out, "\n_…and {pairs_left} more changed pairs._");
-                left_out.push(format!("{pairs_left} more changed pairs in the row list"));
-            }
-            let _ = writeln!(out, "</details>\n");
-        } else if !diff_lines.is_empty() {
-            left_out.push(format!("the list of {} changed rows", diff_lines.len()));
-        }
+        self.changed_rows(w, d);
     }
 
-    if d.assumptions {
-        let assumptions = assumptions(cmp);
-        if !assumptions.is_empty() {
-            let _ = writeln!(
-                out,
-                "<details><summary>Warnings and assumptions ({})</summary>\n",
-                assumptions.len()
-            );
-            for a in assumptions {
-                let _ = writeln!(out, "- {a}");
-            }
-            let _ = writeln!(out, "</details>\n");
+    /// The `diff` block of every changed row, as far as the level allows.
+    fn changed_rows(&self, w: &mut Draft, d: Detail) {
+        let lines = self.diff_lines;
+        if lines.is_empty() {
+            return;
         }
-    } else {
-        left_out.push("the assumptions".into());
+        if d.diff_lines == 0 {
+            w.left_out
+                .push(format!("the list of {} changed rows", lines.len()));
+            return;
+        }
+        let shown: Vec<&str> = lines
+            .iter()
+            .take(d.diff_lines)
+            .map(String::as_str)
+            .collect();
+        let body = shown.join("\n");
+        let fence = "`".repeat(3.max(longest_backtick_run(&body) + 1));
+        let _ = writeln!(
+            w.out,
+            "<details><summary>Every changed row ({} opened, {} closed)</summary>\n\n{fence}diff\n{body}\n{fence}",
+            self.view.opened_rows, self.view.closed_rows
+        );
+        if lines.len() > shown.len() {
+            let more = lines.len() - shown.len();
+            let _ = writeln!(w.out, "\n_…and {more} more lines._");
+            w.left_out.push(format!("{more} changed-row lines"));
+        }
+        if self.pairs_left > 0 {
+            let left = self.pairs_left;
+            let _ = writeln!(w.out, "\n_…and {left} more changed pairs._");
+            w.left_out
+                .push(format!("{left} more changed pairs in the row list"));
+        }
+        let _ = writeln!(w.out, "</details>\n");
     }
 
-    if !left_out.is_empty() {
-        let hint = opts
+    fn assumptions(&self, w: &mut Draft, d: Detail) {
+        if !d.assumptions {
+            w.left_out.push("the assumptions".into());
+            return;
+        }
+        let assumptions = assumptions(self.cmp);
+        if assumptions.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            w.out,
+            "<details><summary>Warnings and assumptions ({})</summary>\n",
+            assumptions.len()
+        );
+        for a in assumptions {
+            let _ = writeln!(w.out, "- {a}");
+        }
+        let _ = writeln!(w.out, "</details>\n");
+    }
+
+    fn cut_note(&self, w: &mut Draft) {
+        if w.left_out.is_empty() {
+            return;
+        }
+        let hint = self
+            .opts
             .full_report_hint
             .as_deref()
             .map(|h| format!(" The full report: {}.", md(h)))
             .unwrap_or_else(|| " Run `reachdiff diff --format json` for every row.".into());
         let _ = writeln!(
-            out,
+            w.out,
             "> [!NOTE]\n> Cut to fit GitHub's comment size limit: {} left out.{hint}\n",
-            left_out.join(", ")
+            w.left_out.join(", ")
         );
     }
 
-    let s = &cmp.diff.stats;
-    let elapsed = opts
-        .elapsed
-        .map(|e| format!(" · analysed in {e:.2} s"))
-        .unwrap_or_default();
-    let config = opts
-        .config
-        .as_deref()
-        .map(|c| format!(" · configuration: {}", md(c)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "<sub>{} → {} · {} · {}{config}{elapsed}</sub>",
-        md(&opts.base_label),
-        md(&opts.head_label),
-        plural(s.workloads_head, "workload", "workloads"),
-        plural(s.policies_head, "policy", "policies"),
-    );
-    out
+    fn footer(&self, w: &mut Draft) {
+        let s = &self.cmp.diff.stats;
+        let opts = self.opts;
+        let elapsed = opts
+            .elapsed
+            .map(|e| format!(" · analysed in {e:.2} s"))
+            .unwrap_or_default();
+        let config = opts
+            .config
+            .as_deref()
+            .map(|c| format!(" · configuration: {}", md(c)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            w.out,
+            "<sub>{} → {} · {} · {}{config}{elapsed}</sub>",
+            md(&opts.base_label),
+            md(&opts.head_label),
+            plural(s.workloads_head, "workload", "workloads"),
+            plural(s.policies_head, "policy", "policies"),
+        );
+    }
 }
 
 fn longest_backtick_run(s: &str) -> usize {

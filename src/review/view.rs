@@ -88,7 +88,39 @@ fn groups(
     head: bool,
     coarse: bool,
 ) -> Vec<Group> {
-    let census = Census::new(a, &cmp.external_peers);
+    let seen = Seen {
+        a,
+        eps: &cmp.diff.endpoints,
+        census: Census::new(a, &cmp.external_peers),
+        head,
+    };
+    let mut out = Vec::new();
+    for ((conn, causes), pairs) in buckets(cmp, rows, coarse) {
+        // Biclusters two ways; keep the one with fewer blocks.
+        let by_dst = bicluster(&pairs, false);
+        let by_src = bicluster(&pairs, true);
+        let blocks = if by_src.len() < by_dst.len() {
+            by_src
+        } else {
+            by_dst
+        };
+        for (from, to) in blocks {
+            out.push(seen.group(&conn, &causes, from, to));
+        }
+    }
+    out.sort_by(|x, y| {
+        y.rows
+            .cmp(&x.rows)
+            .then_with(|| x.to_text.plain().cmp(&y.to_text.plain()))
+    });
+    out
+}
+
+/// Rows of the same ports and causes, with their (src, dst) pairs.
+type Block = ((ConnSet, Vec<Cause>), Vec<(usize, usize)>);
+
+/// Buckets rows by (ports, causes as they group rows), in order.
+fn buckets(cmp: &Comparison, rows: &[DiffRow], coarse: bool) -> Vec<Block> {
     // Causes as they group rows (isolation causes without the workload),
     // interned so a million rows cost a million small keys, not clones.
     let mut key_of_cause: Vec<u32> = Vec::with_capacity(cmp.diff.causes.len());
@@ -106,7 +138,6 @@ fn groups(
         });
         key_of_cause.push(id);
     }
-    // Bucket by (ports, causes).
     type Bucket = (ConnSet, Vec<u32>);
     let mut buckets: BTreeMap<Bucket, Vec<(usize, usize)>> = BTreeMap::new();
     let mut memo: std::collections::HashMap<*const [u32], Vec<u32>> = Default::default();
@@ -125,8 +156,7 @@ fn groups(
             .or_default()
             .push((r.src, r.dst));
     }
-    type Block = ((ConnSet, Vec<Cause>), Vec<(usize, usize)>);
-    let mut buckets: Vec<Block> = buckets
+    let mut blocks: Vec<Block> = buckets
         .into_iter()
         .map(|((conn, ids), pairs)| {
             let mut causes: Vec<Cause> = ids.iter().map(|&i| keys[i as usize].clone()).collect();
@@ -134,66 +164,59 @@ fn groups(
             ((conn, causes), pairs)
         })
         .collect();
-    buckets.sort_by(|x, y| x.0.cmp(&y.0));
-    let eps = &cmp.diff.endpoints;
-    let mut out = Vec::new();
-    for ((conn, causes), pairs) in buckets {
-        // Biclusters two ways; keep the one with fewer blocks.
-        let by_dst = bicluster(&pairs, false);
-        let by_src = bicluster(&pairs, true);
-        let blocks = if by_src.len() < by_dst.len() {
-            by_src
-        } else {
-            by_dst
-        };
-        for (from, to) in blocks {
-            let rows = from.len() * to.len();
-            let has_atom = from
-                .iter()
-                .any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
-            let public = |set: &[usize]| {
-                set.iter().any(|&u| match side_endpoint(&eps[u], head) {
-                    Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
-                    _ => false,
-                })
-            };
-            let internet = public(&from);
-            let to_internet = head && public(&to);
-            let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
-            // A path from any namespace the repository does not name (a
-            // representative of an unknown namespace, OW-1) is as exposed
-            // as one from every workload.
-            let any_namespace = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
-                Some(Endpoint::Workload(w)) => a.workloads[w]
-                    .representative
-                    .as_ref()
-                    .is_some_and(|r| r.is_any_other_namespace()),
+    blocks.sort_by(|x, y| x.0.cmp(&y.0));
+    blocks
+}
+
+/// One revision's side of the groups: its analysis and how it names
+/// endpoints.
+struct Seen<'a> {
+    a: &'a Analysis,
+    eps: &'a [UnionEndpoint],
+    census: Census<'a>,
+    head: bool,
+}
+
+impl Seen<'_> {
+    fn group(&self, conn: &ConnSet, causes: &[Cause], from: Vec<usize>, to: Vec<usize>) -> Group {
+        let (a, eps, head) = (self.a, self.eps, self.head);
+        let has_atom = from
+            .iter()
+            .any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
+        let public = |set: &[usize]| {
+            set.iter().any(|&u| match side_endpoint(&eps[u], head) {
+                Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
                 _ => false,
-            });
-            let whole_cluster =
-                any_namespace || a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
-            out.push(Group {
-                from_text: describe(&from, eps, &census, head),
-                to_text: describe_destination(&to, eps, &census, head, &conn),
-                to_node: describe(&to, eps, &census, head),
-                to_internet,
-                from,
-                to,
-                conn: conn.clone(),
-                causes: causes.clone(),
-                rows,
-                from_external: has_atom,
-                from_internet: internet,
-                from_whole_cluster: whole_cluster,
-            });
+            })
+        };
+        let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
+        // A path from any namespace the repository does not name (a
+        // representative of an unknown namespace, OW-1) is as exposed as
+        // one from every workload.
+        let any_namespace = from.iter().any(|&u| match side_endpoint(&eps[u], head) {
+            Some(Endpoint::Workload(w)) => a.workloads[w]
+                .representative
+                .as_ref()
+                .is_some_and(|r| r.is_any_other_namespace()),
+            _ => false,
+        });
+        let whole_cluster =
+            any_namespace || a.workloads.len() > 1 && workloads_in_from == a.workloads.len();
+        Group {
+            from_text: describe(&from, eps, &self.census, head),
+            to_text: describe_destination(&to, eps, &self.census, head, conn),
+            to_node: describe(&to, eps, &self.census, head),
+            to_internet: head && public(&to),
+            rows: from.len() * to.len(),
+            from_external: has_atom,
+            from_internet: public(&from),
+            from_whole_cluster: whole_cluster,
+            from,
+            to,
+            conn: conn.clone(),
+            causes: causes.to_vec(),
         }
     }
-    out.sort_by(|x, y| {
-        y.rows
-            .cmp(&x.rows)
-            .then_with(|| x.to_text.plain().cmp(&y.to_text.plain()))
-    });
-    out
 }
 
 /// Groups pairs into blocks (sources × destinations) that cover them exactly.

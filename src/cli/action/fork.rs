@@ -67,6 +67,96 @@ fn row_counts(doc: &serde_json::Value) -> (usize, usize) {
     }
 }
 
+/// The `workflow_run` event the publisher runs on.
+struct WorkflowRun {
+    head_sha: String,
+    /// The pull requests GitHub lists (none for a fork's run).
+    pull_requests: Vec<u64>,
+}
+
+impl WorkflowRun {
+    fn read(env: &ActionEnv) -> anyhow::Result<WorkflowRun> {
+        if env.event_name != "workflow_run" {
+            anyhow::bail!(
+                "reachdiff action --publish runs on the workflow_run event, not {:?}",
+                env.event_name
+            );
+        }
+        let ev: serde_json::Value = serde_json::from_str(&env.payload()?)
+            .map_err(|e| anyhow::anyhow!("GITHUB_EVENT_PATH: not JSON: {e}"))?;
+        let head_sha = ev
+            .pointer("/workflow_run/head_sha")
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if !crate::github::is_sha(&head_sha) {
+            anyhow::bail!("the workflow_run event payload lacks the head commit id");
+        }
+        let pull_requests = ev
+            .pointer("/workflow_run/pull_requests")
+            .and_then(|x| x.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("number").and_then(|n| n.as_u64()))
+            .collect();
+        Ok(WorkflowRun {
+            head_sha,
+            pull_requests,
+        })
+    }
+
+    /// The pull-request number of the artifact's sidecar in `dir`, after
+    /// checking the sidecar agrees with this run (GitHub confirms it
+    /// later).
+    fn pull_request(&self, env: &ActionEnv, dir: &Path) -> anyhow::Result<u64> {
+        let side: PublishSidecar =
+            serde_json::from_str(&read_artifact(&dir.join("publish.json"), MAX_SIDECAR)?)
+                .map_err(|e| anyhow::anyhow!("artifact: publish.json: {e}"))?;
+        if side.schema != PUBLISH_SCHEMA {
+            anyhow::bail!(
+                "artifact: publish.json: schema {:?} is not {PUBLISH_SCHEMA}",
+                side.schema
+            );
+        }
+        if side.repository != env.repository {
+            anyhow::bail!(
+                "artifact: publish.json names repository {:?}, not {:?}",
+                side.repository,
+                env.repository
+            );
+        }
+        let run_head = &self.head_sha;
+        if &side.head_sha != run_head {
+            anyhow::bail!(
+                "artifact: publish.json names head commit {}, but the workflow run is for {run_head}",
+                side.head_sha
+            );
+        }
+        let (number, listed) = (side.pull_request, &self.pull_requests);
+        if !listed.is_empty() && !listed.contains(&number) {
+            anyhow::bail!(
+                "artifact: pull request #{number} is not the workflow run's pull request ({listed:?})"
+            );
+        }
+        Ok(number)
+    }
+}
+
+/// The (opened, closed) rows the artifact's report.json claims.
+fn claimed_rows(dir: &Path) -> anyhow::Result<(usize, usize)> {
+    let claimed: serde_json::Value =
+        serde_json::from_str(&read_artifact(&dir.join("report.json"), MAX_REPORT_JSON)?)
+            .map_err(|e| anyhow::anyhow!("artifact: report.json: {e}"))?;
+    let schema = claimed
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    if schema != DIFF_SCHEMA && schema != DIFF_ENVIRONMENTS_SCHEMA {
+        anyhow::bail!("artifact: report.json: schema {schema:?} is not a reachdiff diff report");
+    }
+    Ok(row_counts(&claimed))
+}
+
 /// The publisher (`--publish`) of the fork-safe two-job pattern, on a
 /// `workflow_run` event with a write token.
 ///
@@ -85,78 +175,15 @@ pub fn run_publish(
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    if env.event_name != "workflow_run" {
-        anyhow::bail!(
-            "reachdiff action --publish runs on the workflow_run event, not {:?}",
-            env.event_name
-        );
-    }
-    let Some(event_path) = &env.event_path else {
-        anyhow::bail!("GITHUB_EVENT_PATH is not set: reachdiff action runs inside GitHub Actions");
-    };
-    let payload = std::fs::read_to_string(event_path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", event_path.display()))?;
-    let ev: serde_json::Value = serde_json::from_str(&payload)
-        .map_err(|e| anyhow::anyhow!("GITHUB_EVENT_PATH: not JSON: {e}"))?;
-    let run_head = ev
-        .pointer("/workflow_run/head_sha")
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_string();
-    if !crate::github::is_sha(&run_head) {
-        anyhow::bail!("the workflow_run event payload lacks the head commit id");
-    }
-    let run_prs: Vec<u64> = ev
-        .pointer("/workflow_run/pull_requests")
-        .and_then(|x| x.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.get("number").and_then(|n| n.as_u64()))
-        .collect();
-
+    let run = WorkflowRun::read(env)?;
     let dir = if artifact.is_dir() {
         artifact.to_path_buf()
     } else {
         artifact.parent().map(Path::to_path_buf).unwrap_or_default()
     };
-    let side: PublishSidecar =
-        serde_json::from_str(&read_artifact(&dir.join("publish.json"), MAX_SIDECAR)?)
-            .map_err(|e| anyhow::anyhow!("artifact: publish.json: {e}"))?;
-    if side.schema != PUBLISH_SCHEMA {
-        anyhow::bail!(
-            "artifact: publish.json: schema {:?} is not {PUBLISH_SCHEMA}",
-            side.schema
-        );
-    }
-    if side.repository != env.repository {
-        anyhow::bail!(
-            "artifact: publish.json names repository {:?}, not {:?}",
-            side.repository,
-            env.repository
-        );
-    }
-    if side.head_sha != run_head {
-        anyhow::bail!(
-            "artifact: publish.json names head commit {}, but the workflow run is for {run_head}",
-            side.head_sha
-        );
-    }
-    let number = side.pull_request;
-    if !run_prs.is_empty() && !run_prs.contains(&number) {
-        anyhow::bail!(
-            "artifact: pull request #{number} is not the workflow run's pull request ({run_prs:?})"
-        );
-    }
-    let claimed: serde_json::Value =
-        serde_json::from_str(&read_artifact(&dir.join("report.json"), MAX_REPORT_JSON)?)
-            .map_err(|e| anyhow::anyhow!("artifact: report.json: {e}"))?;
-    let schema = claimed
-        .get("schema")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default();
-    if schema != DIFF_SCHEMA && schema != DIFF_ENVIRONMENTS_SCHEMA {
-        anyhow::bail!("artifact: report.json: schema {schema:?} is not a reachdiff diff report");
-    }
+    let number = run.pull_request(env, &dir)?;
+    let claimed = claimed_rows(&dir)?;
+    let run_head = run.head_sha;
     // GitHub lists no pull requests on a fork's workflow_run, and a listed
     // one may have moved on since: GitHub's word decides.
     let pr = with_api(env, api, |api| {
@@ -187,7 +214,7 @@ pub fn run_publish(
         number: Some(number),
         from_fork: false,
     };
-    let claimed_counts = row_counts(&claimed);
+    let claimed_counts = claimed;
     let mut mismatch = None;
     let code = analyze_event(env, &event, api, out, log, |done| {
         let mine = json_rows(&done.reviews);
