@@ -1,5 +1,5 @@
-//! The few words every layer writes: counts with their noun, and the one
-//! text form of a connection set. Pure; the renderers, the gates and the
+//! The few words every layer writes: counts with their noun, and the
+//! connection sets of rows. Pure; the renderers, the gates and the
 //! findings all take them from here so the same thing is said one way.
 
 use crate::model::ConnSet;
@@ -9,24 +9,9 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `TCP 80,443 · UDP 53`, or `all ports`.
+/// `TCP 80,443 · UDP 53`, or `all ports`: [`ConnSet`]'s one text form.
 pub fn conn_text(c: &ConnSet) -> String {
-    if c.is_all() {
-        return "all ports".into();
-    }
-    c.iter()
-        .map(|(p, ports)| {
-            format!(
-                "{p} {}",
-                if ports.is_all() {
-                    "all".to_string()
-                } else {
-                    ports.to_string()
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+    c.to_string()
 }
 
 #[cfg(test)]

@@ -307,6 +307,8 @@ impl ConnSet {
 }
 
 impl fmt::Display for ConnSet {
+    /// `TCP 80,443 · UDP 53`, or `all ports`: the one text form every
+    /// report, gate and finding uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_all() {
             return f.write_str("all ports");
@@ -316,7 +318,7 @@ impl fmt::Display for ConnSet {
         }
         for (i, (p, ports)) in self.iter().enumerate() {
             if i > 0 {
-                f.write_str(", ")?;
+                f.write_str(" · ")?;
             }
             write!(f, "{p} {ports}")?;
         }
@@ -404,7 +406,7 @@ mod tests {
         );
         let mut c = ConnSet::of(Protocol::Udp, PortSet::single(53));
         c.add(Protocol::Tcp, &PortSet::single(53));
-        assert_eq!(c.to_string(), "TCP 53, UDP 53");
+        assert_eq!(c.to_string(), "TCP 53 · UDP 53");
         assert_eq!(ConnSet::all().to_string(), "all ports");
     }
 }
