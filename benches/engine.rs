@@ -1,5 +1,5 @@
 //! Engine benchmarks on synthetic GitOps trees held in memory
-//! (`reachdiff::synth`, seed 1).
+//! (`tests/synth`, seed 1).
 //!
 //! * `analyze/N`: `analysis::analyze` (parse, decode, atoms, compile) of a
 //!   tree of N workloads; the result is dropped outside the timing.
@@ -19,7 +19,10 @@ use criterion::{
 use reachdiff::analysis::{self, Options};
 use reachdiff::reach::Endpoint;
 use reachdiff::revision::{Revision, SourceFile};
-use reachdiff::synth::{self, SynthOptions};
+use synth::SynthOptions;
+
+#[path = "../tests/synth/mod.rs"]
+mod synth;
 use std::hint::black_box;
 use std::time::Duration;
 

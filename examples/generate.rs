@@ -1,12 +1,15 @@
-//! Writes a synthetic GitOps tree (see `reachdiff::synth`) to a directory.
+//! Writes a synthetic GitOps tree (see `tests/synth`) to a directory.
 //!
 //! ```text
 //! cargo run --release --example generate -- --seed 1 --workloads 10000 --out DIR [--head]
 //! ```
 
-use reachdiff::synth::{self, SynthOptions};
+#[path = "../tests/synth/mod.rs"]
+mod synth;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
+use synth::SynthOptions;
 
 const USAGE: &str = "usage: generate --out DIR [--seed N] [--workloads N] [--per-namespace N] [--admin-policies N] [--head]";
 

@@ -22,4 +22,3 @@ pub mod cli;
 pub mod github;
 pub mod ops;
 pub mod source;
-pub mod synth;

@@ -2503,4 +2503,3 @@ mod tests {
         assert_eq!(percent_decode("a%2Fb+c%zz"), "a/b c%zz");
     }
 }
-

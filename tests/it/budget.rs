@@ -2,11 +2,11 @@
 //! still states the totals, and says what it left out.
 
 use crate::support::revision;
+use crate::synth::{SynthOptions, generate};
 use reachdiff::analysis::Options;
 use reachdiff::comparison::compare;
 use reachdiff::report::markdown::{self, MarkdownOptions};
 use reachdiff::review::view;
-use reachdiff::synth::{SynthOptions, generate};
 
 /// Base: a generated cluster. Head: every NetworkPolicy deleted, so nearly
 /// every pair opens: the largest diff a generated tree can produce.

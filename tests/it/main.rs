@@ -43,6 +43,13 @@ mod properties;
 mod render;
 /// Shared helpers: in-memory revisions, running the built binary.
 mod support;
+/// The synthetic-tree generator (tests/synth), shared with the examples
+/// and benches.
+#[path = "../synth/mod.rs"]
+mod synth;
+/// Generated trees: deterministic, laid out, and valid for the loader
+/// without leniency (no unknown field, no missing field, no error).
+mod synth_trees;
 /// Architecture invariants and fixture hygiene, checked by machine.
 mod tidy;
 /// The Kubernetes e2e NetworkPolicy model (namespaces x, y, z; pods a, b, c)

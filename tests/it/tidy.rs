@@ -13,7 +13,6 @@ const CORE: &[&str] = &[
     "src/diff.rs",
     "src/revision.rs",
     "src/words.rs",
-    "src/synth.rs",
     "src/model",
     "src/manifest",
     "src/reach",
