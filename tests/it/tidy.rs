@@ -170,7 +170,10 @@ const NOTHING_BELOW_THE_FRONT_ENDS_PRINTS: Rule = Rule {
     allowed: &[
         ("src/source/sandbox.rs", "std::env::var_os(\"PATH\")"),
         ("src/source/sandbox.rs", "std::env::split_paths("),
-        ("src/source/sandbox.rs", "std::env::var_os(\"REACHDIFF_NO_NETNS\")"),
+        (
+            "src/source/sandbox.rs",
+            "std::env::var_os(\"REACHDIFF_NO_NETNS\")",
+        ),
         ("src/source/render.rs", "std::env::temp_dir()"),
     ],
 };
