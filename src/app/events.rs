@@ -16,6 +16,10 @@ pub struct JobSpec {
     pub merge_group: Option<String>,
     pub base_sha: String,
     pub head_sha: String,
+    /// A new check run is wanted even if the head has one (a user's
+    /// re-run, or a new base); otherwise a head's existing run is its
+    /// answer (one check run per head).
+    pub fresh: bool,
 }
 
 impl JobSpec {
@@ -110,14 +114,17 @@ pub fn route(event: &str, body: &[u8]) -> Result<Routed, EventError> {
                 )));
             }
             let head = sha_at(&v, "/check_run/head_sha")?;
-            jobs_for_pulls(&v, "/check_run/pull_requests", &head)
+            fresh(jobs_for_pulls(&v, "/check_run/pull_requests", &head), true)
         }
         "check_suite" => {
             if action != "requested" && action != "rerequested" {
                 return Ok(Routed::Ignored(format!("check_suite {action}")));
             }
             let head = sha_at(&v, "/check_suite/head_sha")?;
-            jobs_for_pulls(&v, "/check_suite/pull_requests", &head)
+            fresh(
+                jobs_for_pulls(&v, "/check_suite/pull_requests", &head),
+                action == "rerequested",
+            )
         }
         _ => Ok(Routed::Ignored(format!("event {event:?} is not used"))),
     }
@@ -157,12 +164,15 @@ fn pull_request(v: &Value, action: &str) -> Result<Routed, EventError> {
     if !relevant {
         return Ok(Routed::Ignored(format!("pull_request {action}")));
     }
-    Ok(Routed::Analyse(vec![job(
+    let mut j = job(
         v,
         number()?,
         sha_at(v, "/pull_request/base/sha")?,
         sha_at(v, "/pull_request/head/sha")?,
-    )?]))
+    )?;
+    // A new base is a new question about the same head.
+    j.fresh = action == "edited";
+    Ok(Routed::Analyse(vec![j]))
 }
 
 /// A merge queue checks the group's commit before merging it: a required
@@ -189,6 +199,19 @@ fn merge_group(v: &Value, action: &str) -> Result<Routed, EventError> {
             merge_group: Some(head_ref),
         })),
         other => Ok(Routed::Ignored(format!("merge_group {other}"))),
+    }
+}
+
+/// The jobs of `routed`, marked as wanting a new check run (a re-run).
+fn fresh(routed: Result<Routed, EventError>, fresh: bool) -> Result<Routed, EventError> {
+    match routed {
+        Ok(Routed::Analyse(mut jobs)) => {
+            for j in &mut jobs {
+                j.fresh = fresh;
+            }
+            Ok(Routed::Analyse(jobs))
+        }
+        other => other,
     }
 }
 
@@ -235,6 +258,7 @@ fn job(v: &Value, number: u64, base_sha: String, head_sha: String) -> Result<Job
         merge_group: None,
         base_sha,
         head_sha,
+        fresh: false,
     })
 }
 
@@ -321,6 +345,7 @@ mod tests {
                 merge_group: None,
                 base_sha: "a".repeat(40),
                 head_sha: "b".repeat(40),
+                fresh: false,
             }]
         );
         for a in ["opened", "reopened", "ready_for_review"] {
@@ -336,12 +361,13 @@ mod tests {
             ),
             Ok(Routed::Ignored(_))
         ));
+        // A new base wants a new check run on the same head.
         assert!(matches!(
             route(
                 "pull_request",
                 &pr("edited", r#""changes":{"base":{"ref":{"from":"dev"}}},"#)
             ),
-            Ok(Routed::Analyse(_))
+            Ok(Routed::Analyse(j)) if j[0].fresh
         ));
         assert_eq!(
             route("pull_request", &pr("closed", "")),

@@ -41,6 +41,10 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     pub app_id: u64,
     pub clone_policy: super::ClonePolicy,
+    /// What one analysis may use (a child process per analysis).
+    pub budget: super::contain::Budget,
+    /// Analyses that went over budget or died with the process.
+    pub attempts: Arc<super::attempts::FileAttempts>,
     /// The App's bot login (`{slug}[bot]`), asked of GitHub once.
     pub bot: std::sync::OnceLock<String>,
 }
@@ -75,6 +79,10 @@ pub enum Outcome {
     Superseded,
     /// GitHub or git failed; the check run says so when it exists.
     Error,
+    /// Over the per-job budget (now or before): `failure`.
+    OverBudget,
+    /// The head already has its completed check run: nothing to do.
+    AlreadyReported,
 }
 
 impl Outcome {
@@ -85,6 +93,8 @@ impl Outcome {
             Outcome::InputError => "input-error",
             Outcome::Superseded => "superseded",
             Outcome::Error => "error",
+            Outcome::OverBudget => "over-budget",
+            Outcome::AlreadyReported => "already-reported",
         }
     }
 }
@@ -106,41 +116,40 @@ struct CheckRun<'a> {
 }
 
 impl<'a> CheckRun<'a> {
-    /// Creates the job's check run, `in_progress`; with its page's URL.
-    fn create(client: &'a Client, spec: &'a JobSpec) -> Option<(CheckRun<'a>, Option<String>)> {
-        let created = client.create_check_run(
-            &spec.repo,
-            &NewCheckRun {
-                name: CHECK_NAME.into(),
-                head_sha: spec.head_sha.clone(),
-                external_id: match &spec.merge_group {
-                    Some(r) => r.clone(),
-                    None => spec.number.to_string(),
-                },
-                output: CheckOutput {
-                    title: "Computing reachability".into(),
-                    summary: format!(
-                        "Comparing the merge-base of `{}` with this commit.",
-                        &spec.base_sha[..12.min(spec.base_sha.len())]
-                    ),
-                    text: None,
-                },
-            },
-        );
-        match created {
-            Ok(c) => Some((
-                CheckRun {
-                    client,
-                    repo: &spec.repo,
-                    id: c.id,
-                },
-                c.html_url,
-            )),
-            Err(e) => {
-                tracing::error!(error = %e, "could not create the check run");
-                None
+    /// The head's check run: the one it already has, or a new one in
+    /// progress; with its page's URL. One check run per head: a head that
+    /// has one is answered by it (a redelivery, a late or repeated event, a
+    /// restart's reconciliation), and one left in progress by a process
+    /// that died is adopted. A re-run or a new base asks for a new one.
+    fn open(ctx: &Ctx, client: &'a Client, spec: &'a JobSpec) -> Opened<'a> {
+        let external_id = match &spec.merge_group {
+            Some(r) => r.clone(),
+            None => spec.number.to_string(),
+        };
+        let existing = if spec.fresh {
+            Existing::None
+        } else {
+            existing_run(ctx, client, spec, &external_id)
+        };
+        let (id, html_url) = match existing {
+            Existing::Completed => return Opened::Completed,
+            Existing::InProgress { id, html_url } => {
+                tracing::info!(check_run = id, "adopting the check run left in progress");
+                (id, html_url)
             }
-        }
+            Existing::None => match create_run(client, spec, &external_id) {
+                Some(created) => created,
+                None => return Opened::Failed,
+            },
+        };
+        Opened::Run(
+            CheckRun {
+                client,
+                repo: &spec.repo,
+                id,
+            },
+            html_url,
+        )
     }
 
     /// Concludes `failure` for an analysis that did not run: the manifests'
@@ -163,6 +172,19 @@ impl<'a> CheckRun<'a> {
                 ),
                 Outcome::Error,
             ),
+            Analysed::Refused(refused) => {
+                finish_check(
+                    self,
+                    "failure",
+                    CheckOutput {
+                        title: refused.title,
+                        summary: refused.summary,
+                        text: None,
+                    },
+                    &[],
+                );
+                return Outcome::OverBudget;
+            }
             Analysed::Reviewed(_) => return Outcome::Error,
         };
         finish_check(
@@ -242,8 +264,13 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
         tracing::info!("superseded before it started");
         return Outcome::Superseded;
     }
-    let Some((run, html_url)) = CheckRun::create(&client, spec) else {
-        return Outcome::Error;
+    let (run, html_url) = match CheckRun::open(ctx, &client, spec) {
+        Opened::Run(run, html_url) => (run, html_url),
+        Opened::Completed => {
+            tracing::info!("this head already has a completed check run");
+            return Outcome::AlreadyReported;
+        }
+        Opened::Failed => return Outcome::Error,
     };
     let started = Instant::now();
     let analysed = fetch_and_analyse(ctx, spec, html_url);
@@ -270,13 +297,16 @@ fn fetch_and_analyse(ctx: &Ctx, spec: &JobSpec, check_url: Option<String>) -> An
         Ok(lease) => lease,
         Err(message) => return Analysed::Setup(message),
     };
-    let analysed = analyse(&AnalysisRequest {
+    let req = AnalysisRequest {
         repo: lease.path.clone(),
         base_sha: spec.base_sha.clone(),
         head_sha: spec.head_sha.clone(),
         html_base: html_base(&spec.clone_url),
         check_url,
-    });
+    };
+    // In a child process within the job budget, unless the no-retry record
+    // refuses it.
+    let analysed = super::contain::analyse_recorded(&ctx.attempts, ctx.budget, &spec.repo, &req);
     // SECURITY: the cache's paths are the server's business, not the pull
     // request's.
     match analysed {
@@ -301,6 +331,95 @@ fn finish_check(
         Err(e) => {
             tracing::error!(error = %e, "could not complete the check run");
             false
+        }
+    }
+}
+
+/// What [`CheckRun::open`] found or made.
+enum Opened<'a> {
+    Run(CheckRun<'a>, Option<String>),
+    /// The head already has its completed check run.
+    Completed,
+    /// No check run could be created.
+    Failed,
+}
+
+/// What the head already has from this App.
+enum Existing {
+    None,
+    InProgress { id: u64, html_url: Option<String> },
+    Completed,
+}
+
+/// This App's check runs on the head for this pull request (or merge
+/// group): by check name, App id and `external_id`. A listing that fails
+/// is taken as none (the job then creates one).
+fn existing_run(ctx: &Ctx, client: &Client, spec: &JobSpec, external_id: &str) -> Existing {
+    let listed = client.get_all_in(
+        &format!(
+            "/repos/{}/commits/{}/check-runs?check_name={CHECK_NAME}&app_id={}&filter=all&per_page=100",
+            spec.repo, spec.head_sha, ctx.app_id
+        ),
+        Some("check_runs"),
+    );
+    let runs = match listed {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the head's check runs");
+            return Existing::None;
+        }
+    };
+    let ours = |c: &&serde_json::Value| {
+        c.get("name").and_then(|v| v.as_str()) == Some(CHECK_NAME)
+            && c.get("external_id").and_then(|v| v.as_str()) == Some(external_id)
+    };
+    let status =
+        |c: &serde_json::Value| c.get("status").and_then(|v| v.as_str()).map(str::to_string);
+    if runs
+        .iter()
+        .filter(ours)
+        .any(|c| status(c).as_deref() == Some("completed"))
+    {
+        return Existing::Completed;
+    }
+    runs.iter()
+        .filter(ours)
+        .filter_map(|c| {
+            Some(Existing::InProgress {
+                id: c.get("id")?.as_u64()?,
+                html_url: c
+                    .get("html_url")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            })
+        })
+        .next()
+        .unwrap_or(Existing::None)
+}
+
+/// Creates the head's check run, in progress; (id, page).
+fn create_run(client: &Client, spec: &JobSpec, external_id: &str) -> Option<(u64, Option<String>)> {
+    let created = client.create_check_run(
+        &spec.repo,
+        &NewCheckRun {
+            name: CHECK_NAME.into(),
+            head_sha: spec.head_sha.clone(),
+            external_id: external_id.to_string(),
+            output: CheckOutput {
+                title: "Computing reachability".into(),
+                summary: format!(
+                    "Comparing the merge-base of `{}` with this commit.",
+                    &spec.base_sha[..12.min(spec.base_sha.len())]
+                ),
+                text: None,
+            },
+        },
+    );
+    match created {
+        Ok(c) => Some((c.id, c.html_url)),
+        Err(e) => {
+            tracing::error!(error = %e, "could not create the check run");
+            None
         }
     }
 }
@@ -352,6 +471,15 @@ pub enum Analysed {
     Input(Vec<String>),
     /// Git, configuration, rendering, or a panic.
     Setup(String),
+    /// Over the per-job budget, or refused by the no-retry record.
+    Refused(Refused),
+}
+
+/// A job concluded without a result because of its budget.
+#[derive(Debug)]
+pub struct Refused {
+    pub title: String,
+    pub summary: String,
 }
 
 /// A reviewed pull request, rendered for each place it is posted.
@@ -372,7 +500,31 @@ pub struct Reviewed {
     /// With `report: {review-comments: true}`: the lines to comment on.
     pub review: Option<Vec<ResponsibleLine>>,
     /// The head's warnings, for the log.
-    pub diagnostics: Vec<Diagnostic>,
+    pub diagnostics: Vec<LoggedDiagnostic>,
+}
+
+/// A diagnostic as the server logs it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LoggedDiagnostic {
+    pub code: String,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub object: Option<String>,
+    pub field: Option<String>,
+    pub detail: String,
+}
+
+impl From<&Diagnostic> for LoggedDiagnostic {
+    fn from(d: &Diagnostic) -> LoggedDiagnostic {
+        LoggedDiagnostic {
+            code: d.code.as_str().to_string(),
+            file: d.span.as_ref().map(|s| s.file.to_string()),
+            line: d.span.as_ref().map(|s| s.line as u64),
+            object: d.object.clone(),
+            field: d.field.clone(),
+            detail: d.message.clone(),
+        }
+    }
 }
 
 /// Exactly what `reachdiff diff --repo CACHE --base BASE --head HEAD`
@@ -491,7 +643,7 @@ fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Review
             .iter()
             .flat_map(|r| r.comparison.head.diagnostics.iter())
             .filter(|d| d.severity == Severity::Warning)
-            .cloned()
+            .map(LoggedDiagnostic::from)
             .collect(),
     }
 }
@@ -501,15 +653,15 @@ const LOGGED_DIAGNOSTICS: usize = 20;
 
 /// The head's warnings as structured log events (never plain lines: the
 /// server's stderr may be a JSON log stream).
-fn log_diagnostics(diagnostics: &[Diagnostic]) {
+fn log_diagnostics(diagnostics: &[LoggedDiagnostic]) {
     for d in diagnostics.iter().take(LOGGED_DIAGNOSTICS) {
         tracing::warn!(
             code = d.code.as_str(),
-            file = d.span.as_ref().map(|s| s.file.as_str()),
-            line = d.span.as_ref().map(|s| s.line),
+            file = d.file.as_deref(),
+            line = d.line,
             object = d.object.as_deref(),
             field = d.field.as_deref(),
-            detail = %d.message,
+            detail = %d.detail,
             "manifest diagnostic"
         );
     }

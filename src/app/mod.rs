@@ -8,12 +8,16 @@
 //! - [`auth`]: App JWT and cached installation tokens;
 //! - [`cache`]: bare repositories with only the needed commits;
 //! - [`job`]: one analysis from check run to comment;
+//! - [`contain`]: the analysis in a child process within the job budget;
+//! - [`attempts`]: the no-retry record (over budget, or died twice);
 //! - [`reconcile`]: queues open pull requests that lack a completed check;
 //! - [`metrics`]: Prometheus text;
 //! - [`server`]: axum routes, workers, shutdown.
 
+pub mod attempts;
 pub mod auth;
 pub mod cache;
+pub mod contain;
 pub mod events;
 pub mod job;
 pub mod metrics;
@@ -40,10 +44,16 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub reconcile_interval: Duration,
     pub max_body: usize,
+    /// Webhook bytes being received at once, all deliveries together.
+    pub max_bytes_in_flight: usize,
+    /// Webhook deliveries being received or handled at once.
+    pub max_deliveries: usize,
     /// Attempts and time limits of GitHub calls.
     pub policy: crate::github::Policy,
     /// Also fetch from `file://` clone URLs (tests, benchmarks, mirrors).
     pub allow_local_clone_urls: bool,
+    /// Memory and time of one analysis.
+    pub budget: contain::Budget,
 }
 
 /// Where repositories may be fetched from: the GitHub server the API
@@ -125,11 +135,29 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
             settings.api_url
         );
     }
+    if settings.max_bytes_in_flight < settings.max_body {
+        anyhow::bail!(
+            "--max-bytes-in-flight ({}) must be at least --max-body ({})",
+            settings.max_bytes_in_flight,
+            settings.max_body
+        );
+    }
+    if settings.max_deliveries == 0 {
+        anyhow::bail!("--max-deliveries must be at least 1");
+    }
     if settings.workers == 0 || settings.workers > 256 {
         anyhow::bail!("--workers must be between 1 and 256");
     }
     let cache = cache::RepoCache::open(&settings.cache_dir, settings.cache_max_bytes)
         .map_err(|e| anyhow::anyhow!("--cache-dir: {e}"))?;
+    let attempts = attempts::FileAttempts::open(&settings.cache_dir)
+        .map_err(|e| anyhow::anyhow!("--cache-dir: {e}"))?;
+    if settings.budget.memory < 64 << 20 {
+        anyhow::bail!("--job-memory must be at least 64 MiB");
+    }
+    if settings.budget.time.is_zero() {
+        anyhow::bail!("--job-timeout must be at least 1 second");
+    }
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -161,6 +189,8 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
         app_id: settings.app_id,
         clone_policy: ClonePolicy::new(&settings.api_url, settings.allow_local_clone_urls),
         bot: std::sync::OnceLock::new(),
+        budget: settings.budget,
+        attempts: Arc::new(attempts),
     };
     let result = rt.block_on(server::run(settings.clone(), ctx, secret));
     // Blocking jobs past the drain deadline are abandoned, not awaited:

@@ -70,7 +70,10 @@ impl Queue {
         let key = job.spec.key();
         let mut q = self.lock();
         let result = if let Some(p) = q.pending.get_mut(&key) {
+            // A re-run of the pending head stays a re-run.
+            let fresh = job.spec.fresh || (p.spec.fresh && p.spec.head_sha == job.spec.head_sha);
             *p = job.clone();
+            p.spec.fresh = fresh;
             Pushed::Coalesced
         } else if q.pending.len() >= self.capacity {
             return Pushed::Full;
@@ -230,6 +233,7 @@ mod tests {
                 merge_group: None,
                 base_sha: "a".repeat(40),
                 head_sha: head.repeat(40),
+                fresh: false,
             },
             received: Instant::now(),
         }

@@ -100,6 +100,7 @@ fn reconcile_installation(
                     merge_group: None,
                     base_sha: base.to_ascii_lowercase(),
                     head_sha: head.to_ascii_lowercase(),
+                    fresh: false,
                 },
                 received: Instant::now(),
             });

@@ -7,7 +7,6 @@ use super::job::{self, Ctx};
 use super::metrics::Metrics;
 use super::queue::{Deliveries, Job, Pushed, Queue};
 use super::{Settings, signature};
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,11 @@ use tokio::sync::Notify;
 pub struct AppState {
     secret: Vec<u8>,
     max_body: usize,
+    /// Webhook bodies being received or handled, in bytes (one permit a
+    /// byte) and in deliveries: beyond either, 503 before anything is
+    /// buffered.
+    bytes_in_flight: tokio::sync::Semaphore,
+    deliveries_in_flight: tokio::sync::Semaphore,
     queue: Arc<Queue>,
     deliveries: Deliveries,
     metrics: Arc<Metrics>,
@@ -43,6 +47,61 @@ fn reply(status: StatusCode, message: &str) -> Response {
 /// slow sender only ties up a connection.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// 503 with a `Retry-After`: the server is busy, not broken.
+fn busy(message: &str) -> Response {
+    let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, message);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+    r
+}
+
+/// Why a body was not taken.
+enum BodyRefused {
+    TooLarge,
+    Busy,
+    Timeout,
+    Broken,
+}
+
+/// Reads the body chunk by chunk into the signature check, each chunk
+/// paid for from the global byte budget first (a body of declared length
+/// pays it all up front).
+async fn read_signed_body<'s>(
+    s: &'s AppState,
+    body: axum::body::Body,
+    declared: Option<usize>,
+    verifier: &mut signature::Verifier,
+) -> Result<(Vec<u8>, tokio::sync::SemaphorePermit<'s>), BodyRefused> {
+    use http_body_util::BodyExt;
+    let permits = |n: usize| u32::try_from(n).map_err(|_| BodyRefused::TooLarge);
+    let mut paid = s
+        .bytes_in_flight
+        .try_acquire_many(permits(declared.unwrap_or(0))?)
+        .map_err(|_| BodyRefused::Busy)?;
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyRefused::Broken)?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if buf.len() + chunk.len() > s.max_body {
+            return Err(BodyRefused::TooLarge);
+        }
+        let unpaid = (buf.len() + chunk.len()).saturating_sub(paid.num_permits());
+        if unpaid > 0 {
+            let more = s
+                .bytes_in_flight
+                .try_acquire_many(permits(unpaid)?)
+                .map_err(|_| BodyRefused::Busy)?;
+            paid.merge(more);
+        }
+        verifier.update(&chunk);
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((buf, paid))
+}
+
 async fn webhook(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -55,20 +114,47 @@ async fn webhook(
         s.metrics.delivery(&event, "too-large");
         return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     }
-    let body: Bytes =
-        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, s.max_body)).await {
-            Ok(Ok(b)) => b,
-            Ok(Err(_)) => {
-                s.metrics.delivery(&event, "too-large");
-                return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-            }
-            Err(_) => {
-                s.metrics.delivery(&event, "timeout");
-                return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time");
-            }
-        };
+    // SECURITY: a request without a well-formed signature header is
+    // refused before any of its body is read.
+    let mut verifier = match signature::Verifier::new(&s.secret, h("x-hub-signature-256")) {
+        Ok(v) => v,
+        Err(e) => {
+            s.metrics.delivery(&event, "bad-signature");
+            tracing::warn!(reason = %e, "webhook refused");
+            return reply(StatusCode::UNAUTHORIZED, "signature verification failed");
+        }
+    };
+    let Ok(_slot) = s.deliveries_in_flight.try_acquire() else {
+        s.metrics.delivery(&event, "busy");
+        return busy("too many deliveries at once");
+    };
+    let read = tokio::time::timeout(
+        BODY_TIMEOUT,
+        read_signed_body(&s, body, declared, &mut verifier),
+    )
+    .await
+    .unwrap_or(Err(BodyRefused::Timeout));
+    let (body, _paid) = match read {
+        Ok(b) => b,
+        Err(BodyRefused::TooLarge) => {
+            s.metrics.delivery(&event, "too-large");
+            return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        }
+        Err(BodyRefused::Busy) => {
+            s.metrics.delivery(&event, "busy");
+            return busy("too many bytes in flight");
+        }
+        Err(BodyRefused::Timeout) => {
+            s.metrics.delivery(&event, "timeout");
+            return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time");
+        }
+        Err(BodyRefused::Broken) => {
+            s.metrics.delivery(&event, "bad-request");
+            return reply(StatusCode::BAD_REQUEST, "body not received");
+        }
+    };
     // SECURITY: nothing of the body is read before the signature holds.
-    if let Err(e) = signature::verify(&s.secret, h("x-hub-signature-256"), &body) {
+    if let Err(e) = verifier.finish() {
         s.metrics.delivery(&event, "bad-signature");
         tracing::warn!(reason = %e, "webhook refused");
         return reply(StatusCode::UNAUTHORIZED, "signature verification failed");
@@ -132,10 +218,7 @@ async fn webhook(
                 // Let a redelivery in; reconciliation also catches it.
                 s.deliveries.forget(delivery);
                 s.metrics.delivery(&event, "queue-full");
-                let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, "queue full");
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-                return r;
+                return busy("queue full");
             }
             s.metrics.delivery(&event, "queued");
             reply(StatusCode::ACCEPTED, "queued")
@@ -204,7 +287,11 @@ async fn serve_http(
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT);
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    // Bytes read ahead per connection: the body is paid for
+                    // from the global budget as the handler reads it, so
+                    // little may sit in buffers unpaid.
+                    .max_buf_size(64 << 10);
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -325,6 +412,8 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
     let state = Arc::new(AppState {
         secret,
         max_body: settings.max_body,
+        bytes_in_flight: tokio::sync::Semaphore::new(settings.max_bytes_in_flight),
+        deliveries_in_flight: tokio::sync::Semaphore::new(settings.max_deliveries),
         queue: ctx.queue.clone(),
         deliveries: Deliveries::new(100_000),
         metrics: ctx.metrics.clone(),

@@ -21,17 +21,41 @@ pub enum SignatureError {
 /// Verifies `header` (the value of `X-Hub-Signature-256`) against `body`.
 /// The comparison takes the same time wherever the first difference is.
 pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let hex = header
-        .trim()
-        .strip_prefix("sha256=")
-        .ok_or(SignatureError::Malformed)?;
-    let expected = decode_hex(hex).ok_or(SignatureError::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
-    mac.update(body);
-    // `verify_slice` compares in constant time (the `subtle` crate).
-    mac.verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
+    let mut v = Verifier::new(secret, header)?;
+    v.update(body);
+    v.finish()
+}
+
+/// A signature checked while the body streams in: the header is judged
+/// before any of the body is read (a missing or malformed one costs
+/// nothing), and the HMAC advances chunk by chunk.
+pub struct Verifier {
+    mac: Hmac<Sha256>,
+    expected: [u8; 32],
+}
+
+impl Verifier {
+    pub fn new(secret: &[u8], header: Option<&str>) -> Result<Verifier, SignatureError> {
+        let header = header.ok_or(SignatureError::Missing)?;
+        let hex = header
+            .trim()
+            .strip_prefix("sha256=")
+            .ok_or(SignatureError::Malformed)?;
+        let expected = decode_hex(hex).ok_or(SignatureError::Malformed)?;
+        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
+        Ok(Verifier { mac, expected })
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.mac.update(chunk);
+    }
+
+    pub fn finish(self) -> Result<(), SignatureError> {
+        // `verify_slice` compares in constant time (the `subtle` crate).
+        self.mac
+            .verify_slice(&self.expected)
+            .map_err(|_| SignatureError::Mismatch)
+    }
 }
 
 /// The header value GitHub would send for `body`.

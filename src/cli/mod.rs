@@ -96,6 +96,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// This program's version; with --tools, the render tools it would use.
     Version(VersionArgs),
+    /// Internal: one analysis of `reachdiff serve`, in a process of its
+    /// own with the job's limits (request on stdin, answer on stdout).
+    #[command(name = "__analyse-job", hide = true)]
+    AnalyseJob,
 }
 
 #[derive(clap::Args, Debug)]
@@ -125,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Action(args) => action::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Version(args) => version(args),
+        Command::AnalyseJob => Ok(crate::app::contain::child_main()),
     }
 }
 

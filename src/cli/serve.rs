@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// Largest webhook body accepted (GitHub sends at most 25 MB).
     #[arg(long, env = "REACHDIFF_MAX_BODY", default_value_t = 25 << 20)]
     pub max_body: usize,
+    /// Webhook bytes received at once, all deliveries together; beyond,
+    /// 503 (at least --max-body).
+    #[arg(long, env = "REACHDIFF_MAX_BYTES_IN_FLIGHT", default_value = "64MiB", value_parser = parse_size)]
+    pub max_bytes_in_flight: u64,
+    /// Webhook deliveries received or handled at once; beyond, 503.
+    #[arg(long, env = "REACHDIFF_MAX_DELIVERIES", default_value_t = 64)]
+    pub max_deliveries: usize,
     #[arg(long, env = "REACHDIFF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Also fetch from file:// clone URLs (tests, benchmarks, local
@@ -73,6 +80,30 @@ pub struct ServeArgs {
     /// Seconds each GitHub API request may take.
     #[arg(long, env = "REACHDIFF_GITHUB_TIMEOUT", default_value_t = 30)]
     pub github_timeout: u64,
+    /// Memory one analysis may use (address space of its process:
+    /// `768MiB`, `1GiB`, or bytes).
+    #[arg(long, env = "REACHDIFF_JOB_MEMORY", default_value = "768MiB", value_parser = parse_size)]
+    pub job_memory: u64,
+    /// Seconds one analysis may take.
+    #[arg(long, env = "REACHDIFF_JOB_TIMEOUT", default_value_t = 300)]
+    pub job_timeout: u64,
+}
+
+/// `768MiB`, `1GiB`, `512M`, `1G` or bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a size"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "KiB" | "k" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => return Err(format!("unknown size unit {other:?} (B, KiB, MiB, GiB)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// Logs go to stderr; `REACHDIFF_LOG` filters (default `info`).
@@ -121,12 +152,32 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         reconcile_interval: Duration::from_secs(args.reconcile_interval.max(10)),
         max_body: args.max_body,
+        max_bytes_in_flight: usize::try_from(args.max_bytes_in_flight).unwrap_or(usize::MAX),
+        max_deliveries: args.max_deliveries,
         policy: crate::github::Policy {
             timeout: Duration::from_secs(args.github_timeout.max(1)),
             ..crate::github::Policy::default()
         },
         allow_local_clone_urls: args.allow_local_clone_urls,
+        budget: crate::app::contain::Budget {
+            memory: args.job_memory,
+            time: Duration::from_secs(args.job_timeout),
+        },
     };
     crate::app::serve(settings, secret)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("768MiB"), Ok(768 << 20));
+        assert_eq!(super::parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(super::parse_size("2G"), Ok(2 << 30));
+        assert_eq!(super::parse_size("4096"), Ok(4096));
+        assert!(super::parse_size("1TB").is_err());
+        assert!(super::parse_size("MiB").is_err());
+        assert!(super::parse_size("99999999999999GiB").is_err());
+    }
 }

@@ -14,6 +14,8 @@ mod app;
 /// The one fake GitHub REST API: the App tests, the Action tests and
 /// examples/fake_github use it.
 mod app_fake;
+// The App's per-job budget and its limits on unauthenticated traffic.
+mod app_limits;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.
 mod bad_input;
 /// The pull-request comment's size budget on the largest generated diff.
