@@ -37,6 +37,8 @@ pub struct Settings {
     pub app_id: u64,
     pub private_key: PathBuf,
     pub api_url: String,
+    /// The server whose clone URLs are accepted (`scheme://host[:port]`).
+    pub web_url: String,
     pub cache_dir: PathBuf,
     pub cache_max_bytes: u64,
     pub workers: usize,
@@ -56,26 +58,58 @@ pub struct Settings {
     pub budget: contain::Budget,
 }
 
-/// Where repositories may be fetched from: the GitHub server the API
-/// belongs to (a payload naming another server is refused, even when
-/// signed), and `file://` only when allowed.
+/// Where repositories may be fetched from: the GitHub server whose clone
+/// URLs are accepted (`--github-web-url`, by default the one the API URL
+/// implies; a payload naming another server is refused, even when signed),
+/// and `file://` only when allowed.
 #[derive(Clone, Debug)]
 pub struct ClonePolicy {
     prefixes: Vec<String>,
 }
 
+/// The web (and git) server an API URL implies: `https://api.github.com` →
+/// `https://github.com`; `https://api.X` → `https://X` (GitHub Enterprise
+/// Cloud with data residency, `api.SUBDOMAIN.ghe.com`); a GitHub Enterprise
+/// Server API `https://HOST/api/v3` → `https://HOST`; anything else → its
+/// own `scheme://host[:port]`.
+pub fn web_url_for(api_url: &str) -> String {
+    let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    let host = match host.strip_prefix("api.") {
+        // An API at the root of an `api.` host (github.com, GHE.com) is
+        // served beside the web host its name continues with; one with a
+        // path (GHES's /api/v3) lives on the web host itself.
+        Some(web) if !web.is_empty() && rest.trim_end_matches('/') == host => web,
+        _ => host,
+    };
+    format!("{scheme}://{host}")
+}
+
+/// `--github-web-url` checked: http(s), a host, no credentials, no path
+/// beyond `/`, no query; returned as `scheme://host[:port]`.
+pub fn check_web_url(url: &str) -> Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| *s == "https" || *s == "http")
+        .ok_or_else(|| format!("{url:?} is not an http(s) URL"))?;
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@'])
+        || rest.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "{url:?} must be scheme://host[:port] only (no path, query or credentials)"
+        ));
+    }
+    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
 impl ClonePolicy {
-    /// `https://api.github.com` → `https://github.com/`; a GHES API
-    /// `https://HOST/api/v3` → `https://HOST/`.
-    pub fn new(api_url: &str, allow_local: bool) -> ClonePolicy {
-        let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
-        let host = rest.split('/').next().unwrap_or_default();
-        let host = if host == "api.github.com" {
-            "github.com"
-        } else {
-            host
-        };
-        let mut prefixes = vec![format!("{scheme}://{host}/")];
+    /// Clone URLs below `web_url` (`scheme://host[:port]`), and `file://`
+    /// when `allow_local`.
+    pub fn new(web_url: &str, allow_local: bool) -> ClonePolicy {
+        let mut prefixes = vec![format!("{}/", web_url.trim_end_matches('/'))];
         if allow_local {
             prefixes.push("file:///".into());
         }
@@ -145,6 +179,7 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
     if settings.max_deliveries == 0 {
         anyhow::bail!("--max-deliveries must be at least 1");
     }
+    check_web_url(&settings.web_url).map_err(|e| anyhow::anyhow!("--github-web-url {e}"))?;
     if settings.workers == 0 || settings.workers > 256 {
         anyhow::bail!("--workers must be between 1 and 256");
     }
@@ -187,7 +222,7 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
         queue: Arc::new(queue::Queue::new(settings.queue_capacity)),
         metrics,
         app_id: settings.app_id,
-        clone_policy: ClonePolicy::new(&settings.api_url, settings.allow_local_clone_urls),
+        clone_policy: ClonePolicy::new(&settings.web_url, settings.allow_local_clone_urls),
         bot: std::sync::OnceLock::new(),
         budget: settings.budget,
         attempts: Arc::new(attempts),
@@ -201,18 +236,70 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::ClonePolicy;
+    use super::{ClonePolicy, check_web_url, web_url_for};
 
     #[test]
-    fn clone_urls_must_be_on_the_apis_server() {
-        let dotcom = ClonePolicy::new("https://api.github.com", false);
+    fn clone_urls_must_be_on_the_web_server() {
+        let dotcom = ClonePolicy::new(&web_url_for("https://api.github.com"), false);
         assert!(dotcom.allows("https://github.com/acme/gitops.git"));
         assert!(!dotcom.allows("https://github.com.evil.example/acme/gitops.git"));
         assert!(!dotcom.allows("https://evil.example/acme/gitops.git"));
         assert!(!dotcom.allows("file:///var/cache/reachdiff/other/repo.git"));
-        let ghes = ClonePolicy::new("https://ghe.example:8443/api/v3", true);
+        let ghes = ClonePolicy::new(&web_url_for("https://ghe.example:8443/api/v3"), true);
         assert!(ghes.allows("https://ghe.example:8443/acme/gitops.git"));
         assert!(!ghes.allows("https://ghe.example/acme/gitops.git"));
         assert!(ghes.allows("file:///srv/mirror/acme/gitops"));
+    }
+
+    #[test]
+    fn the_web_url_of_githubcom() {
+        assert_eq!(web_url_for("https://api.github.com"), "https://github.com");
+        assert_eq!(web_url_for("https://api.github.com/"), "https://github.com");
+    }
+
+    #[test]
+    fn the_web_url_of_enterprise_cloud_with_data_residency() {
+        assert_eq!(
+            web_url_for("https://api.octocorp.ghe.com"),
+            "https://octocorp.ghe.com"
+        );
+    }
+
+    #[test]
+    fn the_web_url_of_enterprise_server() {
+        assert_eq!(
+            web_url_for("https://ghe.example:8443/api/v3"),
+            "https://ghe.example:8443"
+        );
+        assert_eq!(web_url_for("http://10.1.2.3/api/v3/"), "http://10.1.2.3");
+        // An `api.` host with a path is a server of its own, not GHE.com.
+        assert_eq!(
+            web_url_for("https://api.corp.example/api/v3"),
+            "https://api.corp.example"
+        );
+        // Anything else: the API's own server (test setups).
+        assert_eq!(
+            web_url_for("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000"
+        );
+    }
+
+    #[test]
+    fn web_urls_are_checked() {
+        assert_eq!(
+            check_web_url("https://GHE.example:8443/").as_deref(),
+            Ok("https://ghe.example:8443")
+        );
+        for bad in [
+            "ftp://x",
+            "github.com",
+            "https://",
+            "https://x/path",
+            "https://u:p@x",
+            "https://x?q",
+            "https://x y",
+        ] {
+            assert!(check_web_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -33,6 +33,11 @@ pub struct ServeArgs {
         default_value = "https://api.github.com"
     )]
     pub github_api_url: String,
+    /// The GitHub server whose clone URLs are accepted (default: the one
+    /// the API URL implies: github.com for api.github.com, X for api.X,
+    /// HOST for HOST/api/v3).
+    #[arg(long, env = "REACHDIFF_GITHUB_WEB_URL", value_name = "URL")]
+    pub github_web_url: Option<String>,
     /// Bare repositories fetched for analysis.
     #[arg(
         long,
@@ -144,6 +149,12 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         app_id: args.app_id,
         private_key: args.private_key,
+        web_url: match &args.github_web_url {
+            Some(u) => {
+                crate::app::check_web_url(u).map_err(|e| anyhow::anyhow!("--github-web-url {e}"))?
+            }
+            None => crate::app::web_url_for(args.github_api_url.trim_end_matches('/')),
+        },
         api_url: args.github_api_url.trim_end_matches('/').to_string(),
         cache_dir: args.cache_dir,
         cache_max_bytes: args.cache_max_bytes,

@@ -70,10 +70,10 @@ impl Server {
     /// Started through `wrap` (`prlimit --as=…`, say): `wrap` then the
     /// binary and its arguments.
     pub(crate) fn start_wrapped(root: &Path, api: &str, extra: &[&str], wrap: &[String]) -> Server {
-        let secret = root.join("webhook-secret");
-        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
         let home = root.join("home");
         std::fs::create_dir_all(&home).unwrap();
+        let secret = root.join("webhook-secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
         let mut c = match wrap.split_first() {
             None => support::bin(),
             Some((first, rest)) => {
@@ -256,7 +256,18 @@ pub(crate) fn pr_payload(o: &Origin, action: &str, number: u64, head: &str) -> s
 
 /// Waits until a check run of `head` is completed; returns it.
 pub(crate) fn completed(gh: &FakeApp, head: &str, server: &Server) -> app_fake::CheckRun {
-    let ok = gh.wait_until(Duration::from_secs(60), |s| {
+    completed_within(gh, head, server, Duration::from_secs(60))
+}
+
+/// [`completed`] with a deadline of its own (analyses meant to use their
+/// whole budget).
+pub(crate) fn completed_within(
+    gh: &FakeApp,
+    head: &str,
+    server: &Server,
+    within: Duration,
+) -> app_fake::CheckRun {
+    let ok = gh.wait_until(within, |s| {
         s.check_runs
             .iter()
             .any(|c| c.head_sha == head && c.status == "completed")
@@ -1215,4 +1226,251 @@ fn a_check_run_names_no_internal_path() {
     let root = tmp.path().display().to_string();
     assert!(!summary.contains(&root), "{summary}");
     assert!(!summary.contains("cache"), "{summary}");
+}
+
+/// A git server over smart HTTP (`git http-backend`) on its own port of
+/// 127.0.0.1, serving `ROOT/acme/NAME.git` to requests that carry an
+/// installation token the fake GitHub issued (as GitHub's git server does).
+pub(crate) struct GitHttp {
+    pub(crate) url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl GitHttp {
+    pub(crate) fn start(root: PathBuf, gh: &FakeApp) -> GitHttp {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let served = std::sync::Arc::new(AtomicUsize::new(0));
+        let state = gh.state.clone();
+        let (sp, count) = (stop.clone(), served.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !sp.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let allowed = |token: &str| {
+                            state
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .token_valid(token)
+                        };
+                        if serve_git(s, &root, &allowed).unwrap_or(false) {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        GitHttp { url, stop, served }
+    }
+}
+
+impl Drop for GitHttp {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One request through `git http-backend`; whether it was authorised.
+fn serve_git(
+    mut s: TcpStream,
+    root: &Path,
+    allowed: &dyn Fn(&str) -> bool,
+) -> std::io::Result<bool> {
+    let mut r = BufReader::new(s.try_clone()?);
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
+    let mut headers = std::collections::HashMap::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    // `Authorization: Basic base64(x-access-token:TOKEN)`.
+    let token = headers
+        .get("authorization")
+        .and_then(|a| {
+            a.strip_prefix("Basic ")
+                .or_else(|| a.strip_prefix("basic "))
+        })
+        .and_then(decode_base64)
+        .and_then(|cred| cred.strip_prefix("x-access-token:").map(str::to_string));
+    if !token.as_deref().is_some_and(allowed) {
+        let msg = "Authentication required";
+        write!(
+            s,
+            "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"GitHub\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{msg}",
+            msg.len()
+        )?;
+        return Ok(false);
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let h = |k: &str| headers.get(k).cloned().unwrap_or_default();
+    let mut child = Command::new("git")
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_GLOBAL", support::empty_git_config())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("REQUEST_METHOD", &method)
+        .env("CONTENT_TYPE", h("content-type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", h("content-encoding"))
+        .env("GIT_PROTOCOL", h("git-protocol"))
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(&body)?;
+    let out = child.wait_with_output()?.stdout;
+    let (head_len, sep) = out
+        .windows(4)
+        .position(|x| x == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| out.windows(2).position(|x| x == b"\n\n").map(|i| (i, 2)))
+        .unwrap_or((0, 0));
+    let cgi_head = String::from_utf8_lossy(&out[..head_len]).into_owned();
+    let payload = &out[head_len + sep..];
+    let mut status = "200 OK".to_string();
+    let mut extra = String::new();
+    for l in cgi_head.lines() {
+        match l.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => extra.push_str(&format!("{}\r\n", l.trim_end())),
+            None => {}
+        }
+    }
+    write!(
+        s,
+        "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
+        payload.len()
+    )?;
+    s.write_all(payload)?;
+    Ok(true)
+}
+
+fn decode_base64(s: &str) -> Option<String> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim().bytes().filter(|c| *c != b'=') {
+        bits = bits << 6 | A.iter().position(|a| *a == c)? as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Issue "bounded work" item 5: the API and the git server on different
+/// ports of 127.0.0.1, told apart by `--github-web-url`. Clone URLs on the
+/// git server are fetched (with the installation token, over smart HTTP);
+/// without the setting, the web server implied by the API URL is the API's
+/// own host and port, so the same clone URL is refused.
+#[test]
+fn the_git_server_is_where_the_web_url_says() {
+    let (tmp, o, gh) = setup(&[]);
+    let head = o.head("pr-7", &scenario("shop-multi-namespace", "head"), &[]);
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(served.join("acme")).unwrap();
+    git(
+        &served,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            o.dir.to_str().unwrap(),
+            "acme/gitops.git",
+        ],
+    );
+    git(
+        &served.join("acme/gitops.git"),
+        &[
+            "fetch",
+            "-q",
+            o.dir.to_str().unwrap(),
+            "pr-7:refs/heads/pr-7",
+        ],
+    );
+    git(
+        &served.join("acme/gitops.git"),
+        &["config", "uploadpack.allowAnySHA1InWant", "true"],
+    );
+    let git_server = GitHttp::start(served, &gh);
+    let clone_url = format!("{}/acme/gitops.git", git_server.url);
+    for r in gh.lock().repos.iter_mut() {
+        r.clone_url = clone_url.clone();
+    }
+    gh.add_pull(REPO, 7, &o.base, &head, Vec::new());
+    let payload = app_fake::pull_request_payload("opened", REPO, &clone_url, 7, &o.base, &head, 1);
+
+    // The web server is the git server: fetched and analysed.
+    let root = tmp.path().join("one");
+    let server = Server::start(
+        &root,
+        &gh.url,
+        &["--no-local", "--github-web-url", &git_server.url],
+    )
+    .settled();
+    assert_eq!(deliver(&server, "pull_request", "d-1", &payload).0, 202);
+    let run = completed(&gh, &head, &server);
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("success"),
+        "{}",
+        server.log()
+    );
+    assert!(
+        git_server.served.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "nothing was fetched from the git server"
+    );
+    drop(server);
+
+    // Without the setting: the API's own server, so the clone URL on the
+    // other port is refused and nothing is fetched.
+    let fetched = git_server.served.load(std::sync::atomic::Ordering::SeqCst);
+    gh.lock().check_runs.clear();
+    let root = tmp.path().join("two");
+    let server = Server::start(&root, &gh.url, &["--no-local"]).settled();
+    assert_eq!(deliver(&server, "pull_request", "d-2", &payload).0, 202);
+    let run = completed(&gh, &head, &server);
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let summary = run.output["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("is not on this App's GitHub server"),
+        "{summary}"
+    );
+    assert_eq!(
+        git_server.served.load(std::sync::atomic::Ordering::SeqCst),
+        fetched
+    );
 }
