@@ -1,6 +1,7 @@
 //! Producers of [`Revision`](crate::revision::Revision)s: the file system
 //! (`fs`) and the object database of a git repository (`git`).
 
+pub mod discover;
 pub mod fetch;
 pub mod fs;
 pub mod git;
