@@ -9,12 +9,29 @@ use crate::manifest;
 use crate::model::Cidr;
 use crate::revision::Revision;
 
-/// Which side of a comparison failed to load.
+/// The sides of a comparison that failed to load (at least one), each
+/// with all its diagnostics.
 #[derive(Debug)]
 pub struct SideFailed {
-    pub side: &'static str,
-    pub failed: Failed,
+    pub base: Option<Failed>,
+    pub head: Option<Failed>,
 }
+
+impl SideFailed {
+    /// The first failing side and its diagnostics.
+    pub fn first(&self) -> (&'static str, &Failed) {
+        match (&self.base, &self.head) {
+            (Some(b), _) => ("base", b),
+            (None, Some(h)) => ("head", h),
+            // Never built without a failing side.
+            (None, None) => ("base", &NO_FAILURE),
+        }
+    }
+}
+
+static NO_FAILURE: Failed = Failed {
+    diagnostics: Vec::new(),
+};
 
 /// Both revisions analysed over one set of address atoms, and their diff.
 #[derive(Debug)]
@@ -44,20 +61,19 @@ pub fn compare_observed(
 ) -> Result<Comparison, SideFailed> {
     let ((mut binv, bdiags), (mut hinv, mut hdiags)) = manifest::load_pair(base, head, &opts.load);
     observe(Phase::Loaded);
-    if bdiags.iter().any(Diagnostic::is_error) {
+    let (bad_base, bad_head) = (
+        bdiags.iter().any(Diagnostic::is_error),
+        hdiags.iter().any(Diagnostic::is_error),
+    );
+    if bad_base || bad_head {
+        // Both sides' errors: a report names every one at once.
         return Err(SideFailed {
-            side: "base",
-            failed: Failed {
+            base: bad_base.then_some(Failed {
                 diagnostics: bdiags,
-            },
-        });
-    }
-    if hdiags.iter().any(Diagnostic::is_error) {
-        return Err(SideFailed {
-            side: "head",
-            failed: Failed {
+            }),
+            head: bad_head.then_some(Failed {
                 diagnostics: hdiags,
-            },
+            }),
         });
     }
     crate::analysis::open_world(&mut [&mut binv, &mut hinv], opts, &mut hdiags);

@@ -579,10 +579,15 @@ pub fn analyse(req: &AnalysisRequest) -> Analysed {
 }
 
 fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Reviewed {
-    let reviews = &done.reviews;
+    let reviews = &done.environments;
     let (opened, closed) = reviews.rows();
     let (tripped, changed) = (reviews.tripped(), reviews.changed());
-    let (conclusion, outcome) = match (tripped, done.report.advisory) {
+    // An environment whose head could not be analysed fails the check
+    // even when gates are advisory: nothing was checked there.
+    let incomplete = reviews
+        .iter()
+        .any(|e| e.incomplete_gate().is_some_and(|g| !g.passed));
+    let (conclusion, outcome) = match (tripped, done.report.advisory && !incomplete) {
         (true, false) => ("failure", Outcome::GateTripped),
         (true, true) => ("neutral", Outcome::GateTripped),
         (false, _) => ("success", Outcome::Success),
@@ -640,7 +645,8 @@ fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Review
         changed_or_tripped: changed || tripped,
         review: done.report.review_comments.then_some(responsible),
         diagnostics: reviews
-            .iter()
+            .reviews()
+            .into_iter()
             .flat_map(|r| r.comparison.head.diagnostics.iter())
             .filter(|d| d.severity == Severity::Warning)
             .map(LoggedDiagnostic::from)

@@ -163,16 +163,27 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         Ok(d) => d,
         Err(e) => return super::report_error(e),
     };
-    for r in &done.reviews {
+    for r in done.environments.reviews() {
         print_diagnostics(&r.comparison.head.diagnostics, args.common.verbose);
     }
-    let text = report::render_diff(&done.reviews, args.format.into(), &presentation(&done));
+    // What stopped a side of an environment, on stderr too (the report
+    // has its section).
+    for e in &done.environments {
+        for err in &e.errors {
+            super::print_error(&format!(
+                "environment {}: {}: {err}",
+                e.name.as_deref().unwrap_or("."),
+                err.side.as_str()
+            ));
+        }
+    }
+    let text = report::render_diff(&done.environments, args.format.into(), &presentation(&done));
     emit(args.common.output.as_ref(), &text)?;
     timer.mark("render+write");
     if args.common.timings {
         timer.print(&format!("{} pairs evaluated", done.pairs_evaluated));
     }
-    Ok(if done.reviews.tripped() {
+    Ok(if done.environments.tripped() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -6,6 +6,7 @@
 
 pub(crate) mod action;
 pub(crate) mod diff;
+mod envs;
 mod lint;
 mod reach;
 mod serve;
@@ -88,6 +89,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Findings: unisolated workloads, broad rules, dead selectors, asymmetric paths.
     Lint(lint::LintArgs),
+    /// The environments a repository is analysed as, and why.
+    Envs(envs::EnvsArgs),
     /// The GitHub Action: reads the Actions environment, diffs the pull
     /// request, writes summary, annotations, outputs and one sticky comment.
     Action(action::ActionArgs),
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reach(args) => reach::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Envs(args) => envs::run(args),
         Command::Action(args) => action::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Version(args) => version(args),
@@ -261,6 +265,12 @@ fn report_error(e: OpsError) -> anyhow::Result<ExitCode> {
         OpsError::Input(f) => Ok(print_failure(&f)),
         other => Err(other.into()),
     }
+}
+
+/// One `error: …` line on stderr.
+fn print_error(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {}", crate::report::style::sanitize(message));
 }
 
 /// `error: …` lines, one per error of an analysis that could not run.

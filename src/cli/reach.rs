@@ -1,7 +1,9 @@
 //! `reachdiff reach`: the reachability of one revision.
 
-use super::{Common, RevisionArgs, Timer, emit, stdout_style};
+use super::{Common, RevisionArgs, Timer, emit, print_diagnostics, stdout_style};
 use crate::report;
+use crate::report::style::sanitize;
+use crate::review::SideError;
 use clap::ValueEnum;
 use std::process::ExitCode;
 
@@ -27,6 +29,14 @@ pub struct ReachArgs {
     pub common: Common,
 }
 
+/// One environment's part of the report: its rendered reach report, or
+/// the errors that stopped it.
+struct Section {
+    name: String,
+    why: Option<String>,
+    report: Result<String, Vec<SideError>>,
+}
+
 pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     let ReachArgs {
         source,
@@ -36,40 +46,136 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
         common,
     } = args;
     let mut timer = Timer::new();
-    let analyzed = match super::analyze_one("reach", &source, &common, &mut timer)? {
-        Ok(a) => a,
-        Err(code) => return Ok(code),
+    let req = source.request("reach", &common);
+    let done = match crate::ops::one::analyze_all(&req, &mut |p| timer.phase(p)) {
+        Ok(d) => d,
+        Err(e) => return super::report_error(e),
     };
-    let a = &analyzed.analysis;
-    let pick = |patterns: &[String]| -> anyhow::Result<Vec<crate::reach::Endpoint>> {
-        if patterns.is_empty() {
-            return Ok(a.endpoints());
-        }
-        let mut v = Vec::new();
-        for p in patterns {
-            let found = a.select(p);
-            if found.is_empty() {
-                anyhow::bail!("no endpoint matches {p:?}");
+    let single = done.is_single();
+    let mut rows = 0;
+    let mut sections: Vec<Section> = Vec::new();
+    let mut matched: std::collections::BTreeSet<String> = Default::default();
+    for env in done.environments {
+        let name = env.name.clone().unwrap_or_default();
+        let analyzed = match env.result {
+            Ok(a) => a,
+            Err(errors) => {
+                for e in &errors {
+                    super::print_error(&format!("environment {name}: {e}"));
+                }
+                sections.push(Section {
+                    name,
+                    why: env.why,
+                    report: Err(errors),
+                });
+                continue;
             }
-            v.extend(found);
-        }
-        v.sort_by_key(|&e| a.endpoint_id(e));
-        v.dedup();
-        Ok(v)
-    };
-    let (srcs, dsts) = (pick(&from)?, pick(&to)?);
-    let conns = a.connections_between(&srcs, &dsts);
+        };
+        print_diagnostics(&analyzed.diagnostics, common.verbose);
+        let a = &analyzed.analysis;
+        let mut pick = |patterns: &[String]| -> Vec<crate::reach::Endpoint> {
+            if patterns.is_empty() {
+                return a.endpoints();
+            }
+            let mut v = Vec::new();
+            for p in patterns {
+                let found = a.select(p);
+                if !found.is_empty() {
+                    matched.insert(p.clone());
+                }
+                v.extend(found);
+            }
+            v.sort_by_key(|&e| a.endpoint_id(e));
+            v.dedup();
+            v
+        };
+        let srcs = pick(&from);
+        let dsts = pick(&to);
+        let conns = a.connections_between(&srcs, &dsts);
+        rows += conns.len();
+        let text = match format {
+            ReachFormat::Json => {
+                report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics)
+            }
+            ReachFormat::Text => {
+                report::text::render_reach(&analyzed.analysis, &conns, stdout_style())
+            }
+        };
+        sections.push(Section {
+            name,
+            why: env.why,
+            report: Ok(text),
+        });
+    }
+    // A pattern that matches nothing anywhere is a mistake, not an empty
+    // answer (with one cluster: exactly as before).
+    let analysed = sections.iter().any(|s| s.report.is_ok());
+    if let Some(p) = from
+        .iter()
+        .chain(&to)
+        .find(|p| analysed && !matched.contains(*p))
+    {
+        anyhow::bail!("no endpoint matches {p:?}");
+    }
     timer.mark("listing");
-    let text = match format {
-        ReachFormat::Json => {
-            report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics)
+    let failed = sections.iter().any(|s| s.report.is_err());
+    let text = match (single, format) {
+        (true, _) => sections
+            .pop()
+            .and_then(|s| s.report.ok())
+            .unwrap_or_default(),
+        (false, ReachFormat::Json) => report::json::render_reach_environments(
+            &sections
+                .iter()
+                .map(|s| report::json::ReachEnvironment {
+                    name: &s.name,
+                    why: s.why.as_deref(),
+                    report: match &s.report {
+                        Ok(text) => Ok(text.clone()),
+                        Err(errors) => Err(errors.as_slice()),
+                    },
+                })
+                .collect::<Vec<_>>(),
+        ),
+        (false, ReachFormat::Text) => {
+            let mut out = String::new();
+            for Section {
+                name,
+                why,
+                report: r,
+            } in &sections
+            {
+                out.push_str(&format!("=== environment {} ===\n", sanitize(name)));
+                if let Some(w) = why {
+                    out.push_str(&format!("({})\n", sanitize(w)));
+                }
+                match r {
+                    Ok(t) => out.push_str(t),
+                    Err(errors) => {
+                        out.push_str("not analysed:\n");
+                        for e in errors {
+                            out.push_str(&format!("  error: {}\n", sanitize(&e.to_string())));
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+            for n in &done.notes {
+                out.push_str(&format!("left out: {}\n", sanitize(n)));
+            }
+            out
         }
-        ReachFormat::Text => report::text::render_reach(&analyzed.analysis, &conns, stdout_style()),
     };
     emit(common.output.as_ref(), &text)?;
     timer.mark("render+write");
     if common.timings {
-        timer.print(&format!("{} rows", conns.len()));
+        timer.print(&format!("{rows} rows"));
     }
-    Ok(ExitCode::SUCCESS)
+    // An environment that could not be analysed trips the built-in gate
+    // `analysis-incomplete`, as in `diff`.
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -8,12 +8,13 @@
 //! author of a pull request chooses by branching from an old commit. The
 //! comparison itself still starts from the merge-base.
 
-use super::{AnalysisSettings, InputFailure, Observer, OpsError, configure};
+use super::environments::{self, Plan, Planned, SideRoots};
+use super::{AnalysisSettings, InputFailure, Observer, OpsError, configure, errors_of, git_error};
 use crate::analysis::{Options, Phase};
 use crate::comparison;
 use crate::config::{Config, FILE_NAME, ReportConfig};
 use crate::review::gate::{FailOn, RulesFile, parse_rules};
-use crate::review::{GateSettings, Review};
+use crate::review::{EnvironmentReview, GateSettings, Review, Side, SideError, Status};
 use crate::revision::Revision;
 use crate::source::fs::{PathStyle, read_paths};
 use crate::source::git::{Commit, GitRepo};
@@ -110,8 +111,11 @@ impl ConfigOrigin {
 /// A reviewed change.
 #[derive(Debug)]
 pub struct DiffOutcome {
-    /// One per environment (one without a name when there are none).
-    pub reviews: Vec<Review>,
+    /// One per environment (one without a name when there are none), in
+    /// the order of the configuration or of discovery.
+    pub environments: Vec<EnvironmentReview>,
+    /// What environment discovery saw and left out, one line each.
+    pub notes: Vec<String>,
     /// The sides as a reader knows them (`main (1a2b…)`, a folder).
     pub base_label: String,
     pub head_label: String,
@@ -125,11 +129,13 @@ pub struct DiffOutcome {
     pub pairs_evaluated: usize,
 }
 
-/// One cluster to compare.
+/// One cluster to compare: each side's revision, or the errors that
+/// stopped reading it.
 struct Job {
-    environment: Option<String>,
-    base: Revision,
-    head: Revision,
+    name: Option<String>,
+    why: Option<String>,
+    base: Result<Revision, Vec<SideError>>,
+    head: Result<Revision, Vec<SideError>>,
     /// The environment's own `cluster:` (added to the top-level one).
     cluster: Option<crate::config::ClusterConfig>,
 }
@@ -144,6 +150,12 @@ struct Prepared {
 }
 
 /// Reads both revisions, compares each cluster and evaluates the gates.
+///
+/// An environment that cannot be read, rendered or loaded on a side does
+/// not stop the others: its review says what failed (see
+/// [`EnvironmentReview`] and the contract's outcome table). The result is
+/// an error only when nothing could be analysed: one cluster without
+/// environments that failed, or every environment failed on both sides.
 pub fn run(req: &DiffRequest, observe: Observer<'_>) -> Result<DiffOutcome, OpsError> {
     // A rules file on disk is read first, as the command line names it.
     let file_rules = match &req.gates.rules {
@@ -165,20 +177,120 @@ pub fn run(req: &DiffRequest, observe: Observer<'_>) -> Result<DiffOutcome, OpsE
         if let (Some(c), Some(spec)) = (&job.cluster, &mut opts.open_world) {
             c.add_to(spec)?;
         }
-        let cmp =
-            comparison::compare_observed(&job.base, &job.head, &opts, observe).map_err(|f| {
-                OpsError::Input(InputFailure::new(
-                    job.environment.clone(),
-                    Some(f.side),
-                    f.failed,
-                ))
-            })?;
-        outcome.pairs_evaluated += cmp.diff.stats.pairs_evaluated;
-        outcome
-            .reviews
-            .push(Review::new(job.environment, cmp, &gates));
+        let env = review_job(job, &opts, &gates, observe);
+        if let Some(r) = &env.review {
+            outcome.pairs_evaluated += r.comparison.diff.stats.pairs_evaluated;
+        }
+        outcome.environments.push(env);
+    }
+    let single = matches!(outcome.environments.as_slice(), [e] if e.name.is_none());
+    let nothing = outcome
+        .environments
+        .iter()
+        .all(|e| e.status == Status::Failed);
+    let any_failed = outcome.environments.iter().any(|e| e.status != Status::Ok);
+    if (single && any_failed) || (nothing && !outcome.environments.is_empty()) {
+        let mut f = InputFailure::default();
+        for e in &outcome.environments {
+            for side in [Side::Base, Side::Head] {
+                let errors: Vec<SideError> = e
+                    .errors
+                    .iter()
+                    .filter(|x| x.side == side)
+                    .cloned()
+                    .collect();
+                f.add(e.name.as_deref(), Some(side), &errors);
+            }
+        }
+        return Err(OpsError::Input(f));
     }
     Ok(outcome)
+}
+
+/// The empty cluster a side that does not exist (or failed) stands for.
+fn empty(label: &str) -> Revision {
+    Revision::new(label, Vec::new())
+}
+
+/// Compares one cluster as far as its sides allow (the contract's outcome
+/// table).
+fn review_job(
+    job: Job,
+    opts: &Options,
+    gates: &GateSettings,
+    observe: Observer<'_>,
+) -> EnvironmentReview {
+    let (status, errors, cmp) = compare_sides(job.base, job.head, opts, observe);
+    EnvironmentReview {
+        review: cmp.map(|c| Review::new(job.name.clone(), c, gates)),
+        name: job.name,
+        why: job.why,
+        status,
+        errors,
+    }
+}
+
+/// Both sides analysed; or a failed base replaced by an empty one (every
+/// head row then counts as opened); or a failed head, reported with every
+/// error of both sides.
+fn compare_sides(
+    base: Result<Revision, Vec<SideError>>,
+    head: Result<Revision, Vec<SideError>>,
+    opts: &Options,
+    observe: Observer<'_>,
+) -> (Status, Vec<SideError>, Option<comparison::Comparison>) {
+    let failed = |mut base_errors: Vec<SideError>, head_errors: Vec<SideError>| {
+        let status = if base_errors.is_empty() {
+            Status::HeadFailed
+        } else {
+            Status::Failed
+        };
+        base_errors.extend(head_errors);
+        (status, base_errors, None)
+    };
+    let h = match head {
+        Ok(h) => h,
+        Err(head_errors) => {
+            let base_errors = match base {
+                // The base's own errors, reported too.
+                Ok(b) => match comparison::compare(&b, &empty("head"), opts) {
+                    Ok(_) => Vec::new(),
+                    Err(f) => f
+                        .base
+                        .map(|x| errors_of(Side::Base, &x))
+                        .unwrap_or_default(),
+                },
+                Err(e) => e,
+            };
+            return failed(base_errors, head_errors);
+        }
+    };
+    let base_errors = match base {
+        Ok(b) => match comparison::compare_observed(&b, &h, opts, observe) {
+            Ok(cmp) => return (Status::Ok, Vec::new(), Some(cmp)),
+            Err(f) => {
+                let be = f
+                    .base
+                    .map(|x| errors_of(Side::Base, &x))
+                    .unwrap_or_default();
+                if let Some(hf) = f.head {
+                    return failed(be, errors_of(Side::Head, &hf));
+                }
+                be
+            }
+        },
+        Err(e) => e,
+    };
+    match comparison::compare_observed(&empty("base"), &h, opts, observe) {
+        Ok(cmp) => (Status::BaseFailed, base_errors, Some(cmp)),
+        Err(f) => {
+            let he = f
+                .head
+                .map(|x| errors_of(Side::Head, &x))
+                .unwrap_or_default();
+            failed(base_errors, he)
+        }
+    }
 }
 
 fn folders(
@@ -204,9 +316,10 @@ fn folders(
     )?;
     Ok(Prepared {
         jobs: vec![Job {
-            environment: None,
-            base: b,
-            head: h,
+            name: None,
+            why: None,
+            base: Ok(b),
+            head: Ok(h),
             cluster: None,
         }],
         opts: req.analysis.options(),
@@ -216,7 +329,8 @@ fn folders(
             rules,
         },
         outcome: DiffOutcome {
-            reviews: Vec::new(),
+            environments: Vec::new(),
+            notes: Vec::new(),
             base_label: base.display().to_string(),
             head_label: head.display().to_string(),
             base_url: req.links.base_url.clone(),
@@ -251,13 +365,17 @@ fn commits(
     let gates = gates(req, file_rules, &cfg, &git, &config_commit)?;
     let (base_url, head_url) = links(&req.links, &cfg, &b, &h);
     git.apply_config(&cfg);
-    let jobs = clusters(req, range, &cfg, &git, &b, &h)?;
+    let mut plan = environments::plan(&git, &cfg, &[&b, &h], &range.paths)?;
+    plan.keep(&req.environments)?;
+    let notes = plan.notes.clone();
+    let jobs = read_jobs(&mut git, plan, &b, &h);
     Ok(Prepared {
         jobs,
         opts,
         gates,
         outcome: DiffOutcome {
-            reviews: Vec::new(),
+            environments: Vec::new(),
+            notes,
             base_label: b.describe(),
             head_label: h.describe(),
             base_url,
@@ -323,56 +441,67 @@ fn links(
     )
 }
 
-/// The clusters to compare: the paths given (or the whole tree) as one,
-/// or each chosen environment of the configuration.
-fn clusters(
-    req: &DiffRequest,
-    range: &CommitRange,
-    cfg: &Config,
-    git: &GitRepo,
-    b: &Commit,
-    h: &Commit,
-) -> Result<Vec<Job>, OpsError> {
-    let wanted = &req.environments;
-    if !wanted.is_empty() && cfg.environments.is_empty() {
-        return Err(OpsError::Usage(format!(
-            "--env: {FILE_NAME} at the base defines no environments"
-        )));
-    }
-    if !range.paths.is_empty() || cfg.environments.is_empty() {
-        let (base, head) = git.revision_pair(b, h, &range.paths)?;
-        return Ok(vec![Job {
-            environment: None,
-            base,
-            head,
-            cluster: None,
-        }]);
-    }
-    if let Some(unknown) = wanted
-        .iter()
-        .find(|n| !cfg.environments.iter().any(|e| &e.name == *n))
-    {
-        let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
-        return Err(OpsError::Usage(format!(
-            "no environment {unknown:?} in {FILE_NAME} (environments: {})",
-            names.join(", ")
-        )));
-    }
+/// Reads each planned environment's sides; what cannot be read becomes
+/// that side's errors.
+fn read_jobs(git: &mut GitRepo, plan: Plan, b: &Commit, h: &Commit) -> Vec<Job> {
     let mut jobs = Vec::new();
-    for env in cfg
-        .environments
-        .iter()
-        .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
-    {
-        let (base, head) = git.revision_pair(b, h, &env.roots)?;
-        jobs.push(Job {
-            environment: Some(env.name.clone()),
+    for env in plan.environments {
+        let Planned {
+            name,
+            why,
             base,
             head,
-            cluster: env.cluster.clone(),
+            cluster,
+            problem,
+        } = env;
+        if let Some(p) = problem {
+            let err = |side| SideError {
+                side,
+                file: None,
+                line: None,
+                col: None,
+                revision: None,
+                message: p.clone(),
+            };
+            jobs.push(Job {
+                name,
+                why,
+                base: Err(vec![err(Side::Base)]),
+                head: Err(vec![err(Side::Head)]),
+                cluster,
+            });
+            continue;
+        }
+        let base = read_side(git, Side::Base, b, base.as_ref());
+        let head = read_side(git, Side::Head, h, head.as_ref());
+        jobs.push(Job {
+            name,
+            why,
+            base,
+            head,
+            cluster,
         });
     }
-    Ok(jobs)
+    jobs
+}
+
+/// One side of an environment: its roots read and rendered (an absent
+/// environment is empty), or every error met doing so.
+fn read_side(
+    git: &mut GitRepo,
+    side: Side,
+    commit: &Commit,
+    roots: Option<&SideRoots>,
+) -> Result<Revision, Vec<SideError>> {
+    let Some(roots) = roots else {
+        return Ok(empty(side.as_str()));
+    };
+    let (rev, errors) = git.read_roots(side.as_str(), commit, &roots.paths, &roots.charts);
+    if errors.is_empty() {
+        Ok(rev)
+    } else {
+        Err(errors.iter().map(|e| git_error(side, e)).collect())
+    }
 }
 
 impl DiffOutcome {
@@ -392,6 +521,7 @@ impl DiffOutcome {
             full_report_hint: None,
             style: crate::report::style::Style::default(),
             config: self.config.as_ref().map(ConfigOrigin::describe),
+            environment_notes: self.notes.clone(),
         }
     }
 }

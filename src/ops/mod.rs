@@ -17,11 +17,13 @@
 //! (through [`crate::source`]); everything below is pure.
 
 pub mod diff;
+pub mod environments;
 pub mod one;
 
 use crate::analysis::{Failed, Options, Phase};
 use crate::diag::Diagnostic;
 use crate::manifest::LoadOptions;
+use crate::review::{Side, SideError};
 
 /// Settings every analysis takes from its front end.
 #[derive(Clone, Debug)]
@@ -78,45 +80,177 @@ fn configure(opts: &mut Options, cfg: &crate::config::Config) -> Result<(), OpsE
 /// Observes phases (the CLI's `--timings`); `&mut |_| {}` ignores them.
 pub type Observer<'a> = &'a mut dyn FnMut(Phase);
 
-/// Manifests that could not be analysed: every diagnostic of the side that
-/// failed (its errors say file, line and column).
-#[derive(Debug)]
-pub struct InputFailure {
-    /// The environment, when the repository defines several.
+/// One error that stopped an analysis, with where it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// The environment, when the repository has several.
     pub environment: Option<String>,
     /// `base` or `head` of a diff; none for one revision.
-    pub side: Option<&'static str>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub side: Option<Side>,
+    pub error: SideError,
+}
+
+/// Manifests that could not be analysed: every error of every side and
+/// environment that failed.
+#[derive(Debug, Default)]
+pub struct InputFailure {
+    pub errors: Vec<InputError>,
 }
 
 impl InputFailure {
-    fn new(environment: Option<String>, side: Option<&'static str>, f: Failed) -> InputFailure {
-        InputFailure {
-            environment,
+    /// Adds errors; `side` says whether they belong to a side of a diff.
+    fn add(&mut self, environment: Option<&str>, side: Option<Side>, errors: &[SideError]) {
+        self.errors.extend(errors.iter().map(|e| InputError {
+            environment: environment.map(str::to_string),
             side,
-            diagnostics: f.diagnostics,
-        }
+            error: e.clone(),
+        }));
     }
 
     /// One message per error, prefixed with where it happened
-    /// (`environment prod: head: k8s/web.yaml:3:1: …`), raw: a front end
+    /// (`environment prod: head: k8s/web.yaml:3: …`), raw: a front end
     /// neutralises it for where it goes.
     pub fn messages(&self) -> Vec<String> {
-        let prefix = match (&self.environment, self.side) {
-            (Some(e), Some(s)) => format!("environment {e}: {s}: "),
-            (Some(e), None) => format!("environment {e}: "),
-            (None, Some(s)) => format!("{s}: "),
-            (None, None) => String::new(),
-        };
-        self.diagnostics
+        self.errors
             .iter()
-            .filter(|d| d.is_error())
-            .map(|d| format!("{prefix}{d}"))
+            .map(|e| {
+                let prefix = match (&e.environment, e.side) {
+                    (Some(env), Some(s)) => format!("environment {env}: {}: ", s.as_str()),
+                    (Some(env), None) => format!("environment {env}: "),
+                    (None, Some(s)) => format!("{}: ", s.as_str()),
+                    (None, None) => String::new(),
+                };
+                format!("{prefix}{}", e.error)
+            })
             .collect()
     }
 }
 
+/// The error diagnostics of a failed analysis as errors of `side`.
+pub(crate) fn errors_of(side: Side, f: &Failed) -> Vec<SideError> {
+    f.errors().map(|d| diagnostic_error(side, d)).collect()
+}
+
+/// A diagnostic as an error of `side`: its file and line, the rest as the
+/// message.
+fn diagnostic_error(side: Side, d: &Diagnostic) -> SideError {
+    let mut message = String::new();
+    if let Some(o) = &d.object {
+        message.push_str(&format!("{o}: "));
+    }
+    if let Some(f) = &d.field {
+        message.push_str(&format!("{f}: "));
+    }
+    message.push_str(&d.message);
+    SideError {
+        side,
+        file: d.span.as_ref().map(|s| s.file.clone()),
+        line: d.span.as_ref().map(|s| s.line),
+        col: d.span.as_ref().map(|s| s.col),
+        revision: None,
+        message,
+    }
+}
+
+/// A read or render error of `side`: the directory or file it concerns,
+/// the revision, and the message without them.
+pub(crate) fn git_error(side: Side, e: &crate::source::git::GitError) -> SideError {
+    use crate::source::git::GitError;
+    let at = |path: &String, rev: &String, message: String| {
+        (Some(path.clone()), Some(rev.clone()), message)
+    };
+    let (file, revision, message) = match e {
+        GitError::Render { dir, rev, message } => at(
+            dir,
+            rev,
+            format!("cannot render: {}", strip_log_headers(message)),
+        ),
+        GitError::MissingPath { path, rev } => at(
+            path,
+            rev,
+            "no such file or directory in this revision".into(),
+        ),
+        GitError::NotUtf8 { path, rev } => at(path, rev, "not valid UTF-8 text".into()),
+        GitError::TooLarge { path, rev, limit } => {
+            at(path, rev, format!("larger than {limit} bytes"))
+        }
+        GitError::BadLink {
+            path,
+            rev,
+            target,
+            problem,
+        } => at(path, rev, format!("symbolic link {target:?} {problem}")),
+        other => (None, None, other.to_string()),
+    };
+    SideError {
+        side,
+        file,
+        line: None,
+        col: None,
+        revision,
+        message,
+    }
+}
+
+/// A tool's message without the Go log headers kubectl prints
+/// (`E1207 14:59:57.582118   20632 run.go:72] `): they hold a time and a
+/// process id, so the same failure on both sides would never read the
+/// same.
+fn strip_log_headers(message: &str) -> String {
+    fn header_len(line: &str) -> Option<usize> {
+        let b = line.as_bytes();
+        let digits = |from: usize, n: usize| {
+            b.get(from..from + n)
+                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+        };
+        if !matches!(b.first(), Some(b'I' | b'W' | b'E' | b'F'))
+            || !digits(1, 4)
+            || b.get(5) != Some(&b' ')
+            || !digits(6, 2)
+            || b.get(8) != Some(&b':')
+        {
+            return None;
+        }
+        let end = line.find("] ")?;
+        // `file.go:NN` just before the bracket.
+        line[..end]
+            .rsplit(' ')
+            .next()?
+            .contains(".go:")
+            .then_some(end + 2)
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    let mut at_start = true;
+    while let Some(c) = rest.chars().next() {
+        if at_start && let Some(n) = header_len(rest) {
+            rest = &rest[n..];
+            continue;
+        }
+        at_start = c.is_whitespace();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// Why an operation did not produce a result.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_headers_are_stripped() {
+        let m = "kubectl kustomize app failed (exit status: 1): E1207 14:59:57.582118   20632 run.go:72] \"command failed\" err=\"x\"";
+        assert_eq!(
+            super::strip_log_headers(m),
+            m.replace("E1207 14:59:57.582118   20632 run.go:72] ", "")
+        );
+        assert_eq!(
+            super::strip_log_headers("E1207 nothing] x"),
+            "E1207 nothing] x"
+        );
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
     /// The manifests could not be analysed (not an error of the request).

@@ -559,31 +559,118 @@ pub fn render_review(r: &crate::review::Review) -> String {
 
 pub const DIFF_ENVIRONMENTS_SCHEMA: &str = "reachdiff/diff-environments/v1";
 
-/// The `reachdiff/diff-environments/v1` document: each environment's
-/// `diff/v1` report, one environment per line, and the names of those
-/// that did not change. Written out piece by piece like the reports it
-/// holds, which are not built in memory as values.
-pub fn render_environments(reviews: &[crate::review::Review]) -> String {
+/// One error of an environment's side (`diff-environments/v1`).
+#[derive(Serialize)]
+struct SideErrorJson<'a> {
+    side: &'static str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    message: &'a str,
+    /// For a directory that could not be read or rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<&'a str>,
+}
+
+/// The `errors` array of an environment.
+pub fn errors_json(errors: &[crate::review::SideError]) -> String {
+    let v: Vec<SideErrorJson<'_>> = errors
+        .iter()
+        .map(|e| SideErrorJson {
+            side: e.side.as_str(),
+            file: e.file.as_deref(),
+            line: e.line,
+            message: &e.message,
+            revision: e.revision.as_deref(),
+        })
+        .collect();
+    to_string(&v)
+}
+
+/// The `reachdiff/diff-environments/v1` document: per environment its
+/// status, errors and `diff/v1` report (absent when the head could not be
+/// analysed), one environment per line, and the names of those that did
+/// not change. Written out piece by piece like the reports it holds, which
+/// are not built in memory as values.
+pub fn render_environments(envs: &[crate::review::EnvironmentReview]) -> String {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
     let mut out = format!("{{\"schema\":\"{DIFF_ENVIRONMENTS_SCHEMA}\",\"environments\":[");
-    for (i, r) in reviews.iter().enumerate() {
+    for (i, e) in envs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str(&format!(
-            "\n{{\"name\":{},\"changed\":{},\"report\":{}}}",
-            q(&name(r)),
-            super::worth_a_section(r),
-            render_review(r).trim_end()
+            "\n{{\"name\":{},\"status\":\"{}\",\"why\":{},\"errors\":{},\"changed\":{}",
+            q(&super::env_name(e)),
+            e.status.as_str(),
+            e.why.as_deref().map_or("null".to_string(), q),
+            errors_json(&e.errors),
+            super::worth_a_section(e),
         ));
+        if let Some(r) = &e.review {
+            out.push_str(&format!(",\"report\":{}", render_review(r).trim_end()));
+        }
+        out.push('}');
     }
-    let unchanged: Vec<String> = reviews
+    let unchanged: Vec<String> = envs
         .iter()
-        .filter(|r| !super::worth_a_section(r))
-        .map(|r| q(&name(r)))
+        .filter(|e| !super::worth_a_section(e))
+        .map(|e| q(&super::env_name(e)))
         .collect();
     out.push_str(&format!("\n],\"unchanged\":[{}]}}\n", unchanged.join(",")));
+    out
+}
+
+pub const REACH_ENVIRONMENTS_SCHEMA: &str = "reachdiff/reach-environments/v1";
+
+/// One environment of a `reachdiff/reach-environments/v1` document: its
+/// `reach/v1` report when it could be analysed, else its errors.
+pub struct ReachEnvironment<'a> {
+    pub name: &'a str,
+    pub why: Option<&'a str>,
+    /// A rendered `reach/v1` document, or the errors that stopped it.
+    pub report: Result<String, &'a [crate::review::SideError]>,
+}
+
+/// The `reachdiff/reach-environments/v1` document: per environment its
+/// name, `status` (`ok` or `failed`), `errors` (`{file, line, message}`)
+/// and `reach/v1` report, one environment per line.
+pub fn render_reach_environments(envs: &[ReachEnvironment<'_>]) -> String {
+    #[derive(Serialize)]
+    struct ErrorJson<'a> {
+        file: Option<&'a str>,
+        line: Option<u32>,
+        message: &'a str,
+    }
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut out = format!("{{\"schema\":\"{REACH_ENVIRONMENTS_SCHEMA}\",\"environments\":[");
+    for (i, e) in envs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let errors: Vec<ErrorJson<'_>> = match &e.report {
+            Ok(_) => Vec::new(),
+            Err(errs) => errs
+                .iter()
+                .map(|x| ErrorJson {
+                    file: x.file.as_deref(),
+                    line: x.line,
+                    message: &x.message,
+                })
+                .collect(),
+        };
+        out.push_str(&format!(
+            "\n{{\"name\":{},\"status\":\"{}\",\"why\":{},\"errors\":{}",
+            q(e.name),
+            if e.report.is_ok() { "ok" } else { "failed" },
+            e.why.map_or("null".to_string(), q),
+            to_string(&errors),
+        ));
+        if let Ok(r) = &e.report {
+            out.push_str(&format!(",\"report\":{}", r.trim_end()));
+        }
+        out.push('}');
+    }
+    out.push_str("\n]}\n");
     out
 }
 

@@ -31,6 +31,9 @@ pub struct MarkdownOptions {
     pub full_report_hint: Option<String>,
     /// A heading for one environment of a multi-environment report.
     pub title: Option<String>,
+    /// Said under the heading (Markdown, already escaped): why this
+    /// report is not what it seems (a base that could not be analysed).
+    pub notice: Option<String>,
     /// Where the configuration came from (`.reachdiff.yaml` of main
     /// (1a2b…)), said in the footer.
     pub config: Option<String>,
@@ -47,6 +50,7 @@ impl Default for MarkdownOptions {
             budget: DEFAULT_BUDGET,
             full_report_hint: None,
             title: None,
+            notice: None,
             config: None,
         }
     }
@@ -217,17 +221,34 @@ pub fn render_review(r: &crate::review::Review, opts: &MarkdownOptions) -> Strin
 }
 
 /// One comment for several environments: a section per environment that
-/// changed (sharing the budget), and the names of those that did not.
-pub fn render_environments(reviews: &[crate::review::Review], p: &super::Presentation) -> String {
-    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
-    let sections: Vec<&crate::review::Review> = reviews
-        .iter()
-        .filter(|r| super::worth_a_section(r))
-        .collect();
+/// changed or could not be fully analysed (sharing the budget), the names
+/// of those that did not change, and why each environment is one.
+pub fn render_environments(
+    envs: &[crate::review::EnvironmentReview],
+    p: &super::Presentation,
+) -> String {
+    use crate::review::Status;
+    let sections: Vec<&crate::review::EnvironmentReview> =
+        envs.iter().filter(|e| super::worth_a_section(e)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}");
-    for r in &sections {
-        let part = render_review(r, &p.markdown(Some(name(r)), sections.len()));
+    for e in &sections {
+        let name = super::env_name(e);
+        let part = match (&e.review, e.status) {
+            (Some(r), Status::BaseFailed) => {
+                let notice = format!(
+                    "⚠️ **The base could not be analysed**, so the head is compared against an \
+                     empty cluster: every path counts as opened.\n{}",
+                    error_list(&e.errors, 10)
+                );
+                render_review(
+                    r,
+                    &p.markdown_with(Some(name), sections.len(), Some(notice)),
+                )
+            }
+            (Some(r), _) => render_review(r, &p.markdown(Some(name), sections.len())),
+            (None, _) => failed_section(e, p),
+        };
         let part = part.strip_prefix(MARKER).unwrap_or(&part);
         out.push_str(part.trim_start_matches('\n'));
         if !out.ends_with('\n') {
@@ -241,15 +262,116 @@ pub fn render_environments(reviews: &[crate::review::Review], p: &super::Present
             "### reachdiff · no change in reachability in any environment\n"
         );
     }
-    let unchanged: Vec<String> = reviews
+    let unchanged: Vec<String> = envs
         .iter()
-        .filter(|r| !super::worth_a_section(r))
-        .map(|r| code(&name(r)))
+        .filter(|e| !super::worth_a_section(e))
+        .map(|e| code(&super::env_name(e)))
         .collect();
     if !unchanged.is_empty() {
-        let _ = writeln!(out, "**Unchanged environments:** {}", unchanged.join(", "));
+        let _ = writeln!(
+            out,
+            "**Unchanged environments:** {}\n",
+            unchanged.join(", ")
+        );
+    }
+    environments_details(&mut out, envs, &p.environment_notes);
+    out
+}
+
+/// The section of an environment whose head could not be analysed.
+fn failed_section(e: &crate::review::EnvironmentReview, p: &super::Presentation) -> String {
+    let mut out = String::new();
+    let gate = e.incomplete_gate();
+    let tripped = gate.as_ref().is_some_and(|g| !g.passed);
+    let _ = writeln!(
+        out,
+        "### reachdiff · {} · {}\n",
+        md(&super::env_name(e)),
+        if tripped {
+            "⛔ not analysed"
+        } else {
+            "⚠️ not analysed on either side"
+        }
+    );
+    let what = match e.status {
+        crate::review::Status::HeadFailed => format!(
+            "The head ({}) could not be analysed, so this environment has no report.",
+            md(&p.head_label)
+        ),
+        _ if !tripped => "Neither side could be analysed, with the same errors on both: \
+                          this change did not cause them."
+            .to_string(),
+        _ => format!(
+            "Neither the base ({}) nor the head ({}) could be analysed.",
+            md(&p.base_label),
+            md(&p.head_label)
+        ),
+    };
+    let _ = writeln!(out, "{what}");
+    if let Some(g) = gate.filter(|g| !g.passed) {
+        let _ = writeln!(
+            out,
+            "**Gate failed:** {} — {}",
+            code(&g.name),
+            md(&g.message)
+        );
+    }
+    out.push('\n');
+    out.push_str(&error_list(&e.errors, 20));
+    out
+}
+
+/// Errors as a Markdown list, each with its side; at most `cap`.
+fn error_list(errors: &[crate::review::SideError], cap: usize) -> String {
+    let mut out = String::new();
+    for err in errors.iter().take(cap) {
+        let _ = writeln!(out, "- {}: {}", err.side.as_str(), code(&err.to_string()));
+    }
+    if errors.len() > cap {
+        let _ = writeln!(
+            out,
+            "- …and {} more (every error is in the JSON report)",
+            errors.len() - cap
+        );
     }
     out
+}
+
+/// Which environments there are and why, one line each, folded away.
+fn environments_details(
+    out: &mut String,
+    envs: &[crate::review::EnvironmentReview],
+    notes: &[String],
+) {
+    let lines: Vec<String> = envs
+        .iter()
+        .filter_map(|e| {
+            e.why
+                .as_ref()
+                .map(|w| format!("- {}: {}", code(&super::env_name(e)), md(w)))
+        })
+        .collect();
+    if lines.is_empty() && notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<details><summary>Environments ({})</summary>\n",
+        envs.len()
+    );
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nLeft out:");
+        for n in notes.iter().take(20) {
+            let _ = writeln!(out, "- {}", md(n));
+        }
+        if notes.len() > 20 {
+            let _ = writeln!(out, "- …and {} more", notes.len() - 20);
+        }
+    }
+    let _ = writeln!(out, "</details>");
 }
 
 fn verdict(view: &DiffView) -> String {
@@ -354,6 +476,9 @@ impl Page<'_> {
             .map(|t| format!(" · {}", md(t)))
             .unwrap_or_default();
         let _ = writeln!(w.out, "### reachdiff{title} · {}\n", verdict(self.view));
+        if let Some(n) = &self.opts.notice {
+            let _ = writeln!(w.out, "{n}\n");
+        }
     }
 
     fn gates(&self, w: &mut Draft, d: Detail) {

@@ -8,7 +8,7 @@ pub mod markdown;
 pub mod style;
 pub mod text;
 
-use crate::review::Review;
+use crate::review::{EnvironmentReview, Status};
 use style::Style;
 
 /// The formats of the diff report.
@@ -39,6 +39,8 @@ pub struct Presentation {
     pub style: Style,
     /// Where the configuration came from (repositories), for the footer.
     pub config: Option<String>,
+    /// What environment discovery saw and left out, one line each.
+    pub environment_notes: Vec<String>,
 }
 
 impl Default for Presentation {
@@ -52,6 +54,7 @@ impl Default for Presentation {
             full_report_hint: None,
             style: Style::default(),
             config: None,
+            environment_notes: Vec::new(),
         }
     }
 }
@@ -64,6 +67,16 @@ impl Presentation {
         title: Option<String>,
         share: usize,
     ) -> markdown::MarkdownOptions {
+        self.markdown_with(title, share, None)
+    }
+
+    /// As [`Self::markdown`], with a notice (Markdown) under the heading.
+    pub(crate) fn markdown_with(
+        &self,
+        title: Option<String>,
+        share: usize,
+        notice: Option<String>,
+    ) -> markdown::MarkdownOptions {
         markdown::MarkdownOptions {
             base_url: self.base_url.clone(),
             head_url: self.head_url.clone(),
@@ -72,28 +85,38 @@ impl Presentation {
             budget: self.budget / share.max(1),
             full_report_hint: self.full_report_hint.clone(),
             title,
+            notice,
             config: self.config.clone(),
             ..Default::default()
         }
     }
 }
 
-/// Whether an environment gets a section of its own: its reachability
-/// changed or one of its gates tripped.
-pub(crate) fn worth_a_section(r: &Review) -> bool {
-    r.changed() || r.tripped()
+/// Whether an environment gets a section of its own: it could not be
+/// fully analysed, its reachability changed or one of its gates tripped.
+pub(crate) fn worth_a_section(e: &EnvironmentReview) -> bool {
+    e.status != Status::Ok || e.changed() || e.tripped()
+}
+
+/// An environment's name as reports show it.
+pub(crate) fn env_name(e: &EnvironmentReview) -> String {
+    e.name.clone().unwrap_or_default()
 }
 
 /// The diff report of one change: the plain document for one cluster, a
-/// document of environments when the repository defines them.
-pub fn render_diff(reviews: &[Review], format: Format, p: &Presentation) -> String {
-    let several = reviews.len() != 1 || reviews.iter().any(|r| r.environment.is_some());
-    match (several, format, reviews.first()) {
-        (false, Format::Json, Some(r)) => json::render_review(r),
-        (false, Format::Markdown, Some(r)) => markdown::render_review(r, &p.markdown(None, 1)),
-        (false, Format::Text, Some(r)) => text::render_review(r, p),
-        (_, Format::Json, _) => json::render_environments(reviews),
-        (_, Format::Markdown, _) => markdown::render_environments(reviews, p),
-        (_, Format::Text, _) => text::render_environments(reviews, p),
+/// document of environments when the repository has several (configured
+/// or discovered) or when a side could not be analysed.
+pub fn render_diff(envs: &[EnvironmentReview], format: Format, p: &Presentation) -> String {
+    let single = match envs {
+        [e] if e.name.is_none() && e.status == Status::Ok => e.review.as_ref(),
+        _ => None,
+    };
+    match (single, format) {
+        (Some(r), Format::Json) => json::render_review(r),
+        (Some(r), Format::Markdown) => markdown::render_review(r, &p.markdown(None, 1)),
+        (Some(r), Format::Text) => text::render_review(r, p),
+        (None, Format::Json) => json::render_environments(envs),
+        (None, Format::Markdown) => markdown::render_environments(envs, p),
+        (None, Format::Text) => text::render_environments(envs, p),
     }
 }

@@ -259,26 +259,97 @@ pub fn render_review(r: &crate::review::Review, p: &super::Presentation) -> Stri
 }
 
 /// One text report for several environments: a section per environment
-/// that changed, and the names of those that did not.
-pub fn render_environments(reviews: &[crate::review::Review], p: &super::Presentation) -> String {
-    let name = |r: &crate::review::Review| r.environment.clone().unwrap_or_default();
+/// that changed or could not be fully analysed, the names of those that
+/// did not change, and why each environment is one.
+pub fn render_environments(
+    envs: &[crate::review::EnvironmentReview],
+    p: &super::Presentation,
+) -> String {
+    use crate::review::Status;
     let mut out = String::new();
-    for r in reviews.iter().filter(|r| super::worth_a_section(r)) {
-        let _ = writeln!(out, "=== environment {} ===", sanitize(&name(r)));
-        out.push_str(&render_diff(&r.comparison, &r.view, &r.gates, p.style));
+    for e in envs.iter().filter(|e| super::worth_a_section(e)) {
+        let _ = writeln!(out, "=== environment {} ===", sanitize(&super::env_name(e)));
+        let gate = e.incomplete_gate();
+        match (e.status, gate.as_ref()) {
+            (Status::Ok, _) => {}
+            (Status::BaseFailed, _) => {
+                let _ = writeln!(
+                    out,
+                    "{} the base could not be analysed; the head is compared against an empty cluster (every path counts as opened)",
+                    p.style.yellow("warning:")
+                );
+            }
+            (_, Some(g)) if g.passed => {
+                let _ = writeln!(
+                    out,
+                    "{} not analysed on either side, with the same errors on both (this change did not cause them)",
+                    p.style.yellow("warning:")
+                );
+            }
+            (_, Some(g)) => {
+                let _ = writeln!(
+                    out,
+                    "{} {} — {}",
+                    p.style.red("gate FAILED:"),
+                    sanitize(&g.name),
+                    sanitize(&g.message)
+                );
+            }
+            (_, None) => {}
+        }
+        for err in &e.errors {
+            let _ = writeln!(
+                out,
+                "  {} error: {}",
+                err.side.as_str(),
+                sanitize(&err.to_string())
+            );
+        }
+        if let Some(r) = &e.review {
+            out.push_str(&render_diff(&r.comparison, &r.view, &r.gates, p.style));
+        }
         if !out.ends_with('\n') {
             out.push('\n');
         }
         out.push('\n');
     }
-    let unchanged: Vec<String> = reviews
+    let unchanged: Vec<String> = envs
         .iter()
-        .filter(|r| !super::worth_a_section(r))
-        .map(|r| sanitize(&name(r)))
+        .filter(|e| !super::worth_a_section(e))
+        .map(|e| sanitize(&super::env_name(e)))
         .collect();
     if !unchanged.is_empty() {
         let _ = writeln!(out, "unchanged environments: {}", unchanged.join(", "));
     }
+    environments_lines(&mut out, envs, p);
     config_line(&mut out, p);
     out
+}
+
+/// Which environments there are and why, one line each.
+pub fn environments_lines(
+    out: &mut String,
+    envs: &[crate::review::EnvironmentReview],
+    p: &super::Presentation,
+) {
+    for e in envs {
+        if let Some(w) = &e.why {
+            let _ = writeln!(
+                out,
+                "{}",
+                p.style.dim(&format!(
+                    "environment {}: {}",
+                    sanitize(&super::env_name(e)),
+                    sanitize(w)
+                ))
+            );
+        }
+    }
+    for n in &p.environment_notes {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.style.dim(&format!("left out: {}", sanitize(n)))
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //! them and annotations point at them. Computed from the typed reviews;
 //! nothing here is parsed back from a rendered report.
 
-use super::Review;
 use super::cause;
+use super::{EnvironmentReview, Side};
 use crate::words::plural;
 use std::collections::BTreeMap;
 
@@ -51,10 +51,10 @@ impl ResponsibleLine {
 /// Every line of every review that a changed row traces to, in the order
 /// of first mention (environments, then opened before closed rows, then
 /// each row's causes).
-pub fn responsible_lines(reviews: &[Review]) -> Vec<ResponsibleLine> {
+pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
     let mut out: Vec<ResponsibleLine> = Vec::new();
     let mut index: BTreeMap<(String, u64, LineSide, Option<String>), usize> = BTreeMap::new();
-    for r in reviews {
+    for r in envs.iter().filter_map(|e| e.review.as_ref()) {
         let d = &r.comparison.diff;
         let sentences: Vec<Option<(LineSide, String, u64, String)>> = d
             .causes
@@ -145,10 +145,12 @@ pub struct Annotation {
 
 /// A warning on each head-side line a changed path traces to (an
 /// annotation points into the pull request's files as they are now), then
-/// an error per tripped gate. `file` maps a report path to the path the
-/// annotation names (the Action's working directory prefix).
+/// an error per tripped gate, then an error per error that stopped a side
+/// of an environment (on its line when it is a head line). `file` maps a
+/// report path to the path the annotation names (the Action's working
+/// directory prefix).
 pub fn annotations(
-    reviews: &[Review],
+    envs: &[EnvironmentReview],
     lines: &[ResponsibleLine],
     file: &dyn Fn(&str) -> String,
 ) -> Vec<Annotation> {
@@ -167,8 +169,9 @@ pub fn annotations(
             line: Some(l.line),
         })
         .collect();
-    for r in reviews {
-        for g in r.gates.iter().filter(|g| !g.passed) {
+    for e in envs {
+        let gates = e.review.iter().flat_map(|r| r.gates.iter().cloned());
+        for g in gates.chain(e.incomplete_gate()).filter(|g| !g.passed) {
             let mut message = g.message.clone();
             for v in g.violations.iter().take(5) {
                 message.push('\n');
@@ -184,9 +187,25 @@ pub fn annotations(
                 title: format!(
                     "reachdiff gate {}{} tripped",
                     g.name,
-                    env_note(r.environment.as_deref())
+                    env_note(e.name.as_deref())
                 ),
                 message,
+            });
+        }
+    }
+    for e in envs {
+        for err in &e.errors {
+            let on_head_line = err.side == Side::Head && err.line.is_some();
+            out.push(Annotation {
+                level: Level::Error,
+                file: err.file.as_deref().filter(|_| on_head_line).map(file),
+                line: err.line.filter(|_| on_head_line).map(u64::from),
+                title: format!(
+                    "reachdiff{}: the {} could not be analysed",
+                    env_note(e.name.as_deref()),
+                    err.side.as_str()
+                ),
+                message: err.to_string(),
             });
         }
     }

@@ -23,6 +23,9 @@ use std::sync::Arc;
 
 use super::fs::MAX_FILE_BYTES;
 
+mod roots;
+pub use roots::GitSnapshot;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("{repo}: not a git repository ({message})")]
@@ -605,15 +608,23 @@ impl GitRepo {
     ) -> Result<(), GitError> {
         let has = |names: &[&str]| {
             tree.iter()
-                .any(|e| e.name().is_some_and(|n| names.contains(&n)))
+                .find_map(|e| e.name().filter(|n| names.contains(n)).map(str::to_string))
         };
-        let kind = if self.kustomize.is_some() && has(&KUSTOMIZATION_FILES) {
-            Some(RenderKind::Kustomize)
-        } else if self.helm.is_some() && has(&["Chart.yaml"]) {
-            Some(RenderKind::Helm)
+        let (kind, file) = match (has(&KUSTOMIZATION_FILES), has(&["Chart.yaml"])) {
+            (Some(f), _) if self.kustomize.is_some() => (Some(RenderKind::Kustomize), f),
+            (_, Some(f)) if self.helm.is_some() => (Some(RenderKind::Helm), f),
+            _ => (None, String::new()),
+        };
+        // include/exclude decide before anything renders: a kustomization
+        // or chart whose file they refuse is left out whole.
+        let file = if prefix.is_empty() {
+            file
         } else {
-            None
+            format!("{prefix}/{file}")
         };
+        if kind.is_some() && !self.select.as_ref().is_none_or(|f| f(&file)) {
+            return Ok(());
+        }
         if let Some(kind) = kind {
             // Rendered as a whole; its files are inputs, not manifests.
             found.entries.push(Entry {

@@ -392,7 +392,7 @@ fn responsible_lines_agree_with_the_json_report() {
         };
         let done = reachdiff::ops::diff::run(&req, &mut |_| {}).expect("analyses");
         let json = reachdiff::report::render_diff(
-            &done.reviews,
+            &done.environments,
             reachdiff::report::Format::Json,
             &done.presentation(),
         );
@@ -435,7 +435,7 @@ fn responsible_lines_agree_with_the_json_report() {
             }
         }
         let got: Vec<(String, u64, &str, usize, usize, String, String)> =
-            responsible_lines(&done.reviews)
+            responsible_lines(&done.environments)
                 .into_iter()
                 .map(|l| {
                     let side = match l.side {

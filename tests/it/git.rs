@@ -609,7 +609,8 @@ fn unchanged_blobs_are_shared_and_links_stay_inside() {
     let out = run_in(t, &["reach", "--repo", "repo"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("evil.yaml: symbolic link"), "{err}");
+    assert!(err.contains("evil.yaml at HEAD ("), "{err}");
+    assert!(err.contains("): symbolic link"), "{err}");
     assert!(err.contains("leaves the repository"), "{err}");
 }
 
@@ -842,8 +843,24 @@ environments:
     assert_eq!(envs[1]["changed"], false);
     assert_eq!(envs[1]["report"]["summary"]["workloads_head"], 2);
 
-    // reach: an environment must be chosen.
-    let out = run_in(t, &["reach", "--repo", "repo"]);
+    // reach: one reach/v1 report per environment.
+    let all = ok(&run_in(t, &["reach", "--repo", "repo", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(v["schema"], "reachdiff/reach-environments/v1");
+    let names: Vec<&str> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["prod", "staging"]);
+    assert_eq!(v["environments"][1]["status"], "ok");
+    assert_eq!(
+        v["environments"][1]["report"]["schema"],
+        "reachdiff/reach/v1"
+    );
+    // lint still needs one chosen.
+    let out = run_in(t, &["lint", "--repo", "repo"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("choose one with --env NAME"), "{err}");
@@ -1129,10 +1146,12 @@ metadata: {name: evil}
     );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    // Every error of both sides, each naming its side and revision.
     assert!(
-        err.starts_with("error: app at merge-base of HEAD and HEAD ("),
+        err.starts_with("error: base: app at merge-base of HEAD and HEAD ("),
         "{err}"
     );
+    assert!(err.contains("\nerror: head: app at HEAD ("), "{err}");
     assert!(err.contains("cannot render: "), "{err}");
     assert!(err.contains("kustomize") && err.contains("failed"), "{err}");
     assert!(err.contains("bad.yaml"), "{err}");
@@ -1189,7 +1208,12 @@ spec:
 /// file from configuration, and a policy that selects by a label the values
 /// file sets.
 fn chart_repo(t: &Path, tier_in_head: &str) -> PathBuf {
+    // The chart and the policies beside it deploy into one cluster; left
+    // to discovery they would be two (a chart, and the plain rest).
     let cfg = "\
+environments:
+- name: shop
+  roots: [charts/web, policies]
 render:
   charts:
   - path: charts/web
@@ -1287,7 +1311,8 @@ fn helm_chart_rendered_with_configured_values() {
         .unwrap();
     let json = ok(&out);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let opened = v["opened"].as_array().unwrap();
+    assert_eq!(v["environments"][0]["name"], "shop", "{json}");
+    let opened = v["environments"][0]["report"]["opened"].as_array().unwrap();
     // The values file turns the release into a frontend: it may now reach itself.
     assert!(
         opened
@@ -1320,7 +1345,10 @@ fn helm_missing_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: charts/web at main ("), "{err}");
+    assert!(
+        err.starts_with("error: environment shop: charts/web at main ("),
+        "{err}"
+    );
     assert!(err.contains("helm is not installed"), "{err}");
     assert!(err.contains("render: {helm: false}"), "{err}");
 }

@@ -149,11 +149,8 @@ fn head_differs_and_loads() {
         let c =
             reachdiff::comparison::compare(&revision(&base), &revision(&head), &Options::default())
                 .unwrap_or_else(|f| {
-                    panic!(
-                        "seed {seed}: {} side: {:?}",
-                        f.side,
-                        f.failed.errors().next()
-                    )
+                    let (side, failed) = f.first();
+                    panic!("seed {seed}: {side} side: {:?}", failed.errors().next())
                 });
         assert_eq!(c.head.analysis.workloads.len(), n.max(SYSTEM_WORKLOADS) + 1);
         assert!(

@@ -130,13 +130,9 @@ pub fn analyze_event(
     let done = match crate::ops::diff::run(&request(env, event, &dir), &mut |_| {}) {
         Ok(d) => d,
         Err(OpsError::Input(f)) => {
-            // The manifests' errors, each on its line of the pull request.
-            let errors: Vec<Annotation> = f
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| diagnostic_annotation(env, f.environment.as_deref(), d))
-                .collect();
+            // Every error, a head error on its line of the pull request.
+            let errors: Vec<Annotation> =
+                f.errors.iter().map(|e| input_annotation(env, e)).collect();
             print_annotations(out, &errors)?;
             return Ok(ExitCode::from(2));
         }
@@ -144,6 +140,33 @@ pub fn analyze_event(
     };
     check(&done)?;
     finish(env, event, &done, api, out, log)
+}
+
+/// An error that stopped the analysis, on its line when it is one of the
+/// head (the pull request's files as they are now).
+fn input_annotation(env: &ActionEnv, e: &crate::ops::InputError) -> Annotation {
+    let on_head = e.side != Some(crate::review::Side::Base) && e.error.line.is_some();
+    Annotation {
+        level: Level::Error,
+        file: e
+            .error
+            .file
+            .as_deref()
+            .filter(|_| on_head)
+            .map(|f| env.in_workspace(f)),
+        line: e.error.line.filter(|_| on_head).map(u64::from),
+        title: format!(
+            "reachdiff{}: {}could not be analysed",
+            e.environment
+                .as_deref()
+                .map(|n| format!(" [{n}]"))
+                .unwrap_or_default(),
+            e.side
+                .map(|s| format!("the {} ", s.as_str()))
+                .unwrap_or_default()
+        ),
+        message: e.error.to_string(),
+    }
 }
 
 /// A diagnostic as an annotation on its line.
@@ -172,9 +195,9 @@ fn diagnostic_annotation(
 /// The changed lines, the tripped gates and the head's warnings, as
 /// annotations (in that order: GitHub shows the first ten of a level).
 fn annotations(env: &ActionEnv, done: &DiffOutcome) -> Vec<Annotation> {
-    let responsible = lines::responsible_lines(&done.reviews);
-    let mut all = lines::annotations(&done.reviews, &responsible, &|f| env.in_workspace(f));
-    for r in &done.reviews {
+    let responsible = lines::responsible_lines(&done.environments);
+    let mut all = lines::annotations(&done.environments, &responsible, &|f| env.in_workspace(f));
+    for r in done.environments.reviews() {
         all.extend(
             r.comparison
                 .head
@@ -198,7 +221,7 @@ fn finish(
     let presentation = done.presentation();
 
     // The JSON report, in the workspace so later steps can read it.
-    let json = report::render_diff(&done.reviews, Format::Json, &presentation);
+    let json = report::render_diff(&done.environments, Format::Json, &presentation);
     let json_path = env.workspace.join(REPORT_JSON);
     if let Some(p) = json_path.parent() {
         std::fs::create_dir_all(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
@@ -214,12 +237,12 @@ fn finish(
         };
         append(
             p,
-            &report::render_diff(&done.reviews, Format::Markdown, &summary),
+            &report::render_diff(&done.environments, Format::Markdown, &summary),
         )?;
     }
 
     print_annotations(out, &annotations(env, done))?;
-    let tripped = done.reviews.tripped();
+    let tripped = done.environments.tripped();
     write_outputs(env, done, log)?;
     let body = comment(env, done, &presentation);
     if let Some(number) = event.number {
@@ -240,9 +263,9 @@ fn finish(
 
 /// Step outputs and the log's one-line summary.
 fn write_outputs(env: &ActionEnv, done: &DiffOutcome, log: &mut dyn Write) -> anyhow::Result<()> {
-    let (opened, closed) = done.reviews.rows();
-    let exposure = done.reviews.exposures();
-    let tripped = done.reviews.tripped();
+    let (opened, closed) = done.environments.rows();
+    let exposure = done.environments.exposures();
+    let tripped = done.environments.tripped();
     if let Some(p) = &env.output {
         append(
             p,
@@ -283,7 +306,7 @@ fn comment(env: &ActionEnv, done: &DiffOutcome, presentation: &Presentation) -> 
         full_report_hint: Some(hint),
         ..presentation.clone()
     };
-    report::render_diff(&done.reviews, Format::Markdown, &p)
+    report::render_diff(&done.environments, Format::Markdown, &p)
 }
 
 /// The artifact a publisher job (`--publish`) posts from.
@@ -304,8 +327,8 @@ fn write_artifact(
         pull_request: number,
         head_sha: event.head_sha.clone(),
         working_directory: env.working_directory().to_string(),
-        changed: done.reviews.changed(),
-        tripped: done.reviews.tripped(),
+        changed: done.environments.changed(),
+        tripped: done.environments.tripped(),
     };
     let p = dir.join("publish.json");
     std::fs::write(&p, side.render()).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
@@ -364,8 +387,8 @@ fn sticky(
         (Some(n), _) => n,
     };
     let create = env.inputs.comment == CommentMode::Always
-        || done.reviews.changed()
-        || done.reviews.tripped();
+        || done.environments.changed()
+        || done.environments.tripped();
     let pull = PullRef {
         repo: &env.repository,
         number,
@@ -418,7 +441,7 @@ fn review(
         }
         Some(n) => n,
     };
-    let responsible = lines::responsible_lines(&done.reviews);
+    let responsible = lines::responsible_lines(&done.environments);
     let pull = PullRef {
         repo: &env.repository,
         number,

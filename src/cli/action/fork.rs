@@ -42,14 +42,16 @@ fn read_artifact(path: &Path, max: u64) -> anyhow::Result<String> {
 
 /// (opened, closed) entries of the JSON report (a row per protocol) of
 /// these reviews: what [`row_counts`] finds in an artifact's report.
-fn json_rows(reviews: &[crate::review::Review]) -> (usize, usize) {
+fn json_rows(envs: &[crate::review::EnvironmentReview]) -> (usize, usize) {
     let entries = |rows: &[crate::diff::DiffRow]| -> usize {
         rows.iter().map(|r| r.conn.iter().count()).sum()
     };
-    reviews.iter().fold((0, 0), |(o, c), r| {
-        let d = &r.comparison.diff;
-        (o + entries(&d.opened), c + entries(&d.closed))
-    })
+    envs.iter()
+        .filter_map(|e| e.review.as_ref())
+        .fold((0, 0), |(o, c), r| {
+            let d = &r.comparison.diff;
+            (o + entries(&d.opened), c + entries(&d.closed))
+        })
 }
 
 /// (opened, closed) row counts of a diff or diff-environments document.
@@ -217,7 +219,7 @@ pub fn run_publish(
     let claimed_counts = claimed;
     let mut mismatch = None;
     let code = analyze_event(env, &event, api, out, log, |done| {
-        let mine = json_rows(&done.reviews);
+        let mine = json_rows(&done.environments);
         if mine != claimed_counts {
             mismatch = Some(mine);
         }

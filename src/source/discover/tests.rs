@@ -396,8 +396,14 @@ fn helpers() {
     assert_eq!(values_variant("values-prod.yaml"), Some("prod"));
     assert_eq!(values_variant("values.yaml"), None);
     assert_eq!(values_variant("values.schema.yaml"), None);
-    assert_eq!(normalize_url("git@github.com:O/R.git"), "github.com/o/r");
-    assert_eq!(normalize_url("https://github.com/o/r/"), "github.com/o/r");
+    assert_eq!(
+        gitops::normalize_url("git@github.com:O/R.git"),
+        "github.com/o/r"
+    );
+    assert_eq!(
+        gitops::normalize_url("https://github.com/o/r/"),
+        "github.com/o/r"
+    );
     let files: Vec<String> = ["apps-x/a", "apps.yaml", "apps/a", "apps/b/c", "apps0/z"]
         .iter()
         .map(|s| s.to_string())
