@@ -51,7 +51,8 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
         Ok(d) => d,
         Err(e) => return super::report_error(e),
     };
-    let single = done.is_single();
+    // One environment chosen with --env is one cluster: the plain report.
+    let single = done.is_single() || (source.env.is_some() && done.environments.len() == 1);
     let mut rows = 0;
     let mut sections: Vec<Section> = Vec::new();
     let mut matched: std::collections::BTreeSet<String> = Default::default();

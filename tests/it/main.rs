@@ -24,6 +24,9 @@ mod budget;
 mod conformance;
 /// deploy/: the App's own manifests, analysed by reachdiff.
 mod deploy;
+/// Real-shaped GitOps repositories with no configuration: discovered
+/// environments, failures local to their environment (issue 14).
+mod environments;
 /// Findings (`lint`): one fixture per code with a golden, a clean fixture
 /// with none, `--strict` and the diff's introduced findings.
 mod findings;
