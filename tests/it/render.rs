@@ -449,7 +449,10 @@ spec:
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let causes = v["causes"].as_array().unwrap();
+    // The chart is a discovered environment (issue 14): its own report.
+    assert_eq!(v["schema"], "reachdiff/diff-environments/v1", "{v:#}");
+    assert_eq!(v["environments"][0]["name"], "charts/shop", "{v:#}");
+    let causes = v["environments"][0]["report"]["causes"].as_array().unwrap();
     assert!(!causes.is_empty(), "{v:#}");
     for c in causes {
         let file = c["file"].as_str().unwrap();
