@@ -10,6 +10,7 @@ mod envs;
 mod lint;
 mod reach;
 mod serve;
+pub mod trampoline;
 
 use crate::analysis::{self, Analyzed};
 use crate::diag::{Diagnostic, Severity};

@@ -374,6 +374,33 @@ mod tests {
         assert!(!marker.exists());
     }
 
+    proptest::proptest! {
+        /// Whatever a payload calls a commit, git sees it only if it is a
+        /// commit id: nothing else reaches a command line.
+        #[test]
+        fn only_commit_ids_reach_git(
+            base in "(-|--|=|@|://|\n|[0-9a-f]{4,40}|[^\u{0}]{1,8}){1,4}",
+        ) {
+            let mut said = Vec::new();
+            let r = ensure_commits(
+                Path::new("/nonexistent-reachdiff-repository"),
+                &remote("file:///nonexistent"),
+                &base,
+                &"a".repeat(40),
+                1,
+                &mut |l| said.push(l),
+            );
+            if !valid_sha(&base) {
+                let e = r.unwrap_err().to_string();
+                proptest::prop_assert!(e.contains("is not a commit id"), "{}", e);
+                proptest::prop_assert!(said.is_empty());
+            } else {
+                // An id: fetched after `--end-of-options`.
+                proptest::prop_assert!(said.iter().all(|l| l.contains("--end-of-options")));
+            }
+        }
+    }
+
     /// Issue 12 item 8: a merge-base far behind is fetched by deepening in
     /// bounded steps, never with `--unshallow`; beyond the bound it is an
     /// error that says what to do.

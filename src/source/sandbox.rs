@@ -22,9 +22,17 @@
 //!    cover;
 //! 3. where the kernel lets an unprivileged process create a user and a
 //!    network namespace (`unshare -Un`), the tool runs inside one, where
-//!    no interface is up, loopback included. [`Isolation::detect`] probes
-//!    this once; in the shipped image it is normally unavailable and
-//!    layers 1 and 2 are what hold.
+//!    no interface is up, loopback included;
+//! 4. otherwise, where Landlock can restrict networking (Linux 6.7 or
+//!    newer, and a seccomp profile that allows its system calls), the
+//!    tool is started through reachdiff itself (`reachdiff
+//!    __render-sandbox PROGRAM ARGS...`), which denies itself every TCP
+//!    connection and bind, loopback included, then executes the tool,
+//!    which inherits the restriction. This needs no privilege, so it is
+//!    what closes loopback in the shipped image when its kernel allows.
+//!
+//! [`Isolation::detect`] probes 3 and 4 once; where neither is available,
+//! layers 1 and 2 are what hold (and loopback is covered only by layer 1).
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -46,6 +54,44 @@ pub enum Isolation {
     /// Also a fresh user and network namespace, entered with this
     /// `unshare` program.
     Namespace(PathBuf),
+    /// Also Landlock: the tool is started through this reachdiff binary's
+    /// `__render-sandbox`, which denies TCP before it executes the tool.
+    Landlock(PathBuf),
+}
+
+/// The reachdiff binary that can act as the Landlock trampoline, recorded
+/// by the front end when the program starts ([`set_trampoline`]).
+static TRAMPOLINE: OnceLock<PathBuf> = OnceLock::new();
+
+/// The argument that makes reachdiff a trampoline.
+pub const TRAMPOLINE_ARG: &str = "__render-sandbox";
+
+/// What the trampoline prints for `--probe` when TCP is denied.
+pub const PROBE_OK: &str = "landlock-net-denied";
+
+/// Records the binary that renders may be started through under Landlock
+/// (`main` passes its own executable). Without it, Landlock is not used.
+pub fn set_trampoline(exe: PathBuf) {
+    let _ = TRAMPOLINE.set(exe);
+}
+
+/// Whether TCP is denied to this process: a connection to loopback must be
+/// refused by Landlock, not by the absence of a listener.
+pub fn tcp_is_denied() -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", 9))
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+/// Denies this process and what it starts every TCP connect and bind.
+pub fn deny_tcp() -> Result<(), String> {
+    use landlock::{ABI, Access, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr};
+    Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessNet::from_all(ABI::V4))
+        .and_then(|r| r.create())
+        .and_then(|r| r.restrict_self())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 impl Isolation {
@@ -56,24 +102,25 @@ impl Isolation {
         static PROBED: OnceLock<Isolation> = OnceLock::new();
         PROBED
             .get_or_init(|| {
-                if std::env::var_os("REACHDIFF_NO_NETNS").is_some_and(|v| v == "1") {
-                    return Isolation::Environment;
+                let skip_netns = std::env::var_os("REACHDIFF_NO_NETNS").is_some_and(|v| v == "1");
+                let namespace = find_program("unshare")
+                    .filter(|_| !skip_netns)
+                    .filter(|unshare| {
+                        Command::new(unshare)
+                            .args(["-Un", "--", "true"])
+                            .env_clear()
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status()
+                            .is_ok_and(|s| s.success())
+                    });
+                if let Some(unshare) = namespace {
+                    return Isolation::Namespace(unshare);
                 }
-                let Some(unshare) = find_program("unshare") else {
-                    return Isolation::Environment;
-                };
-                let works = Command::new(&unshare)
-                    .args(["-Un", "--", "true"])
-                    .env_clear()
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if works {
-                    Isolation::Namespace(unshare)
-                } else {
-                    Isolation::Environment
+                match TRAMPOLINE.get() {
+                    Some(t) if landlock_works(t) => Isolation::Landlock(t.clone()),
+                    _ => Isolation::Environment,
                 }
             })
             .clone()
@@ -85,11 +132,26 @@ impl Isolation {
             Isolation::Namespace(_) => {
                 "renders run in a network namespace, with no PATH and a dead proxy"
             }
+            Isolation::Landlock(_) => {
+                "renders run with TCP denied by Landlock, no PATH and a dead proxy (no network namespace available here)"
+            }
             Isolation::Environment => {
-                "renders run with no PATH and a dead proxy (no network namespace available here)"
+                "renders run with no PATH and a dead proxy (neither a network namespace nor Landlock networking available here; loopback is covered by the field checks only)"
             }
         }
     }
+}
+
+/// Whether `trampoline --probe` confines itself (Landlock with network
+/// rules, allowed by the seccomp profile).
+pub fn landlock_works(trampoline: &Path) -> bool {
+    Command::new(trampoline)
+        .args([TRAMPOLINE_ARG, "--probe"])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == PROBE_OK)
 }
 
 /// Limits of one child process.
@@ -119,6 +181,11 @@ impl ToolRun<'_> {
             Isolation::Namespace(unshare) => {
                 let mut c = Command::new(unshare);
                 c.args(["-Un", "--"]).arg(self.program);
+                c
+            }
+            Isolation::Landlock(trampoline) => {
+                let mut c = Command::new(trampoline);
+                c.arg(TRAMPOLINE_ARG).arg(self.program);
                 c
             }
             Isolation::Environment => Command::new(self.program),

@@ -672,10 +672,21 @@ fn renders_reach_no_network() {
     let mut isolations = vec![Isolation::Environment];
     match Isolation::detect() {
         ns @ Isolation::Namespace(_) => isolations.push(ns),
-        Isolation::Environment => support::skip(
+        _ => support::skip(
             "renders_reach_no_network (network namespace)",
             "unshare -Un is not permitted here",
         ),
+    }
+    // The reachdiff binary as the Landlock trampoline (what holds in the
+    // shipped image, where no namespace can be made).
+    let trampoline = PathBuf::from(env!("CARGO_BIN_EXE_reachdiff"));
+    if reachdiff::source::sandbox::landlock_works(&trampoline) {
+        isolations.push(Isolation::Landlock(trampoline));
+    } else {
+        support::skip(
+            "renders_reach_no_network (Landlock)",
+            "this kernel or seccomp profile has no Landlock networking",
+        );
     }
     let mut addresses = vec![std::net::IpAddr::from([127, 0, 0, 1])];
     match outward_address() {
@@ -719,8 +730,9 @@ fn renders_reach_no_network() {
                 assert!(server.hits() > before, "{kust}");
             }
             for isolation in &isolations {
-                // Go never proxies loopback: only a namespace keeps a
-                // render from it (the static checks refuse such URLs).
+                // Go never proxies loopback: only a namespace or Landlock
+                // keeps a render from it (the static checks refuse such
+                // URLs).
                 if ip.is_loopback()
                     && *isolation == Isolation::Environment
                     && !kust.contains("file://")
@@ -973,4 +985,204 @@ fn commits_say_what_they_skipped() {
         err.contains("info: hidden-skipped: .argocd: hidden, not read"),
         "{err}"
     );
+}
+
+/// The shape of a demo shop with optional components: a base, a component
+/// of NetworkPolicies (`kind: Component`) and an overlay that adds a peer
+/// with an inline JSON 6902 patch. Each cause cites where it is written:
+/// the component's file, and the line of the patch inside the overlay's
+/// kustomization.
+#[test]
+fn components_and_inline_patches_are_cited_where_written() {
+    if !have_kubectl("components_and_inline_patches_are_cited_where_written") {
+        return;
+    }
+    let deploy = |name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: main\n        image: shop/{name}\n        ports:\n        - containerPort: 8080\n"
+        )
+    };
+    let policy = |name: &str, peers: &[&str]| {
+        let from: String = peers
+            .iter()
+            .map(|p| format!("    - podSelector:\n        matchLabels:\n          app: {p}\n"))
+            .collect();
+        format!(
+            "# {name} takes traffic from its callers only\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\nspec:\n  podSelector:\n    matchLabels:\n      app: {name}\n  policyTypes:\n  - Ingress\n  ingress:\n  - from:\n{from}    ports:\n    - port: 8080\n"
+        )
+    };
+    let overlay = |extra_patch: bool| {
+        let mut k = String::from(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../base\ncomponents:\n- ../../components/network-policies\n",
+        );
+        if extra_patch {
+            k.push_str(
+                "patches:\n- target:\n    kind: NetworkPolicy\n    name: payments\n  patch: |-\n    - op: add\n      path: /spec/ingress/0/from/-\n      value:\n        podSelector:\n          matchLabels:\n            app: frontend\n",
+            );
+        }
+        k
+    };
+    let commit = |repo: &Repo, cart_peers: &[&str], extra_patch: bool, msg: &str| {
+        let (f, c, p, l) = (
+            deploy("frontend"),
+            deploy("cart"),
+            deploy("payments"),
+            deploy("loadgen"),
+        );
+        let (cart_np, pay_np) = (
+            policy("cart", cart_peers),
+            policy("payments", &["checkout"]),
+        );
+        let ov = overlay(extra_patch);
+        repo.commit(
+            &[
+                ("base/kustomization.yaml", "resources: [frontend.yaml, cart.yaml, payments.yaml, loadgen.yaml]\n"),
+                ("base/frontend.yaml", &f),
+                ("base/cart.yaml", &c),
+                ("base/payments.yaml", &p),
+                ("base/loadgen.yaml", &l),
+                (
+                    "components/network-policies/kustomization.yaml",
+                    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [cart.yaml, payments.yaml]\n",
+                ),
+                ("components/network-policies/cart.yaml", &cart_np),
+                ("components/network-policies/payments.yaml", &pay_np),
+                ("envs/prod/kustomization.yaml", &ov),
+            ],
+            msg,
+        )
+    };
+    let repo = Repo::new();
+    let base = commit(&repo, &["frontend"], false, "base");
+    git(&repo.path, &["checkout", "-q", "-b", "pr"]);
+    let head = commit(&repo, &["frontend", "loadgen"], true, "head");
+    let out = repo.run(
+        None,
+        &[
+            "diff",
+            "--repo",
+            ".",
+            "--base",
+            "main",
+            "--head",
+            "pr",
+            "--format",
+            "json",
+            "envs/prod",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut cited = Vec::new();
+    for c in v["causes"].as_array().unwrap() {
+        let (file, line) = (
+            c["file"].as_str().unwrap(),
+            c["line"].as_u64().unwrap() as usize,
+        );
+        let rev = if c["side"] == "head" { &head } else { &base };
+        let text = repo.show(rev, file).unwrap_or_else(|| panic!("{c}"));
+        cited.push(format!(
+            "{file}:{line}: {}",
+            text.lines().nth(line - 1).unwrap().trim()
+        ));
+    }
+    cited.sort();
+    assert_eq!(
+        cited,
+        [
+            "components/network-policies/cart.yaml:17: - podSelector:",
+            "envs/prod/kustomization.yaml:15: podSelector:",
+        ],
+        "{v:#}"
+    );
+}
+
+/// A chart whose dependency is not vendored: helm's message, and what to
+/// do (reachdiff never downloads).
+#[test]
+fn a_chart_dependency_that_is_not_vendored_says_what_to_do() {
+    let Some(helm) = support::real_tool("helm") else {
+        return support::skip(
+            "a_chart_dependency_that_is_not_vendored_says_what_to_do",
+            "helm is not installed",
+        );
+    };
+    let repo = Repo::new();
+    repo.commit(
+        &[(
+            "charts/blog/Chart.yaml",
+            "apiVersion: v2\nname: blog\nversion: 0.1.0\ndependencies:\n- name: database\n  version: 1.0.0\n  repository: https://charts.example.com\n",
+        )],
+        "c",
+    );
+    let path = support::path_with(helm.parent().unwrap());
+    let out = repo.run(Some(&path), &["reach", "--repo", ".", "charts/blog"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing in charts/ directory: database"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reachdiff never downloads chart dependencies: run `helm dependency build` and commit the charts/ directory"),
+        "{err}"
+    );
+}
+
+/// Where no network namespace can be made (the shipped image), reachdiff
+/// starts the render tool through itself under Landlock; renders work the
+/// same, and `version --tools` says which layer holds.
+#[test]
+fn renders_work_under_landlock_alone() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_reachdiff"));
+    if !reachdiff::source::sandbox::landlock_works(&bin) {
+        return support::skip(
+            "renders_work_under_landlock_alone",
+            "this kernel or seccomp profile has no Landlock networking",
+        );
+    }
+    if !have_kubectl("renders_work_under_landlock_alone") {
+        return;
+    }
+    let out = support::bin()
+        .args(["version", "--tools"])
+        .env("REACHDIFF_NO_NETNS", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("isolation: renders run with TCP denied by Landlock"),
+        "{text}"
+    );
+    let repo = Repo::new();
+    repo.commit(
+        &[
+            (
+                "app/kustomization.yaml",
+                "resources: [web.yaml]\nnamespace: shop\n",
+            ),
+            (
+                "app/web.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n",
+            ),
+        ],
+        "c",
+    );
+    let mut c = support::bin();
+    c.current_dir(&repo.path)
+        .env("REACHDIFF_NO_NETNS", "1")
+        .args(["reach", "--repo", ".", "app", "--format", "json"]);
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("shop/web[Pod]"));
 }
