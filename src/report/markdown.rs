@@ -377,7 +377,10 @@ fn environments_details(
 fn verdict(view: &DiffView) -> String {
     let opened = view.exposures.len() + view.opened.len();
     if opened == 0 && view.closed.is_empty() {
-        return "✅ no change in reachability".into();
+        return match view.policies_without_effect() {
+            Some(line) => format!("✅ no change in reachability · ⚠️ {line}"),
+            None => "✅ no change in reachability".into(),
+        };
     }
     let mut parts = vec![
         format!("🔓 {} opened", plural(opened, "path", "paths")),

@@ -152,6 +152,9 @@ pub fn render_diff(
     let opened = view.exposures.len() + view.opened.len();
     if opened == 0 && view.closed.is_empty() {
         let _ = writeln!(out, "{}", style.green("no change in reachability"));
+        if let Some(line) = view.policies_without_effect() {
+            let _ = writeln!(out, "{}", style.yellow(&line));
+        }
     } else {
         let _ = writeln!(
             out,

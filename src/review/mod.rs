@@ -9,6 +9,7 @@ pub mod cause;
 pub mod gate;
 pub mod lines;
 pub mod phrase;
+pub mod policies;
 pub mod view;
 
 use crate::comparison::Comparison;

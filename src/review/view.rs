@@ -47,6 +47,21 @@ pub struct DiffView {
     pub closed: Vec<Group>,
     pub opened_rows: usize,
     pub closed_rows: usize,
+    /// Policies added, removed or changed in meaning ([`super::policies`]).
+    pub policies_changed: usize,
+}
+
+impl DiffView {
+    /// "3 policies changed, no path changed": policies changed and no row
+    /// did, often a policy that does not apply where its author thinks.
+    pub fn policies_without_effect(&self) -> Option<String> {
+        (self.opened_rows == 0 && self.closed_rows == 0 && self.policies_changed > 0).then(|| {
+            format!(
+                "{} changed, no path changed",
+                crate::words::plural(self.policies_changed, "policy", "policies")
+            )
+        })
+    }
 }
 
 /// Builds the reader's view of a comparison.
@@ -74,6 +89,7 @@ pub fn build(cmp: &Comparison) -> DiffView {
         closed,
         opened_rows: cmp.diff.opened.len(),
         closed_rows: cmp.diff.closed.len(),
+        policies_changed: super::policies::changed(cmp),
     }
 }
 
