@@ -119,10 +119,6 @@ impl Cells {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        matches!(self, Cells::Only(s) if s.is_empty())
-    }
-
     /// One member: absent where allowed, else the smallest allowed value,
     /// else a value no selector names (`~` is not allowed in label values).
     fn witness(&self) -> Option<String> {
@@ -204,23 +200,70 @@ enum Verdict {
     Split(String, Cells, Cells),
 }
 
+/// Whether a requirement accepts one cell (NP-10: NotIn accepts an absent
+/// key), without building its cell set: the refinement asks this millions
+/// of times on large clusters.
+fn accepts(r: &Requirement, c: &Cell) -> bool {
+    let listed = |v: &String| r.values.binary_search(v).is_ok();
+    match (r.op, c) {
+        (Operator::In, Cell::Value(v)) => listed(v),
+        (Operator::NotIn, Cell::Value(v)) => !listed(v),
+        (Operator::In, Cell::Absent) | (Operator::Exists, Cell::Absent) => false,
+        (Operator::NotIn, Cell::Absent) | (Operator::Exists, Cell::Value(_)) => true,
+        (Operator::DoesNotExist, c) => matches!(c, Cell::Absent),
+    }
+}
+
+/// The finite cell set of a requirement: what it accepts (In,
+/// DoesNotExist) or what it rejects (NotIn, Exists), as cells.
+fn listed_cells(r: &Requirement) -> impl Iterator<Item = Cell> + '_ {
+    let absent = matches!(r.op, Operator::Exists | Operator::DoesNotExist);
+    absent
+        .then_some(Cell::Absent)
+        .into_iter()
+        .chain(r.values.iter().cloned().map(Cell::Value))
+}
+
+/// Whether some pod allowed by `allowed` is accepted (`want`) or rejected
+/// (`!want`) by `r`. Exact on the cell algebra: "all but" sets are
+/// infinite, so they always hold a value no requirement lists.
+fn some_cell(allowed: Option<&Cells>, r: &Requirement, want: bool) -> bool {
+    // Whether the requirement's answer is `want` on every cell it does not
+    // list (the co-finite part).
+    let rest_is_want = matches!(r.op, Operator::NotIn | Operator::Exists) == want;
+    match allowed {
+        Some(Cells::Only(a)) => a.iter().any(|c| accepts(r, c) == want),
+        // A co-finite set meets the requirement's co-finite part; else only
+        // listed cells it does not exclude can answer `want`.
+        Some(Cells::AllBut(a)) => {
+            rest_is_want || listed_cells(r).any(|c| !a.contains(&c) && accepts(r, &c) == want)
+        }
+        None => rest_is_want || listed_cells(r).any(|c| accepts(r, &c) == want),
+    }
+}
+
 impl LabelClass {
+    /// OW-3/OW-4: whether `sel` matches every pod of the class, none, or
+    /// some (then the first key that splits it, with both halves).
     fn eval(&self, sel: &Selector) -> Verdict {
         let mut split = None;
         for r in &sel.requirements {
-            let allowed = self.0.get(&r.key).cloned().unwrap_or_else(Cells::all);
-            let accepts = Cells::of(r);
-            let yes = allowed.intersect(&accepts);
-            if yes.is_empty() {
+            let allowed = self.0.get(&r.key);
+            if !some_cell(allowed, r, true) {
                 return Verdict::Never;
             }
-            let no = allowed.intersect(&accepts.complement());
-            if !no.is_empty() && split.is_none() {
-                split = Some((r.key.clone(), yes, no));
+            if split.is_none() && some_cell(allowed, r, false) {
+                split = Some(r);
             }
         }
         match split {
-            Some((k, yes, no)) => Verdict::Split(k, yes, no),
+            Some(r) => {
+                let allowed = self.0.get(&r.key).cloned().unwrap_or_else(Cells::all);
+                let accepts = Cells::of(r);
+                let yes = allowed.intersect(&accepts);
+                let no = allowed.intersect(&accepts.complement());
+                Verdict::Split(r.key.clone(), yes, no)
+            }
             None => Verdict::Always,
         }
     }
@@ -339,7 +382,18 @@ impl<'a> World<'a> {
         for inv in invs {
             matchers_of(inv, &mut matchers);
         }
-        let mut by_ns: BTreeMap<String, BTreeSet<Selector>> = BTreeMap::new();
+        // Pod selectors by position in selector order, so each namespace's
+        // list keeps that order (it decides which split comes first, and so
+        // the classes' ids) while the lists hold plain indices.
+        let pod_sels: Vec<&Selector> = matchers
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let pod_index = |p: &Selector| pod_sels.binary_search(&p).unwrap_or(0);
+        let assumed: Vec<Labels> = known.keys().map(|x| default_ns_labels(x)).collect();
+        let mut by_ns: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
         let mut unknown = Vec::new();
         let mut ns_cache: BTreeMap<&Selector, Vec<&str>> = BTreeMap::new();
         for (ns, pods) in &matchers {
@@ -352,30 +406,37 @@ impl<'a> World<'a> {
                         .or_insert_with(|| {
                             known
                                 .iter()
-                                .filter(|(x, labels)| {
+                                .zip(&assumed)
+                                .filter(|((_, labels), assumed)| {
                                     // Matching in any revision (or as assumed)
                                     // makes its pod selector relevant there.
-                                    s.matches(&default_ns_labels(x))
-                                        || labels.iter().any(|l| s.matches(l))
+                                    s.matches(assumed) || labels.iter().any(|l| s.matches(l))
                                 })
-                                .map(|(x, _)| x.as_str())
+                                .map(|((x, _), _)| x.as_str())
                                 .collect()
                         })
                         .clone()
                 }
             };
             if let Some(p) = pods {
+                let i = pod_index(p);
                 for n in names {
-                    by_ns.entry(n.to_string()).or_default().insert(p.clone());
+                    by_ns.entry(n).or_default().insert(i);
                 }
             }
         }
+        let by_ns = by_ns
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.into_iter().map(|i| pod_sels[i].clone()).collect(),
+                )
+            })
+            .collect();
         World {
             known,
-            by_ns: by_ns
-                .into_iter()
-                .map(|(k, v)| (k, v.into_iter().collect()))
-                .collect(),
+            by_ns,
             unknown,
         }
     }
@@ -389,32 +450,35 @@ impl<'a> World<'a> {
         )
     }
 
-    fn split_pods(
-        &self,
-        c: &Class,
-        sels: &mut dyn Iterator<Item = &Selector>,
-    ) -> Option<(Class, Class)> {
-        for p in sels {
-            if let Verdict::Split(k, yes, no) = c.pods.eval(p) {
+    /// Splits the class on the first selector from `from` on that matches
+    /// some of its pods and not others; returns both halves and that
+    /// selector's position. Selectors before `from` matched all or none of
+    /// the class's parent, so they match all or none of the class too:
+    /// the halves resume from the returned position, and refinement costs
+    /// one pass over the selectors per class rather than one per split.
+    fn split(&self, c: &Class, from: usize) -> Option<(Class, Class, usize)> {
+        let pods_split = |p: &Selector| match c.pods.eval(p) {
+            Verdict::Split(k, yes, no) => {
                 let mk = |cells: Cells| Class {
                     ns: c.ns.clone(),
                     pods: c.pods.with(&k, cells),
                 };
-                return Some((mk(yes), mk(no)));
+                Some((mk(yes), mk(no)))
             }
-        }
-        None
-    }
-
-    fn split(&self, c: &Class) -> Option<(Class, Class)> {
+            _ => None,
+        };
         let lc = match &c.ns {
             NsPart::Known(x) => {
                 let sels = self.by_ns.get(x)?;
-                return self.split_pods(c, &mut sels.iter());
+                return sels
+                    .iter()
+                    .enumerate()
+                    .skip(from)
+                    .find_map(|(i, p)| pods_split(p).map(|(a, b)| (a, b, i)));
             }
             NsPart::Unknown(lc) => lc,
         };
-        for (ns, pods) in &self.unknown {
+        for (i, (ns, pods)) in self.unknown.iter().enumerate().skip(from) {
             match lc.eval(ns) {
                 Verdict::Never => continue,
                 Verdict::Split(k, yes, no) => {
@@ -422,11 +486,11 @@ impl<'a> World<'a> {
                         ns: NsPart::Unknown(lc.with(&k, cells)),
                         pods: c.pods.clone(),
                     };
-                    return Some((mk(yes), mk(no)));
+                    return Some((mk(yes), mk(no), i));
                 }
                 Verdict::Always => {
-                    if let Some(split) = self.split_pods(c, &mut pods.iter()) {
-                        return Some(split);
+                    if let Some((a, b)) = pods.as_ref().and_then(pods_split) {
+                        return Some((a, b, i));
                     }
                 }
             }
@@ -437,19 +501,22 @@ impl<'a> World<'a> {
     fn classes(&self) -> Result<Vec<Class>, usize> {
         let any_ns =
             NsPart::Unknown(LabelClass::default().with(NAMESPACE_NAME_LABEL, self.unknown_names()));
-        let mut work: Vec<Class> = std::iter::once(any_ns)
+        let mut work: Vec<(Class, usize)> = std::iter::once(any_ns)
             .chain(self.known.keys().cloned().map(NsPart::Known))
-            .map(|ns| Class {
-                ns,
-                pods: LabelClass::default(),
+            .map(|ns| {
+                let c = Class {
+                    ns,
+                    pods: LabelClass::default(),
+                };
+                (c, 0)
             })
             .collect();
         let mut done = Vec::new();
-        while let Some(c) = work.pop() {
-            match self.split(&c) {
-                Some((a, b)) => {
-                    work.push(a);
-                    work.push(b);
+        while let Some((c, from)) = work.pop() {
+            match self.split(&c, from) {
+                Some((a, b, at)) => {
+                    work.push((a, at));
+                    work.push((b, at));
                 }
                 None => done.push(c),
             }
