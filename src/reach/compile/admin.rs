@@ -62,18 +62,26 @@ fn warn_equal_priorities(admin: &[&AdminPolicy], b: &mut Builder<'_>) {
             if shared.is_empty() {
                 continue;
             }
+            // Representatives (OW-1) are pods that may exist, not workloads
+            // of the input: they are not counted, only said.
+            let mut real = shared.clone();
+            real.intersect_with(&b.sel.real);
+            let common = match real.count() {
+                0 => "no workload in common, but could both select pods outside the repository"
+                    .to_string(),
+                1 => "1 workload in common".to_string(),
+                n => format!("{n} workloads in common"),
+            };
             b.diags.push(
                 Diagnostic::new(
                     Code::EqualPriority,
                     format!(
-                        "{} {} and {} {} share priority {} and select {} workload{} in common; evaluated in name order, which implementations need not follow",
+                        "{} {} and {} {} share priority {} and select {common}; evaluated in name order, which implementations need not follow",
                         x.kind,
                         x.name,
                         y.kind,
                         y.name,
                         x.priority.unwrap_or_default(),
-                        shared.count(),
-                        if shared.count() == 1 { "" } else { "s" }
                     ),
                 )
                 .at(y.span.clone())
