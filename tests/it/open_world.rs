@@ -311,3 +311,54 @@ fn deny_all_in_an_empty_namespace_selects_future_pods() {
     assert_eq!(codes(&open()), 0);
     assert_eq!(codes(&Options::default()), 1);
 }
+
+/// #15 item 4 (OW-6): a namespace declared under `cluster:` is known with
+/// its labels, so neither `namespace-assumed` nor `namespace-label-unknown`
+/// fires for it, in either world; undeclared, both fire in the closed
+/// world. (In the open world an unknown label is no finding: the selector
+/// admits the representative of namespaces created later, OW-2.)
+#[test]
+fn namespaces_declared_under_cluster_clear_assumed_and_label_unknown() {
+    use reachdiff::config::Config;
+    use reachdiff::diag::Code;
+    let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-monitoring, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: monitoring}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: dns, namespace: monitoring}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n";
+    let codes = |config: &str, open_world: bool| -> Vec<Code> {
+        let cfg = Config::parse(".reachdiff.yaml", config).expect("valid");
+        let mut opts = if open_world {
+            open()
+        } else {
+            Options::default()
+        };
+        opts.load.external_namespaces = cfg.external_namespaces();
+        if open_world {
+            cfg.apply_cluster(&mut opts).expect("applies");
+        }
+        let a = analyze(&revision(&[("m.yaml", text)]), &opts).expect("valid");
+        let mut codes: Vec<Code> = a.diagnostics.iter().map(|d| d.code).collect();
+        codes.extend(reachdiff::findings::findings(&a).iter().map(|f| f.code()));
+        codes
+    };
+    let undeclared = codes("{}\n", false);
+    assert!(
+        undeclared.contains(&Code::NamespaceAssumed),
+        "{undeclared:?}"
+    );
+    assert!(
+        undeclared.contains(&Code::NamespaceLabelUnknown),
+        "{undeclared:?}"
+    );
+    let undeclared = codes("{}\n", true);
+    assert!(
+        undeclared.contains(&Code::NamespaceAssumed),
+        "{undeclared:?}"
+    );
+    let declared = "cluster:\n  namespaces:\n    monitoring: {labels: {team: monitoring}}\n";
+    for open_world in [false, true] {
+        let declared = codes(declared, open_world);
+        assert!(!declared.contains(&Code::NamespaceAssumed), "{declared:?}");
+        assert!(
+            !declared.contains(&Code::NamespaceLabelUnknown),
+            "{declared:?}"
+        );
+    }
+}
