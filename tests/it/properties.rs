@@ -17,6 +17,25 @@ pub(crate) struct Cluster {
     pods: Vec<(usize, usize, usize)>,
     ns_team: [usize; 3],
     policies: Vec<Policy>,
+    /// AdminNetworkPolicies, and at most one BaselineAdminNetworkPolicy.
+    admin: Vec<AdminGen>,
+}
+
+#[derive(Debug, Clone)]
+struct AdminGen {
+    baseline: bool,
+    priority: u32,
+    subject: AdminPeerGen,
+    /// (ingress?, action 0 Allow / 1 Deny / 2 Pass, peer, port 80 only?)
+    rules: Vec<(bool, u8, AdminPeerGen, bool)>,
+}
+
+/// Admin subjects and peers (AP-7): namespaces by team, or pods by app in
+/// namespaces by team (`None`: every namespace).
+#[derive(Debug, Clone)]
+enum AdminPeerGen {
+    Namespaces(Option<usize>),
+    Pods(Option<usize>, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -88,21 +107,95 @@ fn policy() -> impl Strategy<Value = Policy> {
         })
 }
 
+fn admin_peer() -> impl Strategy<Value = AdminPeerGen> {
+    prop_oneof![
+        proptest::option::of(0..2usize).prop_map(AdminPeerGen::Namespaces),
+        (proptest::option::of(0..2usize), 0..3usize).prop_map(|(t, a)| AdminPeerGen::Pods(t, a)),
+    ]
+}
+
+fn admin() -> impl Strategy<Value = AdminGen> {
+    (
+        any::<bool>(),
+        0..3u32,
+        admin_peer(),
+        proptest::collection::vec((any::<bool>(), 0..3u8, admin_peer(), any::<bool>()), 0..3),
+    )
+        .prop_map(|(baseline, priority, subject, rules)| AdminGen {
+            baseline,
+            priority,
+            subject,
+            rules,
+        })
+}
+
 pub(crate) fn cluster() -> impl Strategy<Value = Cluster> {
     (
         proptest::collection::btree_set((0..3usize, 0..3usize), 1..7),
         proptest::collection::vec(0..2usize, 3),
         proptest::collection::vec(policy(), 0..5),
         proptest::collection::vec(0..2usize, 9),
+        proptest::collection::vec(admin(), 0..3),
     )
-        .prop_map(|(pods, teams, policies, tiers)| Cluster {
-            pods: pods
-                .into_iter()
-                .map(|(n, a)| (n, a, tiers[n * 3 + a]))
-                .collect(),
-            ns_team: [teams[0], teams[1], teams[2]],
-            policies,
+        .prop_map(|(pods, teams, policies, tiers, mut admin)| {
+            // One baseline at most (the singleton `default`), no Pass in it.
+            let mut seen_baseline = false;
+            admin.retain(|a| !a.baseline || !std::mem::replace(&mut seen_baseline, true));
+            for a in admin.iter_mut().filter(|a| a.baseline) {
+                a.rules.iter_mut().for_each(|r| r.1 %= 2);
+            }
+            Cluster {
+                pods: pods
+                    .into_iter()
+                    .map(|(n, a)| (n, a, tiers[n * 3 + a]))
+                    .collect(),
+                ns_team: [teams[0], teams[1], teams[2]],
+                policies,
+                admin,
+            }
         })
+}
+
+fn admin_peer_yaml(p: &AdminPeerGen) -> String {
+    let ns = |t: &Option<usize>| match t {
+        Some(t) => format!("{{matchLabels: {{team: t{t}}}}}"),
+        None => "{}".to_string(),
+    };
+    match p {
+        AdminPeerGen::Namespaces(t) => format!("{{namespaces: {}}}", ns(t)),
+        AdminPeerGen::Pods(t, a) => format!(
+            "{{pods: {{namespaceSelector: {}, podSelector: {{matchLabels: {{app: {}}}}}}}}}",
+            ns(t),
+            APPS[*a]
+        ),
+    }
+}
+
+fn admin_yaml(out: &mut String, i: usize, a: &AdminGen) {
+    if a.baseline {
+        out.push_str("---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n");
+    } else {
+        out.push_str(&format!("---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: a{i}}}\nspec:\n  priority: {}\n", a.priority));
+    }
+    let subject = admin_peer_yaml(&a.subject);
+    out.push_str(&format!("  subject: {subject}\n"));
+    for (ingress, key, peers) in [(true, "ingress", "from"), (false, "egress", "to")] {
+        let rules: Vec<_> = a.rules.iter().filter(|r| r.0 == ingress).collect();
+        if rules.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  {key}:\n"));
+        for (_, action, peer, port80) in rules {
+            let action = ["Allow", "Deny", "Pass"][*action as usize];
+            out.push_str(&format!(
+                "  - action: {action}\n    {peers}: [{}]\n",
+                admin_peer_yaml(peer)
+            ));
+            if *port80 {
+                out.push_str("    ports: [{portNumber: {protocol: TCP, port: 80}}]\n");
+            }
+        }
+    }
 }
 
 fn peer_yaml(p: &PeerGen) -> String {
@@ -208,6 +301,9 @@ pub(crate) fn yaml(c: &Cluster) -> String {
         }
         rules_yaml(&mut out, "ingress", "from", &p.ingress);
         rules_yaml(&mut out, "egress", "to", &p.egress);
+    }
+    for (i, a) in c.admin.iter().enumerate() {
+        admin_yaml(&mut out, i, a);
     }
     out
 }
