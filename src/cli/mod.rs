@@ -286,45 +286,55 @@ fn print_failure(f: &InputFailure) -> ExitCode {
 /// Writes the report to the chosen place; a file is written to a temporary
 /// sibling and renamed, so it is never left half-written.
 fn emit(output: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
-    match output {
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        }
-        Some(path) => {
-            // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO)
-            // is written in place: renaming over it would replace it.
-            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                return f
-                    .write_all(text.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
-            }
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = dir.join(format!(
-                ".{}.reachdiff-tmp",
-                path.file_name()
-                    .map_or("out".into(), |n| n.to_string_lossy())
-            ));
-            std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-            std::fs::rename(&tmp, path).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                anyhow::anyhow!("{}: {e}", path.display())
-            })?;
-            Ok(())
-        }
+    stream(output, |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes a report as it is produced: to stdout, or to `--output` through
+/// a temporary sibling renamed at the end, so a failed run never leaves
+/// half a document where the full one is expected.
+fn stream(
+    output: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let Some(path) = output else {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        return match write(&mut out).and_then(|()| out.flush()) {
+            Ok(()) => Ok(()),
+            // A closed pipe (`| head`) is not an error worth a message.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let named = |e: std::io::Error| anyhow::anyhow!("{}: {e}", path.display());
+    // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO) is
+    // written in place: renaming over it would replace it.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(named)?;
+        let mut out = std::io::BufWriter::new(f);
+        return write(&mut out).and_then(|()| out.flush()).map_err(named);
     }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.reachdiff-tmp",
+        path.file_name()
+            .map_or("out".into(), |n| n.to_string_lossy())
+    ));
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut out = std::io::BufWriter::new(f);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(named(e));
+    }
+    Ok(())
 }
 
 /// Reads and analyses the one revision of `reach` and `lint`, printing its

@@ -1,10 +1,13 @@
 //! `reachdiff reach`: the reachability of one revision.
 
-use super::{Common, RevisionArgs, Timer, emit, print_diagnostics, stdout_style};
+use super::{Common, RevisionArgs, Timer, print_diagnostics, stdout_style, stream};
+use crate::analysis::Analyzed;
+use crate::reach::Endpoint;
 use crate::report;
 use crate::report::style::sanitize;
 use crate::review::SideError;
 use clap::ValueEnum;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -12,6 +15,17 @@ pub enum ReachFormat {
     Text,
     Json,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Grouping {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Above this many endpoints, `reach` in text groups by default: a flat
+/// listing of millions of rows is for machines, not for a person.
+const GROUP_ABOVE: usize = 2_000;
 
 #[derive(clap::Args, Debug)]
 pub struct ReachArgs {
@@ -25,16 +39,74 @@ pub struct ReachArgs {
     /// Only rows to these destinations (same forms as --from; repeatable).
     #[arg(long, value_name = "ENDPOINT")]
     pub to: Vec<String>,
+    /// Print endpoints that every policy treats alike once, as a class with
+    /// its members, and the rows between classes (JSON: reachdiff/reach-groups/v1).
+    /// `auto`: grouped for text above 2,000 endpoints.
+    #[arg(long, value_enum, default_value_t = Grouping::Auto, value_name = "WHEN")]
+    pub group: Grouping,
     #[command(flatten)]
     pub common: Common,
 }
 
-/// One environment's part of the report: its rendered reach report, or
-/// the errors that stopped it.
+/// One environment analysed, with the endpoints to list.
+struct Chosen {
+    analyzed: Analyzed,
+    srcs: Vec<Endpoint>,
+    dsts: Vec<Endpoint>,
+}
+
+/// One environment's part of the report: what to list, or the errors that
+/// stopped it.
 struct Section {
     name: String,
     why: Option<String>,
-    report: Result<String, Vec<SideError>>,
+    report: Result<Chosen, Vec<SideError>>,
+}
+
+/// How to write one environment's listing.
+#[derive(Clone, Copy)]
+struct Style {
+    format: ReachFormat,
+    group: Grouping,
+}
+
+impl Style {
+    /// Writes one environment's document as its rows are computed.
+    fn write(self, c: &Chosen, out: &mut dyn Write) -> std::io::Result<()> {
+        let listing = report::reach::Listing {
+            analysis: &c.analyzed.analysis,
+            srcs: &c.srcs,
+            dsts: &c.dsts,
+        };
+        let grouped = match self.group {
+            Grouping::Always => true,
+            Grouping::Never => false,
+            Grouping::Auto => {
+                self.format == ReachFormat::Text && c.srcs.len().max(c.dsts.len()) > GROUP_ABOVE
+            }
+        };
+        let diags = &c.analyzed.diagnostics;
+        let groups = grouped.then(|| report::reach::Groups::new(&listing));
+        match (self.format, &groups) {
+            (ReachFormat::Json, None) => report::reach::write_json(&listing, diags, out),
+            (ReachFormat::Json, Some(g)) => {
+                report::reach::write_groups_json(&listing, g, diags, out)
+            }
+            (ReachFormat::Text, None) => report::reach::write_text(&listing, stdout_style(), out),
+            (ReachFormat::Text, Some(g)) => {
+                report::reach::write_groups_text(&listing, g, stdout_style(), out)
+            }
+        }
+    }
+
+    /// One environment's document as a string (several environments are
+    /// one document around them).
+    fn render(self, c: &Chosen) -> String {
+        let mut buf = Vec::new();
+        // Writing to memory cannot fail.
+        let _ = self.write(c, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
 }
 
 pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
@@ -43,6 +115,7 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
         format,
         from,
         to,
+        group,
         common,
     } = args;
     let mut timer = Timer::new();
@@ -53,7 +126,6 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     };
     // One environment chosen with --env is one cluster: the plain report.
     let single = done.is_single() || (source.env.is_some() && done.environments.len() == 1);
-    let mut rows = 0;
     let mut sections: Vec<Section> = Vec::new();
     let mut matched: std::collections::BTreeSet<String> = Default::default();
     for env in done.environments {
@@ -74,7 +146,7 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
         };
         print_diagnostics(&analyzed.diagnostics, common.verbose);
         let a = &analyzed.analysis;
-        let mut pick = |patterns: &[String]| -> Vec<crate::reach::Endpoint> {
+        let mut pick = |patterns: &[String]| -> Vec<Endpoint> {
             if patterns.is_empty() {
                 return a.endpoints();
             }
@@ -90,26 +162,20 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
             v.dedup();
             v
         };
-        let srcs = pick(&from);
-        let dsts = pick(&to);
-        let conns = a.connections_between(&srcs, &dsts);
-        rows += conns.len();
-        let text = match format {
-            ReachFormat::Json => {
-                report::json::render_reach(&analyzed.analysis, &conns, &analyzed.diagnostics)
-            }
-            ReachFormat::Text => {
-                report::text::render_reach(&analyzed.analysis, &conns, stdout_style())
-            }
-        };
+        let (srcs, dsts) = (pick(&from), pick(&to));
         sections.push(Section {
             name,
             why: env.why,
-            report: Ok(text),
+            report: Ok(Chosen {
+                analyzed,
+                srcs,
+                dsts,
+            }),
         });
     }
     // A pattern that matches nothing anywhere is a mistake, not an empty
-    // answer (with one cluster: exactly as before).
+    // answer (with one cluster: exactly as before). Every input error is
+    // decided here, before the first byte is written.
     let analysed = sections.iter().any(|s| s.report.is_ok());
     if let Some(p) = from
         .iter()
@@ -120,57 +186,28 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     }
     timer.mark("listing");
     let failed = sections.iter().any(|s| s.report.is_err());
-    let text = match (single, format) {
-        (true, _) => sections
-            .pop()
-            .and_then(|s| s.report.ok())
-            .unwrap_or_default(),
-        (false, ReachFormat::Json) => report::json::render_reach_environments(
-            &sections
-                .iter()
-                .map(|s| report::json::ReachEnvironment {
-                    name: &s.name,
-                    why: s.why.as_deref(),
-                    report: match &s.report {
-                        Ok(text) => Ok(text.clone()),
-                        Err(errors) => Err(errors.as_slice()),
-                    },
-                })
-                .collect::<Vec<_>>(),
-        ),
-        (false, ReachFormat::Text) => {
-            let mut out = String::new();
-            for Section {
-                name,
-                why,
-                report: r,
-            } in &sections
-            {
-                out.push_str(&format!("=== environment {} ===\n", sanitize(name)));
-                if let Some(w) = why {
-                    out.push_str(&format!("({})\n", sanitize(w)));
-                }
-                match r {
-                    Ok(t) => out.push_str(t),
-                    Err(errors) => {
-                        out.push_str("not analysed:\n");
-                        for e in errors {
-                            out.push_str(&format!("  error: {}\n", sanitize(&e.to_string())));
-                        }
-                    }
-                }
-                out.push('\n');
+    let style = Style { format, group };
+    if single {
+        // One cluster: rows are written as they are computed (#16).
+        match sections.first() {
+            Some(Section { report: Ok(c), .. }) => {
+                stream(common.output.as_ref(), |out| style.write(c, out))?
             }
-            for n in &done.notes {
-                out.push_str(&format!("left out: {}\n", sanitize(n)));
-            }
-            out
+            // What stopped it is on stderr; the report is empty, as before.
+            _ => stream(common.output.as_ref(), |_| Ok(()))?,
         }
-    };
-    emit(common.output.as_ref(), &text)?;
-    timer.mark("render+write");
+    } else {
+        let text = environments_report(&sections, &done.notes, style);
+        stream(common.output.as_ref(), |out| out.write_all(text.as_bytes()))?;
+    }
+    timer.mark("rows+write");
     if common.timings {
-        timer.print(&format!("{rows} rows"));
+        let endpoints: usize = sections
+            .iter()
+            .filter_map(|s| s.report.as_ref().ok())
+            .map(|c| c.srcs.len().max(c.dsts.len()))
+            .sum();
+        timer.print(&format!("{endpoints} endpoints"));
     }
     // An environment that could not be analysed trips the built-in gate
     // `analysis-incomplete`, as in `diff`.
@@ -179,4 +216,50 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Several environments: one document with a section each (each section
+/// rendered whole).
+fn environments_report(sections: &[Section], notes: &[String], style: Style) -> String {
+    if style.format == ReachFormat::Json {
+        let rendered: Vec<Result<String, &[SideError]>> = sections
+            .iter()
+            .map(|s| match &s.report {
+                Ok(c) => Ok(style.render(c)),
+                Err(errors) => Err(errors.as_slice()),
+            })
+            .collect();
+        return report::json::render_reach_environments(
+            &sections
+                .iter()
+                .zip(rendered)
+                .map(|(s, report)| report::json::ReachEnvironment {
+                    name: &s.name,
+                    why: s.why.as_deref(),
+                    report,
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let mut out = String::new();
+    for s in sections {
+        out.push_str(&format!("=== environment {} ===\n", sanitize(&s.name)));
+        if let Some(w) = &s.why {
+            out.push_str(&format!("({})\n", sanitize(w)));
+        }
+        match &s.report {
+            Ok(c) => out.push_str(&style.render(c)),
+            Err(errors) => {
+                out.push_str("not analysed:\n");
+                for e in errors {
+                    out.push_str(&format!("  error: {}\n", sanitize(&e.to_string())));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    for n in notes {
+        out.push_str(&format!("left out: {}\n", sanitize(n)));
+    }
+    out
 }

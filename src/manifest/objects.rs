@@ -13,7 +13,7 @@ pub struct Namespace {
     pub span: Option<Span>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ContainerPort {
     pub name: Option<String>,
     pub port: u16,

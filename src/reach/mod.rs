@@ -6,6 +6,7 @@
 //! answered by walking two short chains; full listings and diffs iterate
 //! only the rows and columns they need.
 
+pub mod classes;
 mod compile;
 pub mod open_world;
 pub mod rules;
@@ -352,6 +353,42 @@ impl Analysis {
                 (!c.is_empty()).then_some((dst, c))
             })
             .collect()
+    }
+
+    /// Every allowed connection from `srcs` to `dsts`, in that order (all
+    /// destinations of the first source, then of the second, ...), handed
+    /// to `sink` as they are computed: a block of sources at a time, in
+    /// parallel, so memory holds one block of rows, never the whole answer
+    /// (which is quadratic in the endpoints). Stops at the sink's first
+    /// error. Returns the number of rows.
+    pub fn each_row<E>(
+        &self,
+        srcs: &[Endpoint],
+        dsts: &[Endpoint],
+        mut sink: impl FnMut(Endpoint, Endpoint, &ConnSet) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        // About 2^16 pairs per block: enough work to share between threads,
+        // little enough that the first rows come out at once.
+        let block = ((1usize << 16) / dsts.len().max(1)).clamp(1, 1024);
+        let mut n = 0;
+        for chunk in srcs.chunks(block) {
+            let rows: Vec<Vec<(Endpoint, ConnSet)>> = match chunk {
+                // One long row: share its destinations between threads.
+                [s] => vec![
+                    dsts.par_chunks(4096)
+                        .flat_map_iter(|ds| self.row(*s, ds))
+                        .collect(),
+                ],
+                _ => chunk.par_iter().map(|&s| self.row(s, dsts)).collect(),
+            };
+            for (&s, row) in chunk.iter().zip(rows) {
+                for (d, c) in row {
+                    sink(s, d, &c)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// All allowed connections, sorted by (src id, dst id). Quadratic in the

@@ -142,37 +142,6 @@ impl From<&Diagnostic> for DiagnosticJson {
     }
 }
 
-#[derive(Serialize)]
-struct ReachJson<'a> {
-    schema: &'static str,
-    endpoints: Vec<EndpointJson>,
-    connections: &'a [ConnectionJson],
-    diagnostics: Vec<DiagnosticJson>,
-}
-
-pub fn render_reach(
-    a: &Analysis,
-    conns: &[(Endpoint, Endpoint, ConnSet)],
-    diags: &[Diagnostic],
-) -> String {
-    let endpoints: Vec<EndpointJson> = a
-        .endpoints()
-        .into_iter()
-        .map(|e| EndpointJson::from_analysis(a, e))
-        .collect();
-    let rows: Vec<ConnectionJson> = conns
-        .iter()
-        .flat_map(|(s, d, c)| rows(&a.endpoint_id(*s), &a.endpoint_id(*d), c))
-        .collect();
-    let doc = ReachJson {
-        schema: REACH_SCHEMA,
-        endpoints,
-        connections: &rows,
-        diagnostics: diags.iter().map(DiagnosticJson::from).collect(),
-    };
-    to_string(&doc)
-}
-
 pub(crate) fn to_string<T: Serialize>(doc: &T) -> String {
     // Serialising plain data structs cannot fail; fall back to an empty
     // object rather than panicking if it ever does.

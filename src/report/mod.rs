@@ -5,6 +5,7 @@ pub mod escape;
 pub mod json;
 pub mod lint;
 pub mod markdown;
+pub mod reach;
 pub mod style;
 pub mod text;
 

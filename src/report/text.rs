@@ -2,82 +2,11 @@
 
 use super::style::{Style, sanitize};
 use crate::comparison::Comparison;
-use crate::model::ConnSet;
-use crate::reach::{Analysis, Endpoint};
 use crate::review::cause;
 use crate::review::gate::GateOutcome;
 use crate::review::view::{DiffView, Group, Part, Phrase};
 use crate::words::plural;
 use std::fmt::Write;
-
-fn group_of(a: &Analysis, e: Endpoint) -> String {
-    match e {
-        Endpoint::Workload(w) => match &a.workloads[w].representative {
-            Some(_) => "the rest of the cluster".to_string(),
-            None => format!("namespace {}", a.workloads[w].namespace),
-        },
-        Endpoint::Atom(_) => "external addresses".to_string(),
-    }
-}
-
-/// The `reach` listing grouped by source namespace.
-pub fn render_reach(a: &Analysis, conns: &[(Endpoint, Endpoint, ConnSet)], style: Style) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}, {}, {}, {}",
-        plural(
-            a.workloads
-                .iter()
-                .filter(|w| w.representative.is_none())
-                .count(),
-            "workload",
-            "workloads"
-        ),
-        plural(a.atoms.len(), "external block", "external blocks"),
-        plural(a.policies.len(), "policy", "policies"),
-        plural(conns.len(), "allowed connection", "allowed connections"),
-    );
-    let reps: Vec<String> = a
-        .workloads
-        .iter()
-        .filter_map(|w| w.representative.as_ref())
-        .map(|r| sanitize(&r.id))
-        .collect();
-    if !reps.is_empty() {
-        let more = reps.len().saturating_sub(6);
-        let shown = reps[..reps.len() - more].join(", ");
-        // OW-1: the rest of the cluster, which `--closed-world` leaves out.
-        let _ = writeln!(
-            out,
-            "{} for pods outside the repository ({shown}{}; --closed-world leaves them out)",
-            plural(reps.len(), "representative", "representatives"),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut groups: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
-        Default::default();
-    for (s, d, c) in conns {
-        groups.entry(group_of(a, *s)).or_default().push((
-            sanitize(&a.endpoint_id(*s)),
-            sanitize(&a.endpoint_id(*d)),
-            crate::words::conn_text(c),
-        ));
-    }
-    for (group, rows) in groups {
-        let _ = writeln!(out, "\n{}", style.bold(&sanitize(&group)));
-        let ws = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-        let wd = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-        for (s, d, c) in rows {
-            let _ = writeln!(out, "  {s:<ws$}  →  {d:<wd$}  {}", style.cyan(&c));
-        }
-    }
-    out
-}
 
 fn phrase_text(p: &Phrase, style: Style) -> String {
     p.0.iter()

@@ -42,6 +42,8 @@ mod open_world;
 /// Generated clusters: the diff equals reach(head) minus reach(base) and
 /// the reverse, every changed row has a cause, analysis never panics.
 mod properties;
+/// `reach` listings: streamed rows and the grouped answer.
+mod reach_listing;
 /// Rendering: kustomize overlays, built-in transformers and Helm charts;
 /// citations followed into the commit; refusals with remedies; what a
 /// render exports; no network.
