@@ -499,7 +499,7 @@ impl From<WireAnalysed> for Analysed {
 /// `attempts` so that a commit that went over budget, or was being analysed
 /// when the process died twice, is concluded instead of tried again.
 pub fn analyse_recorded(
-    attempts: &super::attempts::FileAttempts,
+    attempts: &super::store::Attempts<'_>,
     budget: Budget,
     repo: &str,
     req: &AnalysisRequest,

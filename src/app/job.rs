@@ -15,7 +15,8 @@ use super::auth::Tokens;
 use super::cache::RepoCache;
 use super::events::{CHECK_NAME, JobSpec};
 use super::metrics::Metrics;
-use super::queue::{Job, Queue};
+use super::queue::Job;
+use super::store::{Lease, Store};
 use crate::diag::{Diagnostic, Severity};
 use crate::github::publish::{self, Bot, PullRef, ReviewOutcome};
 use crate::github::{self, CheckOutput, Client, GitHubApi, GitHubError, NewCheckRun};
@@ -37,19 +38,36 @@ pub const MAX_ANNOTATIONS: usize = 500;
 pub struct Ctx {
     pub tokens: Arc<Tokens>,
     pub cache: RepoCache,
-    pub queue: Arc<Queue>,
+    /// Jobs, deliveries and the no-retry record: in the process, or shared
+    /// by the replicas in PostgreSQL.
+    pub store: Arc<Store>,
+    /// The runtime, for the store's calls from a job's blocking thread.
+    pub rt: tokio::runtime::Handle,
     pub metrics: Arc<Metrics>,
     pub app_id: u64,
     pub clone_policy: super::ClonePolicy,
     /// What one analysis may use (a child process per analysis).
     pub budget: super::contain::Budget,
-    /// Analyses that went over budget or died with the process.
-    pub attempts: Arc<super::attempts::FileAttempts>,
     /// The App's bot login (`{slug}[bot]`), asked of GitHub once.
     pub bot: std::sync::OnceLock<String>,
 }
 
 impl Ctx {
+    /// Whether `head` is the newest head the store has for `key`.
+    fn is_current(&self, key: &super::events::PullKey, head: &str) -> bool {
+        self.rt.block_on(self.store.is_current(key, head))
+    }
+
+    /// Whether `lease` is still this replica's: asked before every GitHub
+    /// write, so that a replica whose job was taken over stops writing.
+    fn mine(&self, lease: &Lease) -> bool {
+        let mine = self.rt.block_on(self.store.still_mine(lease));
+        if !mine {
+            tracing::warn!("the job is no longer this replica's: not writing to GitHub");
+        }
+        mine
+    }
+
     /// The login the App's comments carry: `{slug}[bot]` from `GET /app`.
     /// Only comments by it are taken for reachdiff's.
     pub fn bot_login(&self) -> Result<&str, GitHubError> {
@@ -113,6 +131,8 @@ struct CheckRun<'a> {
     client: &'a Client,
     repo: &'a str,
     id: u64,
+    ctx: &'a Ctx,
+    lease: &'a Lease,
 }
 
 impl<'a> CheckRun<'a> {
@@ -121,7 +141,7 @@ impl<'a> CheckRun<'a> {
     /// has one is answered by it (a redelivery, a late or repeated event, a
     /// restart's reconciliation), and one left in progress by a process
     /// that died is adopted. A re-run or a new base asks for a new one.
-    fn open(ctx: &Ctx, client: &'a Client, spec: &'a JobSpec) -> Opened<'a> {
+    fn open(ctx: &'a Ctx, lease: &'a Lease, client: &'a Client, spec: &'a JobSpec) -> Opened<'a> {
         let external_id = match &spec.merge_group {
             Some(r) => r.clone(),
             None => spec.number.to_string(),
@@ -137,6 +157,7 @@ impl<'a> CheckRun<'a> {
                 tracing::info!(check_run = id, "adopting the check run left in progress");
                 (id, html_url)
             }
+            Existing::None if !ctx.mine(lease) => return Opened::Failed,
             Existing::None => match create_run(client, spec, &external_id) {
                 Some(created) => created,
                 None => return Opened::Failed,
@@ -147,6 +168,8 @@ impl<'a> CheckRun<'a> {
                 client,
                 repo: &spec.repo,
                 id,
+                ctx,
+                lease,
             },
             html_url,
         )
@@ -207,6 +230,11 @@ impl<'a> CheckRun<'a> {
         output: CheckOutput,
         annotations: &[Annotation],
     ) -> Result<(), GitHubError> {
+        if !self.ctx.mine(self.lease) {
+            return Err(GitHubError::Setup(
+                "the job was taken over by another replica".into(),
+            ));
+        }
         publish::complete_check_run(
             self.client,
             self.repo,
@@ -231,30 +259,58 @@ impl<'a> CheckRun<'a> {
     }
 }
 
-/// Whether `spec`'s head is still its pull request's newest: the queue's
-/// memory first, then GitHub's own answer, which survives restarts (a
-/// captured delivery replayed after one must not roll the comment back to
-/// an old head). A merge group has no pull request to ask about. When
-/// GitHub cannot answer, the queue's memory stands.
+/// Whether `spec`'s head is still its pull request's newest: GitHub's own
+/// answer, which neither arrival order (GitHub may deliver out of order, to
+/// any replica) nor a restart can fool (a captured delivery replayed after
+/// one must not roll the comment back to an old head). A merge group has
+/// no pull request to ask about, and when GitHub cannot answer, the
+/// store's newest delivered head stands.
 fn still_newest(ctx: &Ctx, client: &Client, spec: &JobSpec) -> bool {
-    if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
-        return false;
-    }
     if spec.merge_group.is_some() {
-        return true;
+        return ctx.is_current(&spec.key(), &spec.head_sha);
     }
     match client.pull_request(&spec.repo, spec.number) {
-        Ok(pr) => pr.head_sha.eq_ignore_ascii_case(&spec.head_sha),
+        Ok(pr) if pr.head_sha.eq_ignore_ascii_case(&spec.head_sha) => true,
+        Ok(pr) => {
+            hand_on(ctx, spec, &pr);
+            false
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not ask GitHub for the pull request's head");
-            true
+            ctx.is_current(&spec.key(), &spec.head_sha)
         }
+    }
+}
+
+/// GitHub says the pull request's head is another commit than the job's:
+/// an older delivery arrived late, or a newer one is not in yet. The job
+/// hands the question on to GitHub's head (unless that head is already
+/// pending or running), so that arrival order never decides which head
+/// is reported, and the newest head is never left unanalysed.
+fn hand_on(ctx: &Ctx, spec: &JobSpec, pr: &github::PullRequest) {
+    if pr.state != "open" || !github::is_sha(&pr.head_sha) || !github::is_sha(&pr.base_sha) {
+        return;
+    }
+    let newest = JobSpec {
+        base_sha: pr.base_sha.to_ascii_lowercase(),
+        head_sha: pr.head_sha.to_ascii_lowercase(),
+        fresh: false,
+        ..spec.clone()
+    };
+    let job = Job {
+        spec: newest,
+        received: Instant::now(),
+    };
+    match ctx.rt.block_on(ctx.store.push(job, true)) {
+        Ok(Some(_)) => tracing::info!(head = %pr.head_sha, "handed on to GitHub's head"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not hand the job on to GitHub's head"),
     }
 }
 
 /// Runs one job. Never panics on input; every failure ends in a check run
 /// that says what went wrong when one could be created.
-pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
+pub fn run(ctx: &Ctx, lease: &Lease, job: &Job) -> Outcome {
     let spec = &job.spec;
     let key = spec.key();
     let log = tracing::info_span!("job", pr = %key, head = %&spec.head_sha[..12.min(spec.head_sha.len())]);
@@ -264,7 +320,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
         tracing::info!("superseded before it started");
         return Outcome::Superseded;
     }
-    let (run, html_url) = match CheckRun::open(ctx, &client, spec) {
+    let (run, html_url) = match CheckRun::open(ctx, lease, &client, spec) {
         Opened::Run(run, html_url) => (run, html_url),
         Opened::Completed => {
             tracing::info!("this head already has a completed check run");
@@ -277,7 +333,7 @@ pub fn run(ctx: &Ctx, job: &Job) -> Outcome {
     ctx.metrics
         .analysis_seconds(started.elapsed().as_secs_f64());
 
-    if !ctx.queue.is_current(&key, &spec.head_sha) {
+    if !still_newest(ctx, &client, spec) {
         tracing::info!("superseded while it ran: concluding cancelled, posting nothing");
         run.supersede("A newer commit was pushed to this pull request while this one was analysed; its check run has the result.");
         return Outcome::Superseded;
@@ -306,7 +362,8 @@ fn fetch_and_analyse(ctx: &Ctx, spec: &JobSpec, check_url: Option<String>) -> An
     };
     // In a child process within the job budget, unless the no-retry record
     // refuses it.
-    let analysed = super::contain::analyse_recorded(&ctx.attempts, ctx.budget, &spec.repo, &req);
+    let attempts = ctx.store.attempts(&ctx.rt);
+    let analysed = super::contain::analyse_recorded(&attempts, ctx.budget, &spec.repo, &req);
     // SECURITY: the cache's paths are the server's business, not the pull
     // request's.
     match analysed {
@@ -375,6 +432,11 @@ fn existing_run(ctx: &Ctx, client: &Client, spec: &JobSpec, external_id: &str) -
     };
     let status =
         |c: &serde_json::Value| c.get("status").and_then(|v| v.as_str()).map(str::to_string);
+    // A run concluded `cancelled` (superseded) is no answer: a head that
+    // is the newest again gets one.
+    let cancelled =
+        |c: &serde_json::Value| c.get("conclusion").and_then(|v| v.as_str()) == Some("cancelled");
+    let runs: Vec<serde_json::Value> = runs.into_iter().filter(|c| !cancelled(c)).collect();
     if runs
         .iter()
         .filter(ours)
@@ -702,7 +764,7 @@ fn publish(
         tracing::info!(conclusion, "reported (merge group)");
         return r.outcome;
     }
-    if !ctx.queue.is_current(&spec.key(), &spec.head_sha) {
+    if !still_newest(ctx, client, spec) {
         tracing::info!("superseded after the check run: the newer head writes the comment");
         return r.outcome;
     }
@@ -721,11 +783,14 @@ fn publish(
     };
     // The sticky comment: created when there is something to say, updated
     // whenever it exists (also to say a later push changed nothing).
+    if !run.ctx.mine(run.lease) {
+        return r.outcome;
+    }
     match publish::publish_sticky(client, &bot, pull, MARKER, &r.comment, r.changed_or_tripped) {
         Ok(s) => tracing::info!(comment = s.as_str(), conclusion, "reported"),
         Err(e) => tracing::error!(error = %e, "could not write the pull-request comment"),
     }
-    if let Some(responsible) = &r.review {
+    if let Some(responsible) = r.review.as_ref().filter(|_| run.ctx.mine(run.lease)) {
         match publish::publish_review(client, &bot, pull, responsible, &|f| f.to_string()) {
             Ok(ReviewOutcome::Posted { deleted, posted }) => {
                 tracing::info!(deleted, posted, "review")

@@ -24,7 +24,9 @@ pub mod metrics;
 pub mod queue;
 pub mod reconcile;
 pub mod server;
+pub mod shared;
 pub mod signature;
+pub mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +58,14 @@ pub struct Settings {
     pub allow_local_clone_urls: bool,
     /// Memory and time of one analysis.
     pub budget: contain::Budget,
+    /// `postgres://…`: the queue shared by several replicas; none: the
+    /// process's own (one replica).
+    pub queue_url: Option<String>,
+    /// How long a job's lease outlives its replica's last heartbeat: the
+    /// time after which another replica takes a dead replica's job over.
+    pub queue_recovery: Duration,
+    /// This replica's name in the shared queue (host name and process).
+    pub replica: String,
 }
 
 /// Where repositories may be fetched from: the GitHub server whose clone
@@ -199,6 +209,25 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
         .max_blocking_threads(settings.workers + 8)
         .enable_all()
         .build()?;
+    if settings.queue_url.is_some() && settings.queue_recovery <= settings.policy.timeout {
+        anyhow::bail!(
+            "REACHDIFF_QUEUE_RECOVERY_SECONDS ({}) must exceed --github-timeout ({}): a replica waiting on GitHub must not lose its job",
+            settings.queue_recovery.as_secs(),
+            settings.policy.timeout.as_secs()
+        );
+    }
+    let store = match &settings.queue_url {
+        None => store::Store::local(settings.queue_capacity, attempts),
+        Some(url) => store::Store::Shared(
+            rt.block_on(shared::Shared::open(
+                url,
+                &settings.replica,
+                settings.queue_recovery,
+                settings.queue_capacity,
+            ))
+            .map_err(|e| anyhow::anyhow!("--queue-url: {e}"))?,
+        ),
+    };
     let metrics = Arc::new(metrics::Metrics::default());
     let octo = {
         let _g = rt.enter();
@@ -219,13 +248,13 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
     let ctx = job::Ctx {
         tokens,
         cache,
-        queue: Arc::new(queue::Queue::new(settings.queue_capacity)),
+        store: Arc::new(store),
+        rt: rt.handle().clone(),
         metrics,
         app_id: settings.app_id,
         clone_policy: ClonePolicy::new(&settings.web_url, settings.allow_local_clone_urls),
         bot: std::sync::OnceLock::new(),
         budget: settings.budget,
-        attempts: Arc::new(attempts),
     };
     let result = rt.block_on(server::run(settings.clone(), ctx, secret));
     // Blocking jobs past the drain deadline are abandoned, not awaited:

@@ -91,19 +91,25 @@ fn reconcile_installation(
             if completed {
                 continue;
             }
-            let pushed = ctx.queue.push_unless_known(Job {
-                spec: JobSpec {
-                    installation,
-                    repo: name.to_string(),
-                    clone_url: clone_url.to_string(),
-                    number,
-                    merge_group: None,
-                    base_sha: base.to_ascii_lowercase(),
-                    head_sha: head.to_ascii_lowercase(),
-                    fresh: false,
-                },
-                received: Instant::now(),
-            });
+            let pushed = ctx
+                .rt
+                .block_on(ctx.store.push(
+                    Job {
+                        spec: JobSpec {
+                            installation,
+                            repo: name.to_string(),
+                            clone_url: clone_url.to_string(),
+                            number,
+                            merge_group: None,
+                            base_sha: base.to_ascii_lowercase(),
+                            head_sha: head.to_ascii_lowercase(),
+                            fresh: false,
+                        },
+                        received: Instant::now(),
+                    },
+                    true,
+                ))
+                .map_err(|e| GitHubError::Setup(format!("queueing: {e}")))?;
             if matches!(pushed, Some(Pushed::Queued | Pushed::Coalesced)) {
                 r.queued += 1;
                 tracing::info!(repo = name, number, "reconciliation queued a pull request");

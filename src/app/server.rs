@@ -5,7 +5,9 @@
 use super::events::{self, Routed};
 use super::job::{self, Ctx};
 use super::metrics::Metrics;
-use super::queue::{Deliveries, Job, Pushed, Queue};
+use super::queue::{Job, Pushed};
+use super::shared::Work;
+use super::store::Store;
 use super::{Settings, signature};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -25,8 +27,7 @@ pub struct AppState {
     /// buffered.
     bytes_in_flight: tokio::sync::Semaphore,
     deliveries_in_flight: tokio::sync::Semaphore,
-    queue: Arc<Queue>,
-    deliveries: Deliveries,
+    store: Arc<Store>,
     metrics: Arc<Metrics>,
     ready: AtomicBool,
     /// Wakes the reconciler early (installation events).
@@ -163,7 +164,17 @@ async fn webhook(
         s.metrics.delivery(&event, "bad-request");
         return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
     };
-    if !s.deliveries.first_time(delivery) {
+    let first = match s.store.first_delivery(delivery).await {
+        Ok(first) => first,
+        Err(e) => {
+            // GitHub shows the delivery as failed; reconciliation heals it
+            // once the database is back.
+            s.metrics.delivery(&event, "store-unavailable");
+            tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+            return busy("the queue database is unavailable");
+        }
+    };
+    if !first {
         s.metrics.delivery(&event, "duplicate");
         tracing::info!(delivery, "redelivery ignored");
         return reply(StatusCode::OK, "duplicate delivery ignored");
@@ -187,13 +198,28 @@ async fn webhook(
             reply(StatusCode::ACCEPTED, &format!("ignored: {why}"))
         }
         Routed::Closed(key) => {
-            s.queue.close_pull(&key);
+            if let Err(e) = s.store.close(&key).await {
+                s.store.forget_delivery(delivery).await;
+                s.metrics.delivery(&event, "store-unavailable");
+                tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+                return busy("the queue database is unavailable");
+            }
             s.metrics.delivery(&event, "closed");
             reply(StatusCode::ACCEPTED, "closed")
         }
         Routed::Installed { installation } => {
             s.metrics.delivery(&event, "installed");
             tracing::info!(installation, %event, "installed: reconciling");
+            match s.store.push_reconcile(installation).await {
+                // One keyed job for the fleet: whichever replica takes it.
+                Ok(true) => return reply(StatusCode::ACCEPTED, "reconciling"),
+                Ok(false) => {}
+                Err(e) => {
+                    s.store.forget_delivery(delivery).await;
+                    tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+                    return busy("the queue database is unavailable");
+                }
+            }
             s.reconcile_only
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -203,22 +229,31 @@ async fn webhook(
         }
         Routed::Analyse(jobs) => {
             let received = Instant::now();
-            let mut full = false;
+            let (mut full, mut unavailable) = (false, false);
             for spec in jobs {
                 let (pr, head) = (spec.key(), spec.head_sha.clone());
                 // The same head already pending or being analysed: that
                 // analysis answers this delivery too.
-                match s.queue.push_unless_known(Job { spec, received }) {
-                    Some(Pushed::Full) => full = true,
-                    Some(_) => tracing::info!(delivery, %pr, %head, "queued"),
-                    None => tracing::info!(delivery, %pr, %head, "already queued"),
+                match s.store.push(Job { spec, received }, true).await {
+                    Ok(Some(Pushed::Full)) => full = true,
+                    Ok(Some(_)) => tracing::info!(delivery, %pr, %head, "queued"),
+                    Ok(None) => tracing::info!(delivery, %pr, %head, "already queued"),
+                    Err(e) => {
+                        tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+                        unavailable = true;
+                    }
                 }
             }
-            if full {
+            if full || unavailable {
                 // Let a redelivery in; reconciliation also catches it.
-                s.deliveries.forget(delivery);
-                s.metrics.delivery(&event, "queue-full");
-                return busy("queue full");
+                s.store.forget_delivery(delivery).await;
+                let (result, why) = if unavailable {
+                    ("store-unavailable", "the queue database is unavailable")
+                } else {
+                    ("queue-full", "queue full")
+                };
+                s.metrics.delivery(&event, result);
+                return busy(why);
             }
             s.metrics.delivery(&event, "queued");
             reply(StatusCode::ACCEPTED, "queued")
@@ -231,7 +266,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    if s.ready.load(Ordering::SeqCst) {
+    if s.ready.load(Ordering::SeqCst) && s.store.ready() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
@@ -239,9 +274,15 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    // Fleet-wide with a shared store; a store that cannot answer shows as
+    // not ready, and its gauges as zero.
+    let (queued, running) = s.store.counts().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not count the jobs");
+        (0, 0)
+    });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(s.queue.depth(), s.queue.running()),
+        s.metrics.render(queued, running),
     )
         .into_response()
 }
@@ -326,19 +367,52 @@ async fn shutdown_signal() {
     }
 }
 
-/// One worker: jobs from the queue, each on a blocking thread, until the
-/// queue is shut.
-async fn work(ctx: Arc<Ctx>) {
-    while let Some(job) = ctx.queue.next().await {
-        let key = job.spec.key();
-        let c = ctx.clone();
-        let outcome = tokio::task::spawn_blocking(move || job::run(&c, &job)).await;
-        ctx.queue.done(&key);
-        let label = match outcome {
-            Ok(o) => o.label(),
-            Err(_) => "panicked",
+/// One worker: jobs from the store, each on a blocking thread while a
+/// heartbeat keeps its lease, until the store is shut.
+async fn work(ctx: Arc<Ctx>, heartbeat: std::time::Duration) {
+    while let Some(lease) = ctx.store.next().await {
+        let beat = ctx.store.heartbeat(&lease, heartbeat);
+        let (c, l) = (ctx.clone(), lease.clone());
+        let label = match lease.work.clone() {
+            Work::Analyse(job) => {
+                let outcome = tokio::task::spawn_blocking(move || job::run(&c, &l, &job)).await;
+                match outcome {
+                    Ok(o) => o.label(),
+                    Err(_) => "panicked",
+                }
+            }
+            Work::Reconcile { installation } => {
+                let r = tokio::task::spawn_blocking(move || {
+                    super::reconcile::reconcile(&c, Some(installation))
+                })
+                .await;
+                log_reconciled(r);
+                "reconciliation"
+            }
         };
+        if let Some(b) = beat {
+            b.abort();
+        }
+        ctx.store.done(&lease).await;
         ctx.metrics.job(label);
+    }
+}
+
+fn log_reconciled(
+    r: Result<
+        Result<super::reconcile::Reconciled, crate::github::GitHubError>,
+        tokio::task::JoinError,
+    >,
+) {
+    match r {
+        Ok(Ok(r)) => tracing::info!(
+            pulls = r.pulls_seen,
+            queued = r.queued,
+            failed = r.failed,
+            "reconciled"
+        ),
+        Ok(Err(e)) => tracing::warn!(error = %e, "reconciliation failed"),
+        Err(_) => tracing::error!("reconciliation panicked"),
     }
 }
 
@@ -355,18 +429,16 @@ async fn reconcile_loop(
         if stopping.load(Ordering::SeqCst) {
             break;
         }
-        let c = ctx.clone();
-        let result =
-            tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only)).await;
-        match result {
-            Ok(Ok(r)) => tracing::info!(
-                pulls = r.pulls_seen,
-                queued = r.queued,
-                failed = r.failed,
-                "reconciled"
-            ),
-            Ok(Err(e)) => tracing::warn!(error = %e, "reconciliation failed"),
-            Err(_) => tracing::error!("reconciliation panicked"),
+        // With a shared store, one replica per interval reconciles (and
+        // prunes the delivery record); the others wait for their turn.
+        if only.is_some() || ctx.store.claim("reconcile", interval).await {
+            ctx.store.prune().await;
+            let c = ctx.clone();
+            log_reconciled(
+                tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only)).await,
+            );
+        } else {
+            tracing::info!("reconciliation: another replica's turn");
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => { only = None; }
@@ -380,9 +452,8 @@ async fn reconcile_loop(
 
 /// Shuts the queue and lets the jobs in flight finish within `timeout`.
 async fn drain(ctx: &Ctx, workers: Vec<tokio::task::JoinHandle<()>>, timeout: std::time::Duration) {
-    let pending = ctx.queue.depth();
-    let running = ctx.queue.running();
-    ctx.queue.shut();
+    let (pending, running) = ctx.store.counts().await.unwrap_or_default();
+    ctx.store.shut();
     tracing::info!(running, pending, "draining in-flight jobs");
     let drained = tokio::time::timeout(timeout, async {
         for w in workers {
@@ -414,8 +485,7 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
         max_body: settings.max_body,
         bytes_in_flight: tokio::sync::Semaphore::new(settings.max_bytes_in_flight),
         deliveries_in_flight: tokio::sync::Semaphore::new(settings.max_deliveries),
-        queue: ctx.queue.clone(),
-        deliveries: Deliveries::new(100_000),
+        store: ctx.store.clone(),
         metrics: ctx.metrics.clone(),
         ready: AtomicBool::new(false),
         reconcile_now: Notify::new(),
@@ -423,7 +493,7 @@ pub async fn run(settings: Settings, ctx: Ctx, secret: Vec<u8>) -> anyhow::Resul
     });
 
     let workers: Vec<_> = (0..settings.workers.max(1))
-        .map(|_| tokio::spawn(work(ctx.clone())))
+        .map(|_| tokio::spawn(work(ctx.clone(), settings.queue_recovery / 3)))
         .collect();
     let stopping = Arc::new(AtomicBool::new(false));
     let reconciler = tokio::spawn(reconcile_loop(

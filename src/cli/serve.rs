@@ -92,6 +92,20 @@ pub struct ServeArgs {
     /// Seconds one analysis may take.
     #[arg(long, env = "REACHDIFF_JOB_TIMEOUT", default_value_t = 300)]
     pub job_timeout: u64,
+    /// `postgres://USER:PASSWORD@HOST/DB`: several replicas share one job
+    /// queue in PostgreSQL (default: this process's own; run one replica).
+    /// The value (it may hold a password) is never shown.
+    #[arg(
+        long,
+        env = "REACHDIFF_QUEUE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub queue_url: Option<String>,
+    /// Seconds after which another replica takes over the job of a replica
+    /// that stopped renewing its lease (must exceed --github-timeout).
+    #[arg(long, env = "REACHDIFF_QUEUE_RECOVERY_SECONDS", default_value_t = 60)]
+    pub queue_recovery_seconds: u64,
 }
 
 /// `768MiB`, `1GiB`, `512M`, `1G` or bytes.
@@ -174,6 +188,13 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             memory: args.job_memory,
             time: Duration::from_secs(args.job_timeout),
         },
+        queue_url: args.queue_url.filter(|u| !u.is_empty()),
+        queue_recovery: Duration::from_secs(args.queue_recovery_seconds),
+        replica: format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "replica".into()),
+            std::process::id()
+        ),
     };
     crate::app::serve(settings, secret)?;
     Ok(ExitCode::SUCCESS)
