@@ -14,6 +14,9 @@ mod app;
 /// The one fake GitHub REST API: the App tests, the Action tests and
 /// examples/fake_github use it.
 mod app_fake;
+/// Several App replicas on one PostgreSQL queue: redeliveries, late
+/// pushes, a replica killed mid-job, every replica killed.
+mod app_fleet;
 // The App's per-job budget and its limits on unauthenticated traffic.
 mod app_limits;
 /// Bad input: exit 2, `error: FILE:LINE:COL: ...`, no panic, nothing on stdout.
@@ -39,6 +42,8 @@ mod git;
 /// The rest of the cluster (OW-*): a concrete pod of a representative's
 /// class gets exactly the representative's rows; closed world unchanged.
 mod open_world;
+/// A throwaway PostgreSQL server for the App's shared-queue tests.
+mod pg;
 /// Generated clusters: the diff equals reach(head) minus reach(base) and
 /// the reverse, every changed row has a cause, analysis never panics.
 mod properties;
