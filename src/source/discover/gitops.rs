@@ -29,11 +29,29 @@ pub(super) struct Deployer {
     flux: bool,
 }
 
-/// A Flux `GitRepository`: name and URL.
+/// A Flux `GitRepository`: name, URL and the revision it follows.
 struct GitSource {
     namespace: String,
     name: String,
     url: String,
+    /// `spec.ref` (`branch: x`, `tag: y`, …) as one string; empty when
+    /// none is set. The same URL at another branch is another tree.
+    rev: String,
+}
+
+impl GitSource {
+    fn identity(&self) -> (String, String) {
+        (self.url.clone(), self.rev.clone())
+    }
+}
+
+/// `spec.ref` of a `GitRepository` as one comparable string.
+fn source_rev(v: &Value) -> String {
+    ["branch", "tag", "semver", "name", "commit"]
+        .iter()
+        .filter_map(|k| str_at(v, &["spec", "ref", k]).map(|r| format!("{k}: {r}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every Argo CD application and Flux Kustomization found in the tree
@@ -78,6 +96,7 @@ pub(super) fn deployers(
                 .unwrap_or_default()
                 .to_string(),
             url: normalize_url(str_at(v, &["spec", "url"]).unwrap_or_default()),
+            rev: source_rev(v),
         })
         .collect();
     let mut out = Vec::new();
@@ -573,9 +592,14 @@ fn flux_kustomization(
     });
 }
 
-/// Drops Flux Kustomizations whose `GitRepository` has another URL than
-/// the repository's own (the source of a Kustomization that deploys its
-/// own file: `flux-system`).
+/// Drops Flux Kustomizations whose `GitRepository` is another tree than
+/// the repository's own: another URL, or the same URL at another `ref`
+/// (the repository's own is the source of a Kustomization that deploys
+/// its own file from a folder: `flux-system`). When nothing shows which
+/// source is this repository, a declared `GitRepository` is not assumed
+/// to be it (a tenant's source, often this URL at the tenant's branch,
+/// deploys `./`, which holds every file); a Kustomization whose source the
+/// tree does not declare (the bootstrap's `flux-system`) still is.
 fn flux_foreign_sources(
     docs: &[(String, Value)],
     sources: &[GitSource],
@@ -602,24 +626,23 @@ fn flux_foreign_sources(
         .collect();
     // The repository's own URLs: sources of Kustomizations that deploy the
     // file they are declared in.
-    let mut home: BTreeSet<String> = BTreeSet::new();
+    let mut home: BTreeSet<(String, String)> = BTreeSet::new();
     for (f, v) in &flux_docs {
         let Some(p) = repo_path(str_at(v, &["spec", "path"]).unwrap_or("./")) else {
             continue;
         };
-        if is_below(f, &p)
+        // The root holds every file: deploying it proves nothing.
+        if !p.is_empty()
+            && is_below(f, &p)
             && let Some(s) = source_of(v)
         {
-            home.insert(s.url.clone());
+            home.insert(s.identity());
         }
-    }
-    if home.is_empty() {
-        return;
     }
     let mut foreign: BTreeSet<(String, String)> = BTreeSet::new();
     for (f, v) in &flux_docs {
         if let Some(s) = source_of(v)
-            && !home.contains(&s.url)
+            && !home.contains(&s.identity())
         {
             let (ns, name) = object_name(v);
             let ns = if ns.is_empty() {
@@ -628,8 +651,18 @@ fn flux_foreign_sources(
                 ns
             };
             foreign.insert((format!("Flux Kustomization {ns}/{name}"), (*f).clone()));
+            let at = if s.rev.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.rev)
+            };
+            let why = if home.is_empty() {
+                "is not known to be this repository (no Kustomization of this tree deploys its own folder from it)"
+            } else {
+                "is another repository or revision"
+            };
             notes.push(format!(
-                "Flux Kustomization {ns}/{name} ({f}): its GitRepository {} is another repository",
+                "Flux Kustomization {ns}/{name} ({f}): its GitRepository {}{at} {why}",
                 s.url
             ));
         }

@@ -388,6 +388,57 @@ fn flux_fleet_clusters() {
     ), "{}", d.found[0].why);
 }
 
+/// The Flux multi-tenancy shape: the bootstrap source is not in the tree,
+/// and a tenant's `GitRepository` (this URL at the tenant's branch)
+/// deploys `./`. The tenant is another tree; production and staging stay
+/// two clusters instead of one that holds both.
+#[test]
+fn flux_tenant_at_the_root_of_another_branch() {
+    let tenant = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n\
+                  metadata: {name: team, namespace: apps}\n\
+                  spec: {url: https://git.example.com/fleet, ref: {branch: team}}\n---\n\
+                  apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n\
+                  metadata: {name: team, namespace: apps}\n\
+                  spec: {sourceRef: {kind: GitRepository, name: team}}\n";
+    let t = tree(&[
+        (
+            "clusters/prod/tenants.yaml",
+            &flux_ks("tenants", "./tenants/prod", "flux-system"),
+        ),
+        (
+            "clusters/staging/tenants.yaml",
+            &flux_ks("tenants", "./tenants/staging", "flux-system"),
+        ),
+        (
+            "tenants/base/team/kustomization.yaml",
+            "resources: [sync.yaml]\n",
+        ),
+        ("tenants/base/team/sync.yaml", tenant),
+        (
+            "tenants/prod/kustomization.yaml",
+            "resources: [../base/team]\n",
+        ),
+        (
+            "tenants/staging/kustomization.yaml",
+            "resources: [../base/team]\n",
+        ),
+    ]);
+    let d = discover(&t, &all);
+    assert_eq!(
+        names(&d),
+        ["tenants/prod", "tenants/staging", REST_NAME],
+        "{d:#?}"
+    );
+    assert_eq!(roots(&d, "tenants/prod"), ["tenants/prod"]);
+    assert!(
+        d.notes.iter().any(|n| n.contains("apps/team")
+            && n.contains("(branch: team)")
+            && n.contains("is not known to be this repository")),
+        "{:?}",
+        d.notes
+    );
+}
+
 #[test]
 fn helpers() {
     assert_eq!(resolve("a/b", "../c").as_deref(), Some("a/c"));
