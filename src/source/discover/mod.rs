@@ -234,6 +234,9 @@ struct Kust {
     includes: Vec<String>,
     /// Files outside its directory it reads (resources, patches, …).
     reads: Vec<String>,
+    /// `kind: Component`: kustomize renders it only as part of a
+    /// kustomization that lists it (`kubectl kustomize` refuses it alone).
+    component: bool,
 }
 
 /// Every kustomization directory whose kustomization file `select`
@@ -257,6 +260,7 @@ fn kustomizations(
             .text(file)
             .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
         {
+            k.component = v.get("kind").and_then(Value::as_str) == Some("Component");
             let mut refs = Vec::new();
             path_fields(&v, &mut refs);
             for r in refs {
@@ -434,6 +438,13 @@ fn kustomize_clusters(
         .collect();
     for dir in kust.keys() {
         if inside.contains(dir.as_str()) || included.contains(dir.as_str()) {
+            continue;
+        }
+        if kust[dir].component {
+            out.notes.push(format!(
+                "{}: a kustomize Component that no kustomization lists; it renders only as part of one",
+                shown(dir)
+            ));
             continue;
         }
         out.found.push(Found {

@@ -126,6 +126,37 @@ fn components_and_nested_bases_are_not_roots() {
     assert_eq!(names(&d), ["k/top"]);
 }
 
+/// microservices-demo's shape: optional components that the main
+/// kustomization lists only in comments. A Component alone does not
+/// render (kubectl refuses it too), so it is noted, never a cluster.
+#[test]
+fn components_no_kustomization_lists_are_noted_not_clusters() {
+    let t = tree(&[
+        (
+            "kustomize/base/kustomization.yaml",
+            "resources: [web.yaml]\n",
+        ),
+        ("kustomize/base/web.yaml", DEPLOY),
+        (
+            "kustomize/kustomization.yaml",
+            "resources: [base]\n# components:\n# - components/np\n",
+        ),
+        (
+            "kustomize/components/np/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches: []\n",
+        ),
+    ]);
+    let d = discover(&t, &all);
+    assert_eq!(names(&d), ["kustomize"]);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.starts_with("kustomize/components/np: a kustomize Component")),
+        "{:?}",
+        d.notes
+    );
+}
+
 fn app(name: &str, path: &str, server: &str) -> String {
     format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n\
