@@ -52,7 +52,9 @@ codes! {
     YamlSyntax => "yaml-syntax", Error, "the file is not valid YAML or JSON";
     InputLimit => "input-limit", Error, "a file is too large, too deeply nested or expands too many aliases";
     InvalidObject => "invalid-object", Error, "an object the API server would reject (bad port, CIDR, selector, peer shape, protocol, label value)";
-    DuplicateObject => "duplicate-object", Error, "two objects share kind, namespace and name";
+    DuplicateObject => "duplicate-object", Error, "an object is declared twice with different content that can change a verdict (a warning when it cannot)";
+    DuplicateKey => "duplicate-key", Error, "a key is written twice in one mapping and the verdict depends on which value is kept (a warning when it cannot)";
+    ApiVersionRemoved => "api-version-removed", Warning, "an apiVersion Kubernetes no longer serves: a workload is analysed as its replacement, a policy is refused (error)";
     ReadError => "read-error", Error, "a file or directory could not be read";
     SkippedKind => "skipped-kind", Info, "an object kind that does not affect reachability was skipped";
     NamespaceAssumed => "namespace-assumed", Warning, "a namespace is used but not declared; assumed to carry only kubernetes.io/metadata.name (M-9)";

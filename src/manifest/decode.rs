@@ -3,10 +3,11 @@
 //! cannot (C9): a warning, and the object is kept.
 
 use super::objects::*;
-use super::yaml::{Key, Node, Pos, Value};
-use crate::diag::{Code, Diagnostic, Span};
+use super::yaml::{Entries, Items, Node, Pos, Value};
+use crate::diag::{Code, Diagnostic, Severity, Span};
 use crate::model::selector::{NAMESPACE_NAME_LABEL, valid_label_key, valid_label_value};
 use crate::model::{Cidr, Labels, Operator, Protocol, Requirement, Selector};
+use std::collections::BTreeMap;
 
 /// Marks that an error diagnostic was recorded and the object is rejected.
 #[derive(Debug)]
@@ -19,14 +20,53 @@ pub(crate) struct Ctx<'a> {
     pub file: &'a crate::revision::SourceFile,
     pub object: String,
     pub diags: &'a mut Vec<Diagnostic>,
+    /// Warnings and notes given so far, per code: an object repeats one
+    /// warning at most [`MAX_PER_CODE`] times, then says how many more.
+    given: BTreeMap<Code, usize>,
 }
 
-impl Ctx<'_> {
+/// How often one object repeats a warning before it is summarised.
+const MAX_PER_CODE: usize = 10;
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        file: &'a crate::revision::SourceFile,
+        object: String,
+        diags: &'a mut Vec<Diagnostic>,
+    ) -> Self {
+        Ctx {
+            file,
+            object,
+            diags,
+            given: BTreeMap::new(),
+        }
+    }
+
+    /// Says how many repeated warnings were left out.
+    pub fn finish(self, pos: Pos) {
+        for (code, n) in &self.given {
+            if *n > MAX_PER_CODE {
+                let more = n - MAX_PER_CODE;
+                let d = Diagnostic::new(*code, format!("{more} more like this in this object"))
+                    .at(self.span(pos))
+                    .object(self.object.clone());
+                self.diags.push(d);
+            }
+        }
+    }
+
     pub fn span(&self, pos: Pos) -> Span {
         self.file.span(pos.line, pos.col)
     }
 
     fn report(&mut self, code: Code, pos: Pos, field: &str, message: impl Into<String>) {
+        if code.severity() != Severity::Error {
+            let n = self.given.entry(code).or_default();
+            *n += 1;
+            if *n > MAX_PER_CODE {
+                return;
+            }
+        }
         let mut d = Diagnostic::new(code, message)
             .at(self.span(pos))
             .object(self.object.clone());
@@ -41,17 +81,17 @@ impl Ctx<'_> {
         Invalid
     }
 
-    fn warn(&mut self, code: Code, pos: Pos, field: &str, message: impl Into<String>) {
+    pub fn warn(&mut self, code: Code, pos: Pos, field: &str, message: impl Into<String>) {
         self.report(code, pos, field, message);
     }
 
     /// Warns about keys the API does not define: with strict field validation
     /// (kubectl's default) such an object is rejected, and a typo such as
     /// `podSelecter` would otherwise silently change the meaning.
-    fn check_fields(&mut self, node: &Node, path: &str, known: &[&str]) {
+    fn check_fields(&mut self, node: Node<'_>, path: &str, known: &[&str]) {
         if let Some(entries) = node.entries() {
             for (k, _) in entries {
-                if !known.contains(&k.text.as_str()) {
+                if !known.contains(&k.text) {
                     let field = join(path, &k.text);
                     self.warn(Code::UnknownField, k.pos, &field, "unknown field");
                 }
@@ -59,7 +99,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn mapping<'n>(&mut self, node: &'n Node, path: &str) -> R<&'n [(Key, Node)]> {
+    fn mapping<'n>(&mut self, node: Node<'n>, path: &str) -> R<Entries<'n>> {
         node.entries().ok_or_else(|| {
             self.error(
                 node.pos,
@@ -70,10 +110,10 @@ impl Ctx<'_> {
     }
 
     /// A list; null counts as empty.
-    fn list<'n>(&mut self, node: Option<&'n Node>, path: &str) -> R<&'n [Node]> {
+    fn list<'n>(&mut self, node: Option<Node<'n>>, path: &str) -> R<Items<'n>> {
         match node {
-            None => Ok(&[]),
-            Some(n) if n.is_null() => Ok(&[]),
+            None => Ok(Items::EMPTY),
+            Some(n) if n.is_null() => Ok(Items::EMPTY),
             Some(n) => n.items().ok_or_else(|| {
                 self.error(
                     n.pos,
@@ -84,7 +124,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn string<'n>(&mut self, node: &'n Node, path: &str) -> R<&'n str> {
+    fn string<'n>(&mut self, node: Node<'n>, path: &str) -> R<&'n str> {
         node.as_str().ok_or_else(|| {
             self.error(
                 node.pos,
@@ -94,15 +134,15 @@ impl Ctx<'_> {
         })
     }
 
-    fn opt_string<'n>(&mut self, node: &'n Node, key: &str, path: &str) -> R<Option<&'n str>> {
+    fn opt_string<'n>(&mut self, node: Node<'n>, key: &str, path: &str) -> R<Option<&'n str>> {
         match node.field(key) {
             None => Ok(None),
             Some(n) => self.string(n, &join(path, key)).map(Some),
         }
     }
 
-    fn integer(&mut self, node: &Node, path: &str) -> R<i64> {
-        match node.value {
+    fn integer(&mut self, node: Node<'_>, path: &str) -> R<i64> {
+        match node.value() {
             Value::Int(i) => Ok(i),
             _ => Err(self.error(
                 node.pos,
@@ -113,7 +153,7 @@ impl Ctx<'_> {
     }
 
     /// Labels (metadata.labels, matchLabels): values must be strings (E-37).
-    fn labels(&mut self, node: Option<&Node>, path: &str) -> R<Labels> {
+    fn labels(&mut self, node: Option<Node<'_>>, path: &str) -> R<Labels> {
         let mut labels = Labels::new();
         let Some(node) = node.filter(|n| !n.is_null()) else {
             return Ok(labels);
@@ -124,9 +164,9 @@ impl Ctx<'_> {
             if !valid_label_key(&k.text) {
                 return Err(self.error(k.pos, &field, "invalid label key"));
             }
-            let value = match &v.value {
+            let value = match v.value() {
                 Value::Str { text, plain } => {
-                    if *plain && is_yaml11_bool(text) {
+                    if plain && is_yaml11_bool(text) {
                         self.warn(
                             Code::BooleanLikeLabel,
                             v.pos,
@@ -134,7 +174,7 @@ impl Ctx<'_> {
                             format!("unquoted {text:?} may be read as a boolean by YAML 1.1 parsers; quote it"),
                         );
                     }
-                    text.clone()
+                    text.to_string()
                 }
                 _ => {
                     return Err(self.error(
@@ -150,14 +190,14 @@ impl Ctx<'_> {
             if !valid_label_value(&value) {
                 return Err(self.error(v.pos, &field, format!("invalid label value {value:?}")));
             }
-            labels.insert(k.text.clone(), value);
+            labels.insert(k.text.to_string(), value);
         }
         Ok(labels)
     }
 
     /// A LabelSelector (NP-10). Null or absent is handled by the caller,
     /// because its meaning differs by field (NP-11).
-    fn selector(&mut self, node: &Node, path: &str) -> R<Selector> {
+    fn selector(&mut self, node: Node<'_>, path: &str) -> R<Selector> {
         self.mapping(node, path)?;
         self.check_fields(node, path, &["matchLabels", "matchExpressions"]);
         let mut reqs = Vec::new();
@@ -204,8 +244,8 @@ impl Ctx<'_> {
             let mut values = Vec::new();
             for (j, v) in self.list(expr.get("values"), &vpath)?.iter().enumerate() {
                 let vp = format!("{vpath}[{j}]");
-                let s = match &v.value {
-                    Value::Str { text, .. } => text.clone(),
+                let s = match v.value() {
+                    Value::Str { text, .. } => text.to_string(),
                     _ => {
                         return Err(self.error(
                             v.pos,
@@ -261,7 +301,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn cidr(&mut self, node: &Node, path: &str) -> R<Cidr> {
+    fn cidr(&mut self, node: Node<'_>, path: &str) -> R<Cidr> {
         let text = self.string(node, path)?;
         match Cidr::parse(text) {
             Ok((cidr, host_bits)) => {
@@ -279,7 +319,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn protocol(&mut self, node: Option<&Node>, path: &str) -> R<Protocol> {
+    fn protocol(&mut self, node: Option<Node<'_>>, path: &str) -> R<Protocol> {
         match node.filter(|n| !n.is_null()) {
             None => Ok(Protocol::Tcp),
             Some(n) => {
@@ -297,7 +337,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn port_number(&mut self, node: &Node, path: &str) -> R<u16> {
+    fn port_number(&mut self, node: Node<'_>, path: &str) -> R<u16> {
         let n = self.integer(node, path)?;
         if !(1..=65535).contains(&n) {
             return Err(self.error(node.pos, path, format!("port {n} is outside 1-65535")));
@@ -305,7 +345,7 @@ impl Ctx<'_> {
         Ok(n as u16)
     }
 
-    fn port_name(&mut self, node: &Node, name: &str, path: &str) -> R<String> {
+    fn port_name(&mut self, node: Node<'_>, name: &str, path: &str) -> R<String> {
         if !valid_port_name(name) {
             let hint = if name.bytes().all(|b| b.is_ascii_digit()) {
                 " (a quoted number is a port name, and names need a letter; write it unquoted)"
@@ -406,7 +446,7 @@ pub(crate) fn join(path: &str, key: &str) -> String {
 // Workloads, Namespaces, Services (lenient)
 // ---------------------------------------------------------------------------
 
-pub(crate) fn namespace(cx: &mut Ctx<'_>, root: &Node, name: &str) -> R<Namespace> {
+pub(crate) fn namespace(cx: &mut Ctx<'_>, root: Node<'_>, name: &str) -> R<Namespace> {
     let meta = root.get("metadata");
     let mut labels = cx.labels(meta.and_then(|m| m.get("labels")), "metadata.labels")?;
     // M-7: the API server forces this label to the name.
@@ -419,7 +459,7 @@ pub(crate) fn namespace(cx: &mut Ctx<'_>, root: &Node, name: &str) -> R<Namespac
 }
 
 /// The pod template of a workload kind, with the path used in messages.
-fn pod_template<'n>(kind: &str, root: &'n Node) -> Option<(&'n Node, &'static str)> {
+fn pod_template<'n>(kind: &str, root: Node<'n>) -> Option<(Node<'n>, &'static str)> {
     match kind {
         "Pod" => Some((root, "")),
         "CronJob" => root
@@ -435,14 +475,14 @@ fn pod_template<'n>(kind: &str, root: &'n Node) -> Option<(&'n Node, &'static st
     }
 }
 
-pub(crate) fn has_pod_template(kind: &str, root: &Node) -> bool {
+pub(crate) fn has_pod_template(kind: &str, root: Node<'_>) -> bool {
     pod_template(kind, root)
         .is_some_and(|(t, _)| t.get("spec").and_then(|s| s.get("containers")).is_some())
 }
 
 pub(crate) fn workload(
     cx: &mut Ctx<'_>,
-    root: &Node,
+    root: Node<'_>,
     kind: &str,
     namespace: &str,
     name: &str,
@@ -460,7 +500,7 @@ pub(crate) fn workload(
     let mut host_network = false;
     if let Some(spec) = spec.filter(|s| !s.is_null()) {
         if let Some(hn) = spec.get("hostNetwork") {
-            host_network = matches!(hn.value, Value::Bool(true));
+            host_network = matches!(hn.value(), Value::Bool(true));
         }
         for (list, sidecars_only) in [("containers", false), ("initContainers", true)] {
             let lpath = join(&spec_path, list);
@@ -486,8 +526,8 @@ pub(crate) fn workload(
                 };
                 for (j, p) in port_items.iter().enumerate() {
                     let ppath = format!("{cpath}.ports[{j}]");
-                    let number = match p.get("containerPort").map(|n| &n.value) {
-                        Some(Value::Int(n)) if (1..=65535).contains(n) => *n as u16,
+                    let number = match p.get("containerPort").map(Node::value) {
+                        Some(Value::Int(n)) if (1..=65535).contains(&n) => n as u16,
                         _ => {
                             cx.warn(
                                 Code::LenientWorkload,
@@ -558,7 +598,7 @@ pub(crate) fn workload(
     })
 }
 
-pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str) -> R<Service> {
+pub(crate) fn service(cx: &mut Ctx<'_>, root: Node<'_>, namespace: &str, name: &str) -> R<Service> {
     let spec = root.field("spec");
     let selector = match spec.and_then(|s| s.field("selector")) {
         None => None,
@@ -567,10 +607,10 @@ pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str
     let mut ports = Vec::new();
     if let Some(items) = spec.and_then(|s| s.field("ports")).and_then(Node::items) {
         for p in items {
-            let Some(Value::Int(port)) = p.get("port").map(|n| &n.value) else {
+            let Some(Value::Int(port)) = p.get("port").map(Node::value) else {
                 continue;
             };
-            let Ok(port) = u16::try_from(*port) else {
+            let Ok(port) = u16::try_from(port) else {
                 continue;
             };
             let protocol = p
@@ -578,13 +618,13 @@ pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str
                 .and_then(Node::as_str)
                 .and_then(Protocol::parse)
                 .unwrap_or(Protocol::Tcp);
-            let target = match p.field("targetPort").map(|n| &n.value) {
-                Some(Value::Int(t)) => u16::try_from(*t)
+            let target = match p.field("targetPort").map(Node::value) {
+                Some(Value::Int(t)) => u16::try_from(t)
                     .map(TargetPort::Number)
                     .unwrap_or(TargetPort::Number(port)),
                 Some(Value::Str { text, .. }) => match text.parse::<u16>() {
                     Ok(n) => TargetPort::Number(n),
-                    Err(_) => TargetPort::Name(text.clone()),
+                    Err(_) => TargetPort::Name(text.to_string()),
                 },
                 _ => TargetPort::Number(port),
             };
@@ -611,30 +651,29 @@ pub(crate) fn service(cx: &mut Ctx<'_>, root: &Node, namespace: &str, name: &str
 
 pub(crate) fn network_policy(
     cx: &mut Ctx<'_>,
-    root: &Node,
+    root: Node<'_>,
     namespace: &str,
     name: &str,
 ) -> R<NetworkPolicy> {
+    // An absent or null spec reads as an empty one.
     let spec_node = root.field("spec");
-    let empty = Node {
-        value: Value::Map(Vec::new()),
-        pos: root.pos,
-    };
-    let spec = spec_node.unwrap_or(&empty);
-    cx.mapping(spec, "spec")?;
-    cx.check_fields(
-        spec,
-        "spec",
-        &["podSelector", "policyTypes", "ingress", "egress"],
-    );
+    if let Some(spec) = spec_node {
+        cx.mapping(spec, "spec")?;
+        cx.check_fields(
+            spec,
+            "spec",
+            &["podSelector", "policyTypes", "ingress", "egress"],
+        );
+    }
+    let get = |key: &str| spec_node.and_then(|s| s.get(key));
     // NP-2: absent, null and {} all select every pod of the namespace.
-    let pod_selector = match spec.field("podSelector") {
+    let pod_selector = match get("podSelector").filter(|n| !n.is_null()) {
         None => Selector::everything(),
         Some(n) => cx.selector(n, "spec.podSelector")?,
     };
-    let ingress_nodes = cx.list(spec.get("ingress"), "spec.ingress")?;
-    let egress_nodes = cx.list(spec.get("egress"), "spec.egress")?;
-    let types = cx.list(spec.get("policyTypes"), "spec.policyTypes")?;
+    let ingress_nodes = cx.list(get("ingress"), "spec.ingress")?;
+    let egress_nodes = cx.list(get("egress"), "spec.egress")?;
+    let types = cx.list(get("policyTypes"), "spec.policyTypes")?;
     let (ingress_isolates, egress_isolates) = if types.is_empty() {
         // NP-3: Ingress always, Egress when egress has at least one element.
         let egress = !egress_nodes.is_empty();
@@ -653,7 +692,7 @@ pub(crate) fn network_policy(
     } else {
         if types.len() > 2 {
             return Err(cx.error(
-                types[2].pos,
+                types.get(2).map_or(root.pos, |t| t.pos),
                 "spec.policyTypes",
                 "at most two policyTypes are allowed",
             ));
@@ -703,9 +742,7 @@ pub(crate) fn network_policy(
     for (i, r) in egress_nodes.iter().enumerate() {
         egress.push(np_rule(cx, r, &format!("spec.egress[{i}]"), "to")?);
     }
-    let selector_pos = spec
-        .get("podSelector")
-        .map_or(spec_node.map_or(root.pos, |n| n.pos), |n| n.pos);
+    let selector_pos = get("podSelector").map_or(spec_node.map_or(root.pos, |n| n.pos), |n| n.pos);
     Ok(NetworkPolicy {
         namespace: namespace.to_string(),
         name: name.to_string(),
@@ -719,7 +756,7 @@ pub(crate) fn network_policy(
     })
 }
 
-fn np_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str) -> R<NpRule> {
+fn np_rule(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, peers_key: &str) -> R<NpRule> {
     if node.is_null() {
         // `- ` with nothing after it is an empty rule, as `- {}`.
         return Ok(NpRule {
@@ -759,7 +796,7 @@ fn np_rule(cx: &mut Ctx<'_>, node: &Node, path: &str, peers_key: &str) -> R<NpRu
     })
 }
 
-fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
+fn np_peer(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<NpPeer> {
     if node.is_null() {
         return Err(cx.error(
             node.pos,
@@ -836,7 +873,7 @@ fn np_peer(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<NpPeer> {
     })
 }
 
-fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
+fn np_port(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<PortSpec> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["protocol", "port", "endPort"]);
     let protocol = cx.protocol(node.get("protocol"), &join(path, "protocol"))?;
@@ -848,7 +885,7 @@ fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
             }
             PortSpec::Any(protocol)
         }
-        Some(p) => match &p.value {
+        Some(p) => match p.value() {
             Value::Int(_) => {
                 let lo = cx.port_number(p, &join(path, "port"))?;
                 let hi = match end_port {
@@ -897,7 +934,7 @@ fn np_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
 
 pub(crate) fn admin_policy(
     cx: &mut Ctx<'_>,
-    root: &Node,
+    root: Node<'_>,
     kind: &str,
     name: &str,
 ) -> R<AdminPolicy> {
@@ -976,7 +1013,7 @@ pub(crate) fn admin_policy(
     })
 }
 
-fn priority(cx: &mut Ctx<'_>, spec: &Node) -> R<u32> {
+fn priority(cx: &mut Ctx<'_>, spec: Node<'_>) -> R<u32> {
     let p = spec
         .field("priority")
         .ok_or_else(|| cx.error(spec.pos, "spec.priority", "priority is required"))?;
@@ -991,43 +1028,14 @@ fn priority(cx: &mut Ctx<'_>, spec: &Node) -> R<u32> {
     Ok(v as u32)
 }
 
-fn admin_select(cx: &mut Ctx<'_>, node: &Node, path: &str, v2: bool) -> R<AdminSelect> {
+fn admin_select(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, v2: bool) -> R<AdminSelect> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["namespaces", "pods"]);
     match (node.field("namespaces"), node.field("pods")) {
         (Some(ns), None) => Ok(AdminSelect::Namespaces(
             cx.selector(ns, &join(path, "namespaces"))?,
         )),
-        (None, Some(pods)) => {
-            let ppath = join(path, "pods");
-            cx.mapping(pods, &ppath)?;
-            cx.check_fields(pods, &ppath, &["namespaceSelector", "podSelector"]);
-            // v1alpha1 requires both selectors, but its Go types read a
-            // missing one as empty (everything); the reference analyser and
-            // real manifests rely on that, so accept it and say so.
-            let selector_or_empty = |cx: &mut Ctx<'_>, key: &str| -> R<Selector> {
-                match pods.field(key) {
-                    Some(n) => cx.selector(n, &join(&ppath, key)),
-                    None => {
-                        if !(v2 && key == "namespaceSelector") {
-                            cx.warn(
-                                Code::MissingRequiredField,
-                                pods.pos,
-                                &join(&ppath, key),
-                                format!("{key} is required by the CRD; read as empty, which selects everything"),
-                            );
-                        }
-                        Ok(Selector::everything())
-                    }
-                }
-            };
-            let namespaces = selector_or_empty(cx, "namespaceSelector")?;
-            let pod_sel = selector_or_empty(cx, "podSelector")?;
-            Ok(AdminSelect::Pods {
-                namespaces,
-                pods: pod_sel,
-            })
-        }
+        (None, Some(pods)) => admin_select_pods(cx, pods, &join(path, "pods"), v2),
         _ => Err(cx.error(
             node.pos,
             path,
@@ -1036,10 +1044,43 @@ fn admin_select(cx: &mut Ctx<'_>, node: &Node, path: &str, v2: bool) -> R<AdminS
     }
 }
 
+/// `pods: {namespaceSelector, podSelector}` of a subject or peer.
+fn admin_select_pods(cx: &mut Ctx<'_>, pods: Node<'_>, ppath: &str, v2: bool) -> R<AdminSelect> {
+    cx.mapping(pods, ppath)?;
+    cx.check_fields(pods, ppath, &["namespaceSelector", "podSelector"]);
+    // v1alpha1 requires both selectors, but its Go types read a
+    // missing one as empty (everything); the reference analyser and
+    // real manifests rely on that, so accept it and say so.
+    let selector_or_empty = |cx: &mut Ctx<'_>, key: &str| -> R<Selector> {
+        match pods.field(key) {
+            Some(n) => cx.selector(n, &join(ppath, key)),
+            None => {
+                if !(v2 && key == "namespaceSelector") {
+                    cx.warn(
+                        Code::MissingRequiredField,
+                        pods.pos,
+                        &join(ppath, key),
+                        format!(
+                            "{key} is required by the CRD; read as empty, which selects everything"
+                        ),
+                    );
+                }
+                Ok(Selector::everything())
+            }
+        }
+    };
+    let namespaces = selector_or_empty(cx, "namespaceSelector")?;
+    let pod_sel = selector_or_empty(cx, "podSelector")?;
+    Ok(AdminSelect::Pods {
+        namespaces,
+        pods: pod_sel,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn admin_rule(
     cx: &mut Ctx<'_>,
-    node: &Node,
+    node: Node<'_>,
     path: &str,
     peers_key: &str,
     egress: bool,
@@ -1079,24 +1120,16 @@ fn admin_rule(
     let mut peers = Vec::new();
     for (i, p) in peer_nodes.iter().enumerate() {
         let pp = format!("{ppath}[{i}]");
-        cx.mapping(p, &pp)?;
-        let entries = p.entries().unwrap_or(&[]);
-        let present: Vec<&(Key, Node)> = entries.iter().filter(|(_, v)| !v.is_null()).collect();
-        if present.len() != 1 {
+        let entries = cx.mapping(p, &pp)?;
+        let present: Vec<_> = entries.iter().filter(|(_, v)| !v.is_null()).collect();
+        let [(k, v)] = present[..] else {
             return Err(cx.error(p.pos, &pp, "a peer needs exactly one field"));
-        }
-        let (k, v) = present[0];
-        let peer = match k.text.as_str() {
+        };
+        let peer = match k.text {
             "namespaces" => AdminPeer::Select(AdminSelect::Namespaces(
                 cx.selector(v, &join(&pp, "namespaces"))?,
             )),
-            "pods" => {
-                let wrapper = Node {
-                    value: Value::Map(vec![(k.clone(), v.clone())]),
-                    pos: p.pos,
-                };
-                admin_select(cx, &wrapper, &pp, v2).map(AdminPeer::Select)?
-            }
+            "pods" => AdminPeer::Select(admin_select_pods(cx, v, &join(&pp, "pods"), v2)?),
             "networks" if egress => {
                 let npath = join(&pp, "networks");
                 let mut cidrs = Vec::new();
@@ -1137,7 +1170,7 @@ fn admin_rule(
                     &join(&pp, &k.text),
                     format!("{} peers match no endpoint reachdiff models", k.text),
                 );
-                AdminPeer::Unsupported(k.text.clone())
+                AdminPeer::Unsupported(k.text.to_string())
             }
             other => {
                 // AP-10: an unknown peer fails closed.
@@ -1178,7 +1211,7 @@ fn admin_rule(
     })
 }
 
-fn anp_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
+fn anp_port(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<PortSpec> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["portNumber", "portRange", "namedPort"]);
     match (
@@ -1233,24 +1266,22 @@ fn anp_port(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
     }
 }
 
-fn cnp_protocol(cx: &mut Ctx<'_>, node: &Node, path: &str) -> R<PortSpec> {
+fn cnp_protocol(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<PortSpec> {
     cx.mapping(node, path)?;
     cx.check_fields(node, path, &["tcp", "udp", "sctp", "destinationNamedPort"]);
-    let present: Vec<&(Key, Node)> = node
-        .entries()
-        .unwrap_or(&[])
+    let present: Vec<_> = cx
+        .mapping(node, path)?
         .iter()
         .filter(|(_, v)| !v.is_null())
         .collect();
-    if present.len() != 1 {
+    let [(k, v)] = present[..] else {
         return Err(cx.error(
             node.pos,
             path,
             "exactly one of tcp, udp, sctp or destinationNamedPort is required",
         ));
-    }
-    let (k, v) = present[0];
-    let protocol = match k.text.as_str() {
+    };
+    let protocol = match k.text {
         "tcp" => Protocol::Tcp,
         "udp" => Protocol::Udp,
         "sctp" => Protocol::Sctp,

@@ -37,7 +37,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The contract id: `ns/name[Kind]`, or the representative's id.
+    /// The contract id: `ns/name[Kind]` (`ns/prefix*[Kind]` for an object
+    /// named by `generateName`), or the representative's id.
     pub fn id(&self) -> String {
         match &self.representative {
             Some(r) => r.id.clone(),
@@ -113,7 +114,7 @@ pub enum TargetPort {
     Name(String),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePort {
     pub name: Option<String>,
     pub port: u16,
@@ -254,4 +255,74 @@ pub struct Inventory {
     pub admin_policies: Vec<AdminPolicy>,
     /// Kind → count of skipped objects.
     pub skipped: std::collections::BTreeMap<String, usize>,
+}
+
+/// Two declarations of one object compared on what the analysis reads of
+/// them (positions aside): when they agree, which one the cluster keeps
+/// cannot change a verdict.
+pub trait VerdictInputs {
+    fn same_verdict_inputs(&self, other: &Self) -> bool;
+}
+
+impl VerdictInputs for Namespace {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.labels == other.labels
+    }
+}
+
+impl VerdictInputs for Workload {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.labels == other.labels
+            && self.ports == other.ports
+            && self.host_network == other.host_network
+    }
+}
+
+impl VerdictInputs for Service {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.selector == other.selector && self.ports == other.ports
+    }
+}
+
+fn same_np_rules(a: &[NpRule], b: &[NpRule]) -> bool {
+    let peers = |r: &NpRule| -> Option<Vec<NpPeerKind>> {
+        r.peers
+            .as_ref()
+            .map(|v| v.iter().map(|p| p.kind.clone()).collect())
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.ports == y.ports && peers(x) == peers(y))
+}
+
+impl VerdictInputs for NetworkPolicy {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.pod_selector == other.pod_selector
+            && self.ingress_isolates == other.ingress_isolates
+            && self.egress_isolates == other.egress_isolates
+            && same_np_rules(&self.ingress, &other.ingress)
+            && same_np_rules(&self.egress, &other.egress)
+    }
+}
+
+fn same_admin_rules(a: &[AdminRule], b: &[AdminRule]) -> bool {
+    let peers =
+        |r: &AdminRule| -> Vec<AdminPeer> { r.peers.iter().map(|(p, _)| p.clone()).collect() };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.action == y.action && x.ports == y.ports && peers(x) == peers(y))
+}
+
+impl VerdictInputs for AdminPolicy {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.tier == other.tier
+            && self.priority == other.priority
+            && self.subject == other.subject
+            && same_admin_rules(&self.ingress, &other.ingress)
+            && same_admin_rules(&self.egress, &other.egress)
+    }
 }

@@ -638,8 +638,18 @@ spec:
 #[test]
 fn duplicate_objects_name_both_places() {
     let policy = np(&["podSelector: {}"]);
-    let (_, diags) = load_files(&[("b.yaml", &policy), ("a.yaml", &policy)]);
-    insta::assert_snapshot!(render(&diags, Severity::Error), @"duplicate-object: b.yaml:1:1: NetworkPolicy shop/p: defined twice; first at a.yaml:1:1");
+    let other = np(&["podSelector: {matchLabels: {app: web}}"]);
+    let (inv, diags) = load_files(&[("b.yaml", &other), ("a.yaml", &policy)]);
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"duplicate-object: b.yaml:1:1: NetworkPolicy shop/p: declared twice with different content (first at a.yaml:1:1); which one the cluster keeps decides the verdict; if these are separate environments (base and overlays, one folder per cluster), list them under `environments:` in .reachdiff.yaml");
+    // The later declaration (in path order) is the one kept, as `kubectl
+    // apply` of the tree would leave it.
+    assert_eq!(inv.policies.len(), 1);
+    assert_eq!(inv.policies[0].span.file, "b.yaml");
+    // The same policy twice cannot change a verdict: a warning.
+    let (inv, diags) = load_files(&[("b.yaml", &policy), ("a.yaml", &policy)]);
+    assert_eq!(render(&diags, Severity::Error), "");
+    assert_eq!(inv.policies.len(), 1);
+    insta::assert_snapshot!(warnings(&diags), @"duplicate-object: b.yaml:1:1: NetworkPolicy shop/p: declared again with the same content (first at a.yaml:1:1); the later declaration is used");
     let deployment = "apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
@@ -648,10 +658,18 @@ spec:
     spec:
       containers: [{name: web}]
 ";
-    let two = format!("{deployment}---\n{deployment}");
+    let relabelled = deployment.replace(
+        "    spec:\n",
+        "    metadata: {labels: {app: web}}\n    spec:\n",
+    );
+    let two = format!("{deployment}---\n{relabelled}");
     let (inv, diags) = load_files(&[("k8s/web.yaml", &two)]);
     assert_eq!(inv.workloads.len(), 1);
-    insta::assert_snapshot!(render(&diags, Severity::Error), @"duplicate-object: k8s/web.yaml:9:1: Deployment shop/web: defined twice; first at k8s/web.yaml:1:1");
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"duplicate-object: k8s/web.yaml:9:1: Deployment shop/web: declared twice with different content (first at k8s/web.yaml:1:1); which one the cluster keeps decides the verdict; if these are separate environments (base and overlays, one folder per cluster), list them under `environments:` in .reachdiff.yaml");
+    // A different image does not change what the analysis reads.
+    let reimaged = deployment.replace("{name: web}", "{name: web, image: web:2}");
+    let (_, diags) = load_files(&[("k8s/web.yaml", &format!("{deployment}---\n{reimaged}"))]);
+    assert_eq!(render(&diags, Severity::Error), "");
 }
 
 #[test]
@@ -736,7 +754,7 @@ items:
         "an item without kind in a List must be an error at list.yaml:4:3, got:\n{}",
         render(&diags, Severity::Info)
     );
-    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: list.yaml:4:3: kind: list item without kind");
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: list.yaml:4:3: a List item needs apiVersion and kind (only typed lists such as PodList imply them)");
 }
 
 #[test]
@@ -841,7 +859,7 @@ metadata: {name: e}
         skipped-kind: misc.yaml:1:1: ConfigMap does not affect reachability; skipped
         skipped-kind: misc.yaml:5:1: ConfigMap does not affect reachability; skipped
         skipped-kind: misc.yaml:9:1: Secret does not affect reachability; skipped
-        skipped-kind: misc.yaml:13:1: document without kind skipped
+        skipped-kind: misc.yaml:13:1: a document without apiVersion and kind is not a Kubernetes object; skipped
         skipped-kind: misc.yaml:19:1: ConfigMap does not affect reachability; skipped
         skipped: 6 documents not analysed, of kinds reachdiff does not read ((no kind) 1, ConfigMap 3, NetworkPolicyy 1, Secret 1; -v lists them)
         "#);
@@ -876,16 +894,26 @@ fn object_without_name_is_an_error() {
         "np.yaml",
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nspec: {}\n",
     )]);
-    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: np.yaml:1:1: NetworkPolicy: metadata.name is required");
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: np.yaml:1:1: NetworkPolicy: metadata.name (or metadata.generateName) is required");
 }
 
 #[test]
 fn document_that_is_not_a_mapping() {
-    let (_, diags) = load_files(&[("x.yaml", "---\n- a\n- b\n---\njust text\n")]);
-    insta::assert_snapshot!(render(&diags, Severity::Error), @r#"
-        invalid-object: x.yaml:2:1: expected a Kubernetes object (a mapping), found list
-        invalid-object: x.yaml:5:1: expected a Kubernetes object (a mapping), found string
-        "#);
+    // A top-level list (an Ansible playbook) is skipped; a scalar document
+    // is nothing kubectl would apply.
+    let playbook = "- hosts: all\n  tasks:\n  - name: ping\n    ping: {}\n";
+    let text = format!("---\n{playbook}---\njust text\n");
+    let (inv, diags) = load_files(&[("x.yaml", &text)]);
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: x.yaml:7:1: expected a Kubernetes object (a mapping), found string");
+    insta::assert_snapshot!(render(&diags, Severity::Info), @"skipped-kind: x.yaml:2:1: a YAML list is not a Kubernetes object (an Ansible playbook?); skipped");
+    assert_eq!(inv.skipped.get("(list)"), Some(&1));
+    // A bare list of objects was meant to be applied; kubectl refuses it,
+    // and skipping it could drop a policy unseen.
+    let (_, diags) = load_files(&[(
+        "x.yaml",
+        "- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n",
+    )]);
+    insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: x.yaml:1:1: a YAML list of Kubernetes objects: kubectl applies a list only as `kind: List` with `items:`");
 }
 
 // ---------------------------------------------------------------------------
@@ -908,7 +936,10 @@ fn yaml_syntax_error_has_line_and_column() {
         "bad.yaml",
         "kind: Pod\nmetadata: {name: a}\nkind: Service\n",
     )]);
-    insta::assert_snapshot!(render(&diags, Severity::Error), @r#"yaml-syntax: bad.yaml:3:1: duplicate key "kind" (first at line 1)"#);
+    insta::assert_snapshot!(render(&diags, Severity::Error), @r#"
+    invalid-object: bad.yaml:1:1: Service: apiVersion: Service needs an apiVersion (kubectl refuses an object without one)
+    duplicate-key: bad.yaml:3:1: duplicate key "kind" with a different value (first at line 1); what this object is depends on which one the API server keeps
+    "#);
     let (_, diags) = load_files(&[("bad.yaml", "kind: Pod\nspec: *nowhere\n")]);
     insta::assert_snapshot!(render(&diags, Severity::Error), @"yaml-syntax: bad.yaml:2:7: while parsing node, found unknown anchor");
 }
@@ -969,7 +1000,7 @@ fn limits_are_errors() {
         limits: super::yaml::Limits {
             max_bytes: 100,
             max_depth: 4,
-            max_nodes: 50,
+            max_expansion: 50 * super::yaml::NODE_WEIGHT,
         },
         ..LoadOptions::default()
     };
@@ -984,7 +1015,7 @@ fn limits_are_errors() {
     };
     insta::assert_snapshot!(errors(&"#".repeat(101)), @"input-limit: x.yaml:1:1: file is 101 bytes, more than the limit of 100 bytes");
     insta::assert_snapshot!(errors("a: [[[[[1]]]]]\n"), @"input-limit: x.yaml:1:7: nesting deeper than 4 levels");
-    insta::assert_snapshot!(errors("a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: [*a, *a, *a, *a, *a, *a, *a]\n"), @"input-limit: x.yaml:2:21: aliases expand to more than 50 nodes (a YAML bomb?)");
+    insta::assert_snapshot!(errors("a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: [*a, *a, *a, *a, *a, *a, *a]\n"), @"input-limit: x.yaml:2:25: aliases expand this file by more than 1600 bytes (a YAML bomb?)");
     insta::assert_snapshot!(errors("\0"), @"yaml-syntax: x.yaml:1:1: binary data (NUL byte) in a text file");
 }
 

@@ -1,20 +1,44 @@
-//! YAML (and JSON) text to a tree of nodes that remember their line and
-//! column, so every rule can be traced to file:line.
+//! YAML (and JSON) text to trees whose every node knows its line and column,
+//! so every rule can be traced to file:line.
 //!
-//! Hostile input is bounded here: file size, nesting depth, node count and
-//! alias expansion all have limits, checked while parsing, never after.
+//! Work is bounded by the size of the text, whatever its shape:
+//! - A document is an arena ([`Tree`]): nodes in one vector, children as
+//!   indices, scalar text in one string. A few dozen bytes per node, no
+//!   allocation per node, and each document is handed to the caller and
+//!   dropped before the next is built, so memory follows the largest
+//!   document, not the file.
+//! - An alias is the index of its anchor's node, never a copy: the tree is a
+//!   DAG, and a skipped object is never expanded. What an expansion *would*
+//!   cost is counted while parsing (every node weighs [`NODE_WEIGHT`] plus
+//!   its text), and a file is refused as soon as its aliases and merge keys
+//!   would add more than [`Limits::max_expansion`]. Depth is bounded for the
+//!   expanded tree too, so every walk over it is shallow.
+//! - Keys are checked for duplicates with a hash index per mapping (a linear
+//!   scan while the mapping is small), so a mapping of a million keys loads
+//!   in linear time. A duplicate is not an error here: the later value wins,
+//!   as in the Go YAML library behind kubectl, and the loader decides from
+//!   what the analysis read whether it matters ([`Document::dups`]).
+
+pub mod owned;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::HashMap;
 
-/// Limits on one file. Generous for real manifests, small enough that a YAML
-/// bomb ends quickly with an error.
+/// What one node of an expanded tree is counted as, in bytes, on top of its
+/// text: about what a program that materialises it pays.
+pub const NODE_WEIGHT: u64 = 32;
+
+/// Limits on one file. Generous for real manifests, small enough that
+/// hostile input ends quickly with an error.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_bytes: usize,
+    /// Nesting depth, counted in the expanded tree (aliases included).
     pub max_depth: usize,
-    /// Nodes per file, aliases expanded.
-    pub max_nodes: usize,
+    /// Weight (see [`NODE_WEIGHT`]) that aliases and merge keys may add to a
+    /// file: a fixed budget, counted while parsing, never materialised.
+    pub max_expansion: u64,
 }
 
 impl Default for Limits {
@@ -22,7 +46,7 @@ impl Default for Limits {
         Limits {
             max_bytes: 64 << 20,
             max_depth: 128,
-            max_nodes: 8_000_000,
+            max_expansion: 64 << 20,
         }
     }
 }
@@ -33,74 +57,322 @@ pub struct Pos {
     pub col: u32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Seq,
+    Map,
+}
+
+/// One node of the arena.
+#[derive(Debug)]
+struct Data {
+    pos: Pos,
+    /// Str: offset and length in `Tree::text`; Seq: offset and count in
+    /// `Tree::kids`; Map: offset in `Tree::kids` and entry count (two kids
+    /// an entry); Bool: 0 or 1; Int, Float: the 64 bits.
+    a: u32,
+    b: u32,
+    /// Containers: the id of the first node created inside, so the nodes
+    /// written inside are exactly the ids `first..id`.
+    first: u32,
+    /// The expanded weight, saturated.
+    weight: u32,
+    /// The expanded height (a scalar is 1).
+    height: u16,
+    tag: Tag,
+    plain: bool,
+    /// Set when the loader looked at this node's value (see [`Node::value`]).
+    read: Cell<bool>,
+}
+
+/// One document's nodes.
+#[derive(Debug, Default)]
+pub struct Tree {
+    nodes: Vec<Data>,
+    kids: Vec<u32>,
+    text: String,
+}
+
+impl Tree {
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.kids.clear();
+        self.text.clear();
+    }
+
+    fn data(&self, id: u32) -> &Data {
+        &self.nodes[id as usize]
+    }
+
+    fn str_of(&self, id: u32) -> &str {
+        let d = self.data(id);
+        &self.text[d.a as usize..(d.a + d.b) as usize]
+    }
+
+    fn kids_of(&self, id: u32) -> &[u32] {
+        let d = self.data(id);
+        let len = if d.tag == Tag::Map { 2 * d.b } else { d.b };
+        &self.kids[d.a as usize..(d.a + len) as usize]
+    }
+
+    fn node(&self, id: u32) -> Node<'_> {
+        Node {
+            tree: self,
+            id,
+            pos: self.data(id).pos,
+        }
+    }
+}
+
+/// A node of a [`Tree`]: a cheap handle. Reading its value marks it as read
+/// (see [`Document::was_read`]); its position does not.
+#[derive(Clone, Copy)]
+pub struct Node<'t> {
+    tree: &'t Tree,
+    id: u32,
+    pub pos: Pos,
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.tree.data(self.id);
+        write!(f, "{:?}@{}:{}", d.tag, d.pos.line, d.pos.col)
+    }
+}
+
+/// The value of a node.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'t> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
     /// A string; `plain` when it was written without quotes (E-37 warnings).
     Str {
-        text: String,
+        text: &'t str,
         plain: bool,
     },
-    Seq(Vec<Node>),
+    Seq(Items<'t>),
     /// Entries in document order; keys are unique.
-    Map(Vec<(Key, Node)>),
+    Map(Entries<'t>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Key {
-    pub text: String,
+/// A mapping key (always text: other scalars are converted as the Go YAML
+/// library does).
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'t> {
+    pub text: &'t str,
     pub pos: Pos,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: Value,
-    pub pos: Pos,
+/// The items of a sequence.
+#[derive(Clone, Copy)]
+pub struct Items<'t> {
+    /// None only for [`Items::EMPTY`].
+    tree: Option<&'t Tree>,
+    ids: &'t [u32],
 }
 
-impl Node {
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
-            _ => None,
+impl std::fmt::Debug for Items<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} items]", self.ids.len())
+    }
+}
+
+impl<'t> Items<'t> {
+    /// No items (an absent or null list).
+    pub const EMPTY: Items<'static> = Items {
+        tree: None,
+        ids: &[],
+    };
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<Node<'t>> {
+        let tree = self.tree?;
+        self.ids.get(i).map(|&id| tree.node(id))
+    }
+
+    pub fn iter(&self) -> ItemsIter<'t> {
+        ItemsIter {
+            tree: self.tree,
+            ids: self.ids.iter(),
+        }
+    }
+}
+
+pub struct ItemsIter<'t> {
+    tree: Option<&'t Tree>,
+    ids: std::slice::Iter<'t, u32>,
+}
+
+impl<'t> Iterator for ItemsIter<'t> {
+    type Item = Node<'t>;
+    fn next(&mut self) -> Option<Node<'t>> {
+        let tree = self.tree?;
+        self.ids.next().map(|&id| tree.node(id))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+
+impl ExactSizeIterator for ItemsIter<'_> {}
+
+impl<'t> IntoIterator for Items<'t> {
+    type Item = Node<'t>;
+    type IntoIter = ItemsIter<'t>;
+    fn into_iter(self) -> ItemsIter<'t> {
+        self.iter()
+    }
+}
+
+/// The entries of a mapping, in document order.
+#[derive(Clone, Copy)]
+pub struct Entries<'t> {
+    tree: &'t Tree,
+    ids: &'t [u32],
+}
+
+impl std::fmt::Debug for Entries<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{{{} entries}}", self.len())
+    }
+}
+
+impl<'t> Entries<'t> {
+    pub fn len(&self) -> usize {
+        self.ids.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn iter(&self) -> EntriesIter<'t> {
+        EntriesIter {
+            tree: self.tree,
+            ids: self.ids.chunks_exact(2),
         }
     }
 
+    /// The value of `key` (a linear scan: callers ask for a few fixed keys
+    /// per node, never one per entry).
+    pub fn get(&self, key: &str) -> Option<Node<'t>> {
+        self.ids
+            .chunks_exact(2)
+            .find(|kv| self.tree.str_of(kv[0]) == key)
+            .map(|kv| self.tree.node(kv[1]))
+    }
+}
+
+pub struct EntriesIter<'t> {
+    tree: &'t Tree,
+    ids: std::slice::ChunksExact<'t, u32>,
+}
+
+impl<'t> Iterator for EntriesIter<'t> {
+    type Item = (Key<'t>, Node<'t>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let kv = self.ids.next()?;
+        let key = Key {
+            text: self.tree.str_of(kv[0]),
+            pos: self.tree.data(kv[0]).pos,
+        };
+        Some((key, self.tree.node(kv[1])))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+
+impl ExactSizeIterator for EntriesIter<'_> {}
+
+impl<'t> IntoIterator for Entries<'t> {
+    type Item = (Key<'t>, Node<'t>);
+    type IntoIter = EntriesIter<'t>;
+    fn into_iter(self) -> EntriesIter<'t> {
+        self.iter()
+    }
+}
+
+impl<'t> Node<'t> {
+    fn data(self) -> &'t Data {
+        self.tree.data(self.id)
+    }
+
+    /// The node's value; marks the node as read.
+    pub fn value(self) -> Value<'t> {
+        let d = self.data();
+        d.read.set(true);
+        let bits = || (u64::from(d.a) << 32) | u64::from(d.b);
+        match d.tag {
+            Tag::Null => Value::Null,
+            Tag::Bool => Value::Bool(d.a != 0),
+            Tag::Int => Value::Int(bits() as i64),
+            Tag::Float => Value::Float(f64::from_bits(bits())),
+            Tag::Str => Value::Str {
+                text: self.tree.str_of(self.id),
+                plain: d.plain,
+            },
+            Tag::Seq => Value::Seq(Items {
+                tree: Some(self.tree),
+                ids: self.tree.kids_of(self.id),
+            }),
+            Tag::Map => Value::Map(Entries {
+                tree: self.tree,
+                ids: self.tree.kids_of(self.id),
+            }),
+        }
+    }
+
+    pub fn get(self, key: &str) -> Option<Node<'t>> {
+        self.entries()?.get(key)
+    }
+
     /// A present, non-null field.
-    pub fn field(&self, key: &str) -> Option<&Node> {
+    pub fn field(self, key: &str) -> Option<Node<'t>> {
         self.get(key).filter(|n| !n.is_null())
     }
 
-    pub fn is_null(&self) -> bool {
-        matches!(self.value, Value::Null)
+    pub fn is_null(self) -> bool {
+        matches!(self.value(), Value::Null)
     }
 
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
+    pub fn as_str(self) -> Option<&'t str> {
+        match self.value() {
             Value::Str { text, .. } => Some(text),
             _ => None,
         }
     }
 
-    pub fn entries(&self) -> Option<&[(Key, Node)]> {
-        match &self.value {
+    pub fn entries(self) -> Option<Entries<'t>> {
+        match self.value() {
             Value::Map(e) => Some(e),
             _ => None,
         }
     }
 
-    pub fn items(&self) -> Option<&[Node]> {
-        match &self.value {
+    pub fn items(self) -> Option<Items<'t>> {
+        match self.value() {
             Value::Seq(v) => Some(v),
             _ => None,
         }
     }
 
-    pub fn type_name(&self) -> &'static str {
-        match self.value {
+    pub fn type_name(self) -> &'static str {
+        match self.value() {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
             Value::Int(_) => "integer",
@@ -111,19 +383,118 @@ impl Node {
         }
     }
 
-    fn count(&self) -> usize {
-        1 + match &self.value {
-            Value::Seq(v) => v.iter().map(Node::count).sum(),
-            Value::Map(e) => e.iter().map(|(_, n)| 1 + n.count()).sum(),
-            _ => 0,
-        }
+    /// The node's id in its tree.
+    pub fn id(self) -> u32 {
+        self.id
     }
+
+    /// Whether node `other` was written inside this node (not reached
+    /// through an alias).
+    pub fn contains(self, other: u32) -> bool {
+        let d = self.data();
+        other == self.id
+            || (matches!(d.tag, Tag::Seq | Tag::Map) && (d.first..self.id).contains(&other))
+    }
+}
+
+/// A key written twice in one mapping. The later value is the one in the
+/// tree.
+#[derive(Clone, Debug)]
+pub struct DupKey {
+    pub key: String,
+    /// The mapping.
+    pub map: u32,
+    pub first: Pos,
+    pub second: Pos,
+    pub first_value: u32,
+    pub second_value: u32,
 }
 
 /// One YAML document of a file.
 #[derive(Debug)]
 pub struct Document {
-    pub root: Node,
+    tree: Tree,
+    root: u32,
+    pub dups: Vec<DupKey>,
+}
+
+impl Document {
+    pub fn root(&self) -> Node<'_> {
+        self.tree.node(self.root)
+    }
+
+    pub fn node(&self, id: u32) -> Node<'_> {
+        self.tree.node(id)
+    }
+
+    /// Whether anything looked at the value of node `id` since it was parsed.
+    pub fn was_read(&self, id: u32) -> bool {
+        self.tree.data(id).read.get()
+    }
+
+    /// Whether two nodes hold the same data (positions aside). Walks at most
+    /// the expanded size of the smaller, which the limits bound.
+    pub fn same(&self, a: u32, b: u32) -> bool {
+        if a == b {
+            return true;
+        }
+        let (da, db) = (self.tree.data(a), self.tree.data(b));
+        if da.tag != db.tag {
+            return false;
+        }
+        match da.tag {
+            Tag::Null => true,
+            Tag::Bool | Tag::Int | Tag::Float => da.a == db.a && da.b == db.b,
+            Tag::Str => self.tree.str_of(a) == self.tree.str_of(b),
+            Tag::Seq | Tag::Map => {
+                let (ka, kb) = (self.tree.kids_of(a), self.tree.kids_of(b));
+                ka.len() == kb.len() && ka.iter().zip(kb).all(|(&x, &y)| self.same(x, y))
+            }
+        }
+    }
+
+    /// A hash of node `id`'s data, positions aside: equal for data that
+    /// [`Document::same`] finds equal. Each node is hashed once, however
+    /// often aliases repeat it.
+    pub fn fingerprint(&self, id: u32) -> u64 {
+        let mut memo = HashMap::new();
+        self.hash_node(id, &mut memo)
+    }
+
+    fn hash_node(&self, id: u32, memo: &mut HashMap<u32, u64>) -> u64 {
+        use std::hash::{Hash, Hasher};
+        if let Some(&h) = memo.get(&id) {
+            return h;
+        }
+        let d = self.tree.data(id);
+        // SipHash with fixed keys: the same on every run.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (d.tag as u8).hash(&mut h);
+        match d.tag {
+            Tag::Null => {}
+            Tag::Bool | Tag::Int | Tag::Float => (d.a, d.b).hash(&mut h),
+            Tag::Str => self.tree.str_of(id).hash(&mut h),
+            Tag::Seq | Tag::Map => {
+                for &k in self.tree.kids_of(id) {
+                    self.hash_node(k, memo).hash(&mut h);
+                }
+            }
+        }
+        let v = h.finish();
+        if matches!(d.tag, Tag::Seq | Tag::Map) {
+            memo.insert(id, v);
+        }
+        v
+    }
+
+    /// Number of nodes written in the document.
+    pub fn len(&self) -> usize {
+        self.tree.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.nodes.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,9 +504,24 @@ pub struct YamlError {
     pub limit: bool,
 }
 
-/// Parses every document of `text`. Empty documents are dropped. Also returns
-/// the positions where a tab inside a flow collection had to be accepted.
-pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), YamlError> {
+/// What [`parse_each`] hands its caller.
+pub enum Feed<'d> {
+    /// A non-empty document, in file order.
+    Document(&'d Document),
+    /// Forget every document handed over so far: the text is parsed again
+    /// (after a tab inside a flow collection was accepted).
+    Restart,
+}
+
+/// Parses every document of `text`, handing each (empty ones dropped) to
+/// `feed` before the next is built. Returns the positions where a tab inside
+/// a flow collection had to be accepted. On error, documents already handed
+/// over must be discarded by the caller: the file is refused as a whole.
+pub fn parse_each(
+    text: &str,
+    limits: &Limits,
+    feed: &mut dyn FnMut(Feed<'_>),
+) -> Result<Vec<Pos>, YamlError> {
     if text.len() > limits.max_bytes {
         return Err(YamlError {
             pos: Pos { line: 1, col: 1 },
@@ -163,20 +549,36 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), Y
     let mut tab_fixes = Vec::new();
     // libyaml (behind kubectl) accepts a tab that starts a line inside a flow
     // collection; saphyr does not. Replace such leading tabs with spaces
-    // (same byte length, so positions stay valid) and parse again.
+    // (same byte length, so positions stay valid) and parse again. Each
+    // retry parses the whole text again, so the number of retries shrinks
+    // with the size of the file: the total stays linear in it.
+    let max_retries = (4 + (16 << 20) / text.len().max(1)).min(1000);
     loop {
         let current = owned.as_deref().unwrap_or(text);
-        match parse_once(current, limits) {
-            Ok(docs) => return Ok((docs, tab_fixes)),
+        match parse_once(current, limits, feed) {
+            Ok(()) => return Ok(tab_fixes),
             Err(ParseFailure::Scan(e)) => {
                 let line = e.marker().line();
-                if e.info().contains("tab") && tab_fixes.len() < 1000 {
+                if e.info().contains("tab") {
                     if let Some(fixed) = fix_flow_tab(current, line) {
+                        if tab_fixes.len() >= max_retries {
+                            return Err(YamlError {
+                                pos: Pos {
+                                    line: line as u32,
+                                    col: 1,
+                                },
+                                message: format!(
+                                    "more than {max_retries} lines of this file start with a tab inside a flow collection; indent them with spaces"
+                                ),
+                                limit: true,
+                            });
+                        }
                         tab_fixes.push(Pos {
                             line: line as u32,
                             col: 1,
                         });
                         owned = Some(fixed);
+                        feed(Feed::Restart);
                         continue;
                     }
                 }
@@ -196,6 +598,40 @@ pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), Y
                 });
             }
             Err(ParseFailure::Other(err)) => return Err(err),
+        }
+    }
+}
+
+/// Every document of `text`, kept (tests and small inputs; the loader uses
+/// [`parse_each`]).
+pub fn parse(text: &str, limits: &Limits) -> Result<(Vec<Document>, Vec<Pos>), YamlError> {
+    let mut docs = Vec::new();
+    let mut keep = |f: Feed<'_>| match f {
+        Feed::Document(d) => docs.push(d.clone_tree()),
+        Feed::Restart => docs.clear(),
+    };
+    let fixes = parse_each(text, limits, &mut keep)?;
+    Ok((docs, fixes))
+}
+
+impl Document {
+    fn clone_tree(&self) -> Document {
+        Document {
+            tree: Tree {
+                nodes: self
+                    .tree
+                    .nodes
+                    .iter()
+                    .map(|d| Data {
+                        read: Cell::new(false),
+                        ..*d
+                    })
+                    .collect(),
+                kids: self.tree.kids.clone(),
+                text: self.tree.text.clone(),
+            },
+            root: self.root,
+            dups: self.dups.clone(),
         }
     }
 }
@@ -235,281 +671,466 @@ enum ParseFailure {
     Other(YamlError),
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        pos: Pos,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Key, Node)>,
-        pending_key: Option<Key>,
-        /// Keys that came from a `<<` merge; an explicit key overrides them.
-        merged: Vec<String>,
-        pos: Pos,
-        anchor: usize,
-    },
+/// Mappings with more entries than this get a hash index for their keys.
+const SMALL_MAP: usize = 16;
+
+/// An open collection.
+struct Frame {
+    map: bool,
+    pos: Pos,
+    anchor: usize,
+    /// Where this collection's children start in `Builder::pending`.
+    start: usize,
+    first: u32,
+    /// A mapping's key waiting for its value.
+    key: Option<u32>,
+    /// Key text → entry index, once the mapping is no longer small.
+    index: Option<HashMap<Box<str>, usize>>,
+    /// Entries that came from a merge key (`<<`); an explicit key overrides
+    /// them without being a duplicate.
+    merged: Vec<bool>,
+    /// Duplicates found in this mapping, to be told the mapping's id.
+    dups: Vec<usize>,
 }
 
-fn parse_once(text: &str, limits: &Limits) -> Result<Vec<Document>, ParseFailure> {
-    let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: BTreeMap<usize, Node> = BTreeMap::new();
-    let mut nodes = 0usize;
-    let mut root: Option<Node> = None;
-    let limit_err = |pos: Pos, message: String| {
-        ParseFailure::Other(YamlError {
-            pos,
-            message,
-            limit: true,
-        })
-    };
+struct Builder<'l> {
+    tree: Tree,
+    stack: Vec<Frame>,
+    pending: Vec<u32>,
+    anchors: HashMap<usize, u32>,
+    dups: Vec<DupKey>,
+    root: Option<u32>,
+    /// Weight added by aliases and merge keys so far, in the whole file.
+    expansion: u64,
+    limits: &'l Limits,
+}
 
+fn limit_error(pos: Pos, message: String) -> ParseFailure {
+    ParseFailure::Other(YamlError {
+        pos,
+        message,
+        limit: true,
+    })
+}
+
+fn input_error(pos: Pos, message: impl Into<String>) -> ParseFailure {
+    ParseFailure::Other(YamlError {
+        pos,
+        message: message.into(),
+        limit: false,
+    })
+}
+
+fn offset(n: usize, pos: Pos) -> Result<u32, ParseFailure> {
+    u32::try_from(n).map_err(|_| limit_error(pos, "document too large".into()))
+}
+
+impl Builder<'_> {
+    fn push(&mut self, mut d: Data) -> Result<u32, ParseFailure> {
+        let id = offset(self.tree.nodes.len(), d.pos)?;
+        d.read = Cell::new(false);
+        self.tree.nodes.push(d);
+        Ok(id)
+    }
+
+    fn push_scalar(&mut self, pos: Pos, scalar: Scalar<'_>) -> Result<u32, ParseFailure> {
+        let (tag, a, b, plain) = match scalar {
+            Scalar::Null => (Tag::Null, 0, 0, false),
+            Scalar::Bool(v) => (Tag::Bool, u32::from(v), 0, false),
+            Scalar::Int(i) => (Tag::Int, (i as u64 >> 32) as u32, i as u64 as u32, false),
+            Scalar::Float(f) => {
+                let bits = f.to_bits();
+                (Tag::Float, (bits >> 32) as u32, bits as u32, false)
+            }
+            Scalar::Str(s, plain) => {
+                let a = offset(self.tree.text.len(), pos)?;
+                let b = offset(s.len(), pos)?;
+                self.tree.text.push_str(s);
+                offset(self.tree.text.len(), pos)?;
+                (Tag::Str, a, b, plain)
+            }
+        };
+        let len = if tag == Tag::Str { u64::from(b) } else { 0 };
+        self.push(Data {
+            pos,
+            a,
+            b,
+            first: 0,
+            weight: saturate(NODE_WEIGHT + len),
+            height: 1,
+            tag,
+            plain,
+            read: Cell::new(false),
+        })
+    }
+
+    fn open(&mut self, map: bool, anchor: usize, pos: Pos) -> Result<(), ParseFailure> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(limit_error(
+                pos,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        self.stack.push(Frame {
+            map,
+            pos,
+            anchor,
+            start: self.pending.len(),
+            first: offset(self.tree.nodes.len(), pos)?,
+            key: None,
+            index: None,
+            merged: Vec::new(),
+            dups: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<Option<(u32, usize)>, ParseFailure> {
+        let Some(frame) = self.stack.pop() else {
+            return Ok(None);
+        };
+        let kids = &self.pending[frame.start..];
+        let (mut weight, mut height) = (NODE_WEIGHT, 0u16);
+        for &k in kids {
+            let d = self.tree.data(k);
+            weight += u64::from(d.weight);
+            height = height.max(d.height);
+        }
+        let a = offset(self.tree.kids.len(), frame.pos)?;
+        let count = if frame.map {
+            kids.len() / 2
+        } else {
+            kids.len()
+        };
+        let b = offset(count, frame.pos)?;
+        self.tree.kids.extend_from_slice(kids);
+        self.pending.truncate(frame.start);
+        let id = self.push(Data {
+            pos: frame.pos,
+            a,
+            b,
+            first: frame.first,
+            weight: saturate(weight),
+            height: height.saturating_add(1),
+            tag: if frame.map { Tag::Map } else { Tag::Seq },
+            plain: false,
+            read: Cell::new(false),
+        })?;
+        for i in frame.dups {
+            self.dups[i].map = id;
+        }
+        Ok(Some((id, frame.anchor)))
+    }
+
+    fn alias(&mut self, id: usize, pos: Pos) -> Result<u32, ParseFailure> {
+        let target = *self
+            .anchors
+            .get(&id)
+            .ok_or_else(|| input_error(pos, "alias to an unknown anchor"))?;
+        let d = self.tree.data(target);
+        if self.stack.len() + usize::from(d.height) > self.limits.max_depth {
+            return Err(limit_error(
+                pos,
+                format!("aliases nest deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        self.expand(u64::from(d.weight), pos)?;
+        Ok(target)
+    }
+
+    fn expand(&mut self, weight: u64, pos: Pos) -> Result<(), ParseFailure> {
+        self.expansion = self.expansion.saturating_add(weight);
+        if self.expansion > self.limits.max_expansion {
+            return Err(limit_error(
+                pos,
+                format!(
+                    "aliases expand this file by more than {} (a YAML bomb?)",
+                    human_bytes(self.limits.max_expansion)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Puts a finished node where it belongs.
+    fn attach(&mut self, id: u32, anchor: usize) -> Result<(), ParseFailure> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        let Some(top) = self.stack.last_mut() else {
+            self.root = Some(id);
+            return Ok(());
+        };
+        if !top.map {
+            self.pending.push(id);
+            return Ok(());
+        }
+        match top.key.take() {
+            None => {
+                let key = self.key_node(id)?;
+                if let Some(top) = self.stack.last_mut() {
+                    top.key = Some(key);
+                }
+                Ok(())
+            }
+            Some(key) => self.insert(key, id),
+        }
+    }
+
+    /// A key as text: strings as they are, other scalars converted as the Go
+    /// YAML library does.
+    fn key_node(&mut self, id: u32) -> Result<u32, ParseFailure> {
+        let d = self.tree.data(id);
+        let pos = d.pos;
+        let text = match d.tag {
+            Tag::Str => return Ok(id),
+            Tag::Null => String::new(),
+            Tag::Bool => (d.a != 0).to_string(),
+            Tag::Int => ((u64::from(d.a) << 32 | u64::from(d.b)) as i64).to_string(),
+            Tag::Float => f64::from_bits(u64::from(d.a) << 32 | u64::from(d.b)).to_string(),
+            Tag::Seq | Tag::Map => return Err(input_error(pos, "a mapping key must be a scalar")),
+        };
+        if text.len() > 64 {
+            // A float such as 1e300 prints as 301 digits: keep keys bounded.
+            return Err(input_error(pos, "a mapping key must be a string"));
+        }
+        self.push_scalar(pos, Scalar::Str(&text, true))
+    }
+
+    /// The entry index of `key` in the open mapping on top of the stack.
+    fn find(&self, key: &str) -> Option<usize> {
+        let top = self.stack.last()?;
+        if let Some(index) = &top.index {
+            return index.get(key).copied();
+        }
+        self.pending[top.start..]
+            .chunks_exact(2)
+            .position(|kv| self.tree.str_of(kv[0]) == key)
+    }
+
+    fn append(&mut self, key: u32, value: u32, merged: bool) {
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        let entry = (self.pending.len() - top.start) / 2;
+        self.pending.push(key);
+        self.pending.push(value);
+        if merged {
+            if top.merged.len() <= entry {
+                top.merged.resize(entry + 1, false);
+            }
+            top.merged[entry] = true;
+        }
+        if let Some(index) = &mut top.index {
+            index.insert(self.tree.str_of(key).into(), entry);
+        } else if entry + 1 > SMALL_MAP {
+            let tree = &self.tree;
+            top.index = Some(
+                self.pending[top.start..]
+                    .chunks_exact(2)
+                    .enumerate()
+                    .map(|(i, kv)| (tree.str_of(kv[0]).into(), i))
+                    .collect(),
+            );
+        }
+    }
+
+    fn insert(&mut self, key: u32, value: u32) -> Result<(), ParseFailure> {
+        let (plain, key_pos) = (self.tree.data(key).plain, self.tree.data(key).pos);
+        if plain && self.tree.str_of(key) == "<<" {
+            return self.merge(value);
+        }
+        let key_text = self.tree.str_of(key);
+        let Some(entry) = self.find(key_text) else {
+            self.append(key, value, false);
+            return Ok(());
+        };
+        let Some(top) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let slot = top.start + 2 * entry;
+        let was_merged = top.merged.get(entry).copied().unwrap_or(false);
+        if was_merged {
+            top.merged[entry] = false;
+        } else {
+            let (old_key, old_value) = (self.pending[slot], self.pending[slot + 1]);
+            top.dups.push(self.dups.len());
+            self.dups.push(DupKey {
+                key: key_text.to_string(),
+                // Set when the mapping closes.
+                map: 0,
+                first: self.tree.data(old_key).pos,
+                second: key_pos,
+                first_value: old_value,
+                second_value: value,
+            });
+        }
+        self.pending[slot] = key;
+        self.pending[slot + 1] = value;
+        Ok(())
+    }
+
+    /// YAML 1.1 merge key (`<<: *base`), which the Go YAML library behind
+    /// kubectl supports: keys already present win, and earlier sources win
+    /// over later ones.
+    fn merge(&mut self, value: u32) -> Result<(), ParseFailure> {
+        let d = self.tree.data(value);
+        let pos = d.pos;
+        let sources: Vec<u32> = match d.tag {
+            Tag::Map => vec![value],
+            Tag::Seq => self.tree.kids_of(value).to_vec(),
+            _ => {
+                return Err(input_error(
+                    pos,
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                ));
+            }
+        };
+        for src in sources {
+            if self.tree.data(src).tag != Tag::Map {
+                return Err(input_error(
+                    self.tree.data(src).pos,
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                ));
+            }
+            let kids = self.tree.kids_of(src).to_vec();
+            for kv in kids.chunks_exact(2) {
+                let (k, v) = (kv[0], kv[1]);
+                let weight =
+                    u64::from(self.tree.data(k).weight) + u64::from(self.tree.data(v).weight);
+                self.expand(weight, pos)?;
+                if self.find(self.tree.str_of(k)).is_none() {
+                    self.append(k, v, true);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn saturate(w: u64) -> u32 {
+    u32::try_from(w).unwrap_or(u32::MAX)
+}
+
+fn parse_once(
+    text: &str,
+    limits: &Limits,
+    feed: &mut dyn FnMut(Feed<'_>),
+) -> Result<(), ParseFailure> {
+    let mut parser = Parser::new_from_str(text);
+    let mut b = Builder {
+        tree: Tree::default(),
+        stack: Vec::new(),
+        pending: Vec::new(),
+        anchors: HashMap::new(),
+        dups: Vec::new(),
+        root: None,
+        expansion: 0,
+        limits,
+    };
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(ParseFailure::Scan)?;
         let pos = Pos {
             line: span.start.line() as u32,
             col: span.start.col() as u32 + 1,
         };
-        let finished: Option<(Node, usize)> = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
-                anchors.clear();
-                root = None;
-                None
+                b.tree.clear();
+                b.anchors.clear();
+                b.dups.clear();
+                b.pending.clear();
+                b.stack.clear();
+                b.root = None;
             }
             Event::DocumentEnd => {
-                if let Some(r) = root.take() {
-                    if !r.is_null() {
-                        docs.push(Document { root: r });
+                if let Some(root) = b.root.take() {
+                    if b.tree.data(root).tag != Tag::Null {
+                        let doc = Document {
+                            tree: std::mem::take(&mut b.tree),
+                            root,
+                            dups: std::mem::take(&mut b.dups),
+                        };
+                        feed(Feed::Document(&doc));
+                        b.tree = doc.tree;
+                        b.dups = doc.dups;
                     }
                 }
-                None
             }
             Event::Alias(id) => {
-                let target = anchors.get(&id).ok_or_else(|| {
-                    ParseFailure::Other(YamlError {
-                        pos,
-                        message: "alias to an unknown anchor".into(),
-                        limit: false,
-                    })
-                })?;
-                let size = target.count();
-                nodes += size;
-                if nodes > limits.max_nodes {
-                    return Err(limit_err(
-                        pos,
-                        format!(
-                            "aliases expand to more than {} nodes (a YAML bomb?)",
-                            limits.max_nodes
-                        ),
-                    ));
-                }
-                let mut copy = target.clone();
-                copy.pos = pos;
-                Some((copy, 0))
+                let target = b.alias(id, pos)?;
+                b.attach(target, 0)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
-                nodes += 1;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                Some((
-                    Node {
-                        value: resolve_scalar(&value, style, tag.as_deref()),
-                        pos,
-                    },
-                    anchor,
-                ))
+                let id = b.push_scalar(pos, resolve_scalar(&value, style, tag.as_deref()))?;
+                b.attach(id, anchor)?;
             }
-            Event::SequenceStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return Err(limit_err(
-                        pos,
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                    ));
+            Event::SequenceStart(anchor, _) => b.open(false, anchor, pos)?,
+            Event::MappingStart(anchor, _) => b.open(true, anchor, pos)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((id, anchor)) = b.close()? {
+                    b.attach(id, anchor)?;
                 }
-                stack.push(Frame::Seq {
-                    items: Vec::new(),
-                    pos,
-                    anchor,
-                });
-                None
             }
-            Event::MappingStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return Err(limit_err(
-                        pos,
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                    ));
-                }
-                stack.push(Frame::Map {
-                    entries: Vec::new(),
-                    pending_key: None,
-                    merged: Vec::new(),
-                    pos,
-                    anchor,
-                });
-                None
-            }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => {
-                    nodes += 1;
-                    Some((
-                        Node {
-                            value: Value::Seq(items),
-                            pos,
-                        },
-                        anchor,
-                    ))
-                }
-                _ => None,
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    entries,
-                    pos,
-                    anchor,
-                    ..
-                }) => {
-                    nodes += 1;
-                    Some((
-                        Node {
-                            value: Value::Map(entries),
-                            pos,
-                        },
-                        anchor,
-                    ))
-                }
-                _ => None,
-            },
-        };
-        if nodes > limits.max_nodes {
-            return Err(limit_err(
-                pos,
-                format!("more than {} YAML nodes in one file", limits.max_nodes),
-            ));
-        }
-        let Some((node, anchor)) = finished else {
-            continue;
-        };
-        if anchor != 0 {
-            anchors.insert(anchor, node.clone());
-        }
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                merged,
-                ..
-            }) => match pending_key.take() {
-                None => {
-                    let text = match node.value {
-                        Value::Str { text, .. } => text,
-                        Value::Null => String::new(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(ParseFailure::Other(YamlError {
-                                pos: node.pos,
-                                message: "a mapping key must be a scalar".into(),
-                                limit: false,
-                            }));
-                        }
-                    };
-                    *pending_key = Some(Key {
-                        text,
-                        pos: node.pos,
-                    });
-                }
-                Some(key) => {
-                    if key.text == "<<" {
-                        merge_into(entries, merged, node);
-                    } else if let Some(i) = merged.iter().position(|m| *m == key.text) {
-                        merged.swap_remove(i);
-                        if let Some(slot) = entries.iter_mut().find(|(k, _)| k.text == key.text) {
-                            *slot = (key, node);
-                        }
-                    } else if let Some((prev, _)) = entries.iter().find(|(k, _)| k.text == key.text)
-                    {
-                        return Err(ParseFailure::Other(YamlError {
-                            pos: key.pos,
-                            message: format!(
-                                "duplicate key {:?} (first at line {})",
-                                key.text, prev.pos.line
-                            ),
-                            limit: false,
-                        }));
-                    } else {
-                        entries.push((key, node));
-                    }
-                }
-            },
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
-/// YAML 1.1 merge key (`<<: *base`), which the Go YAML library behind kubectl
-/// supports: keys already present win.
-fn merge_into(entries: &mut Vec<(Key, Node)>, merged: &mut Vec<String>, node: Node) {
-    let sources: Vec<Node> = match node.value {
-        Value::Seq(items) => items,
-        _ => vec![node],
-    };
-    for src in sources {
-        if let Value::Map(src_entries) = src.value {
-            for (k, v) in src_entries {
-                if !entries.iter().any(|(e, _)| e.text == k.text) {
-                    merged.push(k.text.clone());
-                    entries.push((k, v));
-                }
-            }
-        }
-    }
+/// A scalar after typing.
+enum Scalar<'s> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Text and whether it was written plain.
+    Str(&'s str, bool),
 }
 
 /// Scalar typing: YAML 1.2 core schema for plain scalars, quoted scalars are
 /// strings, explicit `!!str`/`!!int`/... tags honoured.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
-    let string = |plain| Value::Str {
-        text: text.to_string(),
-        plain,
-    };
+fn resolve_scalar<'s>(text: &'s str, style: ScalarStyle, tag: Option<&str>) -> Scalar<'s> {
     match tag {
-        Some("!!str") | Some("tag:yaml.org,2002:str") => return string(false),
+        Some("!!str") | Some("tag:yaml.org,2002:str") => return Scalar::Str(text, false),
         Some("!!int") | Some("tag:yaml.org,2002:int") => {
-            return parse_int(text).map_or_else(|| string(false), Value::Int);
+            return parse_int(text).map_or(Scalar::Str(text, false), Scalar::Int);
         }
         _ => {}
     }
     if style != ScalarStyle::Plain {
-        return string(false);
+        return Scalar::Str(text, false);
     }
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "true" | "True" | "TRUE" => return Scalar::Bool(true),
+        "false" | "False" | "FALSE" => return Scalar::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
+            return Scalar::Float(f64::INFINITY);
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Scalar::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
         _ => {}
     }
     if let Some(i) = parse_int(text) {
-        return Value::Int(i);
+        return Scalar::Int(i);
     }
     if looks_like_float(text) {
         if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
+            return Scalar::Float(f);
         }
     }
-    string(true)
+    Scalar::Str(text, true)
 }
-
 fn parse_int(text: &str) -> Option<i64> {
     let (neg, digits) = match text.as_bytes().first()? {
         b'-' => (true, &text[1..]),
@@ -521,7 +1142,8 @@ fn parse_int(text: &str) -> Option<i64> {
     } else if let Some(oct) = digits.strip_prefix("0o") {
         i64::from_str_radix(oct, 8).ok()?
     } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        digits.parse::<i64>().ok()?
+        // With its sign, so that i64::MIN parses.
+        return text.parse::<i64>().ok();
     } else {
         return None;
     };
@@ -579,39 +1201,58 @@ fn looks_like_float(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn one(text: &str) -> Node {
+    fn one(text: &str) -> Document {
         let (mut docs, _) = parse(text, &Limits::default()).unwrap();
         assert_eq!(docs.len(), 1);
-        docs.remove(0).root
+        docs.remove(0)
+    }
+
+    fn int(n: Option<Node<'_>>) -> Option<i64> {
+        match n?.value() {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
     }
 
     #[test]
     fn scalars_are_typed_like_yaml_1_2() {
-        let n = one("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x10\nh: \"x\"\n");
-        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
+        let doc = one("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x10\nh: \"x\"\n");
+        let n = doc.root();
+        assert_eq!(int(n.get("a")), Some(1));
         assert!(matches!(
-            n.get("b").unwrap().value,
+            n.get("b").unwrap().value(),
             Value::Str { plain: false, .. }
         ));
-        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
-        assert!(
-            matches!(&n.get("d").unwrap().value, Value::Str { text, plain: true } if text == "yes")
-        );
+        assert!(matches!(n.get("c").unwrap().value(), Value::Bool(true)));
+        assert!(matches!(
+            n.get("d").unwrap().value(),
+            Value::Str {
+                text: "yes",
+                plain: true
+            }
+        ));
         assert!(n.get("e").unwrap().is_null());
-        assert_eq!(n.get("f").unwrap().value, Value::Float(1.5));
-        assert_eq!(n.get("g").unwrap().value, Value::Int(16));
+        assert!(matches!(n.get("f").unwrap().value(), Value::Float(f) if f == 1.5));
+        assert_eq!(int(n.get("g")), Some(16));
+        assert_eq!(
+            int(Some(one("-9223372036854775808").root())),
+            Some(i64::MIN)
+        );
     }
 
     #[test]
     fn positions_are_one_based() {
-        let n = one("---\nkind: X\nspec:\n  ingress:\n  - from: []\n");
-        let rule = &n
+        let doc = one("---\nkind: X\nspec:\n  ingress:\n  - from: []\n");
+        let rule = doc
+            .root()
             .get("spec")
             .unwrap()
             .get("ingress")
             .unwrap()
             .items()
-            .unwrap()[0];
+            .unwrap()
+            .get(0)
+            .unwrap();
         assert_eq!(rule.pos, Pos { line: 5, col: 5 });
     }
 
@@ -627,29 +1268,92 @@ mod tests {
 
     #[test]
     fn bom_json_and_merge_keys() {
-        let n = one("\u{feff}{\"a\": [1, 2], \"b\": {\"c\": null}}");
-        assert_eq!(n.get("a").unwrap().items().unwrap().len(), 2);
-        let m = one("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
-        let d = m.get("derived").unwrap();
-        assert_eq!(d.get("x").unwrap().value, Value::Int(1));
-        assert_eq!(d.get("y").unwrap().value, Value::Int(3));
+        let doc = one("\u{feff}{\"a\": [1, 2], \"b\": {\"c\": null}}");
+        assert_eq!(doc.root().get("a").unwrap().items().unwrap().len(), 2);
+        let doc = one("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
+        let d = doc.root().get("derived").unwrap();
+        assert_eq!(int(d.get("x")), Some(1));
+        assert_eq!(int(d.get("y")), Some(3));
+        assert!(
+            doc.dups.is_empty(),
+            "an explicit key over a merged one is no duplicate"
+        );
+        // A list of sources: the earlier wins; keys written before win too.
+        let doc = one("a: &a {x: 1}\nb: &b {x: 2, z: 2}\nc: {z: 0, <<: [*a, *b]}\n");
+        let c = doc.root().get("c").unwrap();
+        assert_eq!(int(c.get("x")), Some(1));
+        assert_eq!(int(c.get("z")), Some(0));
+        assert!(parse("a: {<<: 1}\n", &Limits::default()).is_err());
     }
 
     #[test]
-    fn duplicate_keys_are_errors() {
-        let e = parse("a: 1\nb: 2\na: 3\n", &Limits::default()).unwrap_err();
-        assert_eq!(e.pos.line, 3);
-        assert!(e.message.contains("duplicate key"));
+    fn duplicate_keys_keep_the_later_value_and_are_recorded() {
+        let doc = one("a: 1\nb: 2\na: 3\n");
+        let root = doc.root();
+        let [dup] = &doc.dups[..] else {
+            panic!("{:?}", doc.dups)
+        };
+        assert_eq!(
+            (dup.key.as_str(), dup.first.line, dup.second.line),
+            ("a", 1, 3)
+        );
+        assert_eq!(dup.map, root.id());
+        assert!(!doc.same(dup.first_value, dup.second_value));
+        assert!(!doc.was_read(dup.second_value));
+        assert_eq!(int(root.get("a")), Some(3));
+        assert!(doc.was_read(dup.second_value));
+        assert_eq!(root.entries().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn duplicates_in_large_mappings_are_found_in_linear_time() {
+        // 200,000 keys and one duplicate at the end: a quadratic check would
+        // take minutes here.
+        let mut text: String = (0..200_000).map(|i| format!("k{i}: v\n")).collect();
+        text.push_str("k7: w\n");
+        let doc = one(&text);
+        assert_eq!(doc.root().entries().unwrap().len(), 200_000);
+        assert_eq!(doc.dups.len(), 1);
+        assert_eq!(doc.dups[0].first.line, 8);
+    }
+
+    #[test]
+    fn aliases_share_nodes_and_count_their_weight() {
+        let doc = one("a: &x {k: [1, 2]}\nb: *x\nc: *x\n");
+        let root = doc.root();
+        assert_eq!(root.get("b").unwrap().id(), root.get("a").unwrap().id());
+        assert!(doc.same(root.get("a").unwrap().id(), root.get("c").unwrap().id()));
+        assert!(root.contains(root.get("a").unwrap().id()));
+        // The anchor's node is inside `a`, not inside `b`'s position.
+        let a = root.get("a").unwrap();
+        assert!(a.contains(a.get("k").unwrap().id()));
+        let tight = Limits {
+            max_expansion: 3 * NODE_WEIGHT,
+            ..Limits::default()
+        };
+        let e = parse("a: &x [1, 2, 3]\nb: *x\n", &tight).unwrap_err();
+        assert!(e.limit && e.pos.line == 2, "{e:?}");
     }
 
     #[test]
     fn tab_inside_flow_sequence_is_accepted() {
         let text = "args:\n  [\n    \"-jar\",\n\t    \"x\",\n  ]\n";
         let (docs, fixes) = parse(text, &Limits::default()).unwrap();
-        assert_eq!(docs[0].root.get("args").unwrap().items().unwrap().len(), 2);
+        assert_eq!(
+            docs[0].root().get("args").unwrap().items().unwrap().len(),
+            2
+        );
         assert_eq!(fixes.len(), 1);
         // A tab in block indentation stays an error.
         assert!(parse("a:\n\tb: 1\n", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn tab_retries_are_bounded_by_the_size_of_the_file() {
+        let line = "  \"x\",\n\t  \"y\",\n";
+        let text = format!("a: [\n{}]\n", line.repeat(2000));
+        let e = parse(&text, &Limits::default()).unwrap_err();
+        assert!(e.limit && e.message.contains("tab"), "{e:?}");
     }
 
     #[test]
@@ -664,6 +1368,18 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_aliased_count_their_bytes() {
+        // Few nodes, many bytes: a node limit alone lets this through.
+        let text = format!(
+            "s: &s \"{}\"\nl: [{}]\n",
+            "x".repeat(1 << 20),
+            vec!["*s"; 100].join(", ")
+        );
+        let e = parse(&text, &Limits::default()).unwrap_err();
+        assert!(e.limit, "{e:?}");
+    }
+
+    #[test]
     fn deep_nesting_is_stopped() {
         let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse(&text, &Limits::default()).unwrap_err();
@@ -672,6 +1388,32 @@ mod tests {
             .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
             .collect();
         assert!(parse(&block, &Limits::default()).unwrap_err().limit);
+        // Aliases cannot nest deeper than text can.
+        let mut text = String::from("a0: &a0 [x]\n");
+        for i in 1..10 {
+            text.push_str(&format!(
+                "a{i}: &a{i} {}*a{}{}\n",
+                "[".repeat(20),
+                i - 1,
+                "]".repeat(20)
+            ));
+        }
+        let e = parse(&text, &Limits::default()).unwrap_err();
+        assert!(e.limit && e.message.contains("nest"), "{e:?}");
+    }
+
+    #[test]
+    fn keys_must_be_scalars_and_are_converted() {
+        assert!(parse("[a]: 1\n", &Limits::default()).is_err());
+        let doc = one("1: a\ntrue: b\n~: c\n");
+        let keys: Vec<&str> = doc
+            .root()
+            .entries()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.text)
+            .collect();
+        assert_eq!(keys, ["1", "true", ""]);
     }
 
     #[test]

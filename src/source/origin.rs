@@ -21,7 +21,7 @@
 
 use super::kustomize::{Node as TreeNode, PatchSource, TreeView};
 use super::render::resolve;
-use crate::manifest::yaml::{self, Node, Pos, Value};
+use crate::manifest::yaml::owned::{self as yaml, Node, Pos, Value};
 use crate::revision::LineMap;
 use std::collections::HashMap;
 
