@@ -15,6 +15,7 @@ pub mod reach;
 pub mod report;
 pub mod review;
 pub mod revision;
+pub mod shapes;
 pub mod words;
 
 pub mod app;

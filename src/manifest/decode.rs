@@ -490,81 +490,23 @@ pub(crate) fn workload(
     let Some((template, tpath)) = pod_template(kind, root) else {
         return Err(cx.error(root.pos, "spec.template", "workload has no pod template"));
     };
-    let labels = cx.labels(
-        template.get("metadata").and_then(|m| m.get("labels")),
-        &join(tpath, "metadata.labels"),
-    )?;
-    let spec_path = join(tpath, "spec");
-    let spec = template.get("spec");
-    let mut ports = Vec::new();
-    let mut host_network = false;
-    if let Some(spec) = spec.filter(|s| !s.is_null()) {
-        if let Some(hn) = spec.get("hostNetwork") {
-            host_network = matches!(hn.value(), Value::Bool(true));
-        }
-        for (list, sidecars_only) in [("containers", false), ("initContainers", true)] {
-            let lpath = join(&spec_path, list);
-            let Some(items) = spec.field(list).and_then(Node::items) else {
-                continue;
-            };
-            for (i, c) in items.iter().enumerate() {
-                let cpath = format!("{lpath}[{i}]");
-                if sidecars_only && c.get("restartPolicy").and_then(Node::as_str) != Some("Always")
-                {
-                    continue;
-                }
-                if c.field("name").is_none() {
-                    cx.warn(
-                        Code::LenientWorkload,
-                        c.pos,
-                        &cpath,
-                        "container without a name (accepted; it cannot change reachability)",
-                    );
-                }
-                let Some(port_items) = c.field("ports").and_then(Node::items) else {
-                    continue;
-                };
-                for (j, p) in port_items.iter().enumerate() {
-                    let ppath = format!("{cpath}.ports[{j}]");
-                    let number = match p.get("containerPort").map(Node::value) {
-                        Some(Value::Int(n)) if (1..=65535).contains(&n) => n as u16,
-                        _ => {
-                            cx.warn(
-                                Code::LenientWorkload,
-                                p.pos,
-                                &ppath,
-                                "container port without a valid containerPort is ignored",
-                            );
-                            continue;
-                        }
-                    };
-                    let protocol = match p.field("protocol").and_then(Node::as_str) {
-                        None => Protocol::Tcp,
-                        Some(t) => match Protocol::parse(t) {
-                            Some(pr) => pr,
-                            None => {
-                                cx.warn(
-                                    Code::LenientWorkload,
-                                    p.pos,
-                                    &ppath,
-                                    format!("container port with protocol {t:?} is ignored"),
-                                );
-                                continue;
-                            }
-                        },
-                    };
-                    let pname = p.field("name").and_then(Node::as_str).map(str::to_string);
-                    ports.push(ContainerPort {
-                        name: pname,
-                        port: number,
-                        protocol,
-                    });
-                }
-            }
-        }
+    // The API server refuses a template, metadata or pod spec of the wrong
+    // shape; reading them leniently would drop the labels every selector
+    // matches against.
+    cx.mapping(template, tpath)?;
+    let meta_path = join(tpath, "metadata");
+    let meta = template.field("metadata");
+    if let Some(m) = meta {
+        cx.mapping(m, &meta_path)?;
     }
-    ports.sort();
-    ports.dedup();
+    let labels = cx.labels(
+        meta.and_then(|m| m.get("labels")),
+        &join(&meta_path, "labels"),
+    )?;
+    let (ports, host_network) = match template.field("spec") {
+        Some(spec) => pod_spec(cx, spec, &join(tpath, "spec"))?,
+        None => (Vec::new(), false),
+    };
     if kind == "StatefulSet"
         && root
             .get("spec")
@@ -596,6 +538,90 @@ pub(crate) fn workload(
         span: cx.span(root.pos),
         representative: None,
     })
+}
+
+/// Container ports (M-5) and hostNetwork of a pod spec.
+fn pod_spec(cx: &mut Ctx<'_>, spec: Node<'_>, spec_path: &str) -> R<(Vec<ContainerPort>, bool)> {
+    cx.mapping(spec, spec_path)?;
+    let host_network = spec
+        .get("hostNetwork")
+        .is_some_and(|hn| matches!(hn.value(), Value::Bool(true)));
+    let mut ports = Vec::new();
+    for (list, sidecars_only) in [("containers", false), ("initContainers", true)] {
+        let lpath = join(spec_path, list);
+        for (i, c) in cx.list(spec.get(list), &lpath)?.iter().enumerate() {
+            let cpath = format!("{lpath}[{i}]");
+            cx.mapping(c, &cpath)?;
+            if sidecars_only && c.get("restartPolicy").and_then(Node::as_str) != Some("Always") {
+                continue;
+            }
+            if c.field("name").is_none() {
+                cx.warn(
+                    Code::LenientWorkload,
+                    c.pos,
+                    &cpath,
+                    "container without a name (accepted; it cannot change reachability)",
+                );
+            }
+            container_ports(cx, c, &cpath, &mut ports);
+        }
+    }
+    ports.sort();
+    ports.dedup();
+    Ok((ports, host_network))
+}
+
+/// A container's ports, leniently (C9): an entry that cannot name a port is
+/// left out with a warning.
+fn container_ports(cx: &mut Ctx<'_>, c: Node<'_>, cpath: &str, ports: &mut Vec<ContainerPort>) {
+    let Some(items) = c.field("ports") else {
+        return;
+    };
+    let Some(items) = items.items() else {
+        let message = format!("ports must be a list, found {}; ignored", items.type_name());
+        return cx.warn(
+            Code::LenientWorkload,
+            items.pos,
+            &join(cpath, "ports"),
+            message,
+        );
+    };
+    for (j, p) in items.iter().enumerate() {
+        let ppath = format!("{cpath}.ports[{j}]");
+        let number = match p.get("containerPort").map(Node::value) {
+            Some(Value::Int(n)) if (1..=65535).contains(&n) => n as u16,
+            _ => {
+                cx.warn(
+                    Code::LenientWorkload,
+                    p.pos,
+                    &ppath,
+                    "container port without a valid containerPort is ignored",
+                );
+                continue;
+            }
+        };
+        let protocol = match p.field("protocol").and_then(Node::as_str) {
+            None => Protocol::Tcp,
+            Some(t) => match Protocol::parse(t) {
+                Some(pr) => pr,
+                None => {
+                    cx.warn(
+                        Code::LenientWorkload,
+                        p.pos,
+                        &ppath,
+                        format!("container port with protocol {t:?} is ignored"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let pname = p.field("name").and_then(Node::as_str).map(str::to_string);
+        ports.push(ContainerPort {
+            name: pname,
+            port: number,
+            protocol,
+        });
+    }
 }
 
 pub(crate) fn service(cx: &mut Ctx<'_>, root: Node<'_>, namespace: &str, name: &str) -> R<Service> {

@@ -243,7 +243,7 @@ impl<'d> Loader<'_, 'd> {
                     node.pos,
                     Some(k.to_string()),
                     "apiVersion",
-                    format!("{k} needs an apiVersion (kubectl refuses an object without one)"),
+                    "missing (kubectl refuses an object without one)".to_string(),
                 );
             }
         };
@@ -446,6 +446,21 @@ impl<'d> Loader<'_, 'd> {
             },
             name: name.clone(),
         };
+        let limit = self.opts.limits.max_object_bytes;
+        if let Some(len) = node.text_len().filter(|&len| len > limit) {
+            let message = format!(
+                "{:.1} MiB of text, more than the {} MiB an object can have: the API server refuses requests over 3 MiB, so it can never be applied",
+                len as f64 / f64::from(1 << 20),
+                limit >> 20
+            );
+            return self.diag(
+                Code::InputLimit,
+                node.pos,
+                Some(key.to_string()),
+                "",
+                message,
+            );
+        }
         self.set_owner(at, (class, key.clone()));
         let mut cx = Ctx::new(self.file, key.to_string(), &mut self.out.diags);
         if let Some((removed, replacement)) = removed_version(kind, api_version) {

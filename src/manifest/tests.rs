@@ -8,6 +8,8 @@ use crate::diag::{Code, Diagnostic, Severity};
 use crate::revision::{Revision, SourceFile};
 use proptest::prelude::*;
 
+mod declarations;
+
 fn revision(files: &[(&str, &str)]) -> Revision {
     Revision::new(
         "test",
@@ -937,7 +939,7 @@ fn yaml_syntax_error_has_line_and_column() {
         "kind: Pod\nmetadata: {name: a}\nkind: Service\n",
     )]);
     insta::assert_snapshot!(render(&diags, Severity::Error), @r#"
-    invalid-object: bad.yaml:1:1: Service: apiVersion: Service needs an apiVersion (kubectl refuses an object without one)
+    invalid-object: bad.yaml:1:1: Service: apiVersion: missing (kubectl refuses an object without one)
     duplicate-key: bad.yaml:3:1: duplicate key "kind" with a different value (first at line 1); what this object is depends on which one the API server keeps
     "#);
     let (_, diags) = load_files(&[("bad.yaml", "kind: Pod\nspec: *nowhere\n")]);
@@ -1001,6 +1003,7 @@ fn limits_are_errors() {
             max_bytes: 100,
             max_depth: 4,
             max_expansion: 50 * super::yaml::NODE_WEIGHT,
+            ..super::yaml::Limits::default()
         },
         ..LoadOptions::default()
     };

@@ -24,6 +24,7 @@ pub mod owned;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 /// What one node of an expanded tree is counted as, in bytes, on top of its
 /// text: about what a program that materialises it pays.
@@ -39,6 +40,11 @@ pub struct Limits {
     /// Weight (see [`NODE_WEIGHT`]) that aliases and merge keys may add to a
     /// file: a fixed budget, counted while parsing, never materialised.
     pub max_expansion: u64,
+    /// Text of one object the analysis models (a workload, a policy, a
+    /// Namespace, a Service), in characters. The API server accepts at most
+    /// 3 MiB in one request (and etcd stores 1.5 MiB), so a larger object can
+    /// never be applied; the margin allows for YAML being longer than JSON.
+    pub max_object_bytes: usize,
 }
 
 impl Default for Limits {
@@ -47,6 +53,7 @@ impl Default for Limits {
             max_bytes: 64 << 20,
             max_depth: 128,
             max_expansion: 64 << 20,
+            max_object_bytes: 4 << 20,
         }
     }
 }
@@ -77,17 +84,26 @@ struct Data {
     /// an entry); Bool: 0 or 1; Int, Float: the 64 bits.
     a: u32,
     b: u32,
-    /// Containers: the id of the first node created inside, so the nodes
-    /// written inside are exactly the ids `first..id`.
-    first: u32,
     /// The expanded weight, saturated.
     weight: u32,
-    /// The expanded height (a scalar is 1).
-    height: u16,
+    /// The expanded height (a scalar is 1), saturated.
+    height: u8,
     tag: Tag,
-    plain: bool,
+    /// [`PLAIN`], [`ANCHORED`].
+    flags: u8,
     /// Set when the loader looked at this node's value (see [`Node::value`]).
     read: Cell<bool>,
+}
+
+/// A string written without quotes.
+const PLAIN: u8 = 1;
+/// A node an anchor names: aliases may share it.
+const ANCHORED: u8 = 2;
+
+impl Data {
+    fn plain(&self) -> bool {
+        self.flags & PLAIN != 0
+    }
 }
 
 /// One document's nodes.
@@ -96,13 +112,36 @@ pub struct Tree {
     nodes: Vec<Data>,
     kids: Vec<u32>,
     text: String,
+    /// The collections near the root (where objects are), in id order.
+    near_root: Vec<NearRoot>,
 }
+
+/// Where a collection near the root was written.
+#[derive(Clone, Copy, Debug)]
+struct NearRoot {
+    id: u32,
+    /// The nodes written inside are exactly the ids `first..id`.
+    first: u32,
+    /// Its text, in characters: `start..end`.
+    start: usize,
+    end: usize,
+}
+
+/// Collections this close to the root record where they were written
+/// (objects are at most a few Lists deep).
+const NEAR_ROOT_DEPTH: usize = 12;
 
 impl Tree {
     fn clear(&mut self) {
         self.nodes.clear();
         self.kids.clear();
         self.text.clear();
+        self.near_root.clear();
+    }
+
+    fn near_root(&self, id: u32) -> Option<&NearRoot> {
+        let i = self.near_root.binary_search_by_key(&id, |n| n.id).ok()?;
+        self.near_root.get(i)
     }
 
     fn data(&self, id: u32) -> &Data {
@@ -324,7 +363,7 @@ impl<'t> Node<'t> {
             Tag::Float => Value::Float(f64::from_bits(bits())),
             Tag::Str => Value::Str {
                 text: self.tree.str_of(self.id),
-                plain: d.plain,
+                plain: d.plain(),
             },
             Tag::Seq => Value::Seq(Items {
                 tree: Some(self.tree),
@@ -391,9 +430,14 @@ impl<'t> Node<'t> {
     /// Whether node `other` was written inside this node (not reached
     /// through an alias).
     pub fn contains(self, other: u32) -> bool {
-        let d = self.data();
-        other == self.id
-            || (matches!(d.tag, Tag::Seq | Tag::Map) && (d.first..self.id).contains(&other))
+        let first = self.tree.near_root(self.id).map(|n| n.first);
+        other == self.id || first.is_some_and(|f| (f..self.id).contains(&other))
+    }
+
+    /// The length of the node's text in characters, for collections near
+    /// the root (objects); None elsewhere.
+    pub fn text_len(self) -> Option<usize> {
+        self.tree.near_root(self.id).map(|n| n.end - n.start)
     }
 }
 
@@ -462,13 +506,14 @@ impl Document {
     }
 
     fn hash_node(&self, id: u32, memo: &mut HashMap<u32, u64>) -> u64 {
-        use std::hash::{Hash, Hasher};
+        use std::hash::Hash;
         if let Some(&h) = memo.get(&id) {
             return h;
         }
         let d = self.tree.data(id);
-        // SipHash with fixed keys: the same on every run.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // A fixed hash, the same on every run (only duplicates of skipped
+        // objects are compared with it; crafted collisions cannot matter).
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
         (d.tag as u8).hash(&mut h);
         match d.tag {
             Tag::Null => {}
@@ -481,7 +526,8 @@ impl Document {
             }
         }
         let v = h.finish();
-        if matches!(d.tag, Tag::Seq | Tag::Map) {
+        // Only a node an anchor names can be met twice.
+        if d.flags & ANCHORED != 0 {
             memo.insert(id, v);
         }
         v
@@ -629,6 +675,7 @@ impl Document {
                     .collect(),
                 kids: self.tree.kids.clone(),
                 text: self.tree.text.clone(),
+                near_root: self.tree.near_root.clone(),
             },
             root: self.root,
             dups: self.dups.clone(),
@@ -674,6 +721,48 @@ enum ParseFailure {
 /// Mappings with more entries than this get a hash index for their keys.
 const SMALL_MAP: usize = 16;
 
+/// Key text → entry index of a large mapping, without a copy of the text:
+/// the key's keyed SipHash (the standard library's per-process random keys,
+/// so crafted keys cannot force collisions), checked against the text.
+struct KeyIndex {
+    slots: HashMap<u64, usize, BuildHasherDefault<PassThrough>>,
+    /// Entries whose 64-bit hash another key already holds.
+    spill: Vec<(u64, usize)>,
+}
+
+/// A hasher for keys that already are hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with this.
+        let mut h = Fnv(self.0);
+        h.write(bytes);
+        self.0 = h.0;
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// FNV-1a: a fixed hash, the same on every run.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// An open collection.
 struct Frame {
     map: bool,
@@ -681,11 +770,14 @@ struct Frame {
     anchor: usize,
     /// Where this collection's children start in `Builder::pending`.
     start: usize,
+    /// The id of the first node written inside.
     first: u32,
+    /// Where its text starts, in characters.
+    text_start: usize,
     /// A mapping's key waiting for its value.
     key: Option<u32>,
     /// Key text → entry index, once the mapping is no longer small.
-    index: Option<HashMap<Box<str>, usize>>,
+    index: Option<KeyIndex>,
     /// Entries that came from a merge key (`<<`); an explicit key overrides
     /// them without being a duplicate.
     merged: Vec<bool>,
@@ -695,6 +787,7 @@ struct Frame {
 
 struct Builder<'l> {
     tree: Tree,
+    keys: RandomState,
     stack: Vec<Frame>,
     pending: Vec<u32>,
     anchors: HashMap<usize, u32>,
@@ -755,16 +848,21 @@ impl Builder<'_> {
             pos,
             a,
             b,
-            first: 0,
             weight: saturate(NODE_WEIGHT + len),
             height: 1,
             tag,
-            plain,
+            flags: if plain { PLAIN } else { 0 },
             read: Cell::new(false),
         })
     }
 
-    fn open(&mut self, map: bool, anchor: usize, pos: Pos) -> Result<(), ParseFailure> {
+    fn open(
+        &mut self,
+        map: bool,
+        anchor: usize,
+        pos: Pos,
+        start: usize,
+    ) -> Result<(), ParseFailure> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(limit_error(
                 pos,
@@ -777,6 +875,7 @@ impl Builder<'_> {
             anchor,
             start: self.pending.len(),
             first: offset(self.tree.nodes.len(), pos)?,
+            text_start: start,
             key: None,
             index: None,
             merged: Vec::new(),
@@ -785,12 +884,12 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<Option<(u32, usize)>, ParseFailure> {
+    fn close(&mut self, end: usize) -> Result<Option<(u32, usize)>, ParseFailure> {
         let Some(frame) = self.stack.pop() else {
             return Ok(None);
         };
         let kids = &self.pending[frame.start..];
-        let (mut weight, mut height) = (NODE_WEIGHT, 0u16);
+        let (mut weight, mut height) = (NODE_WEIGHT, 0u8);
         for &k in kids {
             let d = self.tree.data(k);
             weight += u64::from(d.weight);
@@ -809,13 +908,20 @@ impl Builder<'_> {
             pos: frame.pos,
             a,
             b,
-            first: frame.first,
             weight: saturate(weight),
             height: height.saturating_add(1),
             tag: if frame.map { Tag::Map } else { Tag::Seq },
-            plain: false,
+            flags: 0,
             read: Cell::new(false),
         })?;
+        if self.stack.len() < NEAR_ROOT_DEPTH {
+            self.tree.near_root.push(NearRoot {
+                id,
+                first: frame.first,
+                start: frame.text_start,
+                end,
+            });
+        }
         for i in frame.dups {
             self.dups[i].map = id;
         }
@@ -828,7 +934,8 @@ impl Builder<'_> {
             .get(&id)
             .ok_or_else(|| input_error(pos, "alias to an unknown anchor"))?;
         let d = self.tree.data(target);
-        if self.stack.len() + usize::from(d.height) > self.limits.max_depth {
+        // Heights saturate at 255.
+        if self.stack.len() + usize::from(d.height) > self.limits.max_depth.min(254) {
             return Err(limit_error(
                 pos,
                 format!("aliases nest deeper than {} levels", self.limits.max_depth),
@@ -856,6 +963,7 @@ impl Builder<'_> {
     fn attach(&mut self, id: u32, anchor: usize) -> Result<(), ParseFailure> {
         if anchor != 0 {
             self.anchors.insert(anchor, id);
+            self.tree.nodes[id as usize].flags |= ANCHORED;
         }
         let Some(top) = self.stack.last_mut() else {
             self.root = Some(id);
@@ -900,12 +1008,32 @@ impl Builder<'_> {
     /// The entry index of `key` in the open mapping on top of the stack.
     fn find(&self, key: &str) -> Option<usize> {
         let top = self.stack.last()?;
-        if let Some(index) = &top.index {
-            return index.get(key).copied();
+        let entries = &self.pending[top.start..];
+        let text = |i: usize| self.tree.str_of(entries[2 * i]);
+        let Some(index) = &top.index else {
+            return (0..entries.len() / 2).find(|&i| text(i) == key);
+        };
+        let h = self.keys.hash_one(key);
+        if let Some(&i) = index.slots.get(&h) {
+            if text(i) == key {
+                return Some(i);
+            }
         }
-        self.pending[top.start..]
-            .chunks_exact(2)
-            .position(|kv| self.tree.str_of(kv[0]) == key)
+        index
+            .spill
+            .iter()
+            .find(|&&(sh, i)| sh == h && text(i) == key)
+            .map(|&(_, i)| i)
+    }
+
+    /// Indexes entry `entry` (a key not yet in the mapping).
+    fn index_entry(keys: &RandomState, index: &mut KeyIndex, text: &str, entry: usize) {
+        let h = keys.hash_one(text);
+        if index.slots.contains_key(&h) {
+            index.spill.push((h, entry));
+        } else {
+            index.slots.insert(h, entry);
+        }
     }
 
     fn append(&mut self, key: u32, value: u32, merged: bool) {
@@ -922,23 +1050,23 @@ impl Builder<'_> {
             top.merged[entry] = true;
         }
         if let Some(index) = &mut top.index {
-            index.insert(self.tree.str_of(key).into(), entry);
+            Self::index_entry(&self.keys, index, self.tree.str_of(key), entry);
         } else if entry + 1 > SMALL_MAP {
-            let tree = &self.tree;
-            top.index = Some(
-                self.pending[top.start..]
-                    .chunks_exact(2)
-                    .enumerate()
-                    .map(|(i, kv)| (tree.str_of(kv[0]).into(), i))
-                    .collect(),
-            );
+            let mut index = KeyIndex {
+                slots: HashMap::default(),
+                spill: Vec::new(),
+            };
+            for (i, kv) in self.pending[top.start..].chunks_exact(2).enumerate() {
+                Self::index_entry(&self.keys, &mut index, self.tree.str_of(kv[0]), i);
+            }
+            top.index = Some(index);
         }
     }
 
     fn insert(&mut self, key: u32, value: u32) -> Result<(), ParseFailure> {
-        let (plain, key_pos) = (self.tree.data(key).plain, self.tree.data(key).pos);
+        let (plain, key_pos) = (self.tree.data(key).plain(), self.tree.data(key).pos);
         if plain && self.tree.str_of(key) == "<<" {
-            return self.merge(value);
+            return self.merge(value, key_pos);
         }
         let key_text = self.tree.str_of(key);
         let Some(entry) = self.find(key_text) else {
@@ -973,9 +1101,8 @@ impl Builder<'_> {
     /// YAML 1.1 merge key (`<<: *base`), which the Go YAML library behind
     /// kubectl supports: keys already present win, and earlier sources win
     /// over later ones.
-    fn merge(&mut self, value: u32) -> Result<(), ParseFailure> {
+    fn merge(&mut self, value: u32, pos: Pos) -> Result<(), ParseFailure> {
         let d = self.tree.data(value);
-        let pos = d.pos;
         let sources: Vec<u32> = match d.tag {
             Tag::Map => vec![value],
             Tag::Seq => self.tree.kids_of(value).to_vec(),
@@ -1028,6 +1155,7 @@ fn parse_once(
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         tree: Tree::default(),
+        keys: RandomState::new(),
         stack: Vec::new(),
         pending: Vec::new(),
         anchors: HashMap::new(),
@@ -1075,10 +1203,10 @@ fn parse_once(
                 let id = b.push_scalar(pos, resolve_scalar(&value, style, tag.as_deref()))?;
                 b.attach(id, anchor)?;
             }
-            Event::SequenceStart(anchor, _) => b.open(false, anchor, pos)?,
-            Event::MappingStart(anchor, _) => b.open(true, anchor, pos)?,
+            Event::SequenceStart(anchor, _) => b.open(false, anchor, pos, span.start.index())?,
+            Event::MappingStart(anchor, _) => b.open(true, anchor, pos, span.start.index())?,
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((id, anchor)) = b.close()? {
+                if let Some((id, anchor)) = b.close(span.end.index())? {
                     b.attach(id, anchor)?;
                 }
             }
@@ -1238,6 +1366,12 @@ mod tests {
             int(Some(one("-9223372036854775808").root())),
             Some(i64::MIN)
         );
+    }
+
+    #[test]
+    fn nodes_are_small() {
+        // Memory per node bounds memory per byte of the tiniest-node files.
+        assert_eq!(std::mem::size_of::<Data>(), 24);
     }
 
     #[test]

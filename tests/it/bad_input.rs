@@ -580,3 +580,133 @@ fn errors_print_no_terminal_escapes() {
         "{stderr:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Every shape of the budget harness (`reachdiff::shapes`), about 1 MB of it,
+// with one defect near the end: refused as a whole, at the defect's line,
+// with nothing on stdout. The hostile shapes are refused as they are.
+// ---------------------------------------------------------------------------
+
+use reachdiff::shapes::Shape;
+
+/// Writes `text` and checks that the first error names `line` (1-based).
+#[track_caller]
+fn assert_refused_at(name: &str, text: &str, line: usize, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_file(&dir, name, text.as_bytes());
+    let run = reach_json(&path);
+    let (at, _) = assert_located(&run, &path);
+    assert_eq!(at as usize, line, "{name}: {}", run.stderr);
+    assert!(run.stderr.contains(needle), "{name}: {}", run.stderr);
+}
+
+fn lines(text: &str) -> usize {
+    text.lines().count()
+}
+
+#[test]
+fn shape_many_keys_with_an_unclosed_quote() {
+    let mut text = Shape::ManyKeys.generate(1_000_000);
+    let line = lines(&text) + 1;
+    text.push_str("  broken: \"no end\n");
+    assert_refused_at("many-keys.yaml", &text, line, "");
+}
+
+#[test]
+fn shape_huge_labels_with_an_invalid_label() {
+    let text = Shape::HugeLabels.generate(1_000_000);
+    let tail = text.find("spec:\n").expect("the Pod's spec");
+    let line = lines(&text[..tail]) + 1;
+    let text = format!(
+        "{}    bad: \"not valid!\"\n{}",
+        &text[..tail],
+        &text[tail..]
+    );
+    assert_refused_at("labels.yaml", &text, line, "invalid label value");
+}
+
+#[test]
+fn shape_long_list_with_a_tab_indented_item() {
+    let mut text = Shape::LongList.generate(1_000_000);
+    let line = lines(&text) + 1;
+    text.push_str("\t- --tab\n");
+    assert_refused_at("list.yaml", &text, line, "tab");
+}
+
+#[test]
+fn shape_deep_nesting_one_level_too_deep() {
+    let mut text = Shape::DeepNesting.generate(1_000_000);
+    let first = lines(&text) + 1;
+    for level in 0..130 {
+        let indent = if level == 0 {
+            "- ".to_string()
+        } else {
+            " ".repeat(2 * level + 2)
+        };
+        text.push_str(&format!("{indent}k{level}:\n"));
+    }
+    text.push_str(&format!("{}leaf\n", " ".repeat(264)));
+    // The 128th level of the appended item (the List items are level 2).
+    assert_refused_at("deep.yaml", &text, first + 126, "nesting deeper than 128");
+}
+
+#[test]
+fn shape_deep_flow_left_open() {
+    let mut text = Shape::DeepFlow.generate(1_000_000);
+    let line = lines(&text) + 1;
+    text.push_str("- [[[x]]\nnext: 1\n");
+    assert_refused_at("flow.yaml", &text, line + 1, "");
+}
+
+#[test]
+fn shape_long_strings_with_a_nul_byte() {
+    let mut text = Shape::LongStrings.generate(1_000_000);
+    let line = lines(&text) + 1;
+    text.push_str("  nul: \"\0\"\n");
+    assert_refused_at("strings.yaml", &text, line, "NUL");
+}
+
+#[test]
+fn shape_many_documents_with_one_bad_policy() {
+    let mut text = Shape::ManyDocuments.generate(1_000_000);
+    let line = lines(&text) + 10;
+    text.push_str("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: ns-1}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 0\n");
+    assert_refused_at("docs.yaml", &text, line, "port 0 is outside 1-65535");
+}
+
+#[test]
+fn shape_huge_selectors_with_a_lowercase_operator() {
+    let mut text = Shape::HugeSelectors.generate(1_000_000);
+    let line = lines(&text) + 7;
+    text.push_str("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: shapes}\nspec:\n  podSelector:\n    matchExpressions: [{key: app, operator: in, values: [a]}]\n");
+    assert_refused_at("selectors.yaml", &text, line, "unknown operator");
+}
+
+#[test]
+fn shape_policies_selecting_everything_with_a_conflicting_second_declaration() {
+    let mut text = Shape::PoliciesSelectingEverything.generate(1_000_000);
+    let line = lines(&text) + 2;
+    text.push_str("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: all-0, namespace: ns-0}\nspec: {podSelector: {}}\n");
+    assert_refused_at(
+        "policies.yaml",
+        &text,
+        line,
+        "declared twice with different content",
+    );
+}
+
+#[test]
+fn hostile_shapes_are_refused_as_input_limits() {
+    for shape in Shape::ALL.into_iter().filter(|s| s.refused()) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = temp_file(&dir, "hostile.yaml", shape.generate(1_000_000).as_bytes());
+        let run = reach_json(&path);
+        assert_located(&run, &path);
+        assert!(
+            run.stderr.contains("expand") || run.stderr.contains("nest"),
+            "{}: {}",
+            shape.name(),
+            run.stderr
+        );
+    }
+}

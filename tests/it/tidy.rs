@@ -13,6 +13,7 @@ const CORE: &[&str] = &[
     "src/diff.rs",
     "src/revision.rs",
     "src/words.rs",
+    "src/shapes.rs",
     "src/model",
     "src/manifest",
     "src/reach",
