@@ -16,17 +16,10 @@ use reachdiff::manifest::{self, LoadOptions};
 use reachdiff::revision::{Revision, SourceFile};
 use reachdiff::shapes::Shape;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn revision(text: String) -> Revision {
-    Revision {
-        label: "shape".into(),
-        files: vec![SourceFile {
-            path: "shape.yaml".into(),
-            text: Arc::from(text),
-        }],
-    }
+    Revision::new("shape", vec![SourceFile::new("shape.yaml", text)])
 }
 
 fn load_group(c: &mut Criterion, group: &str, bytes: usize) {

@@ -29,7 +29,6 @@ use reachdiff::manifest::{self, LoadOptions};
 use reachdiff::revision::{Revision, SourceFile};
 use reachdiff::shapes::{self, Shape};
 use std::process::{Command, ExitCode};
-use std::sync::Arc;
 
 /// Memory allowed per input byte, on top of a fixed 64 MiB.
 fn memory_factor(shape: Shape) -> f64 {
@@ -83,13 +82,7 @@ fn generate(shape: &str, size: &str) -> ExitCode {
 }
 
 fn revision(text: String) -> Revision {
-    Revision {
-        label: "shape".into(),
-        files: vec![SourceFile {
-            path: "shape.yaml".into(),
-            text: Arc::from(text),
-        }],
-    }
+    Revision::new("shape", vec![SourceFile::new("shape.yaml", text)])
 }
 
 /// CPU time of this process so far (all threads), in seconds.

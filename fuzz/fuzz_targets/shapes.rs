@@ -10,7 +10,6 @@ use libfuzzer_sys::fuzz_target;
 use reachdiff::manifest::{LoadOptions, load};
 use reachdiff::revision::{Revision, SourceFile};
 use reachdiff::shapes::Shape;
-use std::sync::Arc;
 
 fuzz_target!(|data: &[u8]| {
     let [pick, lo, hi, at, rest @ ..] = data else {
@@ -23,13 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let at = usize::from(*at) * text.len() / 256;
     text.splice(at..at, rest.iter().copied());
     let text = String::from_utf8_lossy(&text);
-    let rev = Revision {
-        label: "fuzz".into(),
-        files: vec![SourceFile {
-            path: "fuzz.yaml".into(),
-            text: Arc::from(text.as_ref()),
-        }],
-    };
+    let rev = Revision::new("fuzz", vec![SourceFile::new("fuzz.yaml", text.as_ref())]);
     let (_, diags) = load(&rev, &LoadOptions::default());
     for d in &diags {
         if let Some(span) = &d.span {

@@ -92,7 +92,7 @@ impl<'a> Ctx<'a> {
         if let Some(entries) = node.entries() {
             for (k, _) in entries {
                 if !known.contains(&k.text) {
-                    let field = join(path, &k.text);
+                    let field = join(path, k.text);
                     self.warn(Code::UnknownField, k.pos, &field, "unknown field");
                 }
             }
@@ -160,8 +160,8 @@ impl<'a> Ctx<'a> {
         };
         let entries = self.mapping(node, path)?;
         for (k, v) in entries {
-            let field = join(path, &k.text);
-            if !valid_label_key(&k.text) {
+            let field = join(path, k.text);
+            if !valid_label_key(k.text) {
                 return Err(self.error(k.pos, &field, "invalid label key"));
             }
             let value = match v.value() {
@@ -1185,7 +1185,7 @@ fn admin_rule(
                 // rejects them elsewhere (C9).
                 return Err(cx.error(
                     k.pos,
-                    &join(&pp, &k.text),
+                    &join(&pp, k.text),
                     format!("{} peers exist only in egress rules", k.text),
                 ));
             }
@@ -1193,7 +1193,7 @@ fn admin_rule(
                 cx.warn(
                     Code::UnsupportedPeer,
                     k.pos,
-                    &join(&pp, &k.text),
+                    &join(&pp, k.text),
                     format!("{} peers match no endpoint reachdiff models", k.text),
                 );
                 AdminPeer::Unsupported(k.text.to_string())
@@ -1318,7 +1318,7 @@ fn cnp_protocol(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<PortSpec> {
         }
         _ => return Err(cx.error(k.pos, path, "unknown protocol field")),
     };
-    let ppath = join(path, &k.text);
+    let ppath = join(path, k.text);
     cx.mapping(v, &ppath)?;
     cx.check_fields(v, &ppath, &["destinationPort"]);
     let Some(dp) = v.field("destinationPort") else {

@@ -907,7 +907,10 @@ fn document_that_is_not_a_mapping() {
     let text = format!("---\n{playbook}---\njust text\n");
     let (inv, diags) = load_files(&[("x.yaml", &text)]);
     insta::assert_snapshot!(render(&diags, Severity::Error), @"invalid-object: x.yaml:7:1: expected a Kubernetes object (a mapping), found string");
-    insta::assert_snapshot!(render(&diags, Severity::Info), @"skipped-kind: x.yaml:2:1: a YAML list is not a Kubernetes object (an Ansible playbook?); skipped");
+    insta::assert_snapshot!(render(&diags, Severity::Info), @r"
+        skipped-kind: x.yaml:2:1: a YAML list is not a Kubernetes object (an Ansible playbook?); skipped
+        skipped: 1 document not analysed, of kinds reachdiff does not read ((list) 1; -v lists them)
+        ");
     assert_eq!(inv.skipped.get("(list)"), Some(&1));
     // A bare list of objects was meant to be applied; kubectl refuses it,
     // and skipping it could drop a policy unseen.

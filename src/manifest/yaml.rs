@@ -604,8 +604,13 @@ pub fn parse_each(
         match parse_once(current, limits, feed) {
             Ok(()) => return Ok(tab_fixes),
             Err(ParseFailure::Scan(e)) => {
-                let line = e.marker().line();
-                if e.info().contains("tab") {
+                let tab = e.info().contains("tab");
+                let line = if tab && e.info().contains("plain scalar") {
+                    tab_line(current, e.marker().line())
+                } else {
+                    e.marker().line()
+                };
+                if tab {
                     if let Some(fixed) = fix_flow_tab(current, line) {
                         if tab_fixes.len() >= max_retries {
                             return Err(YamlError {
@@ -630,10 +635,15 @@ pub fn parse_each(
                 }
                 // saphyr has its own nesting limit; it is a limit, not a syntax error.
                 let limit = e.info().contains("recursion limit");
+                let col = if line == e.marker().line() {
+                    e.marker().col() as u32 + 1
+                } else {
+                    1
+                };
                 return Err(YamlError {
                     pos: Pos {
-                        line: e.marker().line() as u32,
-                        col: e.marker().col() as u32 + 1,
+                        line: line as u32,
+                        col,
                     },
                     message: if limit {
                         format!("nesting too deep ({})", e.info())
@@ -680,6 +690,24 @@ impl Document {
             root: self.root,
             dups: self.dups.clone(),
         }
+    }
+}
+
+/// The line a tab error is about. saphyr cites a plain scalar that runs
+/// into a tab at the scalar's first line; the tab is in the indentation of
+/// a later line, the first whose indentation holds one.
+fn tab_line(text: &str, line: usize) -> usize {
+    let indented_by_tab = |l: &str| {
+        let lead = l.len() - l.trim_start_matches([' ', '\t']).len();
+        l[..lead].contains('\t')
+    };
+    let mut rest = text.lines().enumerate().skip(line.saturating_sub(1));
+    match rest.next() {
+        Some((_, first)) if indented_by_tab(first) => line,
+        Some(_) => rest
+            .find(|(_, l)| indented_by_tab(l))
+            .map_or(line, |(i, _)| i + 1),
+        None => line,
     }
 }
 
@@ -1029,10 +1057,11 @@ impl Builder<'_> {
     /// Indexes entry `entry` (a key not yet in the mapping).
     fn index_entry(keys: &RandomState, index: &mut KeyIndex, text: &str, entry: usize) {
         let h = keys.hash_one(text);
-        if index.slots.contains_key(&h) {
-            index.spill.push((h, entry));
-        } else {
-            index.slots.insert(h, entry);
+        match index.slots.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => index.spill.push((h, entry)),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(entry);
+            }
         }
     }
 
@@ -1480,6 +1509,14 @@ mod tests {
         assert_eq!(fixes.len(), 1);
         // A tab in block indentation stays an error.
         assert!(parse("a:\n\tb: 1\n", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn a_tab_after_a_plain_scalar_is_cited_at_the_tab() {
+        // saphyr cites the scalar's start (line 2); the tab is on line 3.
+        let e = parse("args:\n- --flag\n\t- --tab\n", &Limits::default()).unwrap_err();
+        assert!(e.message.contains("tab"), "{e:?}");
+        assert_eq!((e.pos.line, e.pos.col), (3, 1), "{e:?}");
     }
 
     #[test]

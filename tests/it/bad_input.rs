@@ -669,7 +669,8 @@ fn shape_long_strings_with_a_nul_byte() {
 #[test]
 fn shape_many_documents_with_one_bad_policy() {
     let mut text = Shape::ManyDocuments.generate(1_000_000);
-    let line = lines(&text) + 10;
+    // The ninth appended line, `    - port: 0`.
+    let line = lines(&text) + 9;
     text.push_str("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: ns-1}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 0\n");
     assert_refused_at("docs.yaml", &text, line, "port 0 is outside 1-65535");
 }
