@@ -54,12 +54,13 @@ pub fn compare(base: &Revision, head: &Revision, opts: &Options) -> Result<Compa
 }
 
 pub fn compare_observed(
-    base: &Revision,
-    head: &Revision,
+    base_rev: &Revision,
+    head_rev: &Revision,
     opts: &Options,
     observe: &mut dyn FnMut(Phase),
 ) -> Result<Comparison, SideFailed> {
-    let ((mut binv, bdiags), (mut hinv, mut hdiags)) = manifest::load_pair(base, head, &opts.load);
+    let ((mut binv, bdiags), (mut hinv, mut hdiags)) =
+        manifest::load_pair(base_rev, head_rev, &opts.load);
     observe(Phase::Loaded);
     let (bad_base, bad_head) = (
         bdiags.iter().any(Diagnostic::is_error),
@@ -84,7 +85,7 @@ pub fn compare_observed(
         move || analyze_loaded(hinv, hdiags, atoms),
     );
     observe(Phase::Analysed);
-    let (diff, (base_findings, mut head_findings)) = rayon::join(
+    let (mut diff, (base_findings, mut head_findings)) = rayon::join(
         || crate::diff::compare(&base, &head),
         || {
             rayon::join(
@@ -98,6 +99,7 @@ pub fn compare_observed(
         &head.inventory,
     ));
     crate::findings::sort_findings(&mut head_findings);
+    crate::changes::LineChanges::between(base_rev, head_rev).cite(&mut diff.causes);
     observe(Phase::Compared);
     Ok(Comparison {
         base,

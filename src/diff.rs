@@ -42,6 +42,41 @@ pub enum Novelty {
     Gone,
     /// The whole policy was deleted.
     PolicyDeleted,
+    /// The rule is in its policy on both sides; the policy selects the
+    /// workload on one side only (its selector or the workload's labels
+    /// changed).
+    Selection,
+}
+
+/// Why a policy named by an isolation cause selects a workload on one side
+/// only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Why {
+    /// The policy changed (its subject selector or policy types).
+    Changed,
+    /// The policy was deleted (its span is the base's).
+    Deleted,
+    /// The workload's labels (or its namespace's) changed; the label
+    /// change is the cause to cite, not the policy.
+    Labels,
+}
+
+/// Where the changed line behind a cited position may be: inside the
+/// field it starts, then (`Within`) inside an enclosing field, or anywhere
+/// in the object whose first line it is (`Document`).
+#[derive(Clone, Debug)]
+pub enum Scope {
+    Field,
+    Within(Span),
+    Document,
+}
+
+/// One label of a workload whose value differs between the revisions.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LabelDelta {
+    pub key: String,
+    pub base: Option<String>,
+    pub head: Option<String>,
 }
 
 /// A policy named by a cause, with the line to link and its revision.
@@ -50,6 +85,7 @@ pub struct PolicyRef {
     pub name: String,
     pub span: Span,
     pub on_base: bool,
+    pub why: Why,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,12 +104,16 @@ pub enum Cause {
         rule: RuleRef,
         peer: Option<(usize, Span)>,
         novelty: Novelty,
+        /// For [`Novelty::Selection`]: the head's subject selector of the
+        /// policy when the policy changed (None: the labels did).
+        selector: Option<Span>,
     },
     /// A base rule allowed the closed traffic and no longer does.
     RuleNoLongerAllows {
         rule: RuleRef,
         peer: Option<(usize, Span)>,
         novelty: Novelty,
+        selector: Option<Span>,
     },
     /// No NetworkPolicy isolates the workload in this direction any more;
     /// `policies` are those that isolated it before.
@@ -105,7 +145,11 @@ pub enum Cause {
     LabelChange {
         workload: String,
         span: Span,
+        /// Whether `span` is in the base (a label the change removed).
+        on_base: bool,
         what: String,
+        /// The pod labels that differ (empty for namespace labels).
+        changes: Vec<LabelDelta>,
     },
     /// Container ports of a workload changed, so named ports resolve
     /// differently.
@@ -117,6 +161,75 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// A rule's position and its peer's. A peer whose own lines did not
+    /// change was changed by an edit elsewhere in its rule (a `-` that
+    /// split an AND peer in two).
+    fn rule_spans<'a>(
+        rule: &'a mut RuleRef,
+        peer: &'a mut Option<(usize, Span)>,
+        on_base: bool,
+    ) -> Vec<(&'a mut Span, bool, Scope)> {
+        let outer = Scope::Within(rule.span.clone());
+        let mut v = vec![(&mut rule.span, on_base, Scope::Field)];
+        v.extend(peer.as_mut().map(|(_, s)| (s, on_base, outer)));
+        v
+    }
+
+    /// Every position a cause holds, with whether it is in the base and
+    /// where else its changed line may be ([`Scope`]).
+    pub fn spans_mut(&mut self) -> Vec<(&mut Span, bool, Scope)> {
+        match self {
+            Cause::NewWorkload { span, .. } => vec![(span, false, Scope::Field)],
+            Cause::RemovedWorkload { span, .. } => vec![(span, true, Scope::Field)],
+            Cause::RuleAllows {
+                rule,
+                peer,
+                selector,
+                ..
+            } => {
+                let mut v = Self::rule_spans(rule, peer, false);
+                v.extend(selector.as_mut().map(|s| (s, false, Scope::Field)));
+                v
+            }
+            Cause::RuleNoLongerAllows {
+                rule,
+                peer,
+                selector,
+                ..
+            } => {
+                let mut v = Self::rule_spans(rule, peer, true);
+                v.extend(selector.as_mut().map(|s| (s, false, Scope::Field)));
+                v
+            }
+            Cause::NoLongerIsolated { policies, .. } | Cause::NewlyIsolated { policies, .. } => {
+                policies
+                    .iter_mut()
+                    .map(|p| (&mut p.span, p.on_base, Scope::Field))
+                    .collect()
+            }
+            Cause::DeniedBy { rule } | Cause::PassedDown { rule } => {
+                vec![(&mut rule.span, false, Scope::Field)]
+            }
+            Cause::NoLongerDenied { rule } => vec![(&mut rule.span, true, Scope::Field)],
+            Cause::LabelChange {
+                span,
+                on_base,
+                changes,
+                ..
+            } => {
+                // Pod labels are cited at their own line; namespace labels
+                // at the Namespace object, whose changed line is inside.
+                let scope = if changes.is_empty() {
+                    Scope::Document
+                } else {
+                    Scope::Field
+                };
+                vec![(span, *on_base, scope)]
+            }
+            Cause::NamedPortChange { span, .. } => vec![(span, false, Scope::Document)],
+        }
+    }
+
     /// A coarser key for very large diffs: isolation changes without the
     /// policies involved.
     pub fn coarse_key(&self) -> Cause {
@@ -757,18 +870,25 @@ impl SideCase<'_> {
     /// pure default-deny (no rules in this direction), then policies new
     /// in head, then by name. Links point at their subject selectors.
     fn isolating(&self, a: &Analysis, s: &Side, a_is_base: bool) -> Vec<PolicyRef> {
+        let relabelled = self.owner_relabelled();
         let mut v: Vec<(bool, bool, PolicyRef)> = s
             .isolated_by
             .iter()
             .map(|&p| {
                 let info = &a.policies[p];
+                let in_base = self.base.policies.iter().any(|b| b.name == info.name);
                 (
                     info.rules[self.dir as usize] != 0,
-                    self.base.policies.iter().any(|b| b.name == info.name),
+                    in_base,
                     PolicyRef {
                         name: info.name.clone(),
                         span: info.selector_span.clone(),
                         on_base: a_is_base,
+                        why: if relabelled && in_base {
+                            Why::Labels
+                        } else {
+                            Why::Changed
+                        },
                     },
                 )
             })
@@ -787,6 +907,7 @@ impl SideCase<'_> {
             // Point at the head version of each policy that stopped
             // selecting the workload (its podSelector changed), or at the
             // base version if it was deleted.
+            let relabelled = self.owner_relabelled();
             let policies = before
                 .side
                 .isolated_by
@@ -798,11 +919,17 @@ impl SideCase<'_> {
                             name: name.clone(),
                             span: h.selector_span.clone(),
                             on_base: false,
+                            why: if relabelled {
+                                Why::Labels
+                            } else {
+                                Why::Changed
+                            },
                         },
                         None => PolicyRef {
                             name: name.clone(),
                             span: before.a.policies[p].selector_span.clone(),
                             on_base: true,
+                            why: Why::Deleted,
                         },
                     }
                 })
@@ -842,18 +969,21 @@ impl SideCase<'_> {
                             Endpoint::Atom(a) => set.atoms.contains(a),
                         })
                         .map(|i| (i, rule.peer_sets[i].1.clone()));
+                    let selector = self.changed_selector(novelty, &rule.origin.policy);
                     let rule = rule.origin.clone();
                     causes.insert(if self.opened {
                         Cause::RuleAllows {
                             rule,
                             peer,
                             novelty,
+                            selector,
                         }
                     } else {
                         Cause::RuleNoLongerAllows {
                             rule,
                             peer,
                             novelty,
+                            selector,
                         }
                     });
                 }
@@ -869,19 +999,113 @@ impl SideCase<'_> {
 
     /// Whether an allowing rule is new, was there before, or went away.
     fn novelty(&self, r: usize) -> Novelty {
+        let rule = &self.now.a.rules[r];
+        // The same rule in the same policy of the other revision, whatever
+        // it selects there.
+        let kept = || {
+            self.before.a.rules.iter().any(|x| {
+                x.origin.policy == rule.origin.policy
+                    && x.origin.direction == rule.origin.direction
+                    && x.spec == rule.spec
+            })
+        };
         if self.counterpart(r).is_some() {
             Novelty::Unchanged
+        } else if kept() {
+            Novelty::Selection
         } else if self.opened {
             Novelty::New
         } else if !self
             .head
             .policies
             .iter()
-            .any(|p| p.name == self.now.a.rules[r].origin.policy)
+            .any(|p| p.name == rule.origin.policy)
         {
             Novelty::PolicyDeleted
         } else {
             Novelty::Gone
+        }
+    }
+
+    /// Whether the owner's labels or its namespace's labels differ.
+    fn owner_relabelled(&self) -> bool {
+        let (po, pob) = (
+            profile(self.now.a, self.now.owner),
+            profile(self.before.a, self.before.owner),
+        );
+        po.labels != pob.labels || po.ns_labels != pob.ns_labels
+    }
+
+    /// For a rule that applies on one side only because its policy selects
+    /// the owner there: the head's subject selector of the policy, unless
+    /// the owner's labels changed (then the label change is the cause).
+    fn changed_selector(&self, novelty: Novelty, policy: &str) -> Option<Span> {
+        if novelty != Novelty::Selection || self.owner_relabelled() {
+            return None;
+        }
+        self.head
+            .policies
+            .iter()
+            .find(|p| p.name == policy)
+            .map(|p| p.selector_span.clone())
+    }
+
+    /// A label change of workload `e` (known as `w_now` and `w_before`),
+    /// with the labels that differ, cited at the first changed label's
+    /// line (the head's; the base's for a label the change removed).
+    fn label_change(&self, e: &UnionEndpoint, w_now: usize, w_before: usize) -> Cause {
+        let (wh, wb) = if self.opened {
+            (w_now, w_before)
+        } else {
+            (w_before, w_now)
+        };
+        let (h, b) = (&self.head.workloads[wh], &self.base.workloads[wb]);
+        let mut changes = Vec::new();
+        let keys: BTreeSet<&String> = h.labels.keys().chain(b.labels.keys()).collect();
+        for k in keys {
+            let (hv, bv) = (h.labels.get(k), b.labels.get(k));
+            if hv != bv {
+                changes.push(LabelDelta {
+                    key: k.clone(),
+                    base: bv.cloned(),
+                    head: hv.cloned(),
+                });
+            }
+        }
+        let at = |w: &Workload, key: &str| {
+            w.label_spans
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, s)| s.clone())
+        };
+        let (span, on_base) = changes
+            .iter()
+            .find_map(|d| at(h, &d.key).map(|s| (s, false)))
+            .or_else(|| {
+                changes
+                    .iter()
+                    .find_map(|d| at(b, &d.key).map(|s| (s, true)))
+            })
+            .unwrap_or_else(|| {
+                // Namespace labels: the Namespace object, when declared.
+                let ns = self
+                    .head
+                    .namespaces
+                    .iter()
+                    .find(|n| n.name == h.namespace)
+                    .and_then(|n| n.span.clone());
+                (ns.unwrap_or_else(|| h.span.clone()), false)
+            });
+        Cause::LabelChange {
+            workload: e.id.clone(),
+            span,
+            on_base,
+            what: if changes.is_empty() {
+                "namespace labels".into()
+            } else {
+                "labels".into()
+            },
+            changes,
         }
     }
 
@@ -903,20 +1127,8 @@ impl SideCase<'_> {
     /// Changes of the endpoints' labels, only where they matter here.
     fn label_changes(&self, causes: &mut BTreeSet<Cause>) {
         let (now, before) = (&self.now, &self.before);
-        let what = |n: &Profile<'_>, b: &Profile<'_>| -> String {
-            if n.labels != b.labels {
-                "labels".into()
-            } else {
-                "namespace labels".into()
-            }
-        };
-        let (po, pob) = (profile(now.a, now.owner), profile(before.a, before.owner));
-        if (po.labels != pob.labels || po.ns_labels != pob.ns_labels) && !self.same_chain() {
-            causes.insert(Cause::LabelChange {
-                workload: self.owner.id.clone(),
-                span: self.head_span(now.owner, before.owner),
-                what: what(&po, &pob),
-            });
+        if self.owner_relabelled() && !self.same_chain() {
+            causes.insert(self.label_change(self.owner, now.owner, before.owner));
         }
         if let (Endpoint::Workload(xn), Endpoint::Workload(xb)) = (now.peer, before.peer) {
             let (pp, ppb) = (profile(now.a, xn), profile(before.a, xb));
@@ -928,11 +1140,7 @@ impl SideCase<'_> {
                     })
                 });
                 if membership_changed {
-                    causes.insert(Cause::LabelChange {
-                        workload: self.peer.id.clone(),
-                        span: self.head_span(xn, xb),
-                        what: what(&pp, &ppb),
-                    });
+                    causes.insert(self.label_change(self.peer, xn, xb));
                 }
             }
         }

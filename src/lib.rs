@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod changes;
 pub mod comparison;
 pub mod config;
 pub mod diag;

@@ -673,6 +673,7 @@ fn render(req: &AnalysisRequest, done: &crate::ops::diff::DiffOutcome) -> Review
         &Presentation {
             budget: 60_000,
             full_report_hint: Some("the text report below has every row".into()),
+            complete: true,
             ..p.clone()
         },
     );

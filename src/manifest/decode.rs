@@ -499,10 +499,16 @@ pub(crate) fn workload(
     if let Some(m) = meta {
         cx.mapping(m, &meta_path)?;
     }
-    let labels = cx.labels(
-        meta.and_then(|m| m.get("labels")),
-        &join(&meta_path, "labels"),
-    )?;
+    let labels_node = meta.and_then(|m| m.get("labels"));
+    let labels = cx.labels(labels_node, &join(&meta_path, "labels"))?;
+    // Where each label is written: a relabel is cited at its own line.
+    let label_spans = match labels_node.map(|n| n.value()) {
+        Some(Value::Map(entries)) => entries
+            .into_iter()
+            .map(|(k, _)| (k.text.to_string(), cx.span(k.pos)))
+            .collect(),
+        _ => Vec::new(),
+    };
     let (ports, host_network) = match template.field("spec") {
         Some(spec) => pod_spec(cx, spec, &join(tpath, "spec"))?,
         None => (Vec::new(), false),
@@ -536,6 +542,7 @@ pub(crate) fn workload(
         ports,
         host_network,
         span: cx.span(root.pos),
+        label_spans,
         representative: None,
     })
 }

@@ -31,6 +31,9 @@ pub struct Workload {
     pub ports: Vec<ContainerPort>,
     pub host_network: bool,
     pub span: Span,
+    /// Where each pod template label is written (its key), so a cause can
+    /// cite the label that changed.
+    pub label_spans: Vec<(String, Span)>,
     /// Set on the witness of a representative class (pods the repository
     /// does not hold, `reach::open_world`); None for objects of the input.
     pub representative: Option<std::sync::Arc<Representative>>,

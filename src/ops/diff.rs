@@ -522,6 +522,7 @@ impl DiffOutcome {
             style: crate::report::style::Style::default(),
             config: self.config.as_ref().map(ConfigOrigin::describe),
             environment_notes: self.notes.clone(),
+            complete: false,
         }
     }
 }

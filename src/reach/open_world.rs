@@ -654,6 +654,7 @@ fn witness(
             line: 0,
             col: 0,
         },
+        label_spans: Vec::new(),
         representative: Some(Arc::new(info)),
     }
 }

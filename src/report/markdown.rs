@@ -4,8 +4,9 @@
 
 use super::escape::{code, md, mermaid_label, url_path};
 use crate::comparison::Comparison;
-use crate::diag::{Code, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::review::cause;
+use crate::review::findings::{FindingGroup, FindingsView, Fold};
 use crate::review::gate::GateOutcome;
 use crate::review::view::{DiffView, Group, Part, Phrase};
 use crate::words::plural;
@@ -37,6 +38,10 @@ pub struct MarkdownOptions {
     /// Where the configuration came from (`.reachdiff.yaml` of main
     /// (1a2b…)), said in the footer.
     pub config: Option<String>,
+    /// The complete report (a job summary, a check run), not the comment:
+    /// long lists are kept whole as far as the budget allows. The comment
+    /// keeps a reviewer's size and says where the rest is.
+    pub complete: bool,
 }
 
 impl Default for MarkdownOptions {
@@ -52,6 +57,7 @@ impl Default for MarkdownOptions {
             title: None,
             notice: None,
             config: None,
+            complete: false,
         }
     }
 }
@@ -113,12 +119,58 @@ fn causes_md(g: &Group, opts: &MarkdownOptions) -> String {
         })
         .collect();
     if g.causes.len() > 3 {
-        parts.push(format!("and {} more causes (see JSON)", g.causes.len() - 3));
+        parts.push(format!(
+            "and {} more causes (the JSON report lists every cause)",
+            g.causes.len() - 3
+        ));
     }
     if parts.is_empty() {
         parts.push("unexplained (please report)".into());
     }
     parts.join("<br>")
+}
+
+/// The findings folded into a row: the policy whose rule still expects
+/// the closed traffic, and the finding's code.
+fn folds_md(folds: &[Fold]) -> String {
+    folds
+        .iter()
+        .map(|f| {
+            let what = match f.code {
+                Code::IngressDeniedByEgress => "still admitted by",
+                _ => "still allowed by",
+            };
+            format!(
+                "{what} {} of {} ({})",
+                code(&crate::review::findings::fields_text(&f.fields)),
+                code(&f.object),
+                code(f.code.as_str())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// "`unisolated-ingress` `Namespace billing`: 3 workloads open before, 2
+/// now (…)".
+fn improvement_md(b: &Diagnostic, h: &Diagnostic) -> String {
+    let object = h.object.as_deref().map(code).unwrap_or_default();
+    let before = b.message.split(':').next().unwrap_or_default();
+    if h.code == Code::NoDefaultDeny {
+        return format!(
+            "{} {object}: no workload is open any more (before: {}); {}",
+            code(b.code.as_str()),
+            md(before),
+            md(&h.message)
+        );
+    }
+    let now = h.message.split(':').next().unwrap_or_default();
+    format!(
+        "{} {object}: open before: {}; now: {}",
+        code(h.code.as_str()),
+        md(before),
+        md(now)
+    )
 }
 
 /// How much detail survives the budget, from richest to leanest.
@@ -192,6 +244,7 @@ pub fn render(
         view,
         gates,
         opts,
+        findings: crate::review::findings::build(cmp, view),
         diff_lines: &diff_lines,
         pairs_left,
     };
@@ -374,6 +427,8 @@ fn environments_details(
     let _ = writeln!(out, "</details>");
 }
 
+/// The headline: the risk first (new exposures), then what may break
+/// (closed paths), then what is newly allowed.
 fn verdict(view: &DiffView) -> String {
     let opened = view.exposures.len() + view.opened.len();
     if opened == 0 && view.closed.is_empty() {
@@ -382,10 +437,7 @@ fn verdict(view: &DiffView) -> String {
             None => "✅ no change in reachability".into(),
         };
     }
-    let mut parts = vec![
-        format!("🔓 {} opened", plural(opened, "path", "paths")),
-        format!("🔒 {} closed", view.closed.len()),
-    ];
+    let mut parts = Vec::new();
     let count = |f: fn(&Group) -> bool| view.exposures.iter().filter(|g| f(g)).count();
     let from_internet = count(|g| g.from_internet);
     let to_internet = count(|g| g.to_internet && !g.from_internet);
@@ -408,33 +460,62 @@ fn verdict(view: &DiffView) -> String {
             plural(cluster, "new exposure", "new exposures")
         ));
     }
+    if !view.closed.is_empty() {
+        parts.push(format!(
+            "🔒 {} closed (may break)",
+            plural(view.closed.len(), "path", "paths")
+        ));
+    }
+    parts.push(if opened == 0 {
+        "nothing opened".to_string()
+    } else {
+        format!("🔓 {} opened", plural(opened, "path", "paths"))
+    });
     parts.join(" · ")
 }
 
-fn table(out: &mut String, groups: &[Group], cap: usize, opts: &MarkdownOptions) -> usize {
+fn table(
+    out: &mut String,
+    groups: &[Group],
+    notes: Option<&[Vec<Fold>]>,
+    cap: usize,
+    opts: &MarkdownOptions,
+) -> usize {
     if groups.is_empty() {
         return 0;
     }
     let _ = writeln!(out, "| to | ports | from | cause |\n|---|---|---|---|");
-    for g in groups.iter().take(cap) {
+    let mut previous = String::new();
+    for (i, g) in groups.iter().take(cap).enumerate() {
+        let causes = causes_md(g, opts);
+        // A cause said in full once: a table of ten rows with one cause is
+        // read as one change.
+        let mut cell = if i > 0 && causes == previous {
+            "same as above".to_string()
+        } else {
+            causes.clone()
+        };
+        if let Some(folds) = notes.and_then(|n| n.get(i)).filter(|f| !f.is_empty()) {
+            cell.push_str("<br>");
+            cell.push_str(&folds_md(folds));
+        }
+        previous = causes;
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
             phrase_md(&g.to_text),
             ports_md(g),
             phrase_md(&g.from_text),
-            causes_md(g, opts)
+            cell
         );
     }
-    let left = groups.len().saturating_sub(cap);
-    if left > 0 {
-        let _ = writeln!(
-            out,
-            "\n_…and {left} more (left out to fit; every row is in the JSON report)._"
-        );
-    }
-    left
+    groups.len().saturating_sub(cap)
 }
+
+/// Lists shorter than this are shown whole in the comment; a complete
+/// report shows them whole as far as the budget allows.
+const COMMENT_ROWS: usize = 12;
+const COMMENT_FINDINGS: usize = 10;
 
 /// Everything one comment is made of; rendered at a level of detail.
 struct Page<'a> {
@@ -442,12 +523,13 @@ struct Page<'a> {
     view: &'a DiffView,
     gates: &'a [GateOutcome],
     opts: &'a MarkdownOptions,
+    findings: FindingsView<'a>,
     /// The `diff` block's lines, and the changed pairs they leave out.
     diff_lines: &'a [String],
     pairs_left: usize,
 }
 
-/// A comment being written, and what had to be left out of it.
+/// A comment being written, and what had to be left out of it to fit.
 struct Draft {
     out: String,
     left_out: Vec<String>,
@@ -461,13 +543,22 @@ impl Page<'_> {
         };
         self.heading(&mut w);
         self.gates(&mut w, d);
-        self.findings(&mut w, d);
         self.tables(&mut w, d);
+        self.findings(&mut w, d);
         self.graph_and_rows(&mut w, d);
         self.assumptions(&mut w, d);
         self.cut_note(&mut w);
         self.footer(&mut w);
         w.out
+    }
+
+    /// Where every item of a capped list can be read.
+    fn elsewhere(&self, what: &str) -> String {
+        let full = match (&self.opts.full_report_hint, self.opts.complete) {
+            (Some(h), false) => format!("{}; ", md(h)),
+            _ => String::new(),
+        };
+        format!("{full}{what}")
     }
 
     fn heading(&self, w: &mut Draft) {
@@ -497,7 +588,12 @@ impl Page<'_> {
                 let _ = writeln!(w.out, "- {}", code(v));
             }
             if g.violations.len() > shown {
-                let _ = writeln!(w.out, "- …and {} more", g.violations.len() - shown);
+                let more = g.violations.len() - shown;
+                let _ = writeln!(
+                    w.out,
+                    "- …and {more} more ({})",
+                    self.elsewhere("the JSON report's `gates` lists every one")
+                );
             }
             w.out.push('\n');
         }
@@ -512,69 +608,119 @@ impl Page<'_> {
         }
     }
 
-    /// Findings and warnings the change introduces, above the path tables.
+    /// Findings and warnings the change introduces that no table row
+    /// already says, one line per object and code; then what it resolves.
     fn findings(&self, w: &mut Draft, d: Detail) {
-        let changes = crate::review::view::warning_changes(self.cmp);
-        if !changes.introduced.is_empty() {
-            let _ = writeln!(
-                w.out,
-                "#### 🧭 New findings and warnings ({})",
-                changes.introduced.len()
-            );
-            let cap = d.groups_per_table.min(10);
-            for f in changes.introduced.iter().take(cap) {
-                let mut line = format!("- {} ", code(f.code.as_str()));
-                if f.is_error() {
-                    line.push_str("(**error**) ");
-                }
-                if let Some(o) = &f.object {
-                    line.push_str(&format!("{}: ", code(o)));
-                }
-                line.push_str(&md(&f.message));
-                if let Some(span) = &f.span {
-                    line.push_str(&format!(" — {}", link(span, false, self.opts)));
-                }
-                let _ = writeln!(w.out, "{line}");
+        let f = &self.findings;
+        if !f.introduced.is_empty() {
+            let n: usize = f.introduced.iter().map(|g| g.items.len()).sum();
+            let _ = writeln!(w.out, "#### 🧭 Findings this pull request introduces ({n})");
+            let cap = if self.opts.complete {
+                d.groups_per_table.max(COMMENT_FINDINGS)
+            } else {
+                COMMENT_FINDINGS.min(d.groups_per_table.max(3))
+            };
+            for g in f.introduced.iter().take(cap) {
+                let _ = writeln!(w.out, "- {}", self.finding_line(g));
             }
-            if changes.introduced.len() > cap {
-                let more = changes.introduced.len() - cap;
-                let _ = writeln!(w.out, "- …and {more} more");
-                w.left_out.push(format!("{more} new findings and warnings"));
+            if f.introduced.len() > cap {
+                let more: usize = f.introduced[cap..].iter().map(|g| g.items.len()).sum();
+                let _ = writeln!(
+                    w.out,
+                    "- …and {} more ({})",
+                    plural(more, "finding", "findings"),
+                    self.elsewhere(
+                        "`reachdiff lint` and the JSON report's `findings` list every one"
+                    )
+                );
             }
             w.out.push('\n');
         }
-        if !changes.resolved.is_empty() {
+        for (b, h) in &f.improved {
+            let _ = writeln!(w.out, "✔️ Improves {}\n", improvement_md(b, h));
+        }
+        if !f.resolved.is_empty() {
+            let n: usize = f.resolved.iter().map(|g| g.items.len()).sum();
+            let shown: Vec<String> = f
+                .resolved
+                .iter()
+                .take(5)
+                .map(|g| {
+                    format!(
+                        "{} {}",
+                        code(g.code.as_str()),
+                        g.object.as_deref().map(code).unwrap_or_default()
+                    )
+                })
+                .collect();
+            let more = if f.resolved.len() > 5 {
+                format!(
+                    " and {} more (the JSON report's `findings` lists every one)",
+                    f.resolved.len() - 5
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 w.out,
-                "✔️ Resolves {}: {}\n",
-                plural(
-                    changes.resolved.len(),
-                    "finding or warning",
-                    "findings and warnings"
-                ),
-                changes
-                    .resolved
-                    .iter()
-                    .take(5)
-                    .map(|f| format!(
-                        "{} {}",
-                        code(f.code.as_str()),
-                        f.object.as_deref().map(code).unwrap_or_default()
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "✔️ Resolves {}: {}{more}\n",
+                plural(n, "finding or warning", "findings and warnings"),
+                shown.join(", ")
             );
         }
     }
 
+    /// One line for the findings of one code on one object.
+    fn finding_line(&self, g: &FindingGroup<'_>) -> String {
+        let first = g.items[0];
+        let mut line = code(g.code.as_str());
+        if g.is_error() {
+            line.push_str(" (**error**)");
+        }
+        line.push(' ');
+        if let Some(o) = &g.object {
+            line.push_str(&format!("{}: ", code(o)));
+        }
+        line.push_str(&md(&first.message));
+        if let Some(span) = &first.span {
+            line.push_str(&format!(" — {}", link(span, false, self.opts)));
+        }
+        if g.items.len() > 1 {
+            let fields: Vec<String> = g.items[1..]
+                .iter()
+                .map(|d| match (&d.field, &d.span) {
+                    (Some(f), Some(s)) => format!("{} ({})", code(f), link(s, false, self.opts)),
+                    (Some(f), None) => code(f),
+                    (None, Some(s)) => link(s, false, self.opts),
+                    (None, None) => "another place".into(),
+                })
+                .collect();
+            line.push_str(&format!("; the same for {}", fields.join(", ")));
+        }
+        line
+    }
+
     /// One table of groups under `heading`, cut at `cap`.
-    fn table(&self, w: &mut Draft, heading: &str, groups: &[Group], cap: usize, what: &str) {
+    fn table(
+        &self,
+        w: &mut Draft,
+        heading: &str,
+        groups: &[Group],
+        notes: Option<&[Vec<Fold>]>,
+        cap: usize,
+        what: &str,
+    ) {
         if groups.is_empty() {
             return;
         }
         let _ = writeln!(w.out, "{heading}");
-        let left = table(&mut w.out, groups, cap, self.opts);
+        let left = table(&mut w.out, groups, notes, cap, self.opts);
         if left > 0 {
+            let _ = writeln!(
+                w.out,
+                "\n_…and {left} more {what} ({})._",
+                self.elsewhere("the JSON report has every row")
+            );
             w.left_out.push(format!("{left} {what}"));
         }
         w.out.push('\n');
@@ -586,6 +732,7 @@ impl Page<'_> {
             w,
             &format!("#### ⚠️ New exposure ({})", v.exposures.len()),
             &v.exposures,
+            None,
             d.groups_per_table.max(10),
             "exposure groups",
         );
@@ -594,6 +741,7 @@ impl Page<'_> {
             w,
             &format!("#### 🔓 Opened ({}{more})", v.opened.len()),
             &v.opened,
+            None,
             d.groups_per_table,
             "opened groups",
         );
@@ -601,6 +749,7 @@ impl Page<'_> {
             w,
             &format!("#### 🔒 Closed ({}) — what may break", v.closed.len()),
             &v.closed,
+            Some(&self.findings.closed_notes),
             d.groups_per_table,
             "closed groups",
         );
@@ -619,7 +768,8 @@ impl Page<'_> {
             return;
         }
         // A graph of more paths than a reader can follow is left out on
-        // purpose, not for size, so it is not reported as cut.
+        // purpose, not for size, so it is not reported as cut; the tables
+        // above say the same.
         if let Some(graph) = mermaid(&all_groups) {
             if d.graph {
                 let _ = writeln!(
@@ -634,9 +784,23 @@ impl Page<'_> {
     }
 
     /// The `diff` block of every changed row, as far as the level allows.
+    /// The comment lists a few; longer lists live in the complete report.
     fn changed_rows(&self, w: &mut Draft, d: Detail) {
         let lines = self.diff_lines;
         if lines.is_empty() {
+            return;
+        }
+        let total = (self.view.opened_rows, self.view.closed_rows);
+        if !self.opts.complete && lines.len() > COMMENT_ROWS {
+            let _ = writeln!(
+                w.out,
+                "Every changed row ({} opened, {} closed): {}.\n",
+                total.0,
+                total.1,
+                self.elsewhere(
+                    "the JSON report (`reachdiff diff --format json`, the Action's `report-json`) lists each"
+                )
+            );
             return;
         }
         if d.diff_lines == 0 {
@@ -654,7 +818,7 @@ impl Page<'_> {
         let _ = writeln!(
             w.out,
             "<details><summary>Every changed row ({} opened, {} closed)</summary>\n\n{fence}diff\n{body}\n{fence}",
-            self.view.opened_rows, self.view.closed_rows
+            total.0, total.1
         );
         if lines.len() > shown.len() {
             let more = lines.len() - shown.len();
@@ -663,7 +827,11 @@ impl Page<'_> {
         }
         if self.pairs_left > 0 {
             let left = self.pairs_left;
-            let _ = writeln!(w.out, "\n_…and {left} more changed pairs._");
+            let _ = writeln!(
+                w.out,
+                "\n_…and {left} more changed pairs ({})._",
+                self.elsewhere("the JSON report has every row")
+            );
             w.left_out
                 .push(format!("{left} more changed pairs in the row list"));
         }

@@ -42,6 +42,9 @@ pub struct Presentation {
     pub config: Option<String>,
     /// What environment discovery saw and left out, one line each.
     pub environment_notes: Vec<String>,
+    /// The complete Markdown report (job summary, check run) rather than
+    /// the comment (see `MarkdownOptions::complete`).
+    pub complete: bool,
 }
 
 impl Default for Presentation {
@@ -56,6 +59,7 @@ impl Default for Presentation {
             style: Style::default(),
             config: None,
             environment_notes: Vec::new(),
+            complete: false,
         }
     }
 }
@@ -88,6 +92,7 @@ impl Presentation {
             title,
             notice,
             config: self.config.clone(),
+            complete: self.complete,
             ..Default::default()
         }
     }

@@ -3,6 +3,7 @@
 use super::style::{Style, sanitize};
 use crate::comparison::Comparison;
 use crate::review::cause;
+use crate::review::findings::{FindingsView, Fold};
 use crate::review::gate::GateOutcome;
 use crate::review::view::{DiffView, Group, Part, Phrase};
 use crate::words::plural;
@@ -22,6 +23,7 @@ fn groups_text(
     out: &mut String,
     title: &str,
     groups: &[Group],
+    notes: Option<&[Vec<Fold>]>,
     style: Style,
     color: fn(&Style, &str) -> String,
 ) {
@@ -41,7 +43,7 @@ fn groups_text(
             }
         ))
     );
-    for g in groups {
+    for (i, g) in groups.iter().enumerate() {
         let _ = writeln!(
             out,
             "  {} · {}\n      from {}",
@@ -67,10 +69,21 @@ fn groups_text(
                 style.dim(&loc)
             );
         }
+        for f in notes.and_then(|n| n.get(i)).into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "      still expected by {} of {} ({})",
+                sanitize(&crate::review::findings::fields_text(&f.fields)),
+                sanitize(&f.object),
+                f.code
+            );
+        }
     }
 }
 
-/// The diff report for a terminal: the same content as the Markdown.
+/// The diff report for a terminal: the same content, in the same order,
+/// as the Markdown (risk first, then the tables, then the findings that
+/// no row already says).
 pub fn render_diff(
     cmp: &Comparison,
     view: &DiffView,
@@ -85,15 +98,25 @@ pub fn render_diff(
             let _ = writeln!(out, "{}", style.yellow(&line));
         }
     } else {
-        let _ = writeln!(
-            out,
-            "{} opened ({}) · {} closed ({}) · {}",
-            plural(opened, "path", "paths"),
-            plural(view.opened_rows, "row", "rows"),
+        let mut parts = Vec::new();
+        if !view.exposures.is_empty() {
+            parts.push(plural(
+                view.exposures.len(),
+                "new exposure",
+                "new exposures",
+            ));
+        }
+        parts.push(format!(
+            "{} closed ({})",
             plural(view.closed.len(), "path", "paths"),
-            plural(view.closed_rows, "row", "rows"),
-            plural(view.exposures.len(), "new exposure", "new exposures")
-        );
+            plural(view.closed_rows, "row", "rows")
+        ));
+        parts.push(format!(
+            "{} opened ({})",
+            plural(opened, "path", "paths"),
+            plural(view.opened_rows, "row", "rows")
+        ));
+        let _ = writeln!(out, "{}", parts.join(" · "));
     }
     for g in gates {
         if g.passed {
@@ -110,56 +133,33 @@ pub fn render_diff(
                 let _ = writeln!(out, "    {}", sanitize(v));
             }
             if g.violations.len() > 20 {
-                let _ = writeln!(out, "    …and {} more", g.violations.len() - 20);
+                let _ = writeln!(
+                    out,
+                    "    …and {} more (--format json lists every one)",
+                    g.violations.len() - 20
+                );
             }
         }
     }
-    let changes = crate::review::view::warning_changes(cmp);
-    if !changes.introduced.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            style.bold(&format!(
-                "New findings and warnings ({})",
-                changes.introduced.len()
-            ))
-        );
-        for d in changes.introduced.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "  {}: {}: {}",
-                d.severity.as_str(),
-                d.code,
-                sanitize(&d.to_string())
-            );
-        }
-        if changes.introduced.len() > 20 {
-            let _ = writeln!(out, "  …and {} more", changes.introduced.len() - 20);
-        }
-    }
-    if !changes.resolved.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.green(&format!(
-                "resolves {}",
-                plural(
-                    changes.resolved.len(),
-                    "finding or warning",
-                    "findings and warnings"
-                )
-            ))
-        );
-    }
+    let findings = crate::review::findings::build(cmp, view);
     groups_text(
         &mut out,
         "New exposure",
         &view.exposures,
+        None,
         style,
         Style::yellow,
     );
-    groups_text(&mut out, "Opened", &view.opened, style, Style::red);
-    groups_text(&mut out, "Closed", &view.closed, style, Style::green);
+    groups_text(&mut out, "Opened", &view.opened, None, style, Style::red);
+    groups_text(
+        &mut out,
+        "Closed",
+        &view.closed,
+        Some(&findings.closed_notes),
+        style,
+        Style::green,
+    );
+    findings_text(&mut out, &findings, style);
     let s = &cmp.diff.stats;
     let _ = writeln!(
         out,
@@ -170,6 +170,61 @@ pub fn render_diff(
         ))
     );
     out
+}
+
+/// Introduced findings no row already says, one line per object and code;
+/// then how many the change resolves.
+fn findings_text(out: &mut String, f: &FindingsView<'_>, style: Style) {
+    if !f.introduced.is_empty() {
+        let n: usize = f.introduced.iter().map(|g| g.items.len()).sum();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold(&format!("Findings this change introduces ({n})"))
+        );
+        for g in &f.introduced {
+            let d = g.items[0];
+            let mut line = format!(
+                "  {}: {}: {}",
+                d.severity.as_str(),
+                d.code,
+                sanitize(&d.to_string())
+            );
+            if g.items.len() > 1 {
+                let more: Vec<String> = g.items[1..]
+                    .iter()
+                    .map(|x| sanitize(x.field.as_deref().unwrap_or("another place")))
+                    .collect();
+                line.push_str(&format!("; the same for {}", more.join(", ")));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    for (b, h) in &f.improved {
+        let before = b.message.split(':').next().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}",
+            style.green(&format!(
+                "improves {} {}: open before: {}; now: {}",
+                h.code,
+                sanitize(h.object.as_deref().unwrap_or_default()),
+                sanitize(before),
+                sanitize(&h.message)
+            ))
+        );
+    }
+    if !f.resolved.is_empty() {
+        let n: usize = f.resolved.iter().map(|g| g.items.len()).sum();
+        let _ = writeln!(
+            out,
+            "{}",
+            style.green(&format!(
+                "resolves {}",
+                plural(n, "finding or warning", "findings and warnings")
+            ))
+        );
+    }
 }
 
 /// The configuration's origin, the last line of a report from commits.

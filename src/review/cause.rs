@@ -2,7 +2,7 @@
 
 use super::phrase::Phrase;
 use crate::diag::Span;
-use crate::diff::{Cause, Novelty, PolicyRef};
+use crate::diff::{Cause, LabelDelta, Novelty, PolicyRef, Why};
 use crate::reach::{RuleRef, TierRank};
 
 /// Where a cause points, and on which side (base for removed lines).
@@ -57,10 +57,15 @@ pub fn phrase(c: &Cause) -> Phrase {
             rule,
             peer,
             novelty,
+            ..
         } => match novelty {
             Novelty::New => Phrase::new()
                 .text("new or changed ")
                 .append(rule_phrase(rule, peer_index(peer))),
+            Novelty::Selection => Phrase::new()
+                .text("allowed by ")
+                .append(rule_phrase(rule, peer_index(peer)))
+                .text(", whose policy now selects it"),
             _ => Phrase::new()
                 .text("allowed by ")
                 .append(rule_phrase(rule, peer_index(peer))),
@@ -69,11 +74,16 @@ pub fn phrase(c: &Cause) -> Phrase {
             rule,
             peer,
             novelty,
+            ..
         } => match novelty {
             Novelty::PolicyDeleted => Phrase::new().code(rule.policy.clone()).text(" was deleted"),
+            // The rule is as it was: something else (a label, the other
+            // end) changed, and that cause says what.
             Novelty::Unchanged => {
-                rule_phrase(rule, peer_index(peer)).text(" no longer allows this")
+                rule_phrase(rule, peer_index(peer)).text(", unchanged, no longer allows this")
             }
+            Novelty::Selection => rule_phrase(rule, peer_index(peer))
+                .text(" no longer applies: its policy no longer selects it"),
             _ => rule_phrase(rule, peer_index(peer)).text(" was removed or changed"),
         },
         Cause::NoLongerIsolated {
@@ -86,10 +96,15 @@ pub fn phrase(c: &Cause) -> Phrase {
                 direction.as_str()
             ));
             if !policies.is_empty() {
-                p = p.text(" (").append(policies_phrase(policies)).text(format!(
-                    " no longer select{} it)",
-                    if policies.len() == 1 { "s" } else { "" }
-                ));
+                let deleted = policies.iter().all(|p| p.why == Why::Deleted);
+                p = p.text(" (").append(policies_phrase(policies)).text(
+                    match (deleted, policies.len()) {
+                        (true, 1) => " was deleted)",
+                        (true, _) => " were deleted)",
+                        (false, 1) => " no longer selects it)",
+                        (false, _) => " no longer select it)",
+                    },
+                );
             }
             // `policies` may be cut to one for grouping; the sentence stays true.
             p.text(format!(
@@ -122,10 +137,12 @@ pub fn phrase(c: &Cause) -> Phrase {
             .text("a Pass in ")
             .append(rule_phrase(rule, None))
             .text(" hands the decision down to NetworkPolicy and Baseline"),
-        Cause::LabelChange { workload, what, .. } => Phrase::new()
-            .text(format!("{what} of "))
-            .code(workload.clone())
-            .text(" changed"),
+        Cause::LabelChange {
+            workload,
+            what,
+            changes,
+            ..
+        } => label_phrase(workload, what, changes),
         Cause::NamedPortChange {
             workload, names, ..
         } => Phrase::new()
@@ -137,6 +154,34 @@ pub fn phrase(c: &Cause) -> Phrase {
     }
 }
 
+/// "label `app` of `shop/web` changed from `web` to `frontend`".
+fn label_phrase(workload: &str, what: &str, changes: &[LabelDelta]) -> Phrase {
+    let [d] = changes else {
+        let keys: Vec<String> = changes.iter().map(|d| d.key.clone()).collect();
+        let p = Phrase::new().text(format!("{what} of ")).code(workload);
+        return if keys.is_empty() {
+            p.text(" changed")
+        } else {
+            p.text(" changed (").code_list(keys).text(")")
+        };
+    };
+    let p = Phrase::new()
+        .text("label ")
+        .code(d.key.clone())
+        .text(" of ")
+        .code(workload);
+    match (&d.base, &d.head) {
+        (Some(b), Some(h)) => p
+            .text(" changed from ")
+            .code(b.clone())
+            .text(" to ")
+            .code(h.clone()),
+        (None, Some(h)) => p.text(" added (").code(h.clone()).text(")"),
+        (Some(b), None) => p.text(" removed (was ").code(b.clone()).text(")"),
+        (None, None) => p.text(" changed"),
+    }
+}
+
 /// Plain text of a cause.
 pub fn sentence(c: &Cause) -> String {
     phrase(c).plain()
@@ -145,15 +190,40 @@ pub fn sentence(c: &Cause) -> String {
 /// The location a cause points at, if any.
 pub fn location(c: &Cause) -> Option<Location<'_>> {
     match c {
-        Cause::NewWorkload { span, .. }
-        | Cause::LabelChange { span, .. }
-        | Cause::NamedPortChange { span, .. } => Some(Location {
+        Cause::NewWorkload { span, .. } | Cause::NamedPortChange { span, .. } => Some(Location {
             span,
             on_base: false,
+        }),
+        Cause::LabelChange { span, on_base, .. } => Some(Location {
+            span,
+            on_base: *on_base,
         }),
         Cause::RemovedWorkload { span, .. } => Some(Location {
             span,
             on_base: true,
+        }),
+        // An unchanged rule is not what changed: the row's other causes
+        // (a label, a selector) are cited instead.
+        Cause::RuleAllows {
+            novelty: Novelty::Unchanged,
+            ..
+        }
+        | Cause::RuleNoLongerAllows {
+            novelty: Novelty::Unchanged,
+            ..
+        } => None,
+        Cause::RuleAllows {
+            novelty: Novelty::Selection,
+            selector,
+            ..
+        }
+        | Cause::RuleNoLongerAllows {
+            novelty: Novelty::Selection,
+            selector,
+            ..
+        } => selector.as_ref().map(|span| Location {
+            span,
+            on_base: false,
         }),
         Cause::RuleAllows { rule, peer, .. } => Some(Location {
             span: peer.as_ref().map_or(&rule.span, |(_, s)| s),
@@ -171,11 +241,16 @@ pub fn location(c: &Cause) -> Option<Location<'_>> {
             span: &rule.span,
             on_base: true,
         }),
+        // A policy that selects the workload on one side only because the
+        // workload's labels changed is not cited: the label change is.
         Cause::NoLongerIsolated { policies, .. } | Cause::NewlyIsolated { policies, .. } => {
-            policies.first().map(|p| Location {
-                span: &p.span,
-                on_base: p.on_base,
-            })
+            policies
+                .iter()
+                .find(|p| p.why != Why::Labels)
+                .map(|p| Location {
+                    span: &p.span,
+                    on_base: p.on_base,
+                })
         }
     }
 }

@@ -6,6 +6,7 @@
 //! output.
 
 pub mod cause;
+pub mod findings;
 pub mod gate;
 pub mod lines;
 pub mod phrase;

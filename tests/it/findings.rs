@@ -222,11 +222,15 @@ fn findings_diff_gate_trips_on_introduced_errors_only() {
     assert_eq!(v["findings"][0]["change"], "introduced");
     assert_eq!(v["findings"][0]["code"], "ingress-from-anywhere");
     let md = String::from_utf8(md.stdout).unwrap();
-    let findings_at = md.find("New findings and warnings (1)").expect("section");
+    // Issue 17: the reviewer's order, the risk and the path tables first,
+    // then the findings the tables do not already say.
+    let findings_at = md
+        .find("Findings this pull request introduces (1)")
+        .expect("section");
     let opened_at = md.find("| to | ports |").expect("a path table");
     assert!(
-        findings_at < opened_at,
-        "findings come above the path tables"
+        opened_at < findings_at,
+        "findings come below the path tables"
     );
 }
 

@@ -448,3 +448,128 @@ fn responsible_lines_agree_with_the_json_report() {
         assert_eq!(got, want, "{}", case.name);
     }
 }
+
+/// The lines of `rel` (relative to a scenario's side folders) inside the
+/// pull request's diff as GitHub shows it, where review comments can sit:
+/// the hunks, with three lines of context, on the head and base sides.
+fn changed_lines(dir: &Path, rel: &str) -> (Vec<u32>, Vec<u32>) {
+    let read = |side: &str| std::fs::read_to_string(dir.join(side).join(rel)).unwrap_or_default();
+    let (base, head) = (read("base"), read("head"));
+    let diff = similar::TextDiff::from_lines(&base, &head);
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for hunk in diff.grouped_ops(3) {
+        for op in hunk {
+            added.extend(op.new_range().map(|i| i as u32 + 1));
+            removed.extend(op.old_range().map(|i| i as u32 + 1));
+        }
+    }
+    (added, removed)
+}
+
+/// The lines of the YAML document of `text` that holds `line`.
+fn document_of(text: &str, line: u32) -> std::ops::RangeInclusive<u32> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = (line as usize).saturating_sub(1);
+    let start = (0..=at.min(lines.len().saturating_sub(1)))
+        .rev()
+        .find(|&i| lines[i].starts_with("---"))
+        .map_or(1, |i| i as u32 + 2);
+    let end = (at + 1..lines.len())
+        .find(|&i| lines[i].starts_with("---"))
+        .map_or(lines.len() as u32, |i| i as u32);
+    start..=end
+}
+
+/// Issue 17: every cause is cited at a line inside the pull request's
+/// diff (where a review comment can sit) whenever the object it cites has
+/// such a line; a cause in an object the change left alone may cite it as
+/// it is.
+#[test]
+fn fixtures_causes_cite_changed_lines() {
+    let mut checked = 0;
+    for case in cases() {
+        let (stdout, _) = case.stdout("json");
+        let json = parse_json(&case.name, &stdout);
+        let dir = root().join(&case.dir);
+        for c in json["causes"].as_array().into_iter().flatten() {
+            let (Some(file), Some(line), Some(side)) =
+                (c["file"].as_str(), c["line"].as_u64(), c["side"].as_str())
+            else {
+                continue;
+            };
+            let line = line as u32;
+            // Paths are relative to the side's folder as given.
+            let rel = file;
+            let (added, removed) = changed_lines(&dir, rel);
+            let changed = if side == "head" { &added } else { &removed };
+            if changed.contains(&line) {
+                checked += 1;
+                continue;
+            }
+            let text = std::fs::read_to_string(dir.join(side).join(rel)).unwrap_or_default();
+            let doc = document_of(&text, line);
+            assert!(
+                !changed.iter().any(|l| doc.contains(l)),
+                "{}: cause {:?} is cited at {file}:{line}, outside the diff, but its object has diff lines {:?}",
+                case.name,
+                c["text"],
+                changed
+                    .iter()
+                    .filter(|l| doc.contains(l))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(checked > 20, "only {checked} causes cited at changed lines");
+}
+
+/// Issue 17: the causes of a relabel and of a selector fix name the change
+/// at the very line that changed, not the object's first line or the key
+/// above it.
+#[test]
+fn fixtures_causes_name_the_changed_line() {
+    let cite = |name: &str, kind: &str| -> Vec<(String, String, u64)> {
+        let case = cases()
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("scenario");
+        let json = parse_json(name, &case.stdout("json").0);
+        json["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["kind"] == kind)
+            .map(|c| {
+                (
+                    c["text"].as_str().unwrap_or_default().to_string(),
+                    c["file"].as_str().unwrap_or_default().to_string(),
+                    c["line"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let relabel = cite("pod-relabel", "label-change");
+    assert!(!relabel.is_empty());
+    for (text, file, line) in &relabel {
+        assert_eq!((file.as_str(), *line), ("front-end.yaml", 14), "{text}");
+        assert!(
+            text.contains(
+                "label name of sock-shop/front-end[Deployment] changed from front-end to frontend"
+            ),
+            "{text}"
+        );
+    }
+    // The unchanged policies are not blamed with a line of their own.
+    for (text, file, _) in cite("pod-relabel", "no-longer-isolated") {
+        assert!(file.is_empty(), "{text} cites {file}");
+    }
+    let fix = cite("pod-selector-fix", "newly-isolated");
+    assert!(!fix.is_empty());
+    for (text, file, line) in &fix {
+        assert_eq!(
+            (file.as_str(), *line),
+            ("orders-db-policy.yaml", 10),
+            "{text}"
+        );
+    }
+}

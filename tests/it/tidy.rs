@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// The pure core: no I/O, no environment, no printing, no front ends.
 const CORE: &[&str] = &[
     "src/analysis.rs",
+    "src/changes.rs",
     "src/comparison.rs",
     "src/config.rs",
     "src/diag.rs",

@@ -233,6 +233,7 @@ fn finish(
     if let Some(p) = &env.step_summary {
         let summary = Presentation {
             budget: 900_000,
+            complete: true,
             ..presentation.clone()
         };
         append(
