@@ -598,28 +598,13 @@ impl Shared {
             .transaction()
             .await
             .map_err(|e| err("the no-retry record", e))?;
-        let row = tx
-            .query_opt(
-                "SELECT attempts, state, memory, seconds FROM reachdiff_attempts WHERE repo = $1 AND head = $2 FOR UPDATE",
-                &[&repo, &head],
-            )
-            .await
-            .map_err(|e| err("the no-retry record", e))?;
-        let record = match row {
-            Some(r) => Record {
-                repo: repo.into(),
-                head: head.into(),
-                attempts: r.get::<_, i32>(0).max(0) as u32,
-                state: r.get(1),
-                memory: r.get::<_, i64>(2).max(0) as u64,
-                seconds: r.get::<_, i64>(3).max(0) as u64,
-            },
-            None => Record {
+        let record = locked_record(&tx, repo, head)
+            .await?
+            .unwrap_or_else(|| Record {
                 repo: repo.into(),
                 head: head.into(),
                 ..Record::default()
-            },
-        };
+            });
         let next = match record.begin(budget) {
             Ok(r) => r,
             Err(refusal) => return Ok(Err(refusal)),
@@ -643,23 +628,8 @@ impl Shared {
             .transaction()
             .await
             .map_err(|e| err("the no-retry record", e))?;
-        let row = tx
-            .query_opt(
-                "SELECT attempts, state, memory, seconds FROM reachdiff_attempts WHERE repo = $1 AND head = $2 FOR UPDATE",
-                &[&repo, &head],
-            )
-            .await
-            .map_err(|e| err("the no-retry record", e))?;
-        let Some(r) = row else {
+        let Some(record) = locked_record(&tx, repo, head).await? else {
             return Ok(());
-        };
-        let record = Record {
-            repo: repo.into(),
-            head: head.into(),
-            attempts: r.get::<_, i32>(0).max(0) as u32,
-            state: r.get(1),
-            memory: r.get::<_, i64>(2).max(0) as u64,
-            seconds: r.get::<_, i64>(3).max(0) as u64,
         };
         match record.end(ended, budget) {
             Some(next) => write_record(&tx, &next).await?,
@@ -680,6 +650,29 @@ impl Shared {
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
     }
+}
+
+/// The no-retry record of one head, locked until the transaction ends.
+async fn locked_record(
+    tx: &deadpool_postgres::Transaction<'_>,
+    repo: &str,
+    head: &str,
+) -> Result<Option<Record>, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT attempts, state, memory, seconds FROM reachdiff_attempts WHERE repo = $1 AND head = $2 FOR UPDATE",
+            &[&repo, &head],
+        )
+        .await
+        .map_err(|e| err("the no-retry record", e))?;
+    Ok(row.map(|r| Record {
+        repo: repo.into(),
+        head: head.into(),
+        attempts: r.get::<_, i32>(0).max(0) as u32,
+        state: r.get(1),
+        memory: r.get::<_, i64>(2).max(0) as u64,
+        seconds: r.get::<_, i64>(3).max(0) as u64,
+    }))
 }
 
 async fn write_record(
