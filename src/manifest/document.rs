@@ -206,6 +206,14 @@ impl<'d> Loader<'_, 'd> {
             );
             return;
         }
+        if depth == 0 && implied.is_none() && foreign_config(node) {
+            return self.skip(
+                node,
+                "(no kind)",
+                "a document with a numeric apiVersion and no kind is another tool's configuration (Grafana provisioning, for one), not a Kubernetes object; skipped"
+                    .into(),
+            );
+        }
         let at = self.remember(depth, node);
         let (Ok(kind), Ok(api_version)) = (
             self.text_field(node, "kind"),
@@ -570,6 +578,21 @@ fn looks_like_object(node: Node<'_>) -> bool {
 }
 
 /// How the analysis treats an object of `kind` and `api_version`.
+/// Another tool's configuration file that shares the `apiVersion` key:
+/// no `kind`, and an `apiVersion` that is a number or a boolean, which no
+/// Kubernetes API version is (Grafana provisioning files say
+/// `apiVersion: 1`). A Kubernetes object with a mistyped field always has
+/// a kind or a textual apiVersion, and those stay errors.
+fn foreign_config(node: Node<'_>) -> bool {
+    let no_kind = node
+        .get("kind")
+        .is_none_or(|k| matches!(k.value(), Value::Null));
+    let numeric_version = node
+        .get("apiVersion")
+        .is_some_and(|v| matches!(v.value(), Value::Int(_) | Value::Float(_) | Value::Bool(_)));
+    no_kind && numeric_version
+}
+
 fn classify(kind: &str, api_version: &str, node: Node<'_>) -> Class {
     match kind {
         "Namespace" if api_version == "v1" => Class::Namespace,

@@ -155,6 +155,20 @@ fn half_identified_objects_are_errors() {
     assert_eq!(inv.skipped.get("(no kind)"), Some(&1));
 }
 
+/// podinfo's shape: a Grafana provisioning file (`apiVersion: 1`, no kind)
+/// beside the manifests. No Kubernetes object has a numeric apiVersion and
+/// no kind, so it is another tool's file and skipped; a numeric
+/// apiVersion with a kind stays an error (above).
+#[test]
+fn another_tools_numeric_api_version_without_kind_is_skipped() {
+    let grafana = "apiVersion: 1\ndatasources:\n- name: Prometheus\n  type: prometheus\n";
+    let (inv, diags) = load_files(&[("otel/datasources.yaml", grafana), ("ns.yaml", NS)]);
+    assert_eq!(render(&diags, Severity::Error), "");
+    assert_eq!(inv.skipped.get("(no kind)"), Some(&1));
+    // Inside a List, an item must still be an object with a kind.
+    insta::assert_snapshot!(errors(&[("a.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: 1\n")]), @"invalid-object: a.yaml:4:15: apiVersion: expected a string, found integer");
+}
+
 #[test]
 fn pod_templates_of_the_wrong_shape_are_errors() {
     let deployment = |template: &str| {
