@@ -21,6 +21,9 @@ pub struct Options {
     /// the pods the input does not hold, and what `cluster:` declares.
     /// None: the closed world (`--closed-world`), the input only.
     pub open_world: Option<reach::open_world::ClusterSpec>,
+    /// Acknowledgements the head's configuration adds to the base's: a
+    /// diff lists them as proposed, and they acknowledge nothing.
+    pub proposed_acknowledgements: Vec<crate::manifest::Acknowledgement>,
 }
 
 /// Adds the representatives of revisions analysed together to each of

@@ -5,7 +5,7 @@
 
 use crate::analysis::{Analyzed, Failed, Options, Phase, analyze_loaded, atoms_for};
 use crate::diag::Diagnostic;
-use crate::manifest;
+use crate::manifest::{self, AckSource, Acknowledgement};
 use crate::model::Cidr;
 use crate::revision::Revision;
 
@@ -45,6 +45,26 @@ pub struct Comparison {
     pub head_findings: Vec<crate::findings::Finding>,
     /// Names of known external blocks, for reports.
     pub external_peers: Vec<(String, Vec<Cidr>)>,
+    /// Acknowledgements the change itself adds (an annotation only on the
+    /// head, an entry only in the head's configuration): listed, never
+    /// applied, so a change cannot approve itself.
+    pub proposed_acknowledgements: Vec<Acknowledgement>,
+}
+
+/// The head's acknowledgements that count: the configuration's (read from
+/// the base) and annotations the base already carries; the rest are
+/// proposed by the change.
+fn settle(
+    base: &[Acknowledgement],
+    head: &[Acknowledgement],
+) -> (Vec<Acknowledgement>, Vec<Acknowledgement>) {
+    head.iter().cloned().partition(|a| match &a.source {
+        AckSource::Config { .. } => true,
+        AckSource::Annotation(_) => base.iter().any(|b| {
+            matches!(b.source, AckSource::Annotation(_))
+                && (&b.code, &b.object, &b.reason) == (&a.code, &a.object, &a.reason)
+        }),
+    })
 }
 
 /// Loads, analyses and compares two revisions. Files identical on both
@@ -90,7 +110,7 @@ pub fn compare_observed(
         || {
             rayon::join(
                 || crate::findings::findings(&base),
-                || crate::findings::findings(&head),
+                || crate::findings::unacknowledged(&head),
             )
         },
     );
@@ -98,7 +118,12 @@ pub fn compare_observed(
         &base.inventory,
         &head.inventory,
     ));
-    crate::findings::sort_findings(&mut head_findings);
+    let (settled, mut proposed) = settle(
+        &base.inventory.acknowledgements,
+        &head.inventory.acknowledgements,
+    );
+    crate::findings::acknowledge(&mut head_findings, &settled);
+    proposed.extend(opts.proposed_acknowledgements.iter().cloned());
     crate::changes::LineChanges::between(base_rev, head_rev).cite(&mut diff.causes);
     observe(Phase::Compared);
     Ok(Comparison {
@@ -108,5 +133,6 @@ pub fn compare_observed(
         base_findings,
         head_findings,
         external_peers: opts.external_peers.clone(),
+        proposed_acknowledgements: proposed,
     })
 }

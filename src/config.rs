@@ -35,6 +35,10 @@ pub struct Config {
     /// Introduced findings of severity error fail the diff (as `--strict`).
     #[serde(default)]
     pub strict: bool,
+    /// Findings marked as intended, with a reason: they are listed apart
+    /// and never trip `--strict`.
+    #[serde(default)]
+    pub acknowledge: Vec<AcknowledgeConfig>,
     /// Known external address blocks by name (`partner-bank: [203.0.113.0/24]`);
     /// reports call a block by its name when it is exactly that set.
     #[serde(default)]
@@ -51,6 +55,19 @@ pub struct Config {
     /// `false` adds them (as `--open-world`); absent: the front end's default.
     #[serde(default)]
     pub closed_world: Option<bool>,
+}
+
+/// One `acknowledge:` entry: a finding (by code and object, optionally a
+/// field) and why it is intended.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AcknowledgeConfig {
+    pub code: String,
+    /// As findings name it: `NetworkPolicy shop/web`, `Namespace shop`.
+    pub object: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -363,6 +380,19 @@ impl Config {
                 })?;
             }
         }
+        for (i, a) in cfg.acknowledge.iter().enumerate() {
+            if !crate::findings::CODES.iter().any(|c| c.as_str() == a.code) {
+                return Err(err(format!(
+                    "acknowledge[{i}]: {:?} is not a finding code (`reachdiff lint` prints them)",
+                    a.code
+                )));
+            }
+            if a.object.trim().is_empty() || a.reason.trim().is_empty() {
+                return Err(err(format!(
+                    "acknowledge[{i}]: `object` and `reason` must not be empty"
+                )));
+            }
+        }
         if cfg.render.timeout_seconds == Some(0) {
             return Err(err("render.timeout-seconds must be positive".into()));
         }
@@ -381,6 +411,21 @@ impl Config {
                 gates: self.gates.clone(),
             })
         }
+    }
+
+    /// The `acknowledge:` entries, for [`LoadOptions`](crate::manifest::LoadOptions).
+    pub fn acknowledgements(&self) -> Vec<crate::manifest::Acknowledgement> {
+        self.acknowledge
+            .iter()
+            .enumerate()
+            .map(|(index, a)| crate::manifest::Acknowledgement {
+                code: a.code.clone(),
+                object: a.object.trim().to_string(),
+                field: a.field.clone(),
+                reason: a.reason.trim().to_string(),
+                source: crate::manifest::AckSource::Config { index },
+            })
+            .collect()
     }
 
     /// The namespaces for [`LoadOptions`](crate::manifest::LoadOptions):
@@ -638,5 +683,32 @@ render:
         .unwrap_err()
         .to_string();
         assert!(e.contains("invalid cidr"), "{e}");
+        let e = Config::parse(
+            ".reachdiff.yaml",
+            "acknowledge:\n- {code: ingress-from-anwhere, object: Namespace a, reason: r}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("acknowledge[0]: \"ingress-from-anwhere\" is not a finding code"),
+            "{e}"
+        );
+        let e = Config::parse(
+            ".reachdiff.yaml",
+            "acknowledge:\n- {code: no-default-deny, object: Namespace a}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("missing field `reason`"), "{e}");
+        let c = Config::parse(
+            ".reachdiff.yaml",
+            "acknowledge:\n- {code: no-default-deny, object: ' Namespace a ', reason: legacy}\n",
+        )
+        .unwrap();
+        let a = &c.acknowledgements()[0];
+        assert_eq!(
+            (a.object.as_str(), a.reason.as_str()),
+            ("Namespace a", "legacy")
+        );
     }
 }

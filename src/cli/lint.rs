@@ -21,7 +21,8 @@ pub struct LintArgs {
     pub source: RevisionArgs,
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
-    /// Exit 1 when a finding of severity error exists.
+    /// Exit 1 when a finding of severity error exists that no
+    /// acknowledgement marks as intended.
     #[arg(long)]
     pub strict: bool,
     #[command(flatten)]
@@ -63,7 +64,7 @@ pub(super) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     let failed = strict
         && found
             .iter()
-            .any(|f| f.diagnostic.severity == Severity::Error);
+            .any(|f| f.diagnostic.severity == Severity::Error && f.acknowledged.is_none());
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -10,6 +10,7 @@
 //! (an admin-tier policy that may decide the traffic, a pair budget
 //! exceeded), the finding is left out rather than reported wrongly.
 
+mod acknowledge;
 mod admin;
 mod asymmetric;
 mod broad;
@@ -20,6 +21,7 @@ mod shape;
 
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
+pub use acknowledge::{acknowledge, matches as acknowledges};
 pub use shape::peer_shape_changes;
 
 /// One finding, grouped under a namespace (empty for cluster-scoped
@@ -28,6 +30,9 @@ pub use shape::peer_shape_changes;
 pub struct Finding {
     pub namespace: String,
     pub diagnostic: Diagnostic,
+    /// The acknowledgement that marks it as intended (it never trips
+    /// `--strict` then).
+    pub acknowledged: Option<crate::manifest::Acknowledgement>,
 }
 
 impl Finding {
@@ -35,6 +40,7 @@ impl Finding {
         Finding {
             namespace: namespace.into(),
             diagnostic,
+            acknowledged: None,
         }
     }
 
@@ -61,11 +67,21 @@ pub const CODES: &[Code] = &[
     Code::ExposureToUnknown,
     Code::AdminRuleShadowed,
     Code::BaselineUnreachable,
+    Code::AcknowledgementUnused,
 ];
 
 /// Every finding of one revision, sorted by (namespace, code, position),
-/// without duplicates.
+/// without duplicates, acknowledged by the revision's own
+/// acknowledgements (its configuration's and its annotations').
 pub fn findings(a: &Analyzed) -> Vec<Finding> {
+    let mut out = unacknowledged(a);
+    acknowledge(&mut out, &a.inventory.acknowledgements);
+    out
+}
+
+/// Every finding of one revision, none acknowledged yet (the diff decides
+/// which of the head's acknowledgements count).
+pub fn unacknowledged(a: &Analyzed) -> Vec<Finding> {
     let mut out = Vec::new();
     isolation::find(a, &mut out);
     broad::find(a, &mut out);

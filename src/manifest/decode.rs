@@ -458,6 +458,56 @@ pub(crate) fn namespace(cx: &mut Ctx<'_>, root: Node<'_>, name: &str) -> R<Names
     })
 }
 
+/// The entries of the object's `reachdiff.io/acknowledge` annotation:
+/// `code: reason`, one per line or separated by `;`. An entry without a
+/// reason acknowledges nothing and is said (it cannot change a verdict, so
+/// it never stops the analysis).
+pub(crate) fn acknowledgements(cx: &mut Ctx<'_>, root: Node<'_>) -> Vec<Acknowledgement> {
+    let field = format!("metadata.annotations.{ACKNOWLEDGE_ANNOTATION}");
+    let Some(v) = root
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(ACKNOWLEDGE_ANNOTATION))
+    else {
+        return Vec::new();
+    };
+    let Some(text) = v.as_str() else {
+        let found = v.type_name();
+        cx.warn(
+            Code::AcknowledgementUnused,
+            v.pos,
+            &field,
+            format!("expected a string of `code: reason` entries, found {found}; it acknowledges nothing"),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in text
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        match entry.split_once(':') {
+            Some((code, reason)) if !code.trim().is_empty() && !reason.trim().is_empty() => {
+                out.push(Acknowledgement {
+                    code: code.trim().to_string(),
+                    object: cx.object.clone(),
+                    field: None,
+                    reason: reason.trim().to_string(),
+                    source: AckSource::Annotation(cx.span(v.pos)),
+                });
+            }
+            _ => cx.warn(
+                Code::AcknowledgementUnused,
+                v.pos,
+                &field,
+                format!("{entry:?} is not `code: reason` (a finding code and why it is intended); it acknowledges nothing"),
+            ),
+        }
+    }
+    out
+}
+
 /// The pod template of a workload kind, with the path used in messages.
 fn pod_template<'n>(kind: &str, root: Node<'n>) -> Option<(Node<'n>, &'static str)> {
     match kind {

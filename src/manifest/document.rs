@@ -507,6 +507,14 @@ impl<'d> Loader<'_, 'd> {
             }
             Class::Other => {}
         }
+        // The objects findings name: their annotation may acknowledge one.
+        if matches!(
+            class,
+            Class::Namespace | Class::NetworkPolicy | Class::Admin
+        ) {
+            let acks = decode::acknowledgements(&mut cx, node);
+            self.out.acknowledgements.push((key, acks));
+        }
         cx.finish(node.pos);
     }
 

@@ -152,6 +152,7 @@ struct Merger {
     policies: Slot<NetworkPolicy>,
     admin_policies: Slot<AdminPolicy>,
     others: Slot<Declared>,
+    acknowledgements: BTreeMap<ObjectKey, Vec<Acknowledgement>>,
     skipped: BTreeMap<String, usize>,
     again: Vec<Redeclared>,
     dup_keys: Vec<DupKeyFinding>,
@@ -169,6 +170,8 @@ impl Merger {
         self.admin_policies.extend(r.admin_policies, again);
         self.others.extend(r.others, again);
         self.dup_keys.extend(r.dup_keys);
+        // The later declaration is the one kept, annotations included.
+        self.acknowledgements.extend(r.acknowledgements);
         for (k, n) in r.skipped {
             *self.skipped.entry(k).or_default() += n;
         }
@@ -187,6 +190,12 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
         policies: m.policies.items,
         admin_policies: m.admin_policies.items,
         skipped: m.skipped,
+        acknowledgements: opts
+            .acknowledgements
+            .iter()
+            .cloned()
+            .chain(m.acknowledgements.into_values().flatten())
+            .collect(),
     };
     let mut diags = m.diags;
     let relevance = Relevance::of(&inv);

@@ -29,6 +29,9 @@ pub struct LoadOptions {
     /// `kubernetes.io/metadata.name`) instead of the M-9 assumption; a
     /// Namespace declared in the revision wins.
     pub external_namespaces: BTreeMap<String, crate::model::selector::Labels>,
+    /// The configuration's `acknowledge:` entries (the inventory starts
+    /// with them).
+    pub acknowledgements: Vec<Acknowledgement>,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +40,7 @@ impl Default for LoadOptions {
             default_namespace: "default".into(),
             limits: Limits::default(),
             external_namespaces: BTreeMap::new(),
+            acknowledgements: Vec::new(),
         }
     }
 }
@@ -86,6 +90,9 @@ struct FileObjects {
     policies: Vec<NetworkPolicy>,
     admin_policies: Vec<AdminPolicy>,
     others: Vec<Declared>,
+    /// Each modelled object's acknowledgement annotation entries (empty
+    /// lists too: a later declaration without them replaces an earlier).
+    acknowledgements: Vec<(ObjectKey, Vec<Acknowledgement>)>,
     skipped: BTreeMap<String, usize>,
     diags: Vec<Diagnostic>,
     dup_keys: Vec<DupKeyFinding>,

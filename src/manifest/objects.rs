@@ -248,6 +248,43 @@ pub struct AdminPolicy {
     pub subject_span: Span,
 }
 
+/// A finding marked as intended, with its reason: an entry of
+/// `.reachdiff.yaml` `acknowledge:` or of a `reachdiff.io/acknowledge`
+/// annotation on the object the finding names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Acknowledgement {
+    /// The finding code as written (`ingress-from-anywhere`).
+    pub code: String,
+    /// The object the finding names (`NetworkPolicy shop/web`,
+    /// `Namespace shop`).
+    pub object: String,
+    /// Only findings at this field or inside it (none: any field).
+    pub field: Option<String>,
+    pub reason: String,
+    pub source: AckSource,
+}
+
+/// Where an acknowledgement is written.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AckSource {
+    /// `.reachdiff.yaml` `acknowledge[index]`.
+    Config { index: usize },
+    /// The annotation on the object, at this place.
+    Annotation(Span),
+}
+
+impl std::fmt::Display for AckSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AckSource::Config { index } => write!(f, ".reachdiff.yaml acknowledge[{index}]"),
+            AckSource::Annotation(s) => write!(f, "{}:{}", s.file, s.line),
+        }
+    }
+}
+
+/// The annotation that acknowledges findings of the object it is on.
+pub const ACKNOWLEDGE_ANNOTATION: &str = "reachdiff.io/acknowledge";
+
 /// Everything loaded from one revision.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
@@ -258,6 +295,9 @@ pub struct Inventory {
     pub admin_policies: Vec<AdminPolicy>,
     /// Kind → count of skipped objects.
     pub skipped: std::collections::BTreeMap<String, usize>,
+    /// The configuration's acknowledgements, then the annotations' (of the
+    /// declaration kept), in object order.
+    pub acknowledgements: Vec<Acknowledgement>,
 }
 
 /// Two declarations of one object compared on what the analysis reads of

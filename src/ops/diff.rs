@@ -362,6 +362,17 @@ fn commits(
     let cfg = git.config(&config_commit)?;
     let mut opts = req.analysis.options();
     configure(&mut opts, &cfg)?;
+    // What the head's configuration would acknowledge besides: listed as
+    // proposed, never applied (a head whose configuration does not parse
+    // proposes nothing; the base's is what judges it).
+    if let Ok(head_cfg) = git.config(&h) {
+        let settled = opts.load.acknowledgements.clone();
+        opts.proposed_acknowledgements = head_cfg
+            .acknowledgements()
+            .into_iter()
+            .filter(|a| !settled.iter().any(|s| same_acknowledgement(s, a)))
+            .collect();
+    }
     let gates = gates(req, file_rules, &cfg, &git, &config_commit)?;
     let (base_url, head_url) = links(&req.links, &cfg, &b, &h);
     git.apply_config(&cfg);
@@ -388,6 +399,14 @@ fn commits(
             pairs_evaluated: 0,
         },
     })
+}
+
+/// The same acknowledgement wherever it is written.
+fn same_acknowledgement(
+    a: &crate::manifest::Acknowledgement,
+    b: &crate::manifest::Acknowledgement,
+) -> bool {
+    (&a.code, &a.object, &a.field, &a.reason) == (&b.code, &b.object, &b.field, &b.reason)
 }
 
 /// The request's gates joined with the configuration's (`strict`, and its

@@ -65,6 +65,7 @@ impl AnalysisSettings {
                 builtin_dns: true,
                 ..Default::default()
             }),
+            proposed_acknowledgements: Vec::new(),
         }
     }
 }
@@ -72,6 +73,7 @@ impl AnalysisSettings {
 /// Configuration that joins the analysis options.
 fn configure(opts: &mut Options, cfg: &crate::config::Config) -> Result<(), OpsError> {
     opts.load.external_namespaces = cfg.external_namespaces();
+    opts.load.acknowledgements = cfg.acknowledgements();
     opts.external_peers = cfg.external_peers()?;
     cfg.apply_cluster(opts)?;
     Ok(())

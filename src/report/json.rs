@@ -293,6 +293,11 @@ struct DiffSummaryJson {
     findings_introduced: usize,
     findings_resolved: usize,
     findings_unchanged: usize,
+    /// Of `findings_introduced`, those an acknowledgement of the base
+    /// marks as intended (they never trip `--strict`).
+    findings_acknowledged: usize,
+    /// Acknowledgements the change itself adds (they acknowledge nothing).
+    acknowledgements_proposed: usize,
 }
 
 /// A finding or warning the change introduces or resolves.
@@ -302,6 +307,50 @@ pub struct FindingChangeJson {
     pub change: &'static str,
     #[serde(flatten)]
     pub diagnostic: DiagnosticJson,
+    /// Present when an acknowledgement marks the finding as intended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<AcknowledgementJson>,
+}
+
+/// An acknowledgement: what it names, why, and where it is written
+/// (`file`/`line` of an annotation, or `config_index` of an entry of
+/// `.reachdiff.yaml` `acknowledge:`).
+#[derive(Serialize, Clone, Debug)]
+pub struct AcknowledgementJson {
+    pub code: String,
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_index: Option<usize>,
+    /// For proposed ones: how many head findings it would acknowledge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<usize>,
+}
+
+impl From<&crate::manifest::Acknowledgement> for AcknowledgementJson {
+    fn from(a: &crate::manifest::Acknowledgement) -> Self {
+        use crate::manifest::AckSource;
+        let (file, line, config_index) = match &a.source {
+            AckSource::Config { index } => (None, None, Some(*index)),
+            AckSource::Annotation(s) => (Some(s.file.clone()), Some(s.line), None),
+        };
+        AcknowledgementJson {
+            code: a.code.clone(),
+            object: a.object.clone(),
+            field: a.field.clone(),
+            reason: a.reason.clone(),
+            file,
+            line,
+            config_index,
+            matches: None,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -382,7 +431,9 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         workloads_head: d.stats.workloads_head,
         policies_base: d.stats.policies_base,
         policies_head: d.stats.policies_head,
-        findings_introduced: changes.introduced.len(),
+        findings_introduced: changes.introduced.len() + changes.acknowledged.len(),
+        findings_acknowledged: changes.acknowledged.len(),
+        acknowledgements_proposed: cmp.proposed_acknowledgements.len(),
         findings_resolved: changes.resolved.len(),
         findings_unchanged: changes.unchanged + changes.unchanged_findings,
     };
@@ -410,13 +461,33 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     let finding_changes = changes
         .introduced
         .iter()
-        .map(|d| ("introduced", *d))
-        .chain(changes.resolved.iter().map(|d| ("resolved", *d)))
-        .map(|(change, d)| FindingChangeJson {
+        .map(|d| ("introduced", *d, None))
+        .chain(
+            changes
+                .acknowledged
+                .iter()
+                .map(|(d, a)| ("introduced", *d, Some(AcknowledgementJson::from(*a)))),
+        )
+        .chain(changes.resolved.iter().map(|d| ("resolved", *d, None)))
+        .map(|(change, d, acknowledged)| FindingChangeJson {
             change,
             diagnostic: d.into(),
+            acknowledged,
         });
     push_array(&mut out, "findings", finding_changes, false);
+    if !cmp.proposed_acknowledgements.is_empty() {
+        let proposed = cmp.proposed_acknowledgements.iter().map(|a| {
+            let mut j = AcknowledgementJson::from(a);
+            j.matches = Some(
+                cmp.head_findings
+                    .iter()
+                    .filter(|f| crate::findings::acknowledges(a, &f.diagnostic))
+                    .count(),
+            );
+            j
+        });
+        push_array(&mut out, "acknowledgements_proposed", proposed, false);
+    }
     let diagnostics = cmp
         .base
         .diagnostics
@@ -440,6 +511,9 @@ pub struct FindingJson {
     pub namespace: String,
     #[serde(flatten)]
     pub diagnostic: DiagnosticJson,
+    /// Present when an acknowledgement marks the finding as intended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<AcknowledgementJson>,
 }
 
 impl From<&crate::findings::Finding> for FindingJson {
@@ -447,6 +521,7 @@ impl From<&crate::findings::Finding> for FindingJson {
         FindingJson {
             namespace: f.namespace.clone(),
             diagnostic: (&f.diagnostic).into(),
+            acknowledged: f.acknowledged.as_ref().map(Into::into),
         }
     }
 }
@@ -459,6 +534,9 @@ struct LintSummaryJson {
     infos: usize,
     workloads: usize,
     policies: usize,
+    /// Of `findings`, those marked as intended (counted in `errors`,
+    /// `warnings` and `infos` too; they never fail `--strict`).
+    acknowledged: usize,
 }
 
 /// The `reachdiff/lint/v1` document: summary, findings (sorted by
@@ -486,6 +564,7 @@ pub fn render_lint(
             .filter(|w| w.representative.is_none())
             .count(),
         policies: a.policies.len(),
+        acknowledged: findings.iter().filter(|f| f.acknowledged.is_some()).count(),
     };
     let mut out = String::from("{\n");
     out.push_str(&format!("  \"schema\": \"{LINT_SCHEMA}\",\n"));

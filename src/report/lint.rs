@@ -14,8 +14,14 @@ pub fn summary(findings: &[Finding]) -> String {
             .count()
     };
     let n = findings.len();
+    let acked = findings.iter().filter(|f| f.acknowledged.is_some()).count();
+    let acked = if acked > 0 {
+        format!(", {acked} acknowledged")
+    } else {
+        String::new()
+    };
     format!(
-        "{n} finding{} ({} error{}, {} warning{}, {} info)",
+        "{n} finding{} ({} error{}, {} warning{}, {} info{acked})",
         if n == 1 { "" } else { "s" },
         count(Severity::Error),
         if count(Severity::Error) == 1 { "" } else { "s" },
@@ -43,14 +49,20 @@ pub fn render_text(
         "{workloads} workloads, {policies} policies: {}",
         summary(findings)
     );
+    let (acked, open): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.acknowledged.is_some());
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
-    for f in findings.iter().filter(|f| !f.namespace.is_empty()) {
+    for f in open.iter().copied().filter(|f| !f.namespace.is_empty()) {
         match groups.last_mut() {
             Some((ns, v)) if *ns == f.namespace => v.push(f),
             _ => groups.push((&f.namespace, vec![f])),
         }
     }
-    let cluster: Vec<&Finding> = findings.iter().filter(|f| f.namespace.is_empty()).collect();
+    let cluster: Vec<&Finding> = open
+        .iter()
+        .copied()
+        .filter(|f| f.namespace.is_empty())
+        .collect();
     if !cluster.is_empty() {
         groups.push(("", cluster));
     }
@@ -69,6 +81,28 @@ pub fn render_text(
                 Severity::Info => style.dim("info"),
             };
             let _ = writeln!(out, "  {sev}: {}: {}", d.code, sanitize(&d.to_string()));
+        }
+    }
+    if !acked.is_empty() {
+        let title = format!(
+            "acknowledged as intended ({}; never fail --strict)",
+            acked.len()
+        );
+        let _ = writeln!(out, "\n{}", style.bold(&title));
+        for f in acked {
+            let d = &f.diagnostic;
+            let Some(a) = &f.acknowledged else { continue };
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.dim(&format!(
+                    "{}: {}: {} ({})",
+                    d.code,
+                    sanitize(d.object.as_deref().unwrap_or_default()),
+                    sanitize(&a.reason),
+                    sanitize(&a.source.to_string())
+                ))
+            );
         }
     }
     out

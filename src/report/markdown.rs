@@ -5,6 +5,7 @@
 use super::escape::{code, md, mermaid_label, url_path};
 use crate::comparison::Comparison;
 use crate::diag::{Code, Diagnostic, Span};
+use crate::manifest::{AckSource, Acknowledgement};
 use crate::review::cause;
 use crate::review::findings::{FindingGroup, FindingsView, Fold};
 use crate::review::gate::GateOutcome;
@@ -668,6 +669,90 @@ impl Page<'_> {
                 shown.join(", ")
             );
         }
+        self.proposed(w);
+        self.acknowledged(w);
+    }
+
+    /// Where an acknowledgement is written, linked when it is a line.
+    fn ack_place(&self, a: &Acknowledgement) -> String {
+        match &a.source {
+            AckSource::Config { index } => {
+                format!("`.reachdiff.yaml` `acknowledge[{index}]`")
+            }
+            AckSource::Annotation(span) => link(span, false, self.opts),
+        }
+    }
+
+    /// Acknowledgements the change adds: in plain sight, since approving
+    /// them is the reviewer's call; they acknowledge nothing yet.
+    fn proposed(&self, w: &mut Draft) {
+        let p = &self.findings.proposed;
+        if p.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            w.out,
+            "#### 📝 Acknowledgements proposed by this pull request ({})\nThey count once merged; until then they acknowledge nothing.",
+            p.len()
+        );
+        for (a, n) in p {
+            let _ = writeln!(
+                w.out,
+                "- {} on {}: {} ({}) — {}",
+                code(&a.code),
+                code(&a.object),
+                md(&a.reason),
+                if *n == 0 {
+                    "matches no finding".to_string()
+                } else {
+                    format!("would acknowledge {}", plural(*n, "finding", "findings"))
+                },
+                self.ack_place(a)
+            );
+        }
+        w.out.push('\n');
+    }
+
+    /// Introduced findings the base acknowledges, collapsed with their
+    /// reasons; every acknowledged finding is counted.
+    fn acknowledged(&self, w: &mut Draft) {
+        let f = &self.findings;
+        if f.acknowledged_total == 0 {
+            return;
+        }
+        let n = f.acknowledged.len();
+        let older = f.acknowledged_total.saturating_sub(n);
+        let summary = match (n, older) {
+            (0, _) => plural(older, "finding", "findings"),
+            (_, 0) => format!("{n} introduced"),
+            _ => format!("{n} introduced, {} in all", f.acknowledged_total),
+        };
+        let _ = writeln!(
+            w.out,
+            "<details><summary>✅ Acknowledged as intended: {summary} (never trips a gate)</summary>\n"
+        );
+        for (d, a) in &f.acknowledged {
+            let _ = writeln!(
+                w.out,
+                "- {} {}: {} — {}",
+                code(d.code.as_str()),
+                d.object.as_deref().map(code).unwrap_or_default(),
+                md(&a.reason),
+                self.ack_place(a)
+            );
+        }
+        if older > 0 {
+            let _ = writeln!(
+                w.out,
+                "- {} on both revisions (`reachdiff lint` lists them)",
+                plural(
+                    older,
+                    "acknowledged finding exists",
+                    "acknowledged findings exist"
+                )
+            );
+        }
+        w.out.push_str("</details>\n\n");
     }
 
     /// One line for the findings of one code on one object.

@@ -225,6 +225,46 @@ fn findings_text(out: &mut String, f: &FindingsView<'_>, style: Style) {
             ))
         );
     }
+    for (a, n) in &f.proposed {
+        let _ = writeln!(
+            out,
+            "proposed by this change (acknowledges nothing until merged): {} on {}: {} ({}) at {}",
+            sanitize(&a.code),
+            sanitize(&a.object),
+            sanitize(&a.reason),
+            if *n == 0 {
+                "matches no finding".to_string()
+            } else {
+                format!("would acknowledge {}", plural(*n, "finding", "findings"))
+            },
+            sanitize(&a.source.to_string())
+        );
+    }
+    for (d, a) in &f.acknowledged {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "acknowledged: {} {}: {} ({})",
+                d.code,
+                sanitize(d.object.as_deref().unwrap_or_default()),
+                sanitize(&a.reason),
+                sanitize(&a.source.to_string())
+            ))
+        );
+    }
+    let older = f.acknowledged_total.saturating_sub(f.acknowledged.len());
+    if older > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&plural(
+                older,
+                "acknowledged finding on both revisions",
+                "acknowledged findings on both revisions"
+            ))
+        );
+    }
 }
 
 /// The configuration's origin, the last line of a report from commits.

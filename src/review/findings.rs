@@ -7,6 +7,7 @@ use super::view::{DiffView, WarningChanges, warning_changes};
 use crate::comparison::Comparison;
 use crate::diag::{Code, Diagnostic};
 use crate::diff::Cause;
+use crate::manifest::Acknowledgement;
 use crate::model::ConnSet;
 use crate::reach::{Analysis, Direction, Endpoint, TierRank};
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +56,13 @@ pub struct FindingsView<'a> {
     /// Warnings and findings on both revisions.
     pub unchanged_warnings: usize,
     pub unchanged_findings: usize,
+    /// Introduced findings the base's acknowledgements mark as intended.
+    pub acknowledged: Vec<(&'a Diagnostic, &'a Acknowledgement)>,
+    /// Every acknowledged finding of the head.
+    pub acknowledged_total: usize,
+    /// Acknowledgements the change adds, with how many head findings
+    /// each would acknowledge: listed, never applied.
+    pub proposed: Vec<(&'a Acknowledgement, usize)>,
 }
 
 impl FindingsView<'_> {
@@ -95,7 +103,21 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
         resolved,
         unchanged,
         unchanged_findings,
+        acknowledged,
+        acknowledged_total,
     } = warning_changes(cmp);
+    let proposed = cmp
+        .proposed_acknowledgements
+        .iter()
+        .map(|a| {
+            let n = cmp
+                .head_findings
+                .iter()
+                .filter(|f| crate::findings::acknowledges(a, &f.diagnostic))
+                .count();
+            (a, n)
+        })
+        .collect();
     let folder = Folder::new(cmp, view);
     let mut closed_notes: Vec<BTreeMap<(Code, String), Vec<String>>> =
         vec![BTreeMap::new(); view.closed.len()];
@@ -144,6 +166,9 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
         improved,
         unchanged_warnings: unchanged,
         unchanged_findings,
+        acknowledged,
+        acknowledged_total,
+        proposed,
     }
 }
 

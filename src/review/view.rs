@@ -697,6 +697,14 @@ pub struct WarningChanges<'a> {
     pub unchanged: usize,
     /// Findings on both revisions.
     pub unchanged_findings: usize,
+    /// Findings the change introduces that an acknowledgement of the base
+    /// marks as intended (not in `introduced`: they never trip a gate).
+    pub acknowledged: Vec<(
+        &'a crate::diag::Diagnostic,
+        &'a crate::manifest::Acknowledgement,
+    )>,
+    /// Every acknowledged finding of the head.
+    pub acknowledged_total: usize,
 }
 
 pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
@@ -727,11 +735,18 @@ pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
     let fkey = |d: &Diagnostic| (d.code, d.object.clone(), d.field.clone(), d.message.clone());
     let base_found: BTreeSet<_> = bf.iter().map(|f| fkey(&f.diagnostic)).collect();
     let head_found: BTreeSet<_> = hf.iter().map(|f| fkey(&f.diagnostic)).collect();
-    let mut introduced_all: Vec<&Diagnostic> = hf
+    let (acked, fresh): (
+        Vec<&crate::findings::Finding>,
+        Vec<&crate::findings::Finding>,
+    ) = hf
         .iter()
-        .map(|f| &f.diagnostic)
-        .filter(|d| !base_found.contains(&fkey(d)))
+        .filter(|f| !base_found.contains(&fkey(&f.diagnostic)))
+        .partition(|f| f.acknowledged.is_some());
+    let acknowledged = acked
+        .into_iter()
+        .filter_map(|f| Some((&f.diagnostic, f.acknowledged.as_ref()?)))
         .collect();
+    let mut introduced_all: Vec<&Diagnostic> = fresh.into_iter().map(|f| &f.diagnostic).collect();
     // Errors first, then warnings, then infos (stable: position order within).
     introduced_all.sort_by_key(|d| d.severity);
     introduced_all.extend(introduced);
@@ -751,5 +766,7 @@ pub fn warning_changes(cmp: &Comparison) -> WarningChanges<'_> {
         resolved: resolved_all,
         unchanged,
         unchanged_findings: head_found.intersection(&base_found).count(),
+        acknowledged,
+        acknowledged_total: hf.iter().filter(|f| f.acknowledged.is_some()).count(),
     }
 }

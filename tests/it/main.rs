@@ -1,5 +1,8 @@
 //! The one integration-test binary. Each module names what it covers.
 
+/// Acknowledged findings: `.reachdiff.yaml` from the base, annotations,
+/// proposed by the pull request, `--strict`, stale acknowledgements.
+mod acknowledge;
 /// `reachdiff action` end to end: a local git origin, pull_request payloads,
 /// the fake GitHub API of app_fake (sticky comment, retries, rate limits,
 /// read-only tokens, smart HTTP), annotations, outputs, gates, command
