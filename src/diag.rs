@@ -88,6 +88,7 @@ codes! {
     ExposureToUnknown => "exposure-to-unknown", Info, "ingress admitted by namespace labels also admits namespaces created later with those labels";
     AdminRuleShadowed => "admin-rule-shadowed", Warning, "an Admin-tier rule never decides anything: earlier rules already decide every port it matches for every subject and peer";
     BaselineUnreachable => "baseline-unreachable", Info, "a Baseline rule never applies: NetworkPolicy isolates every workload it selects, and decides first";
+    DeadPolicy => "dead-policy", Warning, "removing a NetworkPolicy changes no path: other policies already isolate the pods it selects and allow all it allows (judged with the rest of the cluster)";
     AcknowledgementUnused => "acknowledgement-unused", Warning, "an acknowledgement (`.reachdiff.yaml` `acknowledge:` or a `reachdiff.io/acknowledge` annotation) matches no finding";
     EqualPriority => "equal-priority", Warning, "two admin-tier policies share a priority; they are ordered by name (AP-4)";
     MissingRequiredField => "missing-required-field", Warning, "a field the CRD requires is missing; it is read as its empty value, as the API's Go types do";

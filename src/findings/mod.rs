@@ -15,6 +15,7 @@ mod admin;
 mod asymmetric;
 mod broad;
 mod dead;
+mod dead_policy;
 mod isolation;
 mod redundant;
 mod shape;
@@ -67,6 +68,7 @@ pub const CODES: &[Code] = &[
     Code::ExposureToUnknown,
     Code::AdminRuleShadowed,
     Code::BaselineUnreachable,
+    Code::DeadPolicy,
     Code::AcknowledgementUnused,
 ];
 
@@ -86,6 +88,7 @@ pub fn unacknowledged(a: &Analyzed) -> Vec<Finding> {
     isolation::find(a, &mut out);
     broad::find(a, &mut out);
     dead::find(a, &mut out);
+    dead_policy::find(a, &mut out);
     asymmetric::find(a, &mut out);
     redundant::find(a, &mut out);
     admin::find(a, &mut out);

@@ -128,23 +128,29 @@ impl Analysis {
     /// What one side allows: direction `dir` of workload `w` towards `peer`
     /// (the source for ingress, the destination for egress), per AP-6.
     pub fn side(&self, dir: Direction, w: usize, peer: Endpoint) -> ConnSet {
-        self.side_impl(dir, w, peer, None)
+        self.side_impl(&self.sides[w][dir as usize], dir, w, peer, None)
+    }
+
+    /// What `side`, standing in for direction `dir` of workload `w`, would
+    /// allow towards `peer` (what-if questions: a policy removed).
+    pub fn side_as(&self, side: &Side, dir: Direction, w: usize, peer: Endpoint) -> ConnSet {
+        self.side_impl(side, dir, w, peer, None)
     }
 
     pub fn trace_side(&self, dir: Direction, w: usize, peer: Endpoint) -> SideTrace {
         let mut t = SideTrace::default();
-        t.allowed = self.side_impl(dir, w, peer, Some(&mut t));
+        t.allowed = self.side_impl(&self.sides[w][dir as usize], dir, w, peer, Some(&mut t));
         t
     }
 
     fn side_impl(
         &self,
+        side: &Side,
         dir: Direction,
         w: usize,
         peer: Endpoint,
         mut trace: Option<&mut SideTrace>,
     ) -> ConnSet {
-        let side = &self.sides[w][dir as usize];
         let target = match dir {
             Direction::Ingress => Some(w),
             Direction::Egress => match peer {
@@ -273,15 +279,26 @@ impl Analysis {
 
     /// M-14: egress side of the source ∧ ingress side of the destination.
     pub fn reach(&self, src: Endpoint, dst: Endpoint) -> ConnSet {
+        self.reach_by(src, dst, |dir, w, peer| self.side(dir, w, peer))
+    }
+
+    /// [`Analysis::reach`] with each workload side answered by `side`
+    /// (what-if questions: the sides a policy's removal would leave).
+    pub fn reach_by(
+        &self,
+        src: Endpoint,
+        dst: Endpoint,
+        side: impl Fn(Direction, usize, Endpoint) -> ConnSet,
+    ) -> ConnSet {
         let egress = match src {
-            Endpoint::Workload(s) => self.side(Direction::Egress, s, dst),
+            Endpoint::Workload(s) => side(Direction::Egress, s, dst),
             Endpoint::Atom(_) => ConnSet::all(),
         };
         if egress.is_empty() {
             return egress;
         }
         match dst {
-            Endpoint::Workload(d) => egress.intersection(&self.side(Direction::Ingress, d, src)),
+            Endpoint::Workload(d) => egress.intersection(&side(Direction::Ingress, d, src)),
             Endpoint::Atom(_) if matches!(src, Endpoint::Atom(_)) => ConnSet::empty(),
             Endpoint::Atom(_) => egress,
         }

@@ -455,3 +455,38 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    /// `dead-policy` is exact (issue 17): reported for a NetworkPolicy if
+    /// and only if removing it changes no row, with the rest of the
+    /// cluster (the diff of the cluster with and without it shares the
+    /// representatives, the policy's selectors being the base's).
+    #[test]
+    fn dead_policy_iff_removing_it_changes_no_row(c in cluster()) {
+        use reachdiff::diag::Code;
+        let opts = Options {
+            open_world: Some(reachdiff::reach::open_world::ClusterSpec {
+                builtin_dns: true,
+                ..Default::default()
+            }),
+            ..Options::default()
+        };
+        let y = yaml(&c);
+        for i in 0..c.policies.len() {
+            let mut without = c.clone();
+            without.policies.remove(i);
+            let wy = yaml(&without);
+            let cmp = compare(&revision(&[("m.yaml", &y)]), &revision(&[("m.yaml", &wy)]), &opts)
+                .expect("generated manifests are valid");
+            let name = format!("NetworkPolicy {}/p{i}", NAMESPACES[c.policies[i].ns]);
+            let reported = cmp.base_findings.iter().any(|f| {
+                f.code() == Code::DeadPolicy && f.diagnostic.object.as_deref() == Some(name.as_str())
+            });
+            let unchanged = cmp.diff.opened.is_empty() && cmp.diff.closed.is_empty();
+            prop_assert_eq!(reported, unchanged, "{}: reported {} but removing it changes {} rows\n{}",
+                name, reported, cmp.diff.opened.len() + cmp.diff.closed.len(), y);
+        }
+    }
+}
