@@ -53,6 +53,8 @@ struct Chosen {
     analyzed: Analyzed,
     srcs: Vec<Endpoint>,
     dsts: Vec<Endpoint>,
+    /// Explain denied pairs after the rows (text, `--from` and `--to`).
+    explain: bool,
 }
 
 /// One environment's part of the report: what to list, or the errors that
@@ -92,7 +94,13 @@ impl Style {
             (ReachFormat::Json, Some(g)) => {
                 report::reach::write_groups_json(&listing, g, diags, out)
             }
-            (ReachFormat::Text, None) => report::reach::write_text(&listing, stdout_style(), out),
+            (ReachFormat::Text, None) => {
+                report::reach::write_text(&listing, stdout_style(), out)?;
+                if c.explain {
+                    report::reach::write_why_not(&listing, stdout_style(), out)?;
+                }
+                Ok(())
+            }
             (ReachFormat::Text, Some(g)) => {
                 report::reach::write_groups_text(&listing, g, stdout_style(), out)
             }
@@ -170,6 +178,9 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
                 analyzed,
                 srcs,
                 dsts,
+                // A narrow question (`--from A --to B`): say why a denied
+                // pair is denied.
+                explain: !from.is_empty() && !to.is_empty(),
             }),
         });
     }

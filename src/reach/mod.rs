@@ -10,6 +10,7 @@ pub mod classes;
 mod compile;
 pub mod open_world;
 pub mod rules;
+pub mod why;
 
 use crate::diag::{Diagnostic, Span};
 use crate::manifest::{Inventory, Namespace, Service, Workload};

@@ -422,3 +422,53 @@ pub fn write_groups_json(
     })?;
     arr.finish()
 }
+
+/// Pairs a listing may hold for its denied pairs to be explained
+/// (`reach --from A --to B`): a narrow question gets a short answer.
+pub const WHY_PAIRS: usize = 400;
+/// Denied pairs explained at most; the rest are counted.
+const WHY_SHOWN: usize = 8;
+
+/// For each denied pair of a narrow listing: which side denies it, what
+/// isolates that side, and the rules nearest to admitting it with what
+/// they lack.
+pub fn write_why_not(l: &Listing<'_>, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    use crate::reach::why::why_not;
+    let a = l.analysis;
+    if l.srcs.len().saturating_mul(l.dsts.len()) > WHY_PAIRS {
+        return Ok(());
+    }
+    let mut more = 0;
+    let mut shown = 0;
+    for &s in l.srcs {
+        for &d in l.dsts {
+            let Some(w) = why_not(a, s, d) else { continue };
+            if shown == WHY_SHOWN {
+                more += 1;
+                continue;
+            }
+            shown += 1;
+            let (sid, did) = (a.endpoint_id(s), a.endpoint_id(d));
+            writeln!(
+                out,
+                "\n{}",
+                style.bold(&format!(
+                    "why {} → {} is denied",
+                    sanitize(&sid),
+                    sanitize(&did)
+                ))
+            )?;
+            for line in crate::reach::why::lines(a, s, d, &w) {
+                writeln!(out, "  {}", sanitize(&line))?;
+            }
+        }
+    }
+    if more > 0 {
+        writeln!(
+            out,
+            "\n…and {} (narrow --from and --to to see why)",
+            plural(more, "more denied pair", "more denied pairs")
+        )?;
+    }
+    Ok(())
+}

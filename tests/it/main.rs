@@ -70,6 +70,8 @@ mod tidy;
 /// The Kubernetes e2e NetworkPolicy model (namespaces x, y, z; pods a, b, c)
 /// as full truth tables written from the semantics.
 mod truth_table;
+/// `reach --from A --to B` says why a denied pair is denied.
+mod why_not;
 /// The shipped and documented workflows through actionlint, zizmor and
 /// GitHub's schemas; the release commit of `.ci/release.sh`.
 mod workflows;
