@@ -36,7 +36,7 @@ use super::job::{Analysed, AnalysisRequest, LoggedDiagnostic, Outcome, Reviewed}
 use crate::review::lines::{Annotation, Level, LineSide, ResponsibleLine};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// The hidden subcommand the child runs.
@@ -114,6 +114,25 @@ fn run_child(
     budget: Budget,
     usage: &mut Usage,
 ) -> Result<Contained, String> {
+    let mut child = spawn_limited(budget)?;
+    let request = serde_json::to_vec(&WireRequest::from(req)).map_err(|e| e.to_string())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A child that died at once is reported by its status below.
+        let _ = stdin.write_all(&request);
+    }
+    let outputs = Outputs::read(&mut child);
+    let ended = watch(&mut child, budget, usage)?;
+    let (out, err) = outputs.join();
+    Ok(match ended {
+        Ended::OverTime => Contained::OverTime,
+        Ended::Exited(status) => judge(status, &out, &err, budget, usage),
+    })
+}
+
+/// Starts the child and limits it. The request is not sent before every
+/// limit holds: the child waits on its stdin until then, so it never
+/// analyses unbounded.
+fn spawn_limited(budget: Budget) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| format!("the reachdiff binary: {e}"))?;
     let mut cmd = Command::new(exe);
     cmd.arg(CHILD_COMMAND)
@@ -143,8 +162,6 @@ fn run_child(
         )
     };
     use rustix::process::Resource;
-    // The request is not sent before every limit holds: the child waits on
-    // its stdin until then, so it never analyses unbounded.
     let limited = limit(Resource::As, budget.memory)
         .and_then(|_| limit(Resource::Cpu, budget.time.as_secs().max(1) + 5))
         .and_then(|_| limit(Resource::Core, 0));
@@ -153,44 +170,74 @@ fn run_child(
         let _ = child.wait();
         return Err(format!("limiting the analysis process: {e}"));
     }
-    let request = serde_json::to_vec(&WireRequest::from(req)).map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A child that died at once is reported by its status below.
-        let _ = stdin.write_all(&request);
-    }
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(s) = stdout {
-            let _ = s.take(MAX_ANSWER + 1).read_to_end(&mut out);
-        }
-        out
-    });
-    let stderr = child.stderr.take();
-    let err_reader = std::thread::spawn(move || {
-        let mut tail = Vec::new();
-        if let Some(mut s) = stderr {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = s.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                tail.extend_from_slice(&buf[..n]);
-                if tail.len() > 16 << 10 {
-                    tail.drain(..tail.len() - (8 << 10));
+    Ok(child)
+}
+
+/// The child's answer (at most one byte over the cap, to see it was
+/// over) and the tail of its stderr, read on their own threads so that
+/// neither pipe can fill and stall the child.
+struct Outputs {
+    answer: std::thread::JoinHandle<Vec<u8>>,
+    stderr_tail: std::thread::JoinHandle<String>,
+}
+
+impl Outputs {
+    fn read(child: &mut Child) -> Outputs {
+        let stdout = child.stdout.take();
+        let answer = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(s) = stdout {
+                let _ = s.take(MAX_ANSWER + 1).read_to_end(&mut out);
+            }
+            out
+        });
+        let stderr = child.stderr.take();
+        let stderr_tail = std::thread::spawn(move || {
+            let mut tail = Vec::new();
+            if let Some(mut s) = stderr {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    tail.extend_from_slice(&buf[..n]);
+                    if tail.len() > 16 << 10 {
+                        tail.drain(..tail.len() - (8 << 10));
+                    }
                 }
             }
+            String::from_utf8_lossy(&tail).into_owned()
+        });
+        Outputs {
+            answer,
+            stderr_tail,
         }
-        String::from_utf8_lossy(&tail).into_owned()
-    });
+    }
+
+    fn join(self) -> (Vec<u8>, String) {
+        (
+            self.answer.join().unwrap_or_default(),
+            self.stderr_tail.join().unwrap_or_default(),
+        )
+    }
+}
+
+enum Ended {
+    Exited(std::process::ExitStatus),
+    /// Killed at the wall-clock deadline.
+    OverTime,
+}
+
+/// Waits for the child until the wall clock runs out, sampling its peak
+/// memory on the way.
+fn watch(child: &mut Child, budget: Budget, usage: &mut Usage) -> Result<Ended, String> {
     let deadline = Instant::now() + budget.time;
-    let mut timed_out = false;
-    let status = loop {
+    loop {
         if let Some(peak) = peak_rss(child.id()) {
             usage.peak_bytes = usage.peak_bytes.max(peak);
         }
         match child.try_wait() {
-            Ok(Some(s)) => break s,
+            Ok(Some(s)) => return Ok(Ended::Exited(s)),
             Ok(None) => {}
             Err(e) => {
                 let _ = child.kill();
@@ -199,43 +246,48 @@ fn run_child(
             }
         }
         if Instant::now() >= deadline {
-            timed_out = true;
             let _ = child.kill();
-            break child.wait().map_err(|e| e.to_string())?;
+            child.wait().map_err(|e| e.to_string())?;
+            return Ok(Ended::OverTime);
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = reader.join().unwrap_or_default();
-    let err = err_reader.join().unwrap_or_default();
-    if timed_out {
-        return Ok(Contained::OverTime);
     }
+}
+
+/// What an exited child's status, answer and stderr mean.
+fn judge(
+    status: std::process::ExitStatus,
+    out: &[u8],
+    err: &str,
+    budget: Budget,
+    usage: &Usage,
+) -> Contained {
     use std::os::unix::process::ExitStatusExt;
     if let Some(signal) = status.signal() {
         const SIGXCPU: i32 = 24;
         if signal == SIGXCPU {
-            return Ok(Contained::OverTime);
+            return Contained::OverTime;
         }
         // An allocation the limit refused, or a thread whose stack could
         // not be mapped, with the budget nearly used.
         if err.contains("memory allocation of") || usage.peak_bytes >= budget.memory / 10 * 9 {
-            return Ok(Contained::OverMemory);
+            return Contained::OverMemory;
         }
-        return Ok(Contained::Crashed(format!(
+        return Contained::Crashed(format!(
             "the analysis process was killed by signal {signal}{}",
-            last_line(&err)
-        )));
+            last_line(err)
+        ));
     }
     if out.len() as u64 > MAX_ANSWER {
-        return Ok(Contained::Crashed("the analysis answered too much".into()));
+        return Contained::Crashed("the analysis answered too much".into());
     }
-    match serde_json::from_slice::<WireAnalysed>(&out) {
-        Ok(w) => Ok(Contained::Done(w.into())),
-        Err(_) if err.contains("memory allocation of") => Ok(Contained::OverMemory),
-        Err(e) => Ok(Contained::Crashed(format!(
+    match serde_json::from_slice::<WireAnalysed>(out) {
+        Ok(w) => Contained::Done(w.into()),
+        Err(_) if err.contains("memory allocation of") => Contained::OverMemory,
+        Err(e) => Contained::Crashed(format!(
             "the analysis process ended with {status} and no answer ({e}){}",
-            last_line(&err)
-        ))),
+            last_line(err)
+        )),
     }
 }
 

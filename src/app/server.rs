@@ -2,7 +2,7 @@
 //! queueing; answers in milliseconds), health, readiness and metrics; the
 //! workers; the reconciler; graceful shutdown.
 
-use super::events::{self, Routed};
+use super::events::{self, JobSpec, Routed};
 use super::job::{self, Ctx};
 use super::metrics::Metrics;
 use super::queue::{Job, Pushed};
@@ -103,162 +103,212 @@ async fn read_signed_body<'s>(
     Ok((buf, paid))
 }
 
+/// What became of a delivery: the result it is counted under in the
+/// metrics, and the answer GitHub gets.
+struct Outcome {
+    result: &'static str,
+    response: Response,
+}
+
+impl Outcome {
+    fn reply(result: &'static str, status: StatusCode, message: &str) -> Self {
+        Outcome {
+            result,
+            response: reply(status, message),
+        }
+    }
+
+    fn busy(result: &'static str, message: &str) -> Self {
+        Outcome {
+            result,
+            response: busy(message),
+        }
+    }
+
+    fn store_unavailable() -> Self {
+        Outcome::busy("store-unavailable", "the queue database is unavailable")
+    }
+}
+
+/// A body whose signature holds, with the budget it holds while it is
+/// handled.
+struct Received<'s> {
+    body: Vec<u8>,
+    _slot: tokio::sync::SemaphorePermit<'s>,
+    _paid: tokio::sync::SemaphorePermit<'s>,
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 async fn webhook(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let event = h("x-github-event").unwrap_or("").to_string();
-    let declared = h("content-length").and_then(|l| l.parse::<usize>().ok());
+    let event = header(&headers, "x-github-event").unwrap_or("").to_string();
+    let outcome = match receive(&s, &headers, body).await {
+        Ok(received) => handle(&s, &headers, &event, &received.body).await,
+        Err(refused) => refused,
+    };
+    s.metrics.delivery(&event, outcome.result);
+    outcome.response
+}
+
+/// Admits a delivery: size, signature header, budget, body, signature.
+async fn receive<'s>(
+    s: &'s AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Received<'s>, Outcome> {
+    let too_large = || Outcome::reply("too-large", StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    let bad_signature = |e: &dyn std::fmt::Display| {
+        tracing::warn!(reason = %e, "webhook refused");
+        Outcome::reply(
+            "bad-signature",
+            StatusCode::UNAUTHORIZED,
+            "signature verification failed",
+        )
+    };
+    let declared = header(headers, "content-length").and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|l| l > s.max_body) {
-        s.metrics.delivery(&event, "too-large");
-        return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        return Err(too_large());
     }
     // SECURITY: a request without a well-formed signature header is
     // refused before any of its body is read.
-    let mut verifier = match signature::Verifier::new(&s.secret, h("x-hub-signature-256")) {
-        Ok(v) => v,
-        Err(e) => {
-            s.metrics.delivery(&event, "bad-signature");
-            tracing::warn!(reason = %e, "webhook refused");
-            return reply(StatusCode::UNAUTHORIZED, "signature verification failed");
-        }
-    };
-    let Ok(_slot) = s.deliveries_in_flight.try_acquire() else {
-        s.metrics.delivery(&event, "busy");
-        return busy("too many deliveries at once");
+    let mut verifier = signature::Verifier::new(&s.secret, header(headers, "x-hub-signature-256"))
+        .map_err(|e| bad_signature(&e))?;
+    let Ok(slot) = s.deliveries_in_flight.try_acquire() else {
+        return Err(Outcome::busy("busy", "too many deliveries at once"));
     };
     let read = tokio::time::timeout(
         BODY_TIMEOUT,
-        read_signed_body(&s, body, declared, &mut verifier),
+        read_signed_body(s, body, declared, &mut verifier),
     )
     .await
     .unwrap_or(Err(BodyRefused::Timeout));
-    let (body, _paid) = match read {
-        Ok(b) => b,
-        Err(BodyRefused::TooLarge) => {
-            s.metrics.delivery(&event, "too-large");
-            return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    let (body, paid) = read.map_err(|refused| match refused {
+        BodyRefused::TooLarge => too_large(),
+        BodyRefused::Busy => Outcome::busy("busy", "too many bytes in flight"),
+        BodyRefused::Timeout => Outcome::reply(
+            "timeout",
+            StatusCode::REQUEST_TIMEOUT,
+            "body not received in time",
+        ),
+        BodyRefused::Broken => {
+            Outcome::reply("bad-request", StatusCode::BAD_REQUEST, "body not received")
         }
-        Err(BodyRefused::Busy) => {
-            s.metrics.delivery(&event, "busy");
-            return busy("too many bytes in flight");
-        }
-        Err(BodyRefused::Timeout) => {
-            s.metrics.delivery(&event, "timeout");
-            return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time");
-        }
-        Err(BodyRefused::Broken) => {
-            s.metrics.delivery(&event, "bad-request");
-            return reply(StatusCode::BAD_REQUEST, "body not received");
-        }
-    };
+    })?;
     // SECURITY: nothing of the body is read before the signature holds.
-    if let Err(e) = verifier.finish() {
-        s.metrics.delivery(&event, "bad-signature");
-        tracing::warn!(reason = %e, "webhook refused");
-        return reply(StatusCode::UNAUTHORIZED, "signature verification failed");
-    }
-    let Some(delivery) = h("x-github-delivery").filter(|d| !d.is_empty() && d.len() <= 100) else {
-        s.metrics.delivery(&event, "bad-request");
-        return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
+    verifier.finish().map_err(|e| bad_signature(&e))?;
+    Ok(Received {
+        body,
+        _slot: slot,
+        _paid: paid,
+    })
+}
+
+/// A signed delivery: deduplicated, routed, acted on.
+async fn handle(s: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -> Outcome {
+    let Some(delivery) =
+        header(headers, "x-github-delivery").filter(|d| !d.is_empty() && d.len() <= 100)
+    else {
+        return Outcome::reply(
+            "bad-request",
+            StatusCode::BAD_REQUEST,
+            "missing X-GitHub-Delivery",
+        );
     };
-    let first = match s.store.first_delivery(delivery).await {
-        Ok(first) => first,
+    match s.store.first_delivery(delivery).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(delivery, "redelivery ignored");
+            return Outcome::reply("duplicate", StatusCode::OK, "duplicate delivery ignored");
+        }
         Err(e) => {
             // GitHub shows the delivery as failed; reconciliation heals it
             // once the database is back.
-            s.metrics.delivery(&event, "store-unavailable");
             tracing::warn!(delivery, error = %e, "the queue database is unavailable");
-            return busy("the queue database is unavailable");
+            return Outcome::store_unavailable();
         }
-    };
-    if !first {
-        s.metrics.delivery(&event, "duplicate");
-        tracing::info!(delivery, "redelivery ignored");
-        return reply(StatusCode::OK, "duplicate delivery ignored");
     }
-    let routed = match events::route(&event, &body) {
+    let routed = match events::route(event, body) {
         Ok(r) => r,
         Err(e) => {
-            s.metrics.delivery(&event, "bad-request");
             tracing::warn!(delivery, %event, error = %e, "malformed delivery");
-            return reply(StatusCode::BAD_REQUEST, &e.to_string());
+            return Outcome::reply("bad-request", StatusCode::BAD_REQUEST, &e.to_string());
         }
     };
     match routed {
-        Routed::Ping => {
-            s.metrics.delivery(&event, "ping");
-            reply(StatusCode::OK, "pong")
-        }
+        Routed::Ping => Outcome::reply("ping", StatusCode::OK, "pong"),
         Routed::Ignored(why) => {
-            s.metrics.delivery(&event, "ignored");
             tracing::debug!(delivery, %event, why, "ignored");
-            reply(StatusCode::ACCEPTED, &format!("ignored: {why}"))
+            Outcome::reply("ignored", StatusCode::ACCEPTED, &format!("ignored: {why}"))
         }
         Routed::Closed(key) => {
             if let Err(e) = s.store.close(&key).await {
                 s.store.forget_delivery(delivery).await;
-                s.metrics.delivery(&event, "store-unavailable");
                 tracing::warn!(delivery, error = %e, "the queue database is unavailable");
-                return busy("the queue database is unavailable");
+                return Outcome::store_unavailable();
             }
-            s.metrics.delivery(&event, "closed");
-            reply(StatusCode::ACCEPTED, "closed")
+            Outcome::reply("closed", StatusCode::ACCEPTED, "closed")
         }
-        Routed::Installed { installation } => {
-            s.metrics.delivery(&event, "installed");
-            tracing::info!(installation, %event, "installed: reconciling");
-            match s.store.push_reconcile(installation).await {
-                // One keyed job for the fleet: whichever replica takes it.
-                Ok(true) => return reply(StatusCode::ACCEPTED, "reconciling"),
-                Ok(false) => {}
-                Err(e) => {
-                    s.store.forget_delivery(delivery).await;
-                    tracing::warn!(delivery, error = %e, "the queue database is unavailable");
-                    return busy("the queue database is unavailable");
-                }
-            }
-            s.reconcile_only
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(installation);
-            s.reconcile_now.notify_one();
-            reply(StatusCode::ACCEPTED, "reconciling")
-        }
-        Routed::Analyse(jobs) => {
-            let received = Instant::now();
-            let (mut full, mut unavailable) = (false, false);
-            for spec in jobs {
-                let (pr, head) = (spec.key(), spec.head_sha.clone());
-                // The same head already pending or being analysed: that
-                // analysis answers this delivery too.
-                match s.store.push(Job { spec, received }, true).await {
-                    Ok(Some(Pushed::Full)) => full = true,
-                    Ok(Some(_)) => tracing::info!(delivery, %pr, %head, "queued"),
-                    Ok(None) => tracing::info!(delivery, %pr, %head, "already queued"),
-                    Err(e) => {
-                        tracing::warn!(delivery, error = %e, "the queue database is unavailable");
-                        unavailable = true;
-                    }
-                }
-            }
-            if full || unavailable {
-                // Let a redelivery in; reconciliation also catches it.
-                s.store.forget_delivery(delivery).await;
-                let (result, why) = if unavailable {
-                    ("store-unavailable", "the queue database is unavailable")
-                } else {
-                    ("queue-full", "queue full")
-                };
-                s.metrics.delivery(&event, result);
-                return busy(why);
-            }
-            s.metrics.delivery(&event, "queued");
-            reply(StatusCode::ACCEPTED, "queued")
+        Routed::Installed { installation } => installed(s, delivery, event, installation).await,
+        Routed::Analyse(jobs) => analyse(s, delivery, jobs).await,
+    }
+}
+
+async fn installed(s: &AppState, delivery: &str, event: &str, installation: u64) -> Outcome {
+    tracing::info!(installation, %event, "installed: reconciling");
+    // A database outage is still counted as "installed": the delivery was
+    // understood, only its reconciliation waits.
+    let unavailable = Outcome::busy("installed", "the queue database is unavailable");
+    match s.store.push_reconcile(installation).await {
+        // One keyed job for the fleet: whichever replica takes it.
+        Ok(true) => return Outcome::reply("installed", StatusCode::ACCEPTED, "reconciling"),
+        Ok(false) => {}
+        Err(e) => {
+            s.store.forget_delivery(delivery).await;
+            tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+            return unavailable;
         }
     }
+    s.reconcile_only
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(installation);
+    s.reconcile_now.notify_one();
+    Outcome::reply("installed", StatusCode::ACCEPTED, "reconciling")
+}
+
+async fn analyse(s: &AppState, delivery: &str, jobs: Vec<JobSpec>) -> Outcome {
+    let received = Instant::now();
+    let (mut full, mut unavailable) = (false, false);
+    for spec in jobs {
+        let (pr, head) = (spec.key(), spec.head_sha.clone());
+        // The same head already pending or being analysed: that
+        // analysis answers this delivery too.
+        match s.store.push(Job { spec, received }, true).await {
+            Ok(Some(Pushed::Full)) => full = true,
+            Ok(Some(_)) => tracing::info!(delivery, %pr, %head, "queued"),
+            Ok(None) => tracing::info!(delivery, %pr, %head, "already queued"),
+            Err(e) => {
+                tracing::warn!(delivery, error = %e, "the queue database is unavailable");
+                unavailable = true;
+            }
+        }
+    }
+    if full || unavailable {
+        // Let a redelivery in; reconciliation also catches it.
+        s.store.forget_delivery(delivery).await;
+        return if unavailable {
+            Outcome::store_unavailable()
+        } else {
+            Outcome::busy("queue-full", "queue full")
+        };
+    }
+    Outcome::reply("queued", StatusCode::ACCEPTED, "queued")
 }
 
 async fn healthz() -> &'static str {

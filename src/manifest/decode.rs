@@ -1072,14 +1072,16 @@ pub(crate) fn admin_policy(
         .ok_or_else(|| cx.error(spec.pos, "spec.subject", "subject is required"))?;
     let subject = admin_select(cx, subject_node, "spec.subject", v2)?;
     let mut rules = [Vec::new(), Vec::new()];
-    for (d, (key, peers_key)) in [("ingress", "from"), ("egress", "to")]
-        .into_iter()
-        .enumerate()
-    {
+    for (d, key) in ["ingress", "egress"].into_iter().enumerate() {
+        let shape = AdminRuleShape {
+            v2,
+            tier,
+            egress: d == 1,
+        };
         let items = cx.list(spec.get(key), &join("spec", key))?;
         for (i, r) in items.iter().enumerate() {
             let path = format!("spec.{key}[{i}]");
-            rules[d].push(admin_rule(cx, r, &path, peers_key, d == 1, v2, tier)?);
+            rules[d].push(admin_rule(cx, r, &path, shape)?);
         }
     }
     let [ingress, egress] = rules;
@@ -1160,41 +1162,32 @@ fn admin_select_pods(cx: &mut Ctx<'_>, pods: Node<'_>, ppath: &str, v2: bool) ->
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn admin_rule(
-    cx: &mut Ctx<'_>,
-    node: Node<'_>,
-    path: &str,
-    peers_key: &str,
-    egress: bool,
+/// What an admin rule may hold depends on where it sits: the API version
+/// (v1alpha2 says `Accept` and `protocols`), the tier (only the admin
+/// tier passes in v1alpha1) and the direction (only egress has networks).
+#[derive(Clone, Copy)]
+struct AdminRuleShape {
     v2: bool,
     tier: Tier,
-) -> R<AdminRule> {
+    egress: bool,
+}
+
+impl AdminRuleShape {
+    fn peers_key(self) -> &'static str {
+        if self.egress { "to" } else { "from" }
+    }
+
+    fn ports_key(self) -> &'static str {
+        if self.v2 { "protocols" } else { "ports" }
+    }
+}
+
+fn admin_rule(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, shape: AdminRuleShape) -> R<AdminRule> {
     cx.mapping(node, path)?;
-    let ports_key = if v2 { "protocols" } else { "ports" };
+    let (peers_key, ports_key) = (shape.peers_key(), shape.ports_key());
     cx.check_fields(node, path, &["name", "action", peers_key, ports_key]);
     let name = cx.opt_string(node, "name", path)?.map(str::to_string);
-    let anode = node
-        .field("action")
-        .ok_or_else(|| cx.error(node.pos, &join(path, "action"), "action is required"))?;
-    let atext = cx.string(anode, &join(path, "action"))?;
-    let action = match (atext, v2, tier) {
-        ("Accept", true, _) | ("Allow", false, _) => AdminAction::Accept,
-        ("Deny", _, _) => AdminAction::Deny,
-        ("Pass", true, _) | ("Pass", false, Tier::Admin) => AdminAction::Pass,
-        _ => {
-            let expected = match (v2, tier) {
-                (true, _) => "Accept, Deny or Pass",
-                (false, Tier::Admin) => "Allow, Deny or Pass",
-                (false, Tier::Baseline) => "Allow or Deny",
-            };
-            return Err(cx.error(
-                anode.pos,
-                &join(path, "action"),
-                format!("unknown action {atext:?} (expected {expected})"),
-            ));
-        }
-    };
+    let action = admin_action(cx, node, path, shape)?;
     let ppath = join(path, peers_key);
     let peer_nodes = cx.list(node.get(peers_key), &ppath)?;
     if peer_nodes.is_empty() {
@@ -1203,70 +1196,7 @@ fn admin_rule(
     let mut peers = Vec::new();
     for (i, p) in peer_nodes.iter().enumerate() {
         let pp = format!("{ppath}[{i}]");
-        let entries = cx.mapping(p, &pp)?;
-        let present: Vec<_> = entries.iter().filter(|(_, v)| !v.is_null()).collect();
-        let [(k, v)] = present[..] else {
-            return Err(cx.error(p.pos, &pp, "a peer needs exactly one field"));
-        };
-        let peer = match k.text {
-            "namespaces" => AdminPeer::Select(AdminSelect::Namespaces(
-                cx.selector(v, &join(&pp, "namespaces"))?,
-            )),
-            "pods" => AdminPeer::Select(admin_select_pods(cx, v, &join(&pp, "pods"), v2)?),
-            "networks" if egress => {
-                let npath = join(&pp, "networks");
-                let mut cidrs = Vec::new();
-                for (j, c) in cx.list(Some(v), &npath)?.iter().enumerate() {
-                    let cidr = cx.cidr(c, &format!("{npath}[{j}]"))?;
-                    cidrs.push(cidr);
-                }
-                if cidrs.is_empty() {
-                    return Err(cx.error(v.pos, &npath, "at least one network is required"));
-                }
-                cidrs.sort();
-                cidrs.dedup();
-                for c in &cidrs {
-                    if let Some(range) = cluster_range_overlap(c, &[]) {
-                        cx.warn(
-                            Code::IpBlockClusterRange,
-                            v.pos,
-                            &npath,
-                            format!("{c} covers {range}, a typical pod range; the API applies networks to pod traffic too, reachdiff only to external addresses (AP-9)"),
-                        );
-                    }
-                }
-                AdminPeer::Networks(cidrs)
-            }
-            "networks" | "nodes" | "domainNames" if !egress => {
-                // Only egress rules have these peers; strict validation
-                // rejects them elsewhere (C9).
-                return Err(cx.error(
-                    k.pos,
-                    &join(&pp, k.text),
-                    format!("{} peers exist only in egress rules", k.text),
-                ));
-            }
-            "nodes" | "domainNames" if egress => {
-                cx.warn(
-                    Code::UnsupportedPeer,
-                    k.pos,
-                    &join(&pp, k.text),
-                    format!("{} peers match no endpoint reachdiff models", k.text),
-                );
-                AdminPeer::Unsupported(k.text.to_string())
-            }
-            other => {
-                // AP-10: an unknown peer fails closed.
-                cx.warn(
-                    Code::UnsupportedPeer,
-                    k.pos,
-                    &join(&pp, other),
-                    format!("unknown peer field {other:?}: matches nothing in an Accept rule, everything in Deny or Pass (AP-10)"),
-                );
-                AdminPeer::Unsupported(other.to_string())
-            }
-        };
-        peers.push((peer, cx.span(p.pos)));
+        peers.push((admin_peer(cx, p, &pp, shape)?, cx.span(p.pos)));
     }
     let ports = match node.field(ports_key) {
         None => None,
@@ -1276,7 +1206,7 @@ fn admin_rule(
             let mut v = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let ip = format!("{path}[{i}]");
-                v.push(if v2 {
+                v.push(if shape.v2 {
                     cnp_protocol(cx, item, &ip)?
                 } else {
                     anp_port(cx, item, &ip)?
@@ -1292,6 +1222,103 @@ fn admin_rule(
         ports,
         span: cx.span(node.pos),
     })
+}
+
+fn admin_action(
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    path: &str,
+    shape: AdminRuleShape,
+) -> R<AdminAction> {
+    let anode = node
+        .field("action")
+        .ok_or_else(|| cx.error(node.pos, &join(path, "action"), "action is required"))?;
+    let atext = cx.string(anode, &join(path, "action"))?;
+    Ok(match (atext, shape.v2, shape.tier) {
+        ("Accept", true, _) | ("Allow", false, _) => AdminAction::Accept,
+        ("Deny", _, _) => AdminAction::Deny,
+        ("Pass", true, _) | ("Pass", false, Tier::Admin) => AdminAction::Pass,
+        _ => {
+            let expected = match (shape.v2, shape.tier) {
+                (true, _) => "Accept, Deny or Pass",
+                (false, Tier::Admin) => "Allow, Deny or Pass",
+                (false, Tier::Baseline) => "Allow or Deny",
+            };
+            return Err(cx.error(
+                anode.pos,
+                &join(path, "action"),
+                format!("unknown action {atext:?} (expected {expected})"),
+            ));
+        }
+    })
+}
+
+fn admin_peer(cx: &mut Ctx<'_>, p: Node<'_>, pp: &str, shape: AdminRuleShape) -> R<AdminPeer> {
+    let entries = cx.mapping(p, pp)?;
+    let present: Vec<_> = entries.iter().filter(|(_, v)| !v.is_null()).collect();
+    let [(k, v)] = present[..] else {
+        return Err(cx.error(p.pos, pp, "a peer needs exactly one field"));
+    };
+    Ok(match k.text {
+        "namespaces" => AdminPeer::Select(AdminSelect::Namespaces(
+            cx.selector(v, &join(pp, "namespaces"))?,
+        )),
+        "pods" => AdminPeer::Select(admin_select_pods(cx, v, &join(pp, "pods"), shape.v2)?),
+        "networks" if shape.egress => {
+            AdminPeer::Networks(admin_networks(cx, v, &join(pp, "networks"))?)
+        }
+        "networks" | "nodes" | "domainNames" if !shape.egress => {
+            // Only egress rules have these peers; strict validation
+            // rejects them elsewhere (C9).
+            return Err(cx.error(
+                k.pos,
+                &join(pp, k.text),
+                format!("{} peers exist only in egress rules", k.text),
+            ));
+        }
+        "nodes" | "domainNames" => {
+            cx.warn(
+                Code::UnsupportedPeer,
+                k.pos,
+                &join(pp, k.text),
+                format!("{} peers match no endpoint reachdiff models", k.text),
+            );
+            AdminPeer::Unsupported(k.text.to_string())
+        }
+        other => {
+            // AP-10: an unknown peer fails closed.
+            cx.warn(
+                Code::UnsupportedPeer,
+                k.pos,
+                &join(pp, other),
+                format!("unknown peer field {other:?}: matches nothing in an Accept rule, everything in Deny or Pass (AP-10)"),
+            );
+            AdminPeer::Unsupported(other.to_string())
+        }
+    })
+}
+
+fn admin_networks(cx: &mut Ctx<'_>, v: Node<'_>, npath: &str) -> R<Vec<Cidr>> {
+    let mut cidrs = Vec::new();
+    for (j, c) in cx.list(Some(v), npath)?.iter().enumerate() {
+        cidrs.push(cx.cidr(c, &format!("{npath}[{j}]"))?);
+    }
+    if cidrs.is_empty() {
+        return Err(cx.error(v.pos, npath, "at least one network is required"));
+    }
+    cidrs.sort();
+    cidrs.dedup();
+    for c in &cidrs {
+        if let Some(range) = cluster_range_overlap(c, &[]) {
+            cx.warn(
+                Code::IpBlockClusterRange,
+                v.pos,
+                npath,
+                format!("{c} covers {range}, a typical pod range; the API applies networks to pod traffic too, reachdiff only to external addresses (AP-9)"),
+            );
+        }
+    }
+    Ok(cidrs)
 }
 
 fn anp_port(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<PortSpec> {

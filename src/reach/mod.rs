@@ -179,18 +179,9 @@ impl Analysis {
 
         let mut allowed = ConnSet::empty();
         // Admin tier: first match per port decides.
-        let mut undecided = ConnSet::all();
-        let mut passed = ConnSet::empty();
-        self.first_match(
-            &side.admin,
-            peer,
-            target,
-            &mut undecided,
-            &mut allowed,
-            &mut passed,
-            trace.as_deref_mut(),
-        );
-        let mut remaining = undecided.union(&passed);
+        let mut admin = Tally::new(ConnSet::all(), &mut allowed);
+        self.first_match(&side.admin, peer, target, &mut admin, trace.as_deref_mut());
+        let remaining = admin.undecided.union(&admin.passed);
         if remaining.is_empty() {
             return allowed;
         }
@@ -221,17 +212,15 @@ impl Analysis {
         }
         // Baseline tier, then the default allow (a Baseline Pass also ends
         // in the default).
-        let mut passed = ConnSet::empty();
+        let mut baseline = Tally::new(remaining, &mut allowed);
         self.first_match(
             &side.baseline,
             peer,
             target,
-            &mut remaining,
-            &mut allowed,
-            &mut passed,
+            &mut baseline,
             trace.as_deref_mut(),
         );
-        let default = remaining.union(&passed);
+        let default = baseline.undecided.union(&baseline.passed);
         if let Some(t) = trace {
             t.default_allowed = default.clone();
         }
@@ -239,33 +228,32 @@ impl Analysis {
         allowed
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Walks a first-match chain (an admin tier): each connection is
+    /// decided by the first rule that matches it.
     fn first_match(
         &self,
         chain: &[RuleId],
         peer: Endpoint,
         target: Option<usize>,
-        undecided: &mut ConnSet,
-        allowed: &mut ConnSet,
-        passed: &mut ConnSet,
+        tally: &mut Tally<'_>,
         mut trace: Option<&mut SideTrace>,
     ) {
         for &r in chain {
-            if undecided.is_empty() {
+            if tally.undecided.is_empty() {
                 break;
             }
             let rule = &self.rules[r];
             if !Self::peer_matches(rule, peer) {
                 continue;
             }
-            let m = self.rule_ports(rule, target).intersection(undecided);
+            let m = self.rule_ports(rule, target).intersection(&tally.undecided);
             if m.is_empty() {
                 continue;
             }
-            *undecided = undecided.difference(&m);
+            tally.undecided = tally.undecided.difference(&m);
             match rule.action {
-                Action::Allow => allowed.union_with(&m),
-                Action::Pass => passed.union_with(&m),
+                Action::Allow => tally.allowed.union_with(&m),
+                Action::Pass => tally.passed.union_with(&m),
                 Action::Deny => {}
             }
             if let Some(t) = trace.as_deref_mut() {
@@ -414,5 +402,23 @@ impl Analysis {
     pub fn connections(&self) -> Vec<(Endpoint, Endpoint, ConnSet)> {
         let order = self.endpoints();
         self.connections_between(&order, &order)
+    }
+}
+
+/// Where a first-match tier leaves the connections of one pair: still
+/// undecided, allowed (into the side's running total) or passed on.
+struct Tally<'a> {
+    undecided: ConnSet,
+    allowed: &'a mut ConnSet,
+    passed: ConnSet,
+}
+
+impl<'a> Tally<'a> {
+    fn new(undecided: ConnSet, allowed: &'a mut ConnSet) -> Self {
+        Tally {
+            undecided,
+            allowed,
+            passed: ConnSet::empty(),
+        }
     }
 }

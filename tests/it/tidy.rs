@@ -302,3 +302,148 @@ fn the_library_forbids_unsafe_code() {
     let lib = std::fs::read_to_string(repo_root().join("src/lib.rs")).expect("lib.rs");
     assert!(lib.contains("#![forbid(unsafe_code)]"));
 }
+
+/// A function that does not fit on a screen is missing a type
+/// (ARCHITECTURE.md, "Invariants"). A screen is 100 lines here.
+const SCREEN: usize = 100;
+
+/// Functions that were longer than a screen when the rule came in, with
+/// the length they had: each may shrink (then lower its number or drop
+/// it), never grow. The list only gets shorter.
+const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
+    ("src/cli/reach.rs", "run", 108),
+    ("src/review/cause.rs", "phrase", 107),
+    ("src/manifest/decode.rs", "network_policy", 106),
+    ("src/findings/isolation.rs", "find", 102),
+    ("src/review/gate.rs", "evaluate", 101),
+];
+
+/// Every `fn` of `text` outside the unit tests, as (name, first line,
+/// length in lines), measured from the `fn` line to the closing brace
+/// at the same indentation (rustfmt's layout).
+fn function_lengths(text: &str) -> Vec<(String, usize, usize)> {
+    let code = text.split("\n#[cfg(test)]").next().unwrap_or("");
+    let lines: Vec<&str> = code.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let after_fn = ["pub(crate) ", "pub(super) ", "pub ", "const ", "async ", ""]
+            .iter()
+            .filter_map(|p| trimmed.strip_prefix(p))
+            .find_map(|rest| {
+                rest.strip_prefix("async ")
+                    .unwrap_or(rest)
+                    .strip_prefix("fn ")
+            });
+        let Some(after_fn) = after_fn else { continue };
+        let name: String = after_fn
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        // A declaration without a body (a trait method) ends at `;`
+        // before any brace opens.
+        let opens = lines[i..]
+            .iter()
+            .position(|l| l.contains('{') || l.trim_end().ends_with(';'));
+        let Some(opens) = opens.filter(|&o| lines[i + o].contains('{')) else {
+            continue;
+        };
+        // A body on one line (`fn id(&self) -> u32 { self.0 }`).
+        if lines[i + opens].trim_end().ends_with('}') {
+            found.push((name, i + 1, opens + 1));
+            continue;
+        }
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i..].iter().position(|l| l.trim_end() == close) {
+            found.push((name, i + 1, end + 1));
+        }
+    }
+    found
+}
+
+/// Functions of `files` longer than a screen and not allowed to be.
+fn long_functions(files: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, text) in files {
+        if path.ends_with("/tests.rs") || path.contains("/tests/") {
+            continue;
+        }
+        for (name, line, len) in function_lengths(text) {
+            let allowed = LONG_FUNCTIONS
+                .iter()
+                .find(|(p, n, _)| p == path && *n == name)
+                .map_or(SCREEN, |&(_, _, max)| max);
+            if len > allowed {
+                problems.push(format!(
+                    "{path}:{line}: fn {name} is {len} lines (at most {allowed})"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn functions_fit_on_a_screen_and_take_few_arguments() {
+    let files = sources();
+    let mut problems = long_functions(&files);
+    for (path, text) in &files {
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("clippy::too_many_arguments") {
+                problems.push(format!("{path}:{}: too_many_arguments allowed", i + 1));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a function that does not fit on a screen or needs too many arguments is missing a type:\n{}",
+        problems.join("\n")
+    );
+    // The allowances are still needed: each names a function that exists
+    // and is still longer than a screen (else lower or drop it).
+    for (path, name, max) in LONG_FUNCTIONS {
+        let text = files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or("");
+        let len = function_lengths(text)
+            .into_iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, len)| len);
+        assert!(
+            len.is_some_and(|l| l > SCREEN),
+            "{path}: fn {name} is {len:?} lines now: drop its allowance ({max})"
+        );
+    }
+}
+
+#[test]
+fn the_screen_rule_fails_on_a_deliberate_violation() {
+    let body = "        x += 1;\n".repeat(SCREEN);
+    let long = format!("impl A {{\n    pub(crate) fn grown(&self) {{\n{body}    }}\n}}\n");
+    let files = vec![("src/diff.rs".to_string(), long.clone())];
+    assert_eq!(
+        long_functions(&files),
+        vec![format!(
+            "src/diff.rs:2: fn grown is {} lines (at most {SCREEN})",
+            SCREEN + 2
+        )]
+    );
+    // A body-less declaration is no function; a test module is exempt.
+    let declared = format!(
+        "trait T {{\n    fn f(&self);\n    fn one(&self) -> u8 {{ 1 }}\n}}\nfn g() {{\n}}\n#[cfg(test)]\n{long}"
+    );
+    assert_eq!(
+        function_lengths(&declared),
+        vec![("one".to_string(), 3, 1), ("g".to_string(), 5, 2)]
+    );
+    // An allowance holds its function to the length it had, not more.
+    let allowed = format!("pub fn run() {{\n{}}}\n", "    x += 1;\n".repeat(107));
+    let files = vec![("src/cli/reach.rs".to_string(), allowed)];
+    assert_eq!(
+        long_functions(&files),
+        vec!["src/cli/reach.rs:1: fn run is 109 lines (at most 108)".to_string()]
+    );
+}
