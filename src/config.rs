@@ -318,88 +318,101 @@ impl Config {
                 message,
             }
         })?;
+        cfg.check_environments()
+            .and_then(|()| cfg.check_fields(file, text))
+            .map_err(err)?;
+        Ok(cfg)
+    }
+
+    /// Environments: named once each, with roots inside the repository.
+    fn check_environments(&self) -> Result<(), String> {
         let mut names = BTreeSet::new();
-        for (i, env) in cfg.environments.iter().enumerate() {
+        for (i, env) in self.environments.iter().enumerate() {
             if env.name.trim().is_empty() {
-                return Err(err(format!("environments[{i}]: name must not be empty")));
+                return Err(format!("environments[{i}]: name must not be empty"));
             }
             if !names.insert(env.name.as_str()) {
-                return Err(err(format!(
+                return Err(format!(
                     "environments[{i}]: environment {:?} is defined twice",
                     env.name
-                )));
+                ));
             }
             if env.roots.is_empty() {
-                return Err(err(format!(
+                return Err(format!(
                     "environments[{i}] ({}): roots must name at least one path",
                     env.name
-                )));
+                ));
             }
             for r in &env.roots {
                 inside_repo(r).map_err(|_| {
-                    err(format!(
+                    format!(
                         "environments[{i}] ({}): root {r:?} must be a relative path inside the repository",
                         env.name
-                    ))
+                    )
                 })?;
             }
         }
-        for (field, globs) in [("include", &cfg.include), ("exclude", &cfg.exclude)] {
+        Ok(())
+    }
+
+    /// Everything else a configuration says that the schema cannot:
+    /// globs, names, gates, paths, acknowledgements, budgets.
+    fn check_fields(&self, file: &str, text: &str) -> Result<(), String> {
+        for (field, globs) in [("include", &self.include), ("exclude", &self.exclude)] {
             for g in globs {
                 if g.is_empty() || g.starts_with('/') {
-                    return Err(err(format!(
+                    return Err(format!(
                         "{field}: glob {g:?} must be a non-empty relative pattern"
-                    )));
+                    ));
                 }
             }
         }
-        for (name, ns) in &cfg.namespaces {
+        for (name, ns) in &self.namespaces {
             if name.is_empty() {
-                return Err(err("namespaces: a namespace name is empty".into()));
+                return Err("namespaces: a namespace name is empty".into());
             }
             if ns.labels.keys().any(|k| k.is_empty()) {
-                return Err(err(format!("namespaces.{name}: a label key is empty")));
+                return Err(format!("namespaces.{name}: a label key is empty"));
             }
         }
-        if !cfg.gates.is_empty() {
+        if !self.gates.is_empty() {
             // Same checks as a --rules file (CIDRs, matcher combinations).
-            let value: serde_yaml::Value =
-                serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
+            let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
             let gates = value.get("gates").cloned().unwrap_or_default();
             let mut m = serde_yaml::Mapping::new();
             m.insert("gates".into(), gates);
-            let again = serde_yaml::to_string(&m).map_err(|e| err(e.to_string()))?;
-            crate::review::gate::parse_rules(file, &again).map_err(|e| err(e.message))?;
+            let again = serde_yaml::to_string(&m).map_err(|e| e.to_string())?;
+            crate::review::gate::parse_rules(file, &again).map_err(|e| e.message)?;
         }
-        for (i, c) in cfg.render.charts.iter().enumerate() {
+        for (i, c) in self.render.charts.iter().enumerate() {
             for p in std::iter::once(&c.path).chain(&c.values) {
                 inside_repo(p).map_err(|_| {
-                    err(format!(
+                    format!(
                         "render.charts[{i}]: {p:?} must be a relative path inside the repository"
-                    ))
+                    )
                 })?;
             }
         }
-        for (i, a) in cfg.acknowledge.iter().enumerate() {
+        for (i, a) in self.acknowledge.iter().enumerate() {
             if !crate::findings::CODES.iter().any(|c| c.as_str() == a.code) {
-                return Err(err(format!(
+                return Err(format!(
                     "acknowledge[{i}]: {:?} is not a finding code (`reachdiff lint` prints them)",
                     a.code
-                )));
+                ));
             }
             if a.object.trim().is_empty() || a.reason.trim().is_empty() {
-                return Err(err(format!(
+                return Err(format!(
                     "acknowledge[{i}]: `object` and `reason` must not be empty"
-                )));
+                ));
             }
         }
-        if cfg.render.timeout_seconds == Some(0) {
-            return Err(err("render.timeout-seconds must be positive".into()));
+        if self.render.timeout_seconds == Some(0) {
+            return Err("render.timeout-seconds must be positive".into());
         }
-        if cfg.report.budget == Some(0) {
-            return Err(err("report.budget must be positive".into()));
+        if self.report.budget == Some(0) {
+            return Err("report.budget must be positive".into());
         }
-        Ok(cfg)
+        Ok(())
     }
 
     /// The gate rules, if any.

@@ -117,6 +117,56 @@ impl Style {
     }
 }
 
+/// `--from` and `--to`, and which of them matched in some environment.
+struct Patterns<'p> {
+    from: &'p [String],
+    to: &'p [String],
+    matched: std::collections::BTreeSet<String>,
+}
+
+impl Patterns<'_> {
+    /// The sources and destinations the patterns name in one analysed
+    /// environment (every endpoint where none is given).
+    fn choose(&mut self, analyzed: Analyzed) -> Chosen {
+        let srcs = self.pick(&analyzed, self.from);
+        let dsts = self.pick(&analyzed, self.to);
+        Chosen {
+            analyzed,
+            srcs,
+            dsts,
+            // A narrow question (`--from A --to B`): say why a denied
+            // pair is denied.
+            explain: !self.from.is_empty() && !self.to.is_empty(),
+        }
+    }
+
+    fn pick(&mut self, analyzed: &Analyzed, patterns: &[String]) -> Vec<Endpoint> {
+        let a = &analyzed.analysis;
+        if patterns.is_empty() {
+            return a.endpoints();
+        }
+        let mut v = Vec::new();
+        for p in patterns {
+            let found = a.select(p);
+            if !found.is_empty() {
+                self.matched.insert(p.clone());
+            }
+            v.extend(found);
+        }
+        v.sort_by_key(|&e| a.endpoint_id(e));
+        v.dedup();
+        v
+    }
+
+    /// A pattern that matched in no environment.
+    fn unmatched(&self) -> Option<&String> {
+        self.from
+            .iter()
+            .chain(self.to)
+            .find(|p| !self.matched.contains(*p))
+    }
+}
+
 pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     let ReachArgs {
         source,
@@ -135,7 +185,11 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
     // One environment chosen with --env is one cluster: the plain report.
     let single = done.is_single() || (source.env.is_some() && done.environments.len() == 1);
     let mut sections: Vec<Section> = Vec::new();
-    let mut matched: std::collections::BTreeSet<String> = Default::default();
+    let mut patterns = Patterns {
+        from: &from,
+        to: &to,
+        matched: Default::default(),
+    };
     for env in done.environments {
         let name = env.name.clone().unwrap_or_default();
         let analyzed = match env.result {
@@ -153,45 +207,17 @@ pub(super) fn run(args: ReachArgs) -> anyhow::Result<ExitCode> {
             }
         };
         print_diagnostics(&analyzed.diagnostics, common.verbose);
-        let a = &analyzed.analysis;
-        let mut pick = |patterns: &[String]| -> Vec<Endpoint> {
-            if patterns.is_empty() {
-                return a.endpoints();
-            }
-            let mut v = Vec::new();
-            for p in patterns {
-                let found = a.select(p);
-                if !found.is_empty() {
-                    matched.insert(p.clone());
-                }
-                v.extend(found);
-            }
-            v.sort_by_key(|&e| a.endpoint_id(e));
-            v.dedup();
-            v
-        };
-        let (srcs, dsts) = (pick(&from), pick(&to));
         sections.push(Section {
             name,
             why: env.why,
-            report: Ok(Chosen {
-                analyzed,
-                srcs,
-                dsts,
-                // A narrow question (`--from A --to B`): say why a denied
-                // pair is denied.
-                explain: !from.is_empty() && !to.is_empty(),
-            }),
+            report: Ok(patterns.choose(analyzed)),
         });
     }
     // A pattern that matches nothing anywhere is a mistake, not an empty
     // answer (with one cluster: exactly as before). Every input error is
     // decided here, before the first byte is written.
-    let analysed = sections.iter().any(|s| s.report.is_ok());
-    if let Some(p) = from
-        .iter()
-        .chain(&to)
-        .find(|p| analysed && !matched.contains(*p))
+    if sections.iter().any(|s| s.report.is_ok())
+        && let Some(p) = patterns.unmatched()
     {
         anyhow::bail!("no endpoint matches {p:?}");
     }

@@ -311,7 +311,6 @@ const SCREEN: usize = 100;
 /// the length they had: each may shrink (then lower its number or drop
 /// it), never grow. The list only gets shorter.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
-    ("src/cli/reach.rs", "run", 108),
     ("src/review/cause.rs", "phrase", 107),
     ("src/manifest/decode.rs", "network_policy", 106),
     ("src/findings/isolation.rs", "find", 102),
@@ -440,10 +439,10 @@ fn the_screen_rule_fails_on_a_deliberate_violation() {
         vec![("one".to_string(), 3, 1), ("g".to_string(), 5, 2)]
     );
     // An allowance holds its function to the length it had, not more.
-    let allowed = format!("pub fn run() {{\n{}}}\n", "    x += 1;\n".repeat(107));
-    let files = vec![("src/cli/reach.rs".to_string(), allowed)];
+    let allowed = format!("pub fn evaluate() {{\n{}}}\n", "    x += 1;\n".repeat(100));
+    let files = vec![("src/review/gate.rs".to_string(), allowed)];
     assert_eq!(
         long_functions(&files),
-        vec!["src/cli/reach.rs:1: fn run is 109 lines (at most 108)".to_string()]
+        vec!["src/review/gate.rs:1: fn evaluate is 102 lines (at most 101)".to_string()]
     );
 }
