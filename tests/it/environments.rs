@@ -419,6 +419,12 @@ fn mixed(allow: bool) -> Vec<(&'static str, String)> {
             "resources: [https://example.com/tutorial/all.yaml]\n".to_string(),
         ),
         ("policies/shop-ns.yaml", namespace("shop")),
+        // An Ansible playbook beside the manifests (a list of plays, its
+        // Kubernetes objects inside tasks): another tool's file.
+        (
+            "ansible/site.yml",
+            "- name: Deploy the shop\n  hosts: localhost\n  tasks:\n    - name: Namespace\n      kubernetes.core.k8s:\n        state: present\n        definition:\n          apiVersion: v1\n          kind: Namespace\n          metadata: {name: shop}\n".to_string(),
+        ),
     ];
     if allow {
         files[3].1 = ingress("api", None, "api", Some("web"));
@@ -459,7 +465,27 @@ fn an_unrelated_broken_kustomization() {
     assert_eq!(rest["status"], "ok", "{rest}");
     assert_eq!(
         rest["why"],
-        "1 manifest file(s) outside every other environment: policies"
+        "2 manifest file(s) outside every other environment: ansible, policies"
+    );
+    // The playbook is read and passed over, not an error: nothing of it
+    // becomes an object, so the namespace is still only the policies' one.
+    let playbook: Vec<_> = rest["report"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == "ansible/site.yml")
+        .map(|d| {
+            (
+                d["code"].as_str(),
+                d["severity"].as_str(),
+                d["line"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        playbook,
+        [(Some("skipped-kind"), Some("info"), Some(1)); 2],
+        "{rest}"
     );
     let (md, _, _) = repo.diff(&["--format", "md"]);
     assert!(
