@@ -94,6 +94,20 @@ codes! {
     MissingRequiredField => "missing-required-field", Warning, "a field the CRD requires is missing; it is read as its empty value, as the API's Go types do";
     UnsupportedPeer => "unsupported-peer", Warning, "a peer kind reachdiff cannot model (nodes, domain names); it matches no endpoint";
     OpenWorldLimit => "open-world-limit", Warning, "too many representative classes; the rest of the cluster is left out of the analysis (OW-4)";
+    CiliumMode => "cilium-mode", Info, "Cilium mode is on (CC-17): Cilium policies are analysed and NetworkPolicies are evaluated as Cilium enforces them; says why";
+    CniConflict => "cni-conflict", Error, "Cilium and Calico objects in one environment without `cni:` in .reachdiff.yaml or `--cni` (CC-17)";
+    CiliumIgnored => "cilium-ignored", Warning, "Cilium policies in an environment whose CNI is set to another one (`--cni`, `cni:`); they are not enforced there and are ignored";
+    CiliumHostPolicyIgnored => "cilium-host-policy-ignored", Warning, "a Cilium host policy (nodeSelector) is ignored; it never changes pod verdicts of non-hostNetwork pods (CC-12)";
+    CiliumNotModelled => "cilium-not-modelled", Warning, "a Cilium peer, port or condition reachdiff does not show (entities other than world/cluster/all, FQDN endpoints, L7 and TLS conditions, ICMP); rows it would add or annotate are missing";
+    CiliumHostNetwork => "cilium-host-network", Warning, "a hostNetwork workload under Cilium: never a policy subject, and as a peer it is node traffic, matched only by remote-node, cluster and all (CC-14)";
+    CiliumSubjectNamespace => "cilium-cnp-subject-namespace", Warning, "a CiliumNetworkPolicy's endpointSelector names a namespace; it is overwritten (k8s:) or must equal the policy's (CI-11, EC-10)";
+    CiliumNslabelPeer => "cilium-nslabel-peer-in-cnp", Warning, "a CiliumNetworkPolicy peer selects by namespace labels: not confined to the policy's namespace since Cilium 1.16 (CC-3, EC-32)";
+    CiliumNegativeNamespacePeer => "cilium-negative-namespace-peer", Warning, "a peer's namespace requirement is negative, so it also matches external addresses and Cilium's entities (CI-25, EC-12)";
+    CiliumLabelNotInIdentity => "cilium-label-not-in-identity", Warning, "a selector under Cilium names a label Cilium's identity filter drops; no pod carries it for policy (CI-9)";
+    CiliumCidrGroupMissing => "cilium-cidrgroup-missing", Warning, "a CIDR group reference resolves to no CiliumCIDRGroup of the input; it matches nothing (CI-31)";
+    CiliumServiceUnresolved => "cilium-service-unresolved", Warning, "a toServices peer names a Service that is missing or has no selector; it matches no workload (CC-15)";
+    CiliumPortLeadingZero => "cilium-port-leading-zero", Warning, "a Cilium port with a leading zero is read by the agent as an octal number (EC-14)";
+    CiliumPolicyTypesIgnored => "cilium-policytypes-ignored", Warning, "a NetworkPolicy section outside its policyTypes, which current Cilium enforces anyway (CC-13, cilium#48703); reachdiff follows Kubernetes";
     IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
     Skipped => "skipped", Info, "what was not analysed, counted once per kind (hidden entries, documents of kinds that cannot change reachability); printed without -v, which lists each";
     HiddenSkipped => "hidden-skipped", Info, "a hidden file or directory (its name starts with `.`) was not read";
@@ -104,7 +118,7 @@ impl Code {
     /// Informational codes printed even without `-v`: what was left out
     /// or read differently, said once.
     pub fn always_shown(self) -> bool {
-        matches!(self, Code::Skipped | Code::NotRendered)
+        matches!(self, Code::Skipped | Code::NotRendered | Code::CiliumMode)
     }
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct Invalid;
 
 type R<T> = Result<T, Invalid>;
 
+pub(crate) mod cilium;
+
 pub(crate) struct Ctx<'a> {
     /// Spans come from here: a rendered file maps its lines to origins.
     pub file: &'a crate::revision::SourceFile,
@@ -23,6 +25,8 @@ pub(crate) struct Ctx<'a> {
     /// Warnings and notes given so far, per code: an object repeats one
     /// warning at most [`MAX_PER_CODE`] times, then says how many more.
     given: BTreeMap<Code, usize>,
+    /// Selector keys may carry a Cilium source prefix (`k8s:app`, CI-10).
+    cilium_keys: bool,
 }
 
 /// How often one object repeats a warning before it is summarised.
@@ -39,6 +43,7 @@ impl<'a> Ctx<'a> {
             object,
             diags,
             given: BTreeMap::new(),
+            cilium_keys: false,
         }
     }
 
@@ -161,7 +166,7 @@ impl<'a> Ctx<'a> {
         let entries = self.mapping(node, path)?;
         for (k, v) in entries {
             let field = join(path, k.text);
-            if !valid_label_key(k.text) {
+            if !self.valid_key(k.text) {
                 return Err(self.error(k.pos, &field, "invalid label key"));
             }
             let value = match v.value() {
@@ -221,7 +226,7 @@ impl<'a> Ctx<'a> {
             let key = self
                 .opt_string(expr, "key", &p)?
                 .ok_or_else(|| self.error(expr.pos, &p, "key is required"))?;
-            if !valid_label_key(key) {
+            if !self.valid_key(key) {
                 return Err(self.error(
                     expr.get("key").map_or(expr.pos, |n| n.pos),
                     &join(&p, "key"),
@@ -286,6 +291,14 @@ impl<'a> Ctx<'a> {
         let selector = Selector::new(reqs);
         self.warn_controller_labels(&selector, node.pos, path);
         Ok(selector)
+    }
+
+    fn valid_key(&self, key: &str) -> bool {
+        if self.cilium_keys {
+            cilium::valid_selector_key(key)
+        } else {
+            valid_label_key(key)
+        }
     }
 
     fn warn_controller_labels(&mut self, selector: &Selector, pos: Pos, path: &str) {
@@ -563,6 +576,15 @@ pub(crate) fn workload(
         Some(spec) => pod_spec(cx, spec, &join(tpath, "spec"))?,
         None => (Vec::new(), false),
     };
+    // CI-8: the service account is part of a Cilium identity; the
+    // deprecated `serviceAccount` is its older spelling.
+    let service_account = template.field("spec").and_then(|spec| {
+        ["serviceAccountName", "serviceAccount"]
+            .iter()
+            .find_map(|k| spec.field(k).and_then(Node::as_str))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    });
     if kind == "StatefulSet"
         && root
             .get("spec")
@@ -591,6 +613,7 @@ pub(crate) fn workload(
         labels,
         ports,
         host_network,
+        service_account,
         span: cx.span(root.pos),
         label_spans,
         representative: None,

@@ -298,6 +298,11 @@ impl<'d> Loader<'_, 'd> {
     fn other(&mut self, node: Node<'d>, kind: &'d str, api_version: &'d str, at: (usize, usize)) {
         let cni_group = ["projectcalico.org", "crd.projectcalico.org", "cilium.io"]
             .contains(&api_version.split('/').next().unwrap_or(""));
+        if matches!(kind, "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy")
+            && api_version.starts_with("cilium.io/")
+        {
+            return self.policy_version_refused(node, kind, api_version, "cilium.io/v2");
+        }
         if let Some((_, expected)) = POLICY_KINDS.iter().find(|(k, _)| *k == kind) {
             if !cni_group {
                 return self.policy_version_refused(node, kind, api_version, expected);
@@ -443,7 +448,8 @@ impl<'d> Loader<'_, 'd> {
                 return self.error(node.pos, Some(kind.to_string()), "", message);
             }
         };
-        let cluster_scoped = matches!(class, Class::Namespace | Class::Admin);
+        let cluster_scoped = matches!(class, Class::Namespace | Class::Admin)
+            || (class == Class::Cilium && kind != "CiliumNetworkPolicy");
         let key = ObjectKey {
             group: String::new(),
             kind: kind.to_string(),
@@ -505,6 +511,13 @@ impl<'d> Loader<'_, 'd> {
                     self.out.admin_policies.push(p);
                 }
             }
+            Class::Cilium => cilium_object(
+                &mut cx,
+                node,
+                kind,
+                &key,
+                (&mut self.out.cilium_policies, &mut self.out.cidr_groups),
+            ),
             Class::Other => {}
         }
         // The objects findings name: their annotation may acknowledge one.
@@ -579,6 +592,47 @@ impl<'d> Loader<'_, 'd> {
     }
 }
 
+/// A Cilium policy or CIDR group (CI-1).
+fn cilium_object(
+cx: &mut Ctx<'_>,
+node: Node<'_>,
+kind: &str,
+key: &ObjectKey,
+(policies, groups): (
+    &mut Vec<crate::manifest::CiliumPolicy>,
+    &mut Vec<crate::manifest::CidrGroup>,
+),
+) {
+    use decode::cilium;
+    let namespaced = kind == "CiliumNetworkPolicy";
+    let written_ns = node
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty());
+    if let (false, Some(ns)) = (namespaced, written_ns) {
+        cx.warn(
+            Code::UnknownField,
+            node.pos,
+            "metadata.namespace",
+            format!("{kind} is cluster-scoped; the API server drops namespace {ns:?} (CI-1)"),
+        );
+    }
+    match kind {
+        "CiliumCIDRGroup" => {
+            if let Ok(g) = cilium::cidr_group(cx, node, &key.name) {
+                groups.push(g);
+            }
+        }
+        _ => {
+            let ns = namespaced.then_some(key.namespace.as_str());
+            if let Ok(p) = cilium::policy(cx, node, kind, ns, &key.name) {
+                policies.push(p);
+            }
+        }
+    }
+}
+
 /// A mapping with a string `apiVersion` and `kind`.
 fn looks_like_object(node: Node<'_>) -> bool {
     let text = |key| node.get(key).and_then(Node::as_str).is_some();
@@ -614,6 +668,12 @@ fn classify(kind: &str, api_version: &str, node: Node<'_>) -> Class {
         }
         "ClusterNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha2" => {
             Class::Admin
+        }
+        "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" if api_version == "cilium.io/v2" => {
+            Class::Cilium
+        }
+        "CiliumCIDRGroup" if matches!(api_version, "cilium.io/v2" | "cilium.io/v2alpha1") => {
+            Class::Cilium
         }
         k if decode::has_pod_template(k, node) => Class::Workload,
         _ => Class::Other,

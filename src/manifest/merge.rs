@@ -76,6 +76,26 @@ impl Declaration for AdminPolicy {
     }
 }
 
+impl Declaration for CiliumPolicy {
+    const CLASS: Class = Class::Cilium;
+    fn key(&self) -> ObjectKey {
+        key(&self.kind, self.namespace.as_deref().unwrap_or(""), &self.name)
+    }
+    fn span(&self) -> Option<&Span> {
+        Some(&self.span)
+    }
+}
+
+impl Declaration for CidrGroup {
+    const CLASS: Class = Class::Cilium;
+    fn key(&self) -> ObjectKey {
+        key("CiliumCIDRGroup", "", &self.name)
+    }
+    fn span(&self) -> Option<&Span> {
+        Some(&self.span)
+    }
+}
+
 impl VerdictInputs for Declared {
     fn same_verdict_inputs(&self, other: &Self) -> bool {
         self.fingerprint == other.fingerprint
@@ -151,6 +171,8 @@ struct Merger {
     services: Slot<Service>,
     policies: Slot<NetworkPolicy>,
     admin_policies: Slot<AdminPolicy>,
+    cilium_policies: Slot<CiliumPolicy>,
+    cidr_groups: Slot<CidrGroup>,
     others: Slot<Declared>,
     acknowledgements: BTreeMap<ObjectKey, Vec<Acknowledgement>>,
     skipped: BTreeMap<String, usize>,
@@ -168,6 +190,8 @@ impl Merger {
         self.services.extend(r.services, again);
         self.policies.extend(r.policies, again);
         self.admin_policies.extend(r.admin_policies, again);
+        self.cilium_policies.extend(r.cilium_policies, again);
+        self.cidr_groups.extend(r.cidr_groups, again);
         self.others.extend(r.others, again);
         self.dup_keys.extend(r.dup_keys);
         // The later declaration is the one kept, annotations included.
@@ -189,6 +213,10 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
         services: m.services.items,
         policies: m.policies.items,
         admin_policies: m.admin_policies.items,
+        cni_marks: cni_marks(&m.cilium_policies.items, &m.cidr_groups.items, &m.others.items),
+        cilium_policies: m.cilium_policies.items,
+        cidr_groups: m.cidr_groups.items,
+        cilium_mode: None,
         skipped: m.skipped,
         acknowledgements: opts
             .acknowledgements
@@ -205,6 +233,45 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
     inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
     inv.workloads.sort_by_cached_key(Workload::id);
     (inv, diags)
+}
+
+/// CC-17: the first object of each CNI dialect, in path order.
+fn cni_marks(cilium: &[CiliumPolicy], groups: &[CidrGroup], others: &[Declared]) -> CniMarks {
+    let mut marks = CniMarks::default();
+    let mut seen: Vec<(String, Span, bool)> = cilium
+        .iter()
+        .map(|p| (p.title(), p.span.clone(), true))
+        .chain(
+            groups
+                .iter()
+                .map(|g| (format!("CiliumCIDRGroup {}", g.name), g.span.clone(), true)),
+        )
+        .collect();
+    for o in others {
+        let cilium = o.key.group == "cilium.io"
+            || (o.key.kind == "ConfigMap"
+                && o.key.namespace == "kube-system"
+                && o.key.name == "cilium-config");
+        let calico = matches!(
+            o.key.group.as_str(),
+            "projectcalico.org" | "crd.projectcalico.org"
+        );
+        if cilium || calico {
+            seen.push((o.key.to_string(), o.span.clone(), cilium));
+        }
+    }
+    seen.sort_by(|a, b| (&a.1.file, a.1.line).cmp(&(&b.1.file, b.1.line)));
+    for (what, span, cilium) in seen {
+        let slot = if cilium {
+            &mut marks.cilium
+        } else {
+            &mut marks.calico
+        };
+        if slot.is_none() {
+            *slot = Some((what, span));
+        }
+    }
+    marks
 }
 
 fn directory(span: &Span) -> &str {
@@ -300,6 +367,11 @@ fn assume_namespaces(inv: &mut Inventory, diags: &mut Vec<Diagnostic>, opts: &Lo
         .iter()
         .map(|w| (&w.namespace, &w.span))
         .chain(inv.policies.iter().map(|p| (&p.namespace, &p.span)))
+        .chain(
+            inv.cilium_policies
+                .iter()
+                .filter_map(|p| p.namespace.as_ref().map(|ns| (ns, &p.span))),
+        )
     {
         if !declared.contains(ns.as_str()) {
             used.entry(ns.clone()).or_insert_with(|| span.clone());

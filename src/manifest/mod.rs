@@ -89,6 +89,8 @@ struct FileObjects {
     services: Vec<Service>,
     policies: Vec<NetworkPolicy>,
     admin_policies: Vec<AdminPolicy>,
+    cilium_policies: Vec<CiliumPolicy>,
+    cidr_groups: Vec<CidrGroup>,
     others: Vec<Declared>,
     /// Each modelled object's acknowledgement annotation entries (empty
     /// lists too: a later declaration without them replaces an earlier).

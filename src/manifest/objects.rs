@@ -30,6 +30,9 @@ pub struct Workload {
     /// Ports of containers and restartable init containers (M-5).
     pub ports: Vec<ContainerPort>,
     pub host_network: bool,
+    /// `serviceAccountName` of the pod template (None: not written, the
+    /// admission controller's `default`); read for Cilium identities (CI-8).
+    pub service_account: Option<String>,
     pub span: Span,
     /// Where each pod template label is written (its key), so a cause can
     /// cite the label that changed.
@@ -293,6 +296,15 @@ pub struct Inventory {
     pub services: Vec<Service>,
     pub policies: Vec<NetworkPolicy>,
     pub admin_policies: Vec<AdminPolicy>,
+    /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy (CI-1).
+    pub cilium_policies: Vec<CiliumPolicy>,
+    /// CiliumCIDRGroup objects (CI-31).
+    pub cidr_groups: Vec<CidrGroup>,
+    /// Objects that say which CNI the cluster runs (CC-17).
+    pub cni_marks: CniMarks,
+    /// Cilium mode (CC-17), decided once for the revisions analysed
+    /// together: why it is on; None: off.
+    pub cilium_mode: Option<String>,
     /// Kind → count of skipped objects.
     pub skipped: std::collections::BTreeMap<String, usize>,
     /// The configuration's acknowledgements, then the annotations' (of the
@@ -367,5 +379,199 @@ impl VerdictInputs for AdminPolicy {
             && self.subject == other.subject
             && same_admin_rules(&self.ingress, &other.ingress)
             && same_admin_rules(&self.egress, &other.egress)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cilium (docs: shared/design/semantics-cilium.md, CI-*)
+// ---------------------------------------------------------------------------
+
+/// A CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy (CI-1): a
+/// container of rules (`spec` and `specs`, CI-2), each with its own subject.
+#[derive(Clone, Debug)]
+pub struct CiliumPolicy {
+    /// `CiliumNetworkPolicy` or `CiliumClusterwideNetworkPolicy`.
+    pub kind: String,
+    /// The policy's namespace (CNP); None for a CCNP (cluster-scoped).
+    pub namespace: Option<String>,
+    pub name: String,
+    pub span: Span,
+    pub rules: Vec<CiliumRule>,
+}
+
+impl CiliumPolicy {
+    /// `CiliumNetworkPolicy a/name`, `CiliumClusterwideNetworkPolicy name`.
+    pub fn title(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The four rule lists of a Cilium rule, in the order of [`CiliumRule::lists`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CiliumSection {
+    Ingress,
+    IngressDeny,
+    Egress,
+    EgressDeny,
+}
+
+impl CiliumSection {
+    pub const ALL: [CiliumSection; 4] = [
+        CiliumSection::Ingress,
+        CiliumSection::IngressDeny,
+        CiliumSection::Egress,
+        CiliumSection::EgressDeny,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CiliumSection::Ingress => "ingress",
+            CiliumSection::IngressDeny => "ingressDeny",
+            CiliumSection::Egress => "egress",
+            CiliumSection::EgressDeny => "egressDeny",
+        }
+    }
+
+    pub fn is_deny(self) -> bool {
+        matches!(self, CiliumSection::IngressDeny | CiliumSection::EgressDeny)
+    }
+
+    pub fn is_ingress(self) -> bool {
+        matches!(self, CiliumSection::Ingress | CiliumSection::IngressDeny)
+    }
+}
+
+/// One rule of a Cilium policy (`spec`, or an element of `specs`).
+#[derive(Clone, Debug)]
+pub struct CiliumRule {
+    /// `spec` or `specs[i]`.
+    pub path: String,
+    pub span: Span,
+    /// `endpointSelector` as written (keys may carry a source prefix such
+    /// as `k8s:`, CI-10); scoping is the compiler's (CI-11, CI-12).
+    pub subject: Selector,
+    pub subject_span: Span,
+    /// `enableDefaultDeny.{ingress, egress}` when written (CI-15).
+    pub default_deny: [Option<bool>; 2],
+    /// Items per section, indexed like [`CiliumSection::ALL`].
+    pub lists: [Vec<CiliumItem>; 4],
+}
+
+/// One element of a rule list (CI-14): one peer kind and a port part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CiliumItem {
+    pub span: Span,
+    /// None: no peer field (CI-21).
+    pub peers: Option<CiliumPeers>,
+    /// None: no `toPorts` and no `icmps` (every protocol and port, CI-38);
+    /// Some: the union of the entries' ports (empty: nothing, CI-21, CI-40).
+    pub ports: Option<Vec<PortSpec>>,
+    /// Conditions under which the ports are allowed (CC-8): `l7-http`,
+    /// `l7-dns`, `tls-sni`, `listener`, `auth`, … Empty: none.
+    pub conditions: Vec<String>,
+}
+
+/// The peer field of an item (at most one kind, CI-20), with each element's
+/// position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CiliumPeers {
+    /// `fromEndpoints`, `toCIDRSet`, …
+    pub field: String,
+    pub kind: CiliumPeerKind,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CiliumPeerKind {
+    /// `fromEndpoints`/`toEndpoints`: selectors as written (CI-22).
+    Endpoints(Vec<Selector>),
+    /// `fromCIDR`, `toCIDR`, `fromCIDRSet`, `toCIDRSet` (CI-29, CI-31).
+    Cidrs(Vec<CiliumCidr>),
+    /// `fromEntities`/`toEntities` (CI-27).
+    Entities(Vec<String>),
+    /// `toFQDNs`: `matchName` or `matchPattern` (CI-34).
+    Fqdns(Vec<String>),
+    /// `toServices` (CI-32).
+    Services(Vec<CiliumServiceRef>),
+    /// `fromNodes`/`toNodes` (CI-36).
+    Nodes,
+    /// `fromGroups`/`toGroups` (CI-35).
+    Groups,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CidrSource {
+    Cidr(Cidr),
+    GroupRef(String),
+    GroupSelector(Selector),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CiliumCidr {
+    pub source: CidrSource,
+    pub except: Vec<Cidr>,
+}
+
+/// `toServices` element: by name or by label selector; `namespace` None
+/// matches Services of every namespace (CI-32).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CiliumServiceRef {
+    Name {
+        name: String,
+        namespace: Option<String>,
+    },
+    Selector {
+        selector: Selector,
+        namespace: Option<String>,
+    },
+}
+
+/// A CiliumCIDRGroup (CI-31).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CidrGroup {
+    pub name: String,
+    pub labels: Labels,
+    pub cidrs: Vec<Cidr>,
+    pub span: Span,
+}
+
+/// The first object of each CNI dialect in a revision (CC-17).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CniMarks {
+    /// A `cilium.io` object or the `kube-system/cilium-config` ConfigMap.
+    pub cilium: Option<(String, Span)>,
+    /// A `projectcalico.org` or `crd.projectcalico.org` object.
+    pub calico: Option<(String, Span)>,
+}
+
+impl VerdictInputs for CiliumPolicy {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.rules.len() == other.rules.len()
+            && self.rules.iter().zip(&other.rules).all(|(a, b)| {
+                a.subject == b.subject && a.default_deny == b.default_deny && {
+                    let strip = |l: &[CiliumItem]| -> Vec<(Option<CiliumPeerKind>, Option<Vec<PortSpec>>, Vec<String>)> {
+                        l.iter()
+                            .map(|i| {
+                                (
+                                    i.peers.as_ref().map(|p| p.kind.clone()),
+                                    i.ports.clone(),
+                                    i.conditions.clone(),
+                                )
+                            })
+                            .collect()
+                    };
+                    (0..4).all(|k| strip(&a.lists[k]) == strip(&b.lists[k]))
+                }
+            })
+    }
+}
+
+impl VerdictInputs for CidrGroup {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.labels == other.labels && self.cidrs == other.cidrs
     }
 }

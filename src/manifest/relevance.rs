@@ -22,6 +22,8 @@ pub enum Class {
     NetworkPolicy,
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy.
     Admin,
+    /// CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, CiliumCIDRGroup.
+    Cilium,
     /// A kind the analysis skips (ConfigMap, Ingress, CRDs, …).
     Other,
 }
@@ -68,7 +70,11 @@ impl Relevance {
     /// verdict.
     pub fn matters(&self, class: Class, key: &ObjectKey) -> bool {
         match class {
-            Class::Namespace | Class::Workload | Class::NetworkPolicy | Class::Admin => true,
+            Class::Namespace
+            | Class::Workload
+            | Class::NetworkPolicy
+            | Class::Admin
+            | Class::Cilium => true,
             // C8: a Service never changes a verdict unless a rule names it.
             Class::Service | Class::Other => self.referenced.contains(key),
         }

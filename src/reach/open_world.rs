@@ -648,6 +648,7 @@ fn witness(
         labels,
         ports,
         host_network: false,
+        service_account: None,
         // Nothing of the input defines it: no file, no line.
         span: crate::diag::Span {
             file: String::new(),
