@@ -24,6 +24,89 @@ pub struct Options {
     /// Acknowledgements the head's configuration adds to the base's: a
     /// diff lists them as proposed, and they acknowledge nothing.
     pub proposed_acknowledgements: Vec<crate::manifest::Acknowledgement>,
+    /// The CNI the environment runs, when configured (`--cni`, `cni:` in
+    /// `.reachdiff.yaml`), with where that was said; None: decided from the
+    /// objects of the revisions (CC-17).
+    pub cni: Option<(Cni, String)>,
+}
+
+/// The CNI of an environment, as far as the analysis depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cni {
+    Cilium,
+    Calico,
+    /// Neither: Kubernetes semantics, Cilium policies ignored.
+    Other,
+}
+
+impl Cni {
+    pub fn parse(s: &str) -> Option<Cni> {
+        match s {
+            "cilium" => Some(Cni::Cilium),
+            "calico" => Some(Cni::Calico),
+            "none" => Some(Cni::Other),
+            _ => None,
+        }
+    }
+}
+
+/// CC-17: Cilium mode, decided once for the revisions of an environment
+/// (both sides of a diff): the configured CNI, else the dialect whose
+/// objects appear in any of them. Sets `cilium_mode` on every inventory;
+/// a conflict is an error on every side.
+pub fn decide_cni(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], opts: &Options) {
+    let mark = |f: fn(&Inventory) -> Option<(String, crate::diag::Span)>| {
+        sides.iter().find_map(|(inv, _)| f(inv))
+    };
+    let cilium = mark(|i| i.cni_marks.cilium.clone());
+    let calico = mark(|i| i.cni_marks.calico.clone());
+    let reason = match (&opts.cni, &cilium, &calico) {
+        (Some((Cni::Cilium, said)), _, _) => Some(format!("{said} says cilium")),
+        (Some((_, said)), Some((what, span)), _) => {
+            let d = Diagnostic::new(
+                Code::CiliumIgnored,
+                format!("{what} and the other Cilium objects are ignored: {said} says this environment does not run Cilium"),
+            )
+            .at(span.clone());
+            for (inv, diags) in sides.iter_mut() {
+                inv.cilium_policies.clear();
+                diags.push(d.clone());
+            }
+            None
+        }
+        (Some(_), None, _) => None,
+        (None, Some((cw, cs)), Some((kw, ks))) => {
+            let d = Diagnostic::new(
+                Code::CniConflict,
+                format!("{cw} is a Cilium object and {kw} (at {ks}) a Calico one; say which CNI this environment runs with `cni:` in .reachdiff.yaml or --cni"),
+            )
+            .at(cs.clone());
+            for (_, diags) in sides.iter_mut() {
+                diags.push(d.clone());
+            }
+            None
+        }
+        (None, Some((what, span)), None) => Some(format!("the input holds {what} ({span})")),
+        (None, None, _) => None,
+    };
+    let Some(reason) = reason else {
+        return;
+    };
+    for (inv, diags) in sides.iter_mut() {
+        inv.cilium_mode = Some(reason.clone());
+        // CC-14: under Cilium a host-network workload is node traffic, not
+        // "like any pod" as the loader said.
+        for d in diags.iter_mut().filter(|d| d.code == Code::HostNetwork) {
+            d.code = Code::CiliumHostNetwork;
+            d.message = "hostNetwork workload under Cilium: no policy selects it, and as a peer it is node traffic, matched only by the entities remote-node, cluster and all (CC-14)".into();
+        }
+    }
+    if let Some((_, diags)) = sides.last_mut() {
+        diags.push(Diagnostic::new(
+            Code::CiliumMode,
+            format!("Cilium mode: {reason}; Cilium policies are analysed and NetworkPolicies are evaluated as Cilium enforces them (identity labels, host-network workloads as node traffic)"),
+        ));
+    }
 }
 
 /// Adds the representatives of revisions analysed together to each of
@@ -138,6 +221,10 @@ pub fn analyze_observed(
     observe: &mut dyn FnMut(Phase),
 ) -> Result<Analyzed, Failed> {
     let (mut inv, mut diags) = load(rev, opts)?;
+    decide_cni(&mut [(&mut inv, &mut diags)], opts);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Failed { diagnostics: diags });
+    }
     open_world(&mut [&mut inv], opts, &mut diags);
     observe(Phase::Loaded);
     let atoms = atoms_for([&inv], opts);

@@ -79,8 +79,9 @@ pub fn compare_observed(
     opts: &Options,
     observe: &mut dyn FnMut(Phase),
 ) -> Result<Comparison, SideFailed> {
-    let ((mut binv, bdiags), (mut hinv, mut hdiags)) =
+    let ((mut binv, mut bdiags), (mut hinv, mut hdiags)) =
         manifest::load_pair(base_rev, head_rev, &opts.load);
+    crate::analysis::decide_cni(&mut [(&mut binv, &mut bdiags), (&mut hinv, &mut hdiags)], opts);
     observe(Phase::Loaded);
     let (bad_base, bad_head) = (
         bdiags.iter().any(Diagnostic::is_error),

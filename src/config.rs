@@ -55,6 +55,28 @@ pub struct Config {
     /// `false` adds them (as `--open-world`); absent: the front end's default.
     #[serde(default)]
     pub closed_world: Option<bool>,
+    /// The CNI the clusters run (CC-17): `cilium`, `calico` or `none`;
+    /// `--cni` wins. Absent: decided from the objects of the revisions.
+    #[serde(default)]
+    pub cni: Option<CniConfig>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CniConfig {
+    Cilium,
+    Calico,
+    None,
+}
+
+impl CniConfig {
+    pub fn cni(self) -> crate::analysis::Cni {
+        match self {
+            CniConfig::Cilium => crate::analysis::Cni::Cilium,
+            CniConfig::Calico => crate::analysis::Cni::Calico,
+            CniConfig::None => crate::analysis::Cni::Other,
+        }
+    }
 }
 
 /// One `acknowledge:` entry: a finding (by code and object, optionally a

@@ -359,6 +359,7 @@ fn same_side(a: &Analysis, sa: &Side, b: &Analysis, sb: &Side) -> bool {
     };
     sa.is_isolated() == sb.is_isolated()
         && eq(&sa.admin, &sb.admin)
+        && eq(&sa.deny, &sb.deny)
         && eq(&sa.baseline, &sb.baseline)
         && (!sa.is_isolated() || eq(&sa.network_policy, &sb.network_policy))
 }
@@ -621,6 +622,7 @@ impl Explainer<'_> {
     fn shape(a: &Analysis, side: &Side, peer: Endpoint) -> Vec<Option<u16>> {
         side.admin
             .iter()
+            .chain(&side.deny)
             .chain(&side.network_policy)
             .chain(&side.baseline)
             .map(|&r| {
@@ -774,6 +776,7 @@ impl Explainer<'_> {
 fn chain(s: &Side) -> impl Iterator<Item = usize> + '_ {
     s.admin
         .iter()
+        .chain(&s.deny)
         .chain(&s.network_policy)
         .chain(&s.baseline)
         .copied()

@@ -71,6 +71,12 @@ pub struct Common {
     /// `closed-world: false` in `.reachdiff.yaml`.
     #[arg(long)]
     pub open_world: bool,
+    /// The CNI the cluster runs: `cilium` analyses Cilium policies and
+    /// evaluates NetworkPolicies as Cilium enforces them; `calico` and
+    /// `none` ignore Cilium policies. Default: `cni:` in `.reachdiff.yaml`,
+    /// else the dialect whose objects the revisions hold.
+    #[arg(long, value_parser = ["cilium", "calico", "none"])]
+    pub cni: Option<String>,
     /// Also print informational diagnostics (skipped kinds, defaulting).
     #[arg(short, long)]
     pub verbose: bool,
@@ -187,6 +193,7 @@ impl Common {
             namespace: self.namespace.clone(),
             dual_stack: self.dual_stack,
             closed_world: !self.open_world,
+            cni: self.cni.as_deref().and_then(crate::analysis::Cni::parse),
         }
     }
 }

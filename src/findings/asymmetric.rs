@@ -17,7 +17,7 @@ use rayon::prelude::*;
 const PAIR_BUDGET: usize = 200_000;
 
 fn allows_everything(s: &Side) -> bool {
-    !s.is_isolated() && s.admin.is_empty() && s.baseline.is_empty()
+    !s.is_isolated() && s.allows_only()
 }
 
 pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
@@ -69,7 +69,7 @@ fn bound_towards(an: &Analysis, x: usize, dir: Direction, peers: &[usize]) -> Co
 /// destination) no named port. Used to prove whole columns dead at once.
 fn bound(an: &Analysis, x: usize, dir: Direction) -> Option<ConnSet> {
     let side = &an.sides[x][dir as usize];
-    if !side.is_isolated() || !side.admin.is_empty() || !side.baseline.is_empty() {
+    if !side.is_isolated() || !side.allows_only() {
         return None;
     }
     let mut u = ConnSet::empty();
@@ -173,7 +173,7 @@ fn dead_peer(
     // allows exactly its ports towards any peer it matches (NP-7).
     let np_only = subjects.iter().all(|&w| {
         let s = &an.sides[w][dir as usize];
-        s.admin.is_empty() && s.baseline.is_empty()
+        s.allows_only()
     });
     let mut evaluated = 0usize;
     for x in peers {

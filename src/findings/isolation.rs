@@ -30,7 +30,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                 .copied()
                 .filter(|&w| {
                     let s = &an.sides[w][d];
-                    !s.is_isolated() && s.admin.is_empty() && s.baseline.is_empty()
+                    !s.is_isolated() && s.allows_only()
                 })
                 .collect();
             if !open.is_empty() {
@@ -68,7 +68,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
             // every pod (a default deny), so that a new workload is too?
             let governed_by_admin = ws.iter().any(|&w| {
                 let s = &an.sides[w][d];
-                !s.admin.is_empty() || !s.baseline.is_empty()
+                !s.allows_only()
             });
             if governed_by_admin {
                 continue;

@@ -62,8 +62,37 @@ impl Relevance {
     /// What the analysis of `inv` reads. NetworkPolicy and the admin tiers
     /// reference no object by name (they select by labels, NP-10, AP-2), so
     /// nothing is referenced yet.
-    pub fn of(_inv: &Inventory) -> Relevance {
-        Relevance::default()
+    /// Cilium `toServices` names Services (CC-15).
+    pub fn of(inv: &Inventory) -> Relevance {
+        use super::objects::{CiliumPeerKind, CiliumServiceRef};
+        let mut rel = Relevance::default();
+        let refs = inv
+            .cilium_policies
+            .iter()
+            .flat_map(|p| &p.rules)
+            .flat_map(|r| r.lists.iter().flatten())
+            .filter_map(|i| match i.peers.as_ref().map(|p| &p.kind) {
+                Some(CiliumPeerKind::Services(v)) => Some(v),
+                _ => None,
+            })
+            .flatten();
+        for r in refs {
+            let (name, ns) = match r {
+                CiliumServiceRef::Name { name, namespace } => (Some(name), namespace),
+                CiliumServiceRef::Selector { namespace, .. } => (None, namespace),
+            };
+            for s in &inv.services {
+                if name.is_none_or(|n| n == &s.name) && ns.as_ref().is_none_or(|n| n == &s.namespace) {
+                    rel.reference(ObjectKey {
+                        group: String::new(),
+                        kind: "Service".into(),
+                        namespace: s.namespace.clone(),
+                        name: s.name.clone(),
+                    });
+                }
+            }
+        }
+        rel
     }
 
     /// Whether the content of object `key` of class `class` can change a

@@ -36,6 +36,9 @@ pub struct AnalysisSettings {
     /// the cluster (docs/open-world.md); `closed-world: true` in the
     /// configuration says the same.
     pub closed_world: bool,
+    /// `--cni`: the CNI every environment runs (CC-17); None: the
+    /// configuration's `cni:`, else decided from the objects.
+    pub cni: Option<crate::analysis::Cni>,
 }
 
 impl Default for AnalysisSettings {
@@ -47,6 +50,7 @@ impl Default for AnalysisSettings {
             // yet within the 1.3x time budget of the closed one (see
             // docs/open-world.md, "Status").
             closed_world: true,
+            cni: None,
         }
     }
 }
@@ -66,6 +70,7 @@ impl AnalysisSettings {
                 ..Default::default()
             }),
             proposed_acknowledgements: Vec::new(),
+            cni: self.cni.map(|c| (c, "--cni".to_string())),
         }
     }
 }
@@ -76,6 +81,9 @@ fn configure(opts: &mut Options, cfg: &crate::config::Config) -> Result<(), OpsE
     opts.load.acknowledgements = cfg.acknowledgements();
     opts.external_peers = cfg.external_peers()?;
     cfg.apply_cluster(opts)?;
+    if let (None, Some(c)) = (&opts.cni, cfg.cni) {
+        opts.cni = Some((c.cni(), "`cni:` in .reachdiff.yaml".to_string()));
+    }
     Ok(())
 }
 

@@ -41,6 +41,7 @@ enum Key {
 struct SideKey {
     isolated: bool,
     admin: Vec<usize>,
+    deny: Vec<usize>,
     network_policy: Vec<usize>,
     baseline: Vec<usize>,
 }
@@ -50,6 +51,7 @@ impl SideKey {
         SideKey {
             isolated: s.is_isolated(),
             admin: s.admin.clone(),
+            deny: s.deny.clone(),
             // Rules of a side that is not isolated never decide (NP-6).
             network_policy: if s.is_isolated() {
                 s.network_policy.clone()

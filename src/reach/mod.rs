@@ -159,8 +159,8 @@ impl Analysis {
                 Endpoint::Atom(_) => None,
             },
         };
-        // Fast path: NetworkPolicy only.
-        if side.admin.is_empty() && side.baseline.is_empty() && trace.is_none() {
+        // Fast path: NetworkPolicy allows only.
+        if side.allows_only() && trace.is_none() {
             if !side.is_isolated() {
                 return ConnSet::all();
             }
@@ -182,6 +182,28 @@ impl Analysis {
         let mut admin = Tally::new(ConnSet::all(), &mut allowed);
         self.first_match(&side.admin, peer, target, &mut admin, trace.as_deref_mut());
         let remaining = admin.undecided.union(&admin.passed);
+        if remaining.is_empty() {
+            return allowed;
+        }
+        // CI-17: deny rules of the NetworkPolicy tier beat every allow of it.
+        for &r in &side.deny {
+            let rule = &self.rules[r];
+            if !Self::peer_matches(rule, peer) {
+                continue;
+            }
+            let m = self.rule_ports(rule, target).intersection(&remaining);
+            if m.is_empty() {
+                continue;
+            }
+            remaining = remaining.difference(&m);
+            if let Some(t) = trace.as_deref_mut() {
+                t.steps.push(Step {
+                    rule: r,
+                    action: Action::Deny,
+                    decided: m,
+                });
+            }
+        }
         if remaining.is_empty() {
             return allowed;
         }

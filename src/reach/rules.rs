@@ -94,6 +94,18 @@ pub enum PeerSpec {
     },
     Admin(AdminSelect),
     Networks(Vec<Cidr>),
+    /// A Cilium endpoint selector after namespace scoping (CI-22), its keys
+    /// without source prefix, matched against identity labels (CC-1);
+    /// `world`: it also matches the world identity, i.e. every external
+    /// atom (CI-25).
+    CiliumEndpoints { selector: Selector, world: bool },
+    /// Cilium entities (CI-27), as far as they name modelled endpoints.
+    Entities(Vec<String>),
+    /// Cilium CIDRs (a group resolved to its CIDRs) minus one entry's
+    /// excepts; never workloads (CC-4).
+    CidrSet { cidrs: Vec<Cidr>, except: Vec<Cidr> },
+    /// The union of several (a `toServices` element naming several Services).
+    AnyOf(Vec<PeerSpec>),
     /// Matches no endpoint (nodes, domain names).
     Nothing,
     /// Matches every endpoint (an unknown peer in a Deny/Pass rule, AP-10).
@@ -175,6 +187,10 @@ pub struct Rule {
 #[derive(Clone, Debug, Default)]
 pub struct Side {
     pub admin: Vec<RuleId>,
+    /// Deny rules of the NetworkPolicy tier (Cilium `ingressDeny` and
+    /// `egressDeny`): they take precedence over every allow of the tier,
+    /// isolated or not (CI-16, CI-17).
+    pub deny: Vec<RuleId>,
     pub network_policy: Vec<RuleId>,
     /// NetworkPolicies that isolate the workload in this direction (NP-4);
     /// empty means not isolated.
@@ -185,5 +201,11 @@ pub struct Side {
 impl Side {
     pub fn is_isolated(&self) -> bool {
         !self.isolated_by.is_empty()
+    }
+
+    /// Whether the NetworkPolicy tier's allows alone decide this side: no
+    /// admin, baseline or deny rule (NP-6 holds as written).
+    pub fn allows_only(&self) -> bool {
+        self.admin.is_empty() && self.baseline.is_empty() && self.deny.is_empty()
     }
 }

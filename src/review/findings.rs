@@ -276,8 +276,7 @@ impl<'a> Folder<'a> {
                 wl.representative.is_none()
                     && wl.namespace == ns
                     && !s.is_isolated()
-                    && s.admin.is_empty()
-                    && s.baseline.is_empty()
+                    && s.allows_only()
             })
             .collect();
         let groups = || self.view.exposures.iter().chain(&self.view.opened);

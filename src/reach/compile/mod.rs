@@ -5,6 +5,7 @@
 //! adds a compiler and a line in [`COMPILERS`], never an engine.
 
 mod admin;
+pub(crate) mod cilium;
 mod dns;
 mod network_policy;
 mod selection;
@@ -28,7 +29,11 @@ trait PolicyCompiler: Sync {
 
 /// In evaluation-independent but output-visible order: rule and policy
 /// indices follow this order (admin tiers first, as before the split).
-const COMPILERS: &[&dyn PolicyCompiler] = &[&admin::AdminTiers, &network_policy::NetworkPolicies];
+const COMPILERS: &[&dyn PolicyCompiler] = &[
+    &admin::AdminTiers,
+    &network_policy::NetworkPolicies,
+    &cilium::CiliumPolicies,
+];
 
 /// Every CIDR that induces atoms, sorted and deduplicated.
 pub fn cidrs(inv: &Inventory) -> Vec<Cidr> {
@@ -72,6 +77,9 @@ impl<'a> Builder<'a> {
             let side = &mut self.sides[w][d];
             match tier {
                 TierRank::Admin => side.admin.push(id),
+                TierRank::NetworkPolicy if self.rules[id].action == Action::Deny => {
+                    side.deny.push(id)
+                }
                 TierRank::NetworkPolicy => side.network_policy.push(id),
                 TierRank::Baseline => side.baseline.push(id),
             }

@@ -31,6 +31,12 @@ pub(super) struct Selection<'a> {
     namespace_labels: LabelIndex,
     workload_labels: LabelIndex,
     host_network: BitSet,
+    /// Cilium mode (CC-17): pod selectors see identity labels (CC-1) and
+    /// host-network workloads are node traffic (CC-14).
+    pub(super) cilium: bool,
+    /// Per workload, the labels pod selectors match: identity labels in
+    /// Cilium mode, template labels otherwise (None).
+    identity: Option<Vec<crate::model::Labels>>,
     /// Workloads of the input (not representatives, OW-8).
     pub(super) real: BitSet,
 }
@@ -67,7 +73,15 @@ impl<'a> Selection<'a> {
                 real.insert(i);
             }
         }
+        let cilium = inv.cilium_mode.is_some();
+        let identity = cilium.then(|| super::cilium::identities(inv));
+        let workload_labels = match &identity {
+            Some(ids) => LabelIndex::new(ids.iter()),
+            None => LabelIndex::new(inv.workloads.iter().map(|w| &w.labels)),
+        };
         Selection {
+            cilium,
+            identity,
             real,
             inv,
             atoms,
@@ -78,7 +92,7 @@ impl<'a> Selection<'a> {
             peer_cache: HashMap::new(),
             pod_cache: HashMap::new(),
             namespace_labels: LabelIndex::new(inv.namespaces.iter().map(|n| &n.labels)),
-            workload_labels: LabelIndex::new(inv.workloads.iter().map(|w| &w.labels)),
+            workload_labels,
             host_network,
         }
     }
@@ -143,7 +157,11 @@ impl<'a> Selection<'a> {
                 if skip_host_network && wl.host_network {
                     continue;
                 }
-                if pods.is_none_or(|s| s.matches(&wl.labels)) {
+                let labels = match &self.identity {
+                    Some(ids) => &ids[w],
+                    None => &wl.labels,
+                };
+                if pods.is_none_or(|s| s.matches(labels)) {
                     out.insert(w);
                 }
             }
@@ -175,7 +193,10 @@ impl<'a> Selection<'a> {
                         Arc::new(b)
                     }
                 };
-                self.workloads_in(&ns, pods.as_ref(), false, &mut set.workloads);
+                // CC-14: under Cilium, pod selectors never match host-network
+                // workloads (node traffic).
+                let skip = self.cilium;
+                self.workloads_in(&ns, pods.as_ref(), skip, &mut set.workloads);
             }
             PeerSpec::IpBlock { cidr, except } => {
                 for &a in self.atoms.atoms_in(cidr) {
@@ -209,6 +230,52 @@ impl<'a> Selection<'a> {
                     for &a in self.atoms.atoms_in(c) {
                         set.atoms.insert(a);
                     }
+                }
+            }
+            PeerSpec::CiliumEndpoints { selector, world } => {
+                set.workloads = (*self.pods(selector)).clone();
+                set.workloads.subtract(&self.host_network);
+                if *world {
+                    set.atoms = BitSet::full(self.atoms.len());
+                }
+            }
+            PeerSpec::Entities(names) => {
+                for e in names {
+                    match e.as_str() {
+                        "world" => set.atoms = BitSet::full(self.atoms.len()),
+                        // CC-6, CC-14: every workload, host-network ones too.
+                        "cluster" | "cluster-mesh" => {
+                            set.workloads = BitSet::full(nw);
+                        }
+                        "all" => {
+                            set.workloads = BitSet::full(nw);
+                            set.atoms = BitSet::full(self.atoms.len());
+                        }
+                        "remote-node" => set.workloads.union_with(&self.host_network),
+                        _ => {}
+                    }
+                }
+            }
+            PeerSpec::CidrSet { cidrs, except } => {
+                let mut excluded = BitSet::new(self.atoms.len());
+                for e in except {
+                    for &a in self.atoms.atoms_in(e) {
+                        excluded.insert(a);
+                    }
+                }
+                for c in cidrs {
+                    for &a in self.atoms.atoms_in(c) {
+                        if !excluded.contains(a) {
+                            set.atoms.insert(a);
+                        }
+                    }
+                }
+            }
+            PeerSpec::AnyOf(specs) => {
+                for spec in specs {
+                    let one = self.peer(spec);
+                    set.workloads.union_with(&one.workloads);
+                    set.atoms.union_with(&one.atoms);
                 }
             }
             PeerSpec::Nothing => {}
