@@ -81,7 +81,10 @@ pub fn compare_observed(
 ) -> Result<Comparison, SideFailed> {
     let ((mut binv, mut bdiags), (mut hinv, mut hdiags)) =
         manifest::load_pair(base_rev, head_rev, &opts.load);
-    crate::analysis::decide_cni(&mut [(&mut binv, &mut bdiags), (&mut hinv, &mut hdiags)], opts);
+    crate::analysis::decide_cni(
+        &mut [(&mut binv, &mut bdiags), (&mut hinv, &mut hdiags)],
+        opts,
+    );
     observe(Phase::Loaded);
     let (bad_base, bad_head) = (
         bdiags.iter().any(Diagnostic::is_error),

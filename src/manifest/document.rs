@@ -298,8 +298,10 @@ impl<'d> Loader<'_, 'd> {
     fn other(&mut self, node: Node<'d>, kind: &'d str, api_version: &'d str, at: (usize, usize)) {
         let cni_group = ["projectcalico.org", "crd.projectcalico.org", "cilium.io"]
             .contains(&api_version.split('/').next().unwrap_or(""));
-        if matches!(kind, "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy")
-            && api_version.starts_with("cilium.io/")
+        if matches!(
+            kind,
+            "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
+        ) && api_version.starts_with("cilium.io/")
         {
             return self.policy_version_refused(node, kind, api_version, "cilium.io/v2");
         }
@@ -594,14 +596,14 @@ impl<'d> Loader<'_, 'd> {
 
 /// A Cilium policy or CIDR group (CI-1).
 fn cilium_object(
-cx: &mut Ctx<'_>,
-node: Node<'_>,
-kind: &str,
-key: &ObjectKey,
-(policies, groups): (
-    &mut Vec<crate::manifest::CiliumPolicy>,
-    &mut Vec<crate::manifest::CidrGroup>,
-),
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    kind: &str,
+    key: &ObjectKey,
+    (policies, groups): (
+        &mut Vec<crate::manifest::CiliumPolicy>,
+        &mut Vec<crate::manifest::CidrGroup>,
+    ),
 ) {
     use decode::cilium;
     let namespaced = kind == "CiliumNetworkPolicy";
@@ -669,7 +671,9 @@ fn classify(kind: &str, api_version: &str, node: Node<'_>) -> Class {
         "ClusterNetworkPolicy" if api_version == "policy.networking.k8s.io/v1alpha2" => {
             Class::Admin
         }
-        "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" if api_version == "cilium.io/v2" => {
+        "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
+            if api_version == "cilium.io/v2" =>
+        {
             Class::Cilium
         }
         "CiliumCIDRGroup" if matches!(api_version, "cilium.io/v2" | "cilium.io/v2alpha1") => {

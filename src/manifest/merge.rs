@@ -79,7 +79,11 @@ impl Declaration for AdminPolicy {
 impl Declaration for CiliumPolicy {
     const CLASS: Class = Class::Cilium;
     fn key(&self) -> ObjectKey {
-        key(&self.kind, self.namespace.as_deref().unwrap_or(""), &self.name)
+        key(
+            &self.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            &self.name,
+        )
     }
     fn span(&self) -> Option<&Span> {
         Some(&self.span)
@@ -213,7 +217,11 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
         services: m.services.items,
         policies: m.policies.items,
         admin_policies: m.admin_policies.items,
-        cni_marks: cni_marks(&m.cilium_policies.items, &m.cidr_groups.items, &m.others.items),
+        cni_marks: cni_marks(
+            &m.cilium_policies.items,
+            &m.cidr_groups.items,
+            &m.others.items,
+        ),
         cilium_policies: m.cilium_policies.items,
         cidr_groups: m.cidr_groups.items,
         cilium_mode: None,

@@ -553,7 +553,11 @@ impl VerdictInputs for CiliumPolicy {
             && self.rules.len() == other.rules.len()
             && self.rules.iter().zip(&other.rules).all(|(a, b)| {
                 a.subject == b.subject && a.default_deny == b.default_deny && {
-                    let strip = |l: &[CiliumItem]| -> Vec<(Option<CiliumPeerKind>, Option<Vec<PortSpec>>, Vec<String>)> {
+                    let strip = |l: &[CiliumItem]| -> Vec<(
+                        Option<CiliumPeerKind>,
+                        Option<Vec<PortSpec>>,
+                        Vec<String>,
+                    )> {
                         l.iter()
                             .map(|i| {
                                 (

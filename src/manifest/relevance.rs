@@ -82,7 +82,9 @@ impl Relevance {
                 CiliumServiceRef::Selector { namespace, .. } => (None, namespace),
             };
             for s in &inv.services {
-                if name.is_none_or(|n| n == &s.name) && ns.as_ref().is_none_or(|n| n == &s.namespace) {
+                if name.is_none_or(|n| n == &s.name)
+                    && ns.as_ref().is_none_or(|n| n == &s.namespace)
+                {
                     rel.reference(ObjectKey {
                         group: String::new(),
                         kind: "Service".into(),

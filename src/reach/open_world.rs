@@ -338,6 +338,11 @@ fn matchers_of(inv: &Inventory, out: &mut BTreeSet<(NsMatch, Option<Selector>)>)
             }
         }
     }
+    // Cilium selectors split classes by the same rule (identity labels,
+    // CC-1: namespace keys become namespace-label requirements).
+    for (ns, pods) in super::compile::cilium::selector_pairs(inv) {
+        out.insert((NsMatch::Labels(ns), Some(pods)));
+    }
     for p in &inv.admin_policies {
         out.insert(admin(&p.subject));
         for r in p.ingress.iter().chain(&p.egress) {

@@ -98,12 +98,18 @@ pub enum PeerSpec {
     /// without source prefix, matched against identity labels (CC-1);
     /// `world`: it also matches the world identity, i.e. every external
     /// atom (CI-25).
-    CiliumEndpoints { selector: Selector, world: bool },
+    CiliumEndpoints {
+        selector: Selector,
+        world: bool,
+    },
     /// Cilium entities (CI-27), as far as they name modelled endpoints.
     Entities(Vec<String>),
     /// Cilium CIDRs (a group resolved to its CIDRs) minus one entry's
     /// excepts; never workloads (CC-4).
-    CidrSet { cidrs: Vec<Cidr>, except: Vec<Cidr> },
+    CidrSet {
+        cidrs: Vec<Cidr>,
+        except: Vec<Cidr>,
+    },
     /// The union of several (a `toServices` element naming several Services).
     AnyOf(Vec<PeerSpec>),
     /// Matches no endpoint (nodes, domain names).

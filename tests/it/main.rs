@@ -26,6 +26,9 @@ mod app_limits;
 mod bad_input;
 /// The pull-request comment's size budget on the largest generated diff.
 mod budget;
+/// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, written from
+/// semantics-cilium.md (CI-*, CC-*, EC-*).
+mod cilium;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;
 /// deploy/: the App's own manifests, analysed by reachdiff.

@@ -522,7 +522,9 @@ fn cidr_rule(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<CiliumCidr> {
                 return Err(cx.error(
                     e.pos,
                     &p,
-                    format!("except {ex} is not inside cidr {c}; the agent rejects the object (CI-5)"),
+                    format!(
+                        "except {ex} is not inside cidr {c}; the agent rejects the object (CI-5)"
+                    ),
                 ));
             }
         }
@@ -745,7 +747,11 @@ fn port_rule(
                 if protos.len() == 3 {
                     out.push(PortSpec::Named(None, name));
                 } else {
-                    out.extend(protos.iter().map(|&pr| PortSpec::Named(Some(pr), name.clone())));
+                    out.extend(
+                        protos
+                            .iter()
+                            .map(|&pr| PortSpec::Named(Some(pr), name.clone())),
+                    );
                 }
                 dns_port_ok = false;
             }
@@ -826,7 +832,10 @@ fn port_rule(
             conditions.push(kind.to_string());
         }
     }
-    if node.field("serverNames").is_some_and(|n| n.items().is_some_and(|i| !i.is_empty())) {
+    if node
+        .field("serverNames")
+        .is_some_and(|n| n.items().is_some_and(|i| !i.is_empty()))
+    {
         conditions.push("tls-sni".to_string());
     }
     if node.field("terminatingTLS").is_some() || node.field("originatingTLS").is_some() {

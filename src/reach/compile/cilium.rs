@@ -238,7 +238,9 @@ impl PolicyCompiler for CiliumPolicies {
             return;
         }
         let mut policies: Vec<&CiliumPolicy> = inv.cilium_policies.iter().collect();
-        policies.sort_by(|x, y| (&x.kind, &x.namespace, &x.name).cmp(&(&y.kind, &y.namespace, &y.name)));
+        policies.sort_by(|x, y| {
+            (&x.kind, &x.namespace, &x.name).cmp(&(&y.kind, &y.namespace, &y.name))
+        });
         for p in policies {
             for r in &p.rules {
                 compile_rule(inv, p, r, b);
@@ -270,7 +272,10 @@ fn resolve_cidrs(inv: &Inventory, c: &CiliumCidr) -> (Vec<Cidr>, bool) {
                 .filter(|g| sel.matches(&g.labels))
                 .collect();
             let missing = groups.is_empty();
-            (groups.into_iter().flat_map(|g| g.cidrs.clone()).collect(), missing)
+            (
+                groups.into_iter().flat_map(|g| g.cidrs.clone()).collect(),
+                missing,
+            )
         }
     }
 }
@@ -319,7 +324,13 @@ fn compile_rule(inv: &Inventory, p: &CiliumPolicy, r: &CiliumRule, b: &mut Build
             "the subject of a CiliumNetworkPolicy is always confined to the policy's namespace: a k8s: namespace key is overwritten, an unprefixed one must equal it (CI-11, EC-10)".into(),
         );
     }
-    warn_filtered_keys(&ctx, &r.subject, &r.subject_span, &format!("{}.endpointSelector", r.path), b);
+    warn_filtered_keys(
+        &ctx,
+        &r.subject,
+        &r.subject_span,
+        &format!("{}.endpointSelector", r.path),
+        b,
+    );
     let selects_real = ctx.subjects.iter().any(|&w| b.sel.real.contains(w));
     if !(selects_real || b.open_world && r.subject.is_everything()) {
         ctx.warn(
@@ -347,8 +358,16 @@ fn compile_rule(inv: &Inventory, p: &CiliumPolicy, r: &CiliumRule, b: &mut Build
         ],
     });
     for (d, allow, deny) in [
-        (Direction::Ingress, CiliumSection::Ingress, CiliumSection::IngressDeny),
-        (Direction::Egress, CiliumSection::Egress, CiliumSection::EgressDeny),
+        (
+            Direction::Ingress,
+            CiliumSection::Ingress,
+            CiliumSection::IngressDeny,
+        ),
+        (
+            Direction::Egress,
+            CiliumSection::Egress,
+            CiliumSection::EgressDeny,
+        ),
     ] {
         // CI-15: entries of this direction isolate unless enableDefaultDeny
         // says false.
@@ -367,7 +386,13 @@ fn compile_rule(inv: &Inventory, p: &CiliumPolicy, r: &CiliumRule, b: &mut Build
 }
 
 /// CI-9: a selector key that Cilium's identity filter drops selects no pod.
-fn warn_filtered_keys(ctx: &RuleCtx<'_>, sel: &Selector, span: &Span, field: &str, b: &mut Builder<'_>) {
+fn warn_filtered_keys(
+    ctx: &RuleCtx<'_>,
+    sel: &Selector,
+    span: &Span,
+    field: &str,
+    b: &mut Builder<'_>,
+) {
     for r in &sel.requirements {
         if let Some(k) = base_key(&r.key) {
             let special = k == NAMESPACE_KEY;
@@ -463,7 +488,13 @@ fn peer_specs(
     b: &mut Builder<'_>,
 ) -> Vec<PeerSpec> {
     let field = format!("{path}.{}", peers.field);
-    let at = |k: usize| peers.spans.get(k).cloned().unwrap_or_else(|| ctx.rule.span.clone());
+    let at = |k: usize| {
+        peers
+            .spans
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| ctx.rule.span.clone())
+    };
     let namespace = ctx.policy.namespace.as_deref();
     match &peers.kind {
         CiliumPeerKind::Endpoints(sels) => sels
@@ -601,16 +632,26 @@ fn service_spec(
         ctx.warn(b, Code::CiliumNotModelled, span, field.clone(),
             "k8sServiceSelector with labels: reachdiff does not read Service labels, so this peer matches nothing here; the paths it allows are missing (CC-15)".into());
     } else if specs.is_empty() && selectorless.is_empty() {
-        ctx.warn(b, Code::CiliumServiceUnresolved, span, field.clone(),
-            "no Service of the input matches; this peer matches nothing (CC-15)".into());
+        ctx.warn(
+            b,
+            Code::CiliumServiceUnresolved,
+            span,
+            field.clone(),
+            "no Service of the input matches; this peer matches nothing (CC-15)".into(),
+        );
     }
     if !selectorless.is_empty() {
         ctx.warn(b, Code::CiliumServiceUnresolved, span, field.clone(),
             format!("{} has no selector; its endpoints are not read, so it matches nothing here (CC-15)", selectorless.join(", ")));
     }
     if namespace.is_none() {
-        ctx.warn(b, Code::CiliumServiceUnresolved, span, field,
-            "no namespace: Services of every namespace match (EC-28)".into());
+        ctx.warn(
+            b,
+            Code::CiliumServiceUnresolved,
+            span,
+            field,
+            "no namespace: Services of every namespace match (EC-28)".into(),
+        );
     }
     specs.sort();
     specs.dedup();
@@ -619,4 +660,94 @@ fn service_spec(
         1 => specs.remove(0),
         _ => PeerSpec::AnyOf(specs),
     }
+}
+
+/// The pod selectors of every Cilium rule of `inv` (subjects, endpoint
+/// peers, Services' selectors), each as a namespace-label selector and a
+/// pod-label selector, for the open world's splitting (OW-4): a class is
+/// matched only when every pod it stands for is. Selectors with keys no pod
+/// carries (`reserved:` and other sources) match no pod and split nothing.
+pub(crate) fn selector_pairs(inv: &Inventory) -> Vec<(Selector, Selector)> {
+    let mut out = Vec::new();
+    if inv.cilium_mode.is_none() {
+        return out;
+    }
+    let mut push = |raw: &Selector| {
+        let mut ns = Vec::new();
+        let mut pods = Vec::new();
+        for r in &raw.requirements {
+            let Some(k) = base_key(&r.key) else {
+                return;
+            };
+            let (target, key) = if k == NAMESPACE_KEY {
+                (
+                    &mut ns,
+                    crate::model::selector::NAMESPACE_NAME_LABEL.to_string(),
+                )
+            } else if let Some(rest) = k.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                (&mut ns, rest.to_string())
+            } else if k == CLUSTER_KEY {
+                // The same for every pod (QC-11): splits nothing.
+                continue;
+            } else {
+                (&mut pods, k.to_string())
+            };
+            target.push(Requirement {
+                key,
+                op: r.op,
+                values: r.values.clone(),
+            });
+        }
+        out.push((Selector::new(ns), Selector::new(pods)));
+    };
+    for p in &inv.cilium_policies {
+        let namespace = p.namespace.as_deref();
+        for r in &p.rules {
+            push(&scope_subject(&r.subject, namespace).0);
+            for item in r.lists.iter().flatten() {
+                match item.peers.as_ref().map(|x| &x.kind) {
+                    Some(CiliumPeerKind::Endpoints(sels)) => {
+                        for s in sels {
+                            push(&scope_peer(s, namespace).0);
+                        }
+                    }
+                    Some(CiliumPeerKind::Services(refs)) => {
+                        for svc in &inv.services {
+                            let named = refs.iter().any(|s| match s {
+                                CiliumServiceRef::Name { name, namespace } => {
+                                    name == &svc.name
+                                        && namespace.as_ref().is_none_or(|n| n == &svc.namespace)
+                                }
+                                CiliumServiceRef::Selector {
+                                    selector,
+                                    namespace,
+                                } => {
+                                    selector.is_everything()
+                                        && namespace.as_ref().is_none_or(|n| n == &svc.namespace)
+                                }
+                            });
+                            if let (true, Some(labels)) = (named, &svc.selector) {
+                                let mut reqs: Vec<Requirement> = labels
+                                    .iter()
+                                    .map(|(k, v)| Requirement {
+                                        key: k.clone(),
+                                        op: Operator::In,
+                                        values: vec![v.clone()],
+                                    })
+                                    .collect();
+                                reqs.push(Requirement {
+                                    key: NAMESPACE_KEY.into(),
+                                    op: Operator::In,
+                                    values: vec![svc.namespace.clone()],
+                                });
+                                push(&Selector::new(reqs));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }

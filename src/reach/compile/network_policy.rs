@@ -79,6 +79,19 @@ fn compile_policy(inv: &Inventory, p: &NetworkPolicy, b: &mut Builder<'_>) {
     ] {
         // NP-5: sections of a direction not in policyTypes are dead.
         if !isolates {
+            if b.sel.cilium && !list.is_empty() {
+                b.diags.push(
+                    Diagnostic::new(
+                        Code::CiliumPolicyTypesIgnored,
+                        format!(
+                            "spec.{} is outside policyTypes: Kubernetes ignores it and so does reachdiff, but current Cilium enforces it (CC-13, cilium#48703)",
+                            d.as_str()
+                        ),
+                    )
+                    .at(p.span.clone())
+                    .object(policy_name.clone()),
+                );
+            }
             continue;
         }
         for &w in &subjects {
