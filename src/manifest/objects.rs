@@ -547,29 +547,25 @@ pub struct CniMarks {
     pub calico: Option<(String, Span)>,
 }
 
+impl CiliumItem {
+    /// The same peers, ports and conditions, positions aside.
+    fn same_meaning(&self, other: &CiliumItem) -> bool {
+        self.peers.as_ref().map(|p| &p.kind) == other.peers.as_ref().map(|p| &p.kind)
+            && self.ports == other.ports
+            && self.conditions == other.conditions
+    }
+}
+
 impl VerdictInputs for CiliumPolicy {
     fn same_verdict_inputs(&self, other: &Self) -> bool {
         self.kind == other.kind
             && self.rules.len() == other.rules.len()
             && self.rules.iter().zip(&other.rules).all(|(a, b)| {
-                a.subject == b.subject && a.default_deny == b.default_deny && {
-                    let strip = |l: &[CiliumItem]| -> Vec<(
-                        Option<CiliumPeerKind>,
-                        Option<Vec<PortSpec>>,
-                        Vec<String>,
-                    )> {
-                        l.iter()
-                            .map(|i| {
-                                (
-                                    i.peers.as_ref().map(|p| p.kind.clone()),
-                                    i.ports.clone(),
-                                    i.conditions.clone(),
-                                )
-                            })
-                            .collect()
-                    };
-                    (0..4).all(|k| strip(&a.lists[k]) == strip(&b.lists[k]))
-                }
+                a.subject == b.subject
+                    && a.default_deny == b.default_deny
+                    && a.lists.iter().zip(&b.lists).all(|(x, y)| {
+                        x.len() == y.len() && x.iter().zip(y).all(|(i, j)| i.same_meaning(j))
+                    })
             })
     }
 }

@@ -26,7 +26,7 @@ pub struct EndpointClasses {
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Key {
     Workload {
-        sides: [SideKey; 2],
+        sides: Box<[SideKey; 2]>,
         /// Distinct peer sets (by position) that contain the workload.
         member_of: Vec<u32>,
         /// Container ports, when some rule names a port (NP-18).
@@ -88,7 +88,7 @@ impl EndpointClasses {
         let named = a.rules.iter().any(|r| r.ports.has_named());
         let key = |e: Endpoint| match e {
             Endpoint::Workload(w) => Key::Workload {
-                sides: [SideKey::of(&a.sides[w][0]), SideKey::of(&a.sides[w][1])],
+                sides: Box::new([SideKey::of(&a.sides[w][0]), SideKey::of(&a.sides[w][1])]),
                 member_of: workload_sets[w].clone(),
                 ports: named.then(|| a.workloads[w].ports.clone()),
             },

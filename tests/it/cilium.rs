@@ -893,7 +893,7 @@ fn ec_22_cc_1_networkpolicy_selectors_see_cilium_identity_labels() {
         "podSelector: {matchLabels: {app: db}}\ningress: [{from: [{podSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: web}}}]}]",
     );
     // Kubernetes semantics: the peer selects nothing.
-    let a = analyze(&[p.clone()]);
+    let a = analyze(std::slice::from_ref(&p));
     assert_reach(&a, "a/web", "a/db", "none");
     // Cilium mode: the service account is an identity label.
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-config, namespace: kube-system}\n";
