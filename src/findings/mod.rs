@@ -123,15 +123,7 @@ fn sort(out: &mut Vec<Finding>) {
 /// The field path of peer `k` of a NetworkPolicy rule:
 /// `spec.ingress[1].from[0]`, `spec.egress[0].to[2]`.
 fn peer_field(rule: &crate::reach::RuleRef, k: usize) -> String {
-    let peers = match rule.direction {
-        crate::reach::Direction::Ingress => "from",
-        crate::reach::Direction::Egress => "to",
-    };
-    format!(
-        "spec.{}[{}].{peers}[{k}]",
-        rule.direction.as_str(),
-        rule.index
-    )
+    rule.field(Some(k))
 }
 
 fn list(items: &[String], shown: usize) -> String {

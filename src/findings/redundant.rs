@@ -61,11 +61,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                 )
                 .at(rule.origin.span.clone())
                 .object(rule.origin.policy.clone())
-                .field(format!(
-                    "spec.{}[{}]",
-                    rule.direction.as_str(),
-                    rule.origin.index
-                )),
+                .field(rule.origin.field(None)),
             ))
         })
         .collect();

@@ -58,7 +58,32 @@ pub struct RuleRef {
     pub direction: Direction,
     pub index: usize,
     pub name: Option<String>,
+    /// Where the rule is written when it is not `spec.<direction>[index]`
+    /// (a Cilium item: `specs[1].ingressDeny[0]`), with the key of its
+    /// peer list (`fromEndpoints`).
+    pub path: Option<(String, String)>,
     pub span: Span,
+}
+
+impl RuleRef {
+    /// The field path of the rule, or of its peer `k`:
+    /// `spec.ingress[1].from[0]`, `specs[1].ingressDeny[0].fromEndpoints[1]`.
+    pub fn field(&self, peer: Option<usize>) -> String {
+        let (mut field, key) = match &self.path {
+            Some((path, key)) => (path.clone(), key.as_str()),
+            None => (
+                format!("spec.{}[{}]", self.direction.as_str(), self.index),
+                match self.direction {
+                    Direction::Ingress => "from",
+                    Direction::Egress => "to",
+                },
+            ),
+        };
+        if let Some(p) = peer {
+            field.push_str(&format!(".{key}[{p}]"));
+        }
+        field
+    }
 }
 
 impl fmt::Display for RuleRef {

@@ -13,15 +13,7 @@ pub struct Location<'a> {
 
 /// `spec.ingress[1].from[0]` of `NetworkPolicy shop/db` [Admin tier, priority 10]
 pub fn rule_phrase(rule: &RuleRef, peer: Option<usize>) -> Phrase {
-    let peers_key = match (rule.tier, rule.direction) {
-        (_, crate::reach::Direction::Ingress) => "from",
-        (_, crate::reach::Direction::Egress) => "to",
-    };
-    let mut field = format!("spec.{}[{}]", rule.direction.as_str(), rule.index);
-    if let Some(p) = peer {
-        field.push_str(&format!(".{peers_key}[{p}]"));
-    }
-    let mut phrase = Phrase::new().code(field);
+    let mut phrase = Phrase::new().code(rule.field(peer));
     if let Some(n) = &rule.name {
         phrase = phrase.text(" (").code(n.clone()).text(")");
     }

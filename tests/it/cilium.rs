@@ -1211,3 +1211,109 @@ egress:
     assert_reach(&a, "a/web", EXT, "none");
     assert_reach(&a, EXT, "a/web", "all");
 }
+
+// ---------------------------------------------------------------------------
+// Pull requests (fixtures/cilium/*): the "Done when" changes
+// ---------------------------------------------------------------------------
+
+fn pr(name: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let dir = crate::support::repo_root()
+        .join("fixtures/cilium")
+        .join(name);
+    let (b, h) = (dir.join("base"), dir.join("head"));
+    let mut args = vec!["diff", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend([b.to_str().unwrap(), h.to_str().unwrap()]);
+    let out = crate::support::run(&args);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), json, text)
+}
+
+/// `(src, dst, protocol, ports)` of one list of a diff document.
+fn rows(json: &serde_json::Value, key: &str) -> Vec<(String, String, String, String)> {
+    json[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        .iter()
+        .map(|r| {
+            (
+                r["src"].as_str().unwrap().to_string(),
+                r["dst"].as_str().unwrap().to_string(),
+                r["protocol"].as_str().unwrap().to_string(),
+                r["ports"].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pr_ccnp_default_deny_keeps_dns() {
+    let (code, json, _) = pr("ccnp-default-deny-dns", &["--fail-on", "closed"]);
+    assert_eq!(code, Some(1), "closing paths trips --fail-on closed");
+    let closed = rows(&json, "closed");
+    assert!(rows(&json, "opened").is_empty());
+    let has = |s: &str, d: &str, p: &str, ports: &str| {
+        closed
+            .iter()
+            .any(|r| r.0 == s && r.1 == d && r.2 == p && r.3 == ports)
+    };
+    assert!(has(
+        "a/web[Deployment]",
+        "b/cli[Deployment]",
+        "TCP",
+        "[[1,65535]]"
+    ));
+    // DNS stays open: only the other ports to kube-dns are closed.
+    assert!(has(
+        "a/web[Deployment]",
+        "kube-system/dns[Deployment]",
+        "UDP",
+        "[[1,52],[54,65535]]"
+    ));
+    assert!(
+        !closed
+            .iter()
+            .any(|r| r.1 == "kube-system/dns[Deployment]" && r.3.contains("[53,53]"))
+    );
+}
+
+#[test]
+fn pr_a_cilium_deny_closes_a_path_a_networkpolicy_allows() {
+    let (code, json, text) = pr("deny-closes-networkpolicy-allow", &["--fail-on", "closed"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        rows(&json, "closed"),
+        vec![(
+            "a/web[Deployment]".to_string(),
+            "a/db[Deployment]".to_string(),
+            "TCP".to_string(),
+            "[[5432,5432]]".to_string()
+        )]
+    );
+    // Causes name policy, rule, section and peer (here the second peer).
+    assert!(
+        text.contains("spec.ingressDeny[0].fromEndpoints[1]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CiliumNetworkPolicy a/db-quarantine"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pr_to_entities_world_is_an_exposure_that_trips_the_gate() {
+    let (code, json, _) = pr("world-exposure", &["--fail-on", "exposure"]);
+    assert_eq!(code, Some(1), "a new path from the world is an exposure");
+    let opened = rows(&json, "opened");
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].1, "a/db[Deployment]");
+    assert_eq!(
+        (opened[0].2.as_str(), opened[0].3.as_str()),
+        ("TCP", "[[5432,5432]]")
+    );
+    let (code, _, _) = pr("world-exposure", &["--fail-on", "closed"]);
+    assert_eq!(code, Some(0));
+}

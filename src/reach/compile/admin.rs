@@ -199,6 +199,7 @@ fn compile_rule(ctx: &PolicyCtx<'_>, d: Direction, i: usize, r: &AdminRule, b: &
             direction: d,
             index: i,
             name: r.name.clone(),
+            path: None,
             span: r.span.clone(),
         },
     };

@@ -474,7 +474,13 @@ fn compile_item(
             priority: None,
             direction: d,
             index: i,
-            name: Some(path),
+            name: None,
+            path: Some((
+                path,
+                item.peers
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.field.clone()),
+            )),
             span: item.span.clone(),
         },
     };

@@ -186,6 +186,7 @@ fn compile_rule(ctx: &RuleCtx<'_>, r: &NpRule, b: &mut Builder<'_>) {
             direction: d,
             index: ctx.index,
             name: None,
+            path: None,
             span: r.span.clone(),
         },
     };
