@@ -15,7 +15,8 @@ pub enum SideVerdict {
     /// It allows these ports (the other side denies them, or they are
     /// disjoint from what the other side allows).
     Allows(ConnSet),
-    /// An admin-tier rule denies (the first such rule that decided).
+    /// A deny rule decides (the first that did): an admin-tier Deny, or a
+    /// Cilium `ingressDeny`/`egressDeny` that denies everything left.
     DeniedByAdmin(RuleId),
     /// Isolated by these policies (indices into `Analysis::policies`) and
     /// no rule of theirs admits the peer; the nearest rules, with what
@@ -90,7 +91,9 @@ fn side_verdict(a: &Analysis, dir: Direction, w: usize, peer: Endpoint) -> SideV
         return SideVerdict::Allows(t.allowed);
     }
     if let Some(step) = t.steps.iter().find(|s| s.action == Action::Deny) {
-        if a.rules[step.rule].tier != TierRank::NetworkPolicy {
+        // An admin-tier Deny, or a Cilium deny (CI-17) that left nothing
+        // for isolation to deny.
+        if a.rules[step.rule].tier != TierRank::NetworkPolicy || t.isolated_denied.is_empty() {
             return SideVerdict::DeniedByAdmin(step.rule);
         }
     }
