@@ -1117,7 +1117,21 @@ impl SideCase<'_> {
         let before = &self.before;
         for step in &before.trace.steps {
             if step.action == Action::Deny && self.touches(&step.decided) {
-                let rule = before.a.rules[step.rule].origin.clone();
+                let r = &before.a.rules[step.rule];
+                let mut rule = r.origin.clone();
+                // A Cilium deny names the peer that matched
+                // (`ingressDeny[0].fromEndpoints[1]`) and its line.
+                if let Some((path, key)) = &mut rule.path {
+                    let peer = before.peer;
+                    let hit = r.peer_sets.iter().position(|(set, _)| match peer {
+                        Endpoint::Workload(w) => set.workloads.contains(w),
+                        Endpoint::Atom(x) => set.atoms.contains(x),
+                    });
+                    if let Some(k) = hit {
+                        *path = format!("{path}.{key}[{k}]");
+                        rule.span = r.peer_sets[k].1.clone();
+                    }
+                }
                 causes.insert(if self.opened {
                     Cause::NoLongerDenied { rule }
                 } else {

@@ -1317,3 +1317,222 @@ fn pr_to_entities_world_is_an_exposure_that_trips_the_gate() {
     let (code, _, _) = pr("world-exposure", &["--fail-on", "closed"]);
     assert_eq!(code, Some(0));
 }
+
+// ---------------------------------------------------------------------------
+// Metamorphic property: a NetworkPolicy and the CiliumNetworkPolicy that
+// expresses it give the same reachability under Cilium (CI-46, CI-21,
+// CI-22, CI-29, CI-37), outside the documented differences (which the
+// generator avoids: `- {}`, ports-only rules, protocol defaults).
+// ---------------------------------------------------------------------------
+
+mod metamorphic {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Peer {
+        /// podSelector {app: v} (own namespace).
+        Pods(&'static str),
+        /// namespaceSelector {team: t}, optionally with podSelector {app: v}.
+        Ns(&'static str, Option<&'static str>),
+        /// ipBlock cidr (except one).
+        Block(&'static str, Option<&'static str>),
+    }
+
+    #[derive(Clone, Debug)]
+    struct Rule {
+        peers: Vec<Peer>,
+        /// (protocol, port, end); empty: every port.
+        ports: Vec<(&'static str, u16, Option<u16>)>,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Policy {
+        ns: &'static str,
+        app: Option<&'static str>,
+        egress: bool,
+        rules: Vec<Rule>,
+    }
+
+    fn peer() -> impl Strategy<Value = Peer> {
+        let app = prop::sample::select(vec!["web", "db", "cli", "kube-dns"]);
+        let team = prop::sample::select(vec!["a", "b", "c"]);
+        prop_oneof![
+            app.clone().prop_map(Peer::Pods),
+            (team, prop::option::of(app)).prop_map(|(t, a)| Peer::Ns(t, a)),
+            prop::sample::select(vec![
+                ("10.0.0.0/8", None),
+                ("10.0.0.0/8", Some("10.1.0.0/16")),
+                ("0.0.0.0/0", Some("192.0.2.0/24")),
+                ("192.0.2.0/24", None),
+            ])
+            .prop_map(|(c, e)| Peer::Block(c, e)),
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        let port = (
+            prop::sample::select(vec!["TCP", "UDP", "SCTP"]),
+            prop::sample::select(vec![53u16, 80, 5432, 8080]),
+            prop::option::of(prop::sample::select(vec![90u16, 9000])),
+        );
+        (
+            prop::collection::vec(peer(), 1..3),
+            prop::collection::vec(port, 0..3),
+        )
+            .prop_map(|(peers, ports)| Rule { peers, ports })
+    }
+
+    fn policy() -> impl Strategy<Value = Policy> {
+        (
+            prop::sample::select(vec!["a", "b"]),
+            prop::option::of(prop::sample::select(vec!["web", "db", "cli"])),
+            any::<bool>(),
+            prop::collection::vec(rule(), 1..3),
+        )
+            .prop_map(|(ns, app, egress, rules)| Policy {
+                ns,
+                app,
+                egress,
+                rules,
+            })
+    }
+
+    fn selector(app: Option<&str>) -> String {
+        app.map_or("{}".to_string(), |a| {
+            format!("{{matchLabels: {{app: {a}}}}}")
+        })
+    }
+
+    fn as_knp(p: &Policy, name: &str) -> String {
+        let (section, key) = if p.egress {
+            ("egress", "to")
+        } else {
+            ("ingress", "from")
+        };
+        let mut body = format!(
+            "podSelector: {}\npolicyTypes: [{}]\n{section}:\n",
+            selector(p.app),
+            if p.egress { "Egress" } else { "Ingress" }
+        );
+        for r in &p.rules {
+            let peers: Vec<String> = r
+                .peers
+                .iter()
+                .map(|x| match x {
+                    Peer::Pods(a) => format!("{{podSelector: {}}}", selector(Some(a))),
+                    Peer::Ns(t, a) => format!(
+                        "{{namespaceSelector: {{matchLabels: {{team: {t}}}}}{}}}",
+                        a.map_or(String::new(), |a| format!(
+                            ", podSelector: {}",
+                            selector(Some(a))
+                        ))
+                    ),
+                    Peer::Block(c, e) => format!(
+                        "{{ipBlock: {{cidr: {c}{}}}}}",
+                        e.map_or(String::new(), |e| format!(", except: [{e}]"))
+                    ),
+                })
+                .collect();
+            let ports: Vec<String> = r
+                .ports
+                .iter()
+                .map(|(pr, n, e)| {
+                    let end = e
+                        .filter(|e| e > n)
+                        .map_or(String::new(), |e| format!(", endPort: {e}"));
+                    format!("{{protocol: {pr}, port: {n}{end}}}")
+                })
+                .collect();
+            body.push_str(&format!("- {key}: [{}]\n", peers.join(", ")));
+            if !ports.is_empty() {
+                body.push_str(&format!("  ports: [{}]\n", ports.join(", ")));
+            }
+        }
+        knp(p.ns, name, &body)
+    }
+
+    /// One NetworkPolicy rule is one item per peer kind in Cilium (CI-20):
+    /// endpoint peers in one item, each CIDR in one.
+    fn as_cnp(p: &Policy, name: &str) -> String {
+        let (section, from) = if p.egress {
+            ("egress", "to")
+        } else {
+            ("ingress", "from")
+        };
+        let mut body = format!("endpointSelector: {}\n{section}:\n", selector(p.app));
+        for r in &p.rules {
+            let ports: Vec<String> = r
+                .ports
+                .iter()
+                .map(|(pr, n, e)| {
+                    let end = e.map_or(String::new(), |e| format!(", endPort: {e}"));
+                    format!("{{port: \"{n}\", protocol: {pr}{end}}}")
+                })
+                .collect();
+            let to_ports = if ports.is_empty() {
+                String::new()
+            } else {
+                format!(", toPorts: [{{ports: [{}]}}]", ports.join(", "))
+            };
+            let mut endpoints = Vec::new();
+            for x in &r.peers {
+                match x {
+                    Peer::Pods(a) => endpoints.push(selector(Some(a))),
+                    Peer::Ns(t, a) => endpoints.push(format!(
+                        "{{matchLabels: {{io.cilium.k8s.namespace.labels.team: {t}{}}}}}",
+                        a.map_or(String::new(), |a| format!(", app: {a}"))
+                    )),
+                    Peer::Block(c, e) => body.push_str(&format!(
+                        "- {{{from}CIDRSet: [{{cidr: {c}{}}}]{to_ports}}}\n",
+                        e.map_or(String::new(), |e| format!(", except: [{e}]"))
+                    )),
+                }
+            }
+            if !endpoints.is_empty() {
+                body.push_str(&format!(
+                    "- {{{from}Endpoints: [{}]{to_ports}}}\n",
+                    endpoints.join(", ")
+                ));
+            }
+        }
+        cnp(p.ns, name, &body)
+    }
+
+    fn matrix(a: &Analyzed) -> Vec<(String, String, String)> {
+        let eps = a.analysis.endpoints();
+        let mut out = Vec::new();
+        for &s in &eps {
+            for &d in &eps {
+                out.push((
+                    a.analysis.endpoint_id(s),
+                    a.analysis.endpoint_id(d),
+                    a.analysis.reach(s, d).to_string(),
+                ));
+            }
+        }
+        out
+    }
+
+    const CILIUM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-config, namespace: kube-system}\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// CI-46: the same reachability, row for row.
+        #[test]
+        fn a_cnp_expressing_a_networkpolicy_agrees(ps in prop::collection::vec(policy(), 1..4)) {
+            let mut knps = vec![CILIUM.to_string()];
+            let mut cnps = vec![CILIUM.to_string()];
+            for (i, p) in ps.iter().enumerate() {
+                knps.push(as_knp(p, &format!("p{i}")));
+                cnps.push(as_cnp(p, &format!("p{i}")));
+            }
+            let k = analyze(&knps);
+            let c = analyze(&cnps);
+            let (mk, mc) = (matrix(&k), matrix(&c));
+            let diff: Vec<_> = mk.iter().zip(&mc).filter(|(x, y)| x != y).take(5).collect();
+            prop_assert!(diff.is_empty(), "differ: {diff:?}\nknp:\n{}\ncnp:\n{}", knps.join("---\n"), cnps.join("---\n"));
+        }
+    }
+}
