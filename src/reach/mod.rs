@@ -181,29 +181,18 @@ impl Analysis {
         // Admin tier: first match per port decides.
         let mut admin = Tally::new(ConnSet::all(), &mut allowed);
         self.first_match(&side.admin, peer, target, &mut admin, trace.as_deref_mut());
-        let remaining = admin.undecided.union(&admin.passed);
+        let mut remaining = admin.undecided.union(&admin.passed);
         if remaining.is_empty() {
             return allowed;
         }
         // CI-17: deny rules of the NetworkPolicy tier beat every allow of it.
-        for &r in &side.deny {
-            let rule = &self.rules[r];
-            if !Self::peer_matches(rule, peer) {
-                continue;
-            }
-            let m = self.rule_ports(rule, target).intersection(&remaining);
-            if m.is_empty() {
-                continue;
-            }
-            remaining = remaining.difference(&m);
-            if let Some(t) = trace.as_deref_mut() {
-                t.steps.push(Step {
-                    rule: r,
-                    action: Action::Deny,
-                    decided: m,
-                });
-            }
-        }
+        self.deny_chain(
+            &side.deny,
+            peer,
+            target,
+            &mut remaining,
+            trace.as_deref_mut(),
+        );
         if remaining.is_empty() {
             return allowed;
         }
@@ -248,6 +237,36 @@ impl Analysis {
         }
         allowed.union_with(&default);
         allowed
+    }
+
+    /// Removes from `remaining` what the deny rules of `chain` match
+    /// (Cilium `ingressDeny`/`egressDeny`: all of them apply, no order).
+    fn deny_chain(
+        &self,
+        chain: &[RuleId],
+        peer: Endpoint,
+        target: Option<usize>,
+        remaining: &mut ConnSet,
+        mut trace: Option<&mut SideTrace>,
+    ) {
+        for &r in chain {
+            let rule = &self.rules[r];
+            if !Self::peer_matches(rule, peer) {
+                continue;
+            }
+            let m = self.rule_ports(rule, target).intersection(remaining);
+            if m.is_empty() {
+                continue;
+            }
+            *remaining = remaining.difference(&m);
+            if let Some(t) = trace.as_deref_mut() {
+                t.steps.push(Step {
+                    rule: r,
+                    action: Action::Deny,
+                    decided: m,
+                });
+            }
+        }
     }
 
     /// Walks a first-match chain (an admin tier): each connection is

@@ -344,21 +344,8 @@ fn item(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, section: CiliumSection) ->
         v.dedup();
         Some(v)
     };
-    if let Some(a) = node.field("authentication").filter(|_| !section.is_deny()) {
-        let apath = join(path, "authentication");
-        cx.mapping(a, &apath)?;
-        cx.check_fields(a, &apath, &["mode"]);
-        match a.field("mode").and_then(Node::as_str) {
-            Some("disabled") => {}
-            Some("required" | "test-always-fail") => conditions.push("auth".to_string()),
-            _ => {
-                return Err(cx.error(
-                    a.pos,
-                    &join(&apath, "mode"),
-                    "mode must be disabled, required or test-always-fail (CI-4)",
-                ));
-            }
-        }
+    if !section.is_deny() {
+        authentication(cx, node, path, &mut conditions)?;
     }
     conditions.sort();
     conditions.dedup();
@@ -404,59 +391,9 @@ fn peer_list(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, field: &str) -> R<Cil
             CiliumPeerKind::Cidrs(v)
         }
         "fromEntities" | "toEntities" => {
-            let mut v = Vec::new();
-            for (i, s) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                let e = cx.string(s, &p)?;
-                if !ENTITIES.contains(&e) {
-                    let hint = if e.starts_with("world-") {
-                        " (world-ipv4 and world-ipv6 are not in the CRD enum, DC-11)"
-                    } else {
-                        ""
-                    };
-                    return Err(cx.error(
-                        s.pos,
-                        &p,
-                        format!(
-                            "unknown entity {e:?}{hint}; expected one of {}",
-                            ENTITIES.join(", ")
-                        ),
-                    ));
-                }
-                v.push(e.to_string());
-                spans.push(cx.span(s.pos));
-            }
-            CiliumPeerKind::Entities(v)
+            CiliumPeerKind::Entities(entity_list(cx, items, path, &mut spans)?)
         }
-        "toFQDNs" => {
-            let mut v = Vec::new();
-            for (i, s) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                cx.mapping(s, &p)?;
-                cx.check_fields(s, &p, &["matchName", "matchPattern"]);
-                let name = match (s.field("matchName"), s.field("matchPattern")) {
-                    (Some(n), None) => cx.string(n, &join(&p, "matchName"))?,
-                    (None, Some(n)) => cx.string(n, &join(&p, "matchPattern"))?,
-                    _ => {
-                        return Err(cx.error(
-                            s.pos,
-                            &p,
-                            "exactly one of matchName or matchPattern is required (CI-4)",
-                        ));
-                    }
-                };
-                if name.is_empty()
-                    || !name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._*".contains(&b))
-                {
-                    return Err(cx.error(s.pos, &p, format!("invalid DNS name {name:?} (CI-4)")));
-                }
-                v.push(name.to_ascii_lowercase());
-                spans.push(cx.span(s.pos));
-            }
-            CiliumPeerKind::Fqdns(v)
-        }
+        "toFQDNs" => CiliumPeerKind::Fqdns(fqdn_list(cx, items, path, &mut spans)?),
         "toServices" => {
             let mut v = Vec::new();
             for (i, s) in items.iter().enumerate() {
@@ -482,6 +419,74 @@ fn peer_list(cx: &mut Ctx<'_>, node: Node<'_>, path: &str, field: &str) -> R<Cil
         kind,
         spans,
     })
+}
+
+/// `fromEntities`/`toEntities` (CI-4, CI-27).
+fn entity_list(
+    cx: &mut Ctx<'_>,
+    items: crate::manifest::yaml::Items<'_>,
+    path: &str,
+    spans: &mut Vec<crate::diag::Span>,
+) -> R<Vec<String>> {
+    let mut v = Vec::new();
+    for (i, s) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let e = cx.string(s, &p)?;
+        if !ENTITIES.contains(&e) {
+            let hint = if e.starts_with("world-") {
+                " (world-ipv4 and world-ipv6 are not in the CRD enum, DC-11)"
+            } else {
+                ""
+            };
+            return Err(cx.error(
+                s.pos,
+                &p,
+                format!(
+                    "unknown entity {e:?}{hint}; expected one of {}",
+                    ENTITIES.join(", ")
+                ),
+            ));
+        }
+        v.push(e.to_string());
+        spans.push(cx.span(s.pos));
+    }
+    Ok(v)
+}
+
+/// `toFQDNs` (CI-4, CI-34).
+fn fqdn_list(
+    cx: &mut Ctx<'_>,
+    items: crate::manifest::yaml::Items<'_>,
+    path: &str,
+    spans: &mut Vec<crate::diag::Span>,
+) -> R<Vec<String>> {
+    let mut v = Vec::new();
+    for (i, s) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        cx.mapping(s, &p)?;
+        cx.check_fields(s, &p, &["matchName", "matchPattern"]);
+        let name = match (s.field("matchName"), s.field("matchPattern")) {
+            (Some(n), None) => cx.string(n, &join(&p, "matchName"))?,
+            (None, Some(n)) => cx.string(n, &join(&p, "matchPattern"))?,
+            _ => {
+                return Err(cx.error(
+                    s.pos,
+                    &p,
+                    "exactly one of matchName or matchPattern is required (CI-4)",
+                ));
+            }
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._*".contains(&b))
+        {
+            return Err(cx.error(s.pos, &p, format!("invalid DNS name {name:?} (CI-4)")));
+        }
+        v.push(name.to_ascii_lowercase());
+        spans.push(cx.span(s.pos));
+    }
+    Ok(v)
 }
 
 fn cidr_rule(cx: &mut Ctx<'_>, node: Node<'_>, path: &str) -> R<CiliumCidr> {
@@ -701,6 +706,56 @@ fn port_rule(
             ],
         );
     }
+    let shape = port_list(cx, node, path, out)?;
+    if section.is_deny() {
+        return Ok(());
+    }
+    l7_rules(cx, node, path, section, shape, conditions)
+}
+
+/// `authentication` of an allow item (CI-43): `required` is a condition.
+fn authentication(
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    path: &str,
+    conditions: &mut Vec<String>,
+) -> R<()> {
+    let Some(a) = node.field("authentication") else {
+        return Ok(());
+    };
+    let apath = join(path, "authentication");
+    cx.mapping(a, &apath)?;
+    cx.check_fields(a, &apath, &["mode"]);
+    match a.field("mode").and_then(Node::as_str) {
+        Some("disabled") => Ok(()),
+        Some("required" | "test-always-fail") => {
+            conditions.push("auth".to_string());
+            Ok(())
+        }
+        _ => Err(cx.error(
+            a.pos,
+            &join(&apath, "mode"),
+            "mode must be disabled, required or test-always-fail (CI-4)",
+        )),
+    }
+}
+
+/// What the ports of a `toPorts` entry allow L7 rules to say (CI-5).
+#[derive(Clone, Copy)]
+struct PortsShape {
+    /// Every port says `protocol: TCP` (HTTP rules need it).
+    explicit_tcp: bool,
+    /// Every port is one numbered port (DNS rules need it).
+    dns_port_ok: bool,
+}
+
+/// The `ports` of a `toPorts` entry into `out`.
+fn port_list(
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    path: &str,
+    out: &mut Vec<PortSpec>,
+) -> R<PortsShape> {
     let ppath = join(path, "ports");
     let ports = cx.list(node.get("ports"), &ppath)?;
     if ports.len() > 40 {
@@ -769,9 +824,26 @@ fn port_rule(
             }
         }
     }
-    if section.is_deny() {
-        return Ok(());
-    }
+    Ok(PortsShape {
+        explicit_tcp,
+        dns_port_ok,
+    })
+}
+
+/// `rules`, TLS, SNI and `listener` of an allow entry: validated (CI-5)
+/// and turned into conditions (CC-8).
+fn l7_rules(
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    path: &str,
+    section: CiliumSection,
+    shape: PortsShape,
+    conditions: &mut Vec<String>,
+) -> R<()> {
+    let PortsShape {
+        explicit_tcp,
+        dns_port_ok,
+    } = shape;
     if let Some(rules) = node.field("rules") {
         let rpath = join(path, "rules");
         cx.mapping(rules, &rpath)?;

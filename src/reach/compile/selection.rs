@@ -232,6 +232,29 @@ impl<'a> Selection<'a> {
                     }
                 }
             }
+            PeerSpec::CiliumEndpoints { .. }
+            | PeerSpec::Entities(_)
+            | PeerSpec::CidrSet { .. }
+            | PeerSpec::AnyOf(_) => self.cilium_peer(spec, &mut set),
+            PeerSpec::Nothing => {}
+            PeerSpec::Everything => {
+                for (i, w) in self.inv.workloads.iter().enumerate() {
+                    if !w.host_network {
+                        set.workloads.insert(i);
+                    }
+                }
+                set.atoms = BitSet::full(self.atoms.len());
+            }
+        }
+        let set = Arc::new(set);
+        self.peer_cache.insert(spec.clone(), set.clone());
+        set
+    }
+
+    /// The Cilium peer kinds (CI-22 … CI-31, CC-4, CC-6, CC-14).
+    fn cilium_peer(&mut self, spec: &PeerSpec, set: &mut EndpointSet) {
+        let nw = self.inv.workloads.len();
+        match spec {
             PeerSpec::CiliumEndpoints { selector, world } => {
                 set.workloads = (*self.pods(selector)).clone();
                 set.workloads.subtract(&self.host_network);
@@ -278,19 +301,8 @@ impl<'a> Selection<'a> {
                     set.atoms.union_with(&one.atoms);
                 }
             }
-            PeerSpec::Nothing => {}
-            PeerSpec::Everything => {
-                for (i, w) in self.inv.workloads.iter().enumerate() {
-                    if !w.host_network {
-                        set.workloads.insert(i);
-                    }
-                }
-                set.atoms = BitSet::full(self.atoms.len());
-            }
+            _ => {}
         }
-        let set = Arc::new(set);
-        self.peer_cache.insert(spec.clone(), set.clone());
-        set
     }
 
     /// NetworkPolicy's "every endpoint" (NP-9): unlike the admin tier's
