@@ -56,12 +56,14 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                     plural(open.len(), "workload", "workloads"),
                     list(&ids, 5)
                 );
-                out.push(Finding::new(
+                let mut f = Finding::new(
                     *ns,
                     Diagnostic::new(code, msg)
                         .at(an.workloads[open[0]].span.clone())
                         .object(format!("Namespace {ns}")),
-                ));
+                );
+                f.workloads = Some(open.len());
+                out.push(f);
                 continue;
             }
             // Every workload is isolated today; is there a policy selecting

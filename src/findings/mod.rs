@@ -34,6 +34,10 @@ pub struct Finding {
     /// The acknowledgement that marks it as intended (it never trips
     /// `--strict` then).
     pub acknowledged: Option<crate::manifest::Acknowledgement>,
+    /// How many workloads a namespace-wide finding is about (the open ones
+    /// of `unisolated-*`), so a diff can tell a narrowing from a widening
+    /// without reading the message.
+    pub workloads: Option<usize>,
 }
 
 impl Finding {
@@ -42,6 +46,7 @@ impl Finding {
             namespace: namespace.into(),
             diagnostic,
             acknowledged: None,
+            workloads: None,
         }
     }
 

@@ -298,6 +298,13 @@ struct DiffSummaryJson {
     findings_acknowledged: usize,
     /// Acknowledgements the change itself adds (they acknowledge nothing).
     acknowledgements_proposed: usize,
+    /// Of `findings_introduced`, those that only say less is open than in
+    /// the base (`unisolated-*` with fewer workloads, `no-default-deny`
+    /// where workloads were open): improvements, not new warnings.
+    findings_improved: usize,
+    /// Of `findings_introduced`, those a row of the Opened or Closed table
+    /// already says (its cause names them).
+    findings_folded: usize,
 }
 
 /// A finding or warning the change introduces or resolves.
@@ -310,6 +317,11 @@ pub struct FindingChangeJson {
     /// Present when an acknowledgement marks the finding as intended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<AcknowledgementJson>,
+    /// How the reports show an introduced finding when not as a new one:
+    /// `improvement` (less is open than in the base) or `folded` (a table
+    /// row's cause says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shown_as: Option<&'static str>,
 }
 
 /// An acknowledgement: what it names, why, and where it is written
@@ -424,6 +436,17 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     used.sort_unstable();
     used.dedup();
     let changes = crate::review::view::warning_changes(cmp);
+    let view = crate::review::view::build(cmp);
+    let shown = crate::review::findings::build(cmp, &view);
+    let shown_as = |d: &Diagnostic| -> Option<&'static str> {
+        if shown.improved.iter().any(|(_, h)| std::ptr::eq(*h, d)) {
+            Some("improvement")
+        } else if shown.folded_items.iter().any(|f| std::ptr::eq(*f, d)) {
+            Some("folded")
+        } else {
+            None
+        }
+    };
     let summary = DiffSummaryJson {
         opened: d.opened.len(),
         closed: d.closed.len(),
@@ -434,6 +457,8 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
         findings_introduced: changes.introduced.len() + changes.acknowledged.len(),
         findings_acknowledged: changes.acknowledged.len(),
         acknowledgements_proposed: cmp.proposed_acknowledgements.len(),
+        findings_improved: shown.improved.len(),
+        findings_folded: shown.folded_items.len(),
         findings_resolved: changes.resolved.len(),
         findings_unchanged: changes.unchanged + changes.unchanged_findings,
     };
@@ -473,6 +498,7 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
             change,
             diagnostic: d.into(),
             acknowledged,
+            shown_as: (change == "introduced").then(|| shown_as(d)).flatten(),
         });
     push_array(&mut out, "findings", finding_changes, false);
     if !cmp.proposed_acknowledgements.is_empty() {

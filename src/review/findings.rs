@@ -42,8 +42,11 @@ pub struct Fold {
 pub struct FindingsView<'a> {
     /// Introduced and not already said by a table row, grouped.
     pub introduced: Vec<FindingGroup<'a>>,
-    /// Introduced findings folded into rows of the Closed table.
+    /// Introduced findings folded into the rows of the tables (a row's
+    /// cause says them).
     pub folded: usize,
+    /// The same findings, for the JSON report.
+    pub folded_items: Vec<&'a Diagnostic>,
     /// Per group of `DiffView::closed`, the findings folded into it.
     pub closed_notes: Vec<Vec<Fold>>,
     /// Resolved by the change, grouped.
@@ -123,6 +126,7 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
         vec![BTreeMap::new(); view.closed.len()];
     let mut listed = Vec::new();
     let mut folded = 0;
+    let mut folded_items = Vec::new();
     let mut improved = Vec::new();
     for d in introduced {
         if let Some(b) = improvement(cmp, d) {
@@ -131,11 +135,13 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
         }
         if folder.said_by_opened_rows(d) {
             folded += 1;
+            folded_items.push(d);
             continue;
         }
         match folder.closed_groups(d) {
             Some(groups) => {
                 folded += 1;
+                folded_items.push(d);
                 for g in groups {
                     closed_notes[g]
                         .entry((d.code, d.object.clone().unwrap_or_default()))
@@ -161,6 +167,7 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
     FindingsView {
         introduced: group(&listed),
         folded,
+        folded_items,
         closed_notes,
         resolved: group(&resolved),
         improved,
@@ -172,11 +179,13 @@ pub fn build<'a>(cmp: &'a Comparison, view: &DiffView) -> FindingsView<'a> {
     }
 }
 
-/// `3 workloads (…): …` → 3.
-fn open_count(d: &Diagnostic) -> Option<usize> {
-    let (n, rest) = d.message.split_once(' ')?;
-    rest.starts_with("workload").then_some(())?;
-    n.parse().ok()
+/// How many workloads a finding of `findings` is about, read from the
+/// finding itself (found by identity: `d` is one of theirs).
+fn open_count(findings: &[crate::findings::Finding], d: &Diagnostic) -> Option<usize> {
+    findings
+        .iter()
+        .find(|f| std::ptr::eq(&f.diagnostic, d))?
+        .workloads
 }
 
 /// The base finding an introduced isolation finding improves on: the same
@@ -187,9 +196,10 @@ fn improvement<'a>(cmp: &'a Comparison, d: &Diagnostic) -> Option<&'a Diagnostic
     let same_place = |b: &&Diagnostic| b.object == d.object && b.object.is_some();
     match d.code {
         Code::UnisolatedIngress | Code::UnisolatedEgress => {
-            let now = open_count(d)?;
-            base.filter(same_place)
-                .find(|b| b.code == d.code && open_count(b).is_some_and(|was| was > now))
+            let now = open_count(&cmp.head_findings, d)?;
+            base.filter(same_place).find(|b| {
+                b.code == d.code && open_count(&cmp.base_findings, b).is_some_and(|was| was > now)
+            })
         }
         Code::NoDefaultDeny => {
             let was = if d.message.contains(" for ingress") {

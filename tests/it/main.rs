@@ -55,6 +55,8 @@ mod pg;
 mod properties;
 /// `reach` listings: streamed rows and the grouped answer.
 mod reach_listing;
+/// README's example comments equal what reachdiff prints for their fixtures.
+mod readme;
 /// Rendering: kustomize overlays, built-in transformers and Helm charts;
 /// citations followed into the commit; refusals with remedies; what a
 /// render exports; no network.
