@@ -419,6 +419,8 @@ struct WireLine {
     environment: Option<String>,
     text: String,
     example: String,
+    #[serde(default)]
+    object: Option<(u64, u64)>,
 }
 
 impl From<Analysed> for WireAnalysed {
@@ -465,6 +467,7 @@ impl From<Analysed> for WireAnalysed {
                             environment: l.environment,
                             text: l.text,
                             example: l.example,
+                            object: l.object,
                         })
                         .collect()
                 }),
@@ -535,6 +538,7 @@ impl From<WireAnalysed> for Analysed {
                                 environment: l.environment,
                                 text: l.text,
                                 example: l.example,
+                                object: l.object,
                             })
                             .collect()
                     }),

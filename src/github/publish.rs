@@ -195,41 +195,71 @@ pub fn build_review(
             ))
         })
         .collect();
-    let placed: Vec<(String, &ResponsibleLine)> =
-        lines.iter().map(|l| (path(&l.file), l)).collect();
-    let (inside, outside): (Vec<&(String, &ResponsibleLine)>, Vec<_>) =
-        placed.iter().partition(|(p, l)| {
-            commentable
-                .get(p.as_str())
-                .is_some_and(|c| c.contains(side(l.side), l.line))
+    // A line outside the diff cannot carry a comment: the comment goes on
+    // the nearest line of the diff in the same object (else the same
+    // file), on the same side, and says where the cause is.
+    let mut inside: Vec<NewReviewComment> = Vec::new();
+    let (mut moved, mut outside) = (0, 0);
+    for l in lines {
+        let p = path(&l.file);
+        let s = side(l.side);
+        let Some(c) = commentable.get(p.as_str()) else {
+            outside += 1;
+            continue;
+        };
+        let (line, body) = if c.contains(s, l.line) {
+            (l.line, comment_body(l))
+        } else if let Some(n) = nearest_line(c, s, l.line, l.object) {
+            moved += 1;
+            let body = format!(
+                "{}\n\n(The cause is line {} of this file{}, outside this pull request's diff; this is the nearest changed line{}.)",
+                comment_body(l),
+                l.line,
+                if l.side == LineSide::Base {
+                    " in the base"
+                } else {
+                    ""
+                },
+                match l.object {
+                    Some((lo, hi)) if (lo..=hi).contains(&n) => " of the same object",
+                    _ => " of the same file",
+                }
+            );
+            (n, body)
+        } else {
+            outside += 1;
+            continue;
+        };
+        inside.push(NewReviewComment {
+            path: p,
+            line,
+            side: s,
+            body,
         });
+    }
     if inside.is_empty() {
         return None;
     }
-    let comments: Vec<NewReviewComment> = inside
-        .iter()
-        .take(REVIEW_COMMENT_LIMIT)
-        .map(|(p, l)| NewReviewComment {
-            path: p.clone(),
-            line: l.line,
-            side: side(l.side),
-            body: comment_body(l),
-        })
-        .collect();
+    let total = inside.len();
+    let comments: Vec<NewReviewComment> = inside.into_iter().take(REVIEW_COMMENT_LIMIT).collect();
     let mut body = format!(
         "{REVIEW_MARKER}\n**reachdiff**: {} on the lines of this pull request that change reachability.",
         plural(comments.len(), "comment", "comments")
     );
-    let more = inside.len() - comments.len();
+    let more = total - comments.len();
+    if moved > 0 {
+        body.push_str(&format!(
+            "\n\n{moved} responsible line(s) lie outside the diff; their comments sit on the nearest changed line of the same object or file and say where the cause is."
+        ));
+    }
     if more > 0 {
         body.push_str(&format!(
             "\n\n{more} more line(s) in the diff change reachability (at most {REVIEW_COMMENT_LIMIT} are commented); the sticky comment and the job summary have the full report."
         ));
     }
-    if !outside.is_empty() {
+    if outside > 0 {
         body.push_str(&format!(
-            "\n\n{} responsible line(s) lie outside the diff of this pull request and are not commented.",
-            outside.len()
+            "\n\n{outside} responsible line(s) lie in files without a diff in this pull request and are not commented."
         ));
     }
     Some(NewReview {
@@ -237,6 +267,25 @@ pub fn build_review(
         body,
         comments,
     })
+}
+
+/// The line of the diff nearest to `line` on `side`: inside `object` if
+/// one is there, else anywhere in the file (None: the file has no line on
+/// that side).
+fn nearest_line(
+    c: &super::Commentable,
+    side: Side,
+    line: u64,
+    object: Option<(u64, u64)>,
+) -> Option<u64> {
+    let set = match side {
+        Side::Left => &c.left,
+        Side::Right => &c.right,
+    };
+    let near = |it: &mut dyn Iterator<Item = u64>| it.min_by_key(|&x| (x.abs_diff(line), x));
+    object
+        .and_then(|(lo, hi)| near(&mut set.range(lo..=hi).copied()))
+        .or_else(|| near(&mut set.iter().copied()))
 }
 
 /// Deletes the previous run's review comments (found by the marker) and
@@ -457,6 +506,7 @@ mod tests {
             environment: None,
             text: text.into(),
             example: "a → b TCP".into(),
+            object: None,
         }
     }
 
@@ -471,6 +521,12 @@ mod tests {
             ),
             line("a.yaml", 3, LineSide::Base, "removed"),
             line("a.yaml", 90, LineSide::Head, "far away"),
+            line(
+                "c.yaml",
+                1,
+                LineSide::Head,
+                "a file the pull request leaves",
+            ),
         ];
         let files = vec![
             PrFile {
@@ -493,13 +549,42 @@ mod tests {
             got,
             vec![
                 ("deploy/a.yaml", 5, Side::Right),
-                ("deploy/a.yaml", 3, Side::Left)
+                ("deploy/a.yaml", 3, Side::Left),
+                ("deploy/a.yaml", 5, Side::Right)
             ]
         );
+        assert!(r.body.contains("1 responsible line(s) lie outside the diff; their comments sit on the nearest changed line"), "{}", r.body);
         assert!(
             r.body
-                .contains("1 responsible line(s) lie outside the diff")
+                .contains("1 responsible line(s) lie in files without a diff"),
+            "{}",
+            r.body
         );
+        assert!(
+            r.comments[2].body.ends_with("(The cause is line 90 of this file, outside this pull request's diff; this is the nearest changed line of the same file.)"),
+            "{}",
+            r.comments[2].body
+        );
+        // Inside the object first, even when another line of the file is
+        // nearer; a base line moves along the base side.
+        let mut in_object = line("a.yaml", 10, LineSide::Head, "x");
+        in_object.object = Some((1, 3));
+        let mut base = line("a.yaml", 9, LineSide::Base, "y");
+        base.object = Some((8, 12));
+        let moved = build_review(&[in_object, base], &files, "h", &deploy).unwrap();
+        let got: Vec<(u64, Side)> = moved.comments.iter().map(|c| (c.line, c.side)).collect();
+        assert_eq!(got, vec![(3, Side::Right), (4, Side::Left)]);
+        assert!(
+            moved.comments[0]
+                .body
+                .contains("nearest changed line of the same object")
+        );
+        assert!(
+            moved.comments[1]
+                .body
+                .contains("line 9 of this file in the base")
+        );
+        assert!(moved.comments[1].body.contains("of the same file"));
         let b = &r.comments[0].body;
         assert!(b.starts_with(REVIEW_MARKER));
         assert!(b.contains("this line opens 1 path."), "{b}");

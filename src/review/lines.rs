@@ -32,6 +32,10 @@ pub struct ResponsibleLine {
     /// The first cause's sentence and the first row it explains.
     pub text: String,
     pub example: String,
+    /// The lines of the object the line is in (first, last), on its side:
+    /// when the line is outside the pull request's diff, a review comment
+    /// goes on the nearest changed line of this object instead.
+    pub object: Option<(u64, u64)>,
 }
 
 impl ResponsibleLine {
@@ -56,6 +60,10 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
     let mut index: BTreeMap<(String, u64, LineSide, Option<String>), usize> = BTreeMap::new();
     for r in envs.iter().filter_map(|e| e.review.as_ref()) {
         let d = &r.comparison.diff;
+        let starts = [
+            object_starts(&r.comparison.base.inventory),
+            object_starts(&r.comparison.head.inventory),
+        ];
         let sentences: Vec<Option<(LineSide, String, u64, String)>> = d
             .causes
             .iter()
@@ -99,6 +107,11 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
                                 environment: r.environment.clone(),
                                 text: text.clone(),
                                 example: example.clone(),
+                                object: object_around(
+                                    &starts[usize::from(*side == LineSide::Head)],
+                                    file,
+                                    *line,
+                                ),
                             });
                             out.len() - 1
                         });
@@ -113,6 +126,44 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
         }
     }
     out
+}
+
+/// The first line of every object of a revision, per file, sorted.
+fn object_starts(inv: &crate::manifest::Inventory) -> BTreeMap<&str, Vec<u64>> {
+    let spans = inv
+        .namespaces
+        .iter()
+        .filter_map(|n| n.span.as_ref())
+        .chain(
+            inv.workloads
+                .iter()
+                .filter(|w| w.representative.is_none())
+                .map(|w| &w.span),
+        )
+        .chain(inv.services.iter().map(|s| &s.span))
+        .chain(inv.policies.iter().map(|p| &p.span))
+        .chain(inv.admin_policies.iter().map(|p| &p.span));
+    let mut out: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for s in spans {
+        out.entry(s.file.as_str())
+            .or_default()
+            .push(u64::from(s.line));
+    }
+    for v in out.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    out
+}
+
+/// The object around `line` of `file`: from its first line to the line
+/// before the next object's (documents are written one after another).
+fn object_around(starts: &BTreeMap<&str, Vec<u64>>, file: &str, line: u64) -> Option<(u64, u64)> {
+    let v = starts.get(file)?;
+    let i = v.partition_point(|&s| s <= line);
+    let first = *v.get(i.checked_sub(1)?)?;
+    let last = v.get(i).map_or(u64::MAX, |next| next - 1);
+    Some((first, last))
 }
 
 /// How serious an annotation is.
@@ -214,4 +265,20 @@ pub fn annotations(
 
 fn env_note(env: Option<&str>) -> String {
     env.map(|e| format!(" [{e}]")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_object_around_a_line_ends_where_the_next_begins() {
+        let starts: BTreeMap<&str, Vec<u64>> = BTreeMap::from([("a.yaml", vec![2, 20, 41])]);
+        assert_eq!(object_around(&starts, "a.yaml", 1), None);
+        assert_eq!(object_around(&starts, "a.yaml", 2), Some((2, 19)));
+        assert_eq!(object_around(&starts, "a.yaml", 19), Some((2, 19)));
+        assert_eq!(object_around(&starts, "a.yaml", 20), Some((20, 40)));
+        assert_eq!(object_around(&starts, "a.yaml", 90), Some((41, u64::MAX)));
+        assert_eq!(object_around(&starts, "b.yaml", 3), None);
+    }
 }
