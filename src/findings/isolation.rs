@@ -56,14 +56,12 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                     plural(open.len(), "workload", "workloads"),
                     list(&ids, 5)
                 );
-                let mut f = Finding::new(
-                    *ns,
-                    Diagnostic::new(code, msg)
-                        .at(an.workloads[open[0]].span.clone())
-                        .object(format!("Namespace {ns}")),
-                );
-                f.workloads = Some(open.len());
-                out.push(f);
+                let d = Diagnostic::new(code, msg).at(an.workloads[open[0]].span.clone());
+                let f = Finding::new(*ns, d.object(format!("Namespace {ns}")));
+                out.push(Finding {
+                    workloads: Some(open.len()),
+                    ..f
+                });
                 continue;
             }
             // Every workload is isolated today; is there a policy selecting

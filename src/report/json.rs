@@ -438,15 +438,6 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     let changes = crate::review::view::warning_changes(cmp);
     let view = crate::review::view::build(cmp);
     let shown = crate::review::findings::build(cmp, &view);
-    let shown_as = |d: &Diagnostic| -> Option<&'static str> {
-        if shown.improved.iter().any(|(_, h)| std::ptr::eq(*h, d)) {
-            Some("improvement")
-        } else if shown.folded_items.iter().any(|f| std::ptr::eq(*f, d)) {
-            Some("folded")
-        } else {
-            None
-        }
-    };
     let summary = DiffSummaryJson {
         opened: d.opened.len(),
         closed: d.closed.len(),
@@ -483,23 +474,7 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     push_array(&mut out, "opened", rows_json(cmp, &d.opened), false);
     push_array(&mut out, "closed", rows_json(cmp, &d.closed), false);
     push_array(&mut out, "gates", gates.iter(), false);
-    let finding_changes = changes
-        .introduced
-        .iter()
-        .map(|d| ("introduced", *d, None))
-        .chain(
-            changes
-                .acknowledged
-                .iter()
-                .map(|(d, a)| ("introduced", *d, Some(AcknowledgementJson::from(*a)))),
-        )
-        .chain(changes.resolved.iter().map(|d| ("resolved", *d, None)))
-        .map(|(change, d, acknowledged)| FindingChangeJson {
-            change,
-            diagnostic: d.into(),
-            acknowledged,
-            shown_as: (change == "introduced").then(|| shown_as(d)).flatten(),
-        });
+    let finding_changes = finding_changes_json(&changes, &shown);
     push_array(&mut out, "findings", finding_changes, false);
     if !cmp.proposed_acknowledgements.is_empty() {
         let proposed = cmp.proposed_acknowledgements.iter().map(|a| {
@@ -527,6 +502,42 @@ pub fn render_diff(cmp: &Comparison, gates: &[GateJson]) -> String {
     push_array(&mut out, "diagnostics", diagnostics, true);
     out.push_str("}\n");
     out
+}
+
+/// The `findings` entries: introduced (acknowledged ones with their
+/// acknowledgement), then resolved; how the reports show each introduced
+/// one when not as new (`shown_as`).
+fn finding_changes_json(
+    changes: &crate::review::view::WarningChanges<'_>,
+    shown: &crate::review::findings::FindingsView<'_>,
+) -> Vec<FindingChangeJson> {
+    let shown_as = |d: &Diagnostic| -> Option<&'static str> {
+        if shown.improved.iter().any(|(_, h)| std::ptr::eq(*h, d)) {
+            Some("improvement")
+        } else if shown.folded_items.iter().any(|f| std::ptr::eq(*f, d)) {
+            Some("folded")
+        } else {
+            None
+        }
+    };
+    changes
+        .introduced
+        .iter()
+        .map(|d| ("introduced", *d, None))
+        .chain(
+            changes
+                .acknowledged
+                .iter()
+                .map(|(d, a)| ("introduced", *d, Some(AcknowledgementJson::from(*a)))),
+        )
+        .chain(changes.resolved.iter().map(|d| ("resolved", *d, None)))
+        .map(|(change, d, acknowledged)| FindingChangeJson {
+            change,
+            diagnostic: d.into(),
+            acknowledged,
+            shown_as: (change == "introduced").then(|| shown_as(d)).flatten(),
+        })
+        .collect()
 }
 
 pub const LINT_SCHEMA: &str = "reachdiff/lint/v1";

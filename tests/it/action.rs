@@ -936,14 +936,25 @@ fn review_comments_sit_on_diff_lines_and_are_replaced() {
     }
     assert!(gh.review_comments().iter().any(|c| c.0 == theirs));
 
-    // With db.yaml's line 98 outside the diff (no context lines), only
-    // cart.yaml is commented; the body says one line was left out.
+    // With db.yaml's line 98 outside the diff (no context lines), its
+    // comment sits on the nearest changed line of the same object (96)
+    // and says where the cause is (issue 17).
     gh.files(pr_files(&o.dir, &o.base, &head, 0));
     let r = run_action(root, &setup);
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert_eq!(
         ours(&gh),
-        vec![("cart.yaml".to_string(), 60, "RIGHT".to_string())]
+        vec![
+            ("cart.yaml".to_string(), 60, "RIGHT".to_string()),
+            ("db.yaml".to_string(), 96, "RIGHT".to_string())
+        ]
+    );
+    assert!(
+        gh.review_comments().iter().any(|c| c.2 == "db.yaml"
+            && c.1
+                .contains("The cause is line 98 of this file, outside this pull request's diff")),
+        "{:?}",
+        gh.review_comments()
     );
     let last = gh
         .writes()
