@@ -218,6 +218,9 @@ fn empty_peers(a: &Analyzed, explained: &BTreeSet<(String, Span)>, out: &mut Vec
             )
         })
         .collect();
+    let open_world = open_world(a);
+    // The labels of the repository, for "a typo?" (built once, on demand).
+    let mut words: Option<BTreeSet<&str>> = None;
     for rule in &a.analysis.rules {
         let Some(specs) = &rule.spec.peers else {
             continue;
@@ -235,11 +238,7 @@ fn empty_peers(a: &Analyzed, explained: &BTreeSet<(String, Span)>, out: &mut Vec
             };
             // OW-8: only the repository's workloads count, and an empty
             // selector matches every pod that will ever exist.
-            let open_everything = a
-                .analysis
-                .workloads
-                .iter()
-                .any(|w| w.representative.is_some())
+            let open_everything = open_world
                 && matches!(spec, PeerSpec::Selectors { namespaces: Some(n), pods, .. }
                     if n.is_everything() && pods.as_ref().is_none_or(|p| p.is_everything()));
             if set
@@ -263,8 +262,9 @@ fn empty_peers(a: &Analyzed, explained: &BTreeSet<(String, Span)>, out: &mut Vec
             };
             // OW-8: "a typo" only where the open world cannot explain it: a
             // label key or value one or two edits from one that exists.
-            let typo = if open_world(a) {
-                near_miss(a, spec).map_or(String::new(), |(want, have)| {
+            let typo = if open_world {
+                let words = words.get_or_insert_with(|| repository_words(a));
+                near_miss(words, spec).map_or(String::new(), |(want, have)| {
                     format!(" ({want:?} is close to {have:?}: a label typo?)")
                 })
             } else {
@@ -312,29 +312,42 @@ fn open_world(a: &Analyzed) -> bool {
         .any(|w| w.representative.is_some())
 }
 
+/// Label keys and values of the repository: its workloads and namespaces,
+/// not the representatives (whose witnesses carry the very labels the
+/// selectors name, OW-5, so a typo would always find itself).
+fn repository_words(a: &Analyzed) -> BTreeSet<&str> {
+    let workloads = a
+        .inventory
+        .workloads
+        .iter()
+        .filter(|w| w.representative.is_none())
+        .map(|w| &w.labels);
+    let namespaces = a
+        .inventory
+        .namespaces
+        .iter()
+        .filter(|n| !crate::reach::open_world::is_witness_namespace(&n.name))
+        .map(|n| &n.labels);
+    workloads
+        .chain(namespaces)
+        .flat_map(|l| l.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+        .collect()
+}
+
 /// A key or value of the peer's selectors that no label of the repository
 /// has but one or two edits from one it has (OW-8), with that one.
-fn near_miss(a: &Analyzed, spec: &PeerSpec) -> Option<(String, String)> {
+fn near_miss(existing: &BTreeSet<&str>, spec: &PeerSpec) -> Option<(String, String)> {
     let (ns, pods) = match spec {
         PeerSpec::Selectors {
             namespaces, pods, ..
-        } => (namespaces.clone(), pods.clone()),
-        PeerSpec::Admin(AdminSelect::Namespaces(n)) => (Some(n.clone()), None),
-        PeerSpec::Admin(AdminSelect::Pods { namespaces, pods }) => {
-            (Some(namespaces.clone()), Some(pods.clone()))
-        }
+        } => (namespaces.as_ref(), pods.as_ref()),
+        PeerSpec::Admin(AdminSelect::Namespaces(n)) => (Some(n), None),
+        PeerSpec::Admin(AdminSelect::Pods { namespaces, pods }) => (Some(namespaces), Some(pods)),
         _ => return None,
     };
-    let mut existing: BTreeSet<&str> = BTreeSet::new();
-    for w in a.inventory.workloads.iter() {
-        existing.extend(w.labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
-    }
-    for n in &a.inventory.namespaces {
-        existing.extend(n.labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
-    }
     let words = ns
-        .iter()
-        .chain(pods.iter())
+        .into_iter()
+        .chain(pods)
         .flat_map(|s| s.requirements.iter())
         .flat_map(|r| std::iter::once(r.key.as_str()).chain(r.values.iter().map(String::as_str)));
     for w in words {

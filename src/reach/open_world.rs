@@ -16,7 +16,7 @@ use crate::manifest::{AdminPeer, AdminSelect, ContainerPort, Inventory, Namespac
 use crate::manifest::{LabelCells, Representative, Workload};
 use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{Labels, Operator, Requirement, Selector};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Pods and namespaces that exist in the cluster but not in the repository
@@ -397,7 +397,7 @@ impl<'a> World<'a> {
             .into_iter()
             .collect();
         let pod_index = |p: &Selector| pod_sels.binary_search(&p).unwrap_or(0);
-        let assumed: Vec<Labels> = known.keys().map(|x| default_ns_labels(x)).collect();
+        let index = NsIndex::new(&known);
         let mut by_ns: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
         let mut unknown = Vec::new();
         let mut ns_cache: BTreeMap<&Selector, Vec<&str>> = BTreeMap::new();
@@ -408,18 +408,7 @@ impl<'a> World<'a> {
                     unknown.push((s.clone(), pods.clone()));
                     ns_cache
                         .entry(s)
-                        .or_insert_with(|| {
-                            known
-                                .iter()
-                                .zip(&assumed)
-                                .filter(|((_, labels), assumed)| {
-                                    // Matching in any revision (or as assumed)
-                                    // makes its pod selector relevant there.
-                                    s.matches(assumed) || labels.iter().any(|l| s.matches(l))
-                                })
-                                .map(|((x, _), _)| x.as_str())
-                                .collect()
-                        })
+                        .or_insert_with(|| index.matching(s))
                         .clone()
                 }
             };
@@ -572,6 +561,96 @@ impl<'a> World<'a> {
     }
 }
 
+/// The known namespaces by label, so that finding the namespaces a
+/// namespace selector can match (in some revision, or as assumed by M-9)
+/// looks only at those carrying a label it requires, not at all of them:
+/// thousands of selectors times a thousand namespaces otherwise.
+struct NsIndex<'a> {
+    /// Per known namespace (in name order): its label sets, the assumed
+    /// one (the name label only) first.
+    labels: Vec<(&'a str, Vec<Labels>)>,
+    /// (key, value) → namespaces with that label in some label set.
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// key → namespaces with that key in some label set.
+    by_key: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> NsIndex<'a> {
+    fn new(known: &'a BTreeMap<String, Vec<&'a Labels>>) -> NsIndex<'a> {
+        let labels: Vec<(&str, Vec<Labels>)> = known
+            .iter()
+            .map(|(name, sets)| {
+                let all = std::iter::once(default_ns_labels(name))
+                    .chain(sets.iter().map(|l| (*l).clone()))
+                    .collect();
+                (name.as_str(), all)
+            })
+            .collect();
+        let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, (name, sets)) in known.iter().enumerate() {
+            let name_label = (NAMESPACE_NAME_LABEL, name.as_str());
+            let pairs = std::iter::once(name_label).chain(
+                sets.iter()
+                    .flat_map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            );
+            for (k, v) in pairs {
+                let at = by_label.entry((k, v)).or_default();
+                if at.last() != Some(&i) {
+                    at.push(i);
+                }
+                let at = by_key.entry(k).or_default();
+                if at.last() != Some(&i) {
+                    at.push(i);
+                }
+            }
+        }
+        NsIndex {
+            labels,
+            by_label,
+            by_key,
+        }
+    }
+
+    /// The known namespaces `s` matches in some revision or as assumed, in
+    /// name order. Candidates come from one requirement that needs a label
+    /// (In, Exists); every candidate is then checked whole.
+    fn matching(&self, s: &Selector) -> Vec<&'a str> {
+        let needs = s
+            .requirements
+            .iter()
+            .find(|r| matches!(r.op, Operator::In | Operator::Exists));
+        let candidates: Vec<usize> = match needs {
+            Some(r) if r.op == Operator::In => {
+                let mut c: Vec<usize> = r
+                    .values
+                    .iter()
+                    .filter_map(|v| self.by_label.get(&(r.key.as_str(), v.as_str())))
+                    .flatten()
+                    .copied()
+                    .collect();
+                c.sort_unstable();
+                c.dedup();
+                c
+            }
+            Some(r) => self.by_key.get(r.key.as_str()).cloned().unwrap_or_default(),
+            None => (0..self.labels.len()).collect(),
+        };
+        candidates
+            .into_iter()
+            .filter(|&i| self.labels[i].1.iter().any(|l| s.matches(l)))
+            .map(|i| self.labels[i].0)
+            .collect()
+    }
+}
+
+/// Whether a namespace is the witness namespace of a class of namespaces
+/// none of the revisions names (OW-5): such names (`~N`) no Kubernetes
+/// object can have.
+pub fn is_witness_namespace(name: &str) -> bool {
+    name.starts_with('~')
+}
+
 fn default_ns_labels(name: &str) -> Labels {
     [(NAMESPACE_NAME_LABEL.to_string(), name.to_string())].into()
 }
@@ -605,6 +684,7 @@ pub fn open_world(invs: &[&Inventory], cluster: &ClusterSpec) -> Result<OpenWorl
                 // Witness namespaces get names no Kubernetes object can have;
                 // their name label carries the class's name.
                 let internal = format!("~{i}");
+                debug_assert!(is_witness_namespace(&internal));
                 ow.namespaces.push(Namespace {
                     name: internal.clone(),
                     labels: lc.witness(),
