@@ -73,6 +73,8 @@ done
 # The pull-request job: diff a base tree and its head (a handful of
 # realistic changes) and render the Markdown comment.
 # Target at 10k workloads: < 2.5 s wall and < 600 MiB peak RSS.
+# This is the default, open world; .ci/bench-open-world.sh compares it with
+# --closed-world.
 cargo build --release --bin reachdiff
 diff_sizes=${DIFF_SIZES:-"1000 10000"}
 echo

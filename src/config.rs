@@ -51,8 +51,8 @@ pub struct Config {
     #[serde(default)]
     pub cluster: ClusterConfig,
     /// Only the workloads of the repository, no representatives of the rest
-    /// of the cluster (as `--closed-world`).
-    /// `false` adds them (as `--open-world`); absent: the front end's default.
+    /// of the cluster (as `--closed-world`). `false` or absent: the open
+    /// world, the default, unless the command line says `--closed-world`.
     #[serde(default)]
     pub closed_world: Option<bool>,
     /// The CNI the clusters run (CC-17): `cilium`, `calico` or `none`;
@@ -477,15 +477,10 @@ impl Config {
     /// declared namespaces and workloads join the open world (OW-6), unless
     /// the closed world was asked for here or on the command line.
     pub fn apply_cluster(&self, opts: &mut crate::analysis::Options) -> Result<(), ConfigError> {
-        match self.closed_world {
-            Some(true) => opts.open_world = None,
-            Some(false) if opts.open_world.is_none() => {
-                opts.open_world = Some(crate::reach::open_world::ClusterSpec {
-                    builtin_dns: true,
-                    ..Default::default()
-                });
-            }
-            _ => {}
+        // `false` is the default; it does not reopen a world the command
+        // line closed (`--closed-world` wins).
+        if self.closed_world == Some(true) {
+            opts.open_world = None;
         }
         let Some(spec) = &mut opts.open_world else {
             return Ok(());

@@ -63,12 +63,12 @@ pub struct Common {
     pub dual_stack: bool,
     /// Only the workloads of the input: no representatives for the rest of
     /// the cluster, no built-in kube-dns (also `closed-world: true` in
-    /// `.reachdiff.yaml`).
+    /// `.reachdiff.yaml`; the command line wins).
     #[arg(long, conflicts_with = "open_world")]
     pub closed_world: bool,
-    /// Also analyse representatives of the pods the input does not hold
-    /// and the built-in kube-dns (docs/open-world.md); also
-    /// `closed-world: false` in `.reachdiff.yaml`.
+    /// The default (representatives of the pods the input does not hold
+    /// and the built-in kube-dns, docs/open-world.md); accepted so that
+    /// scripts written when it was opt-in keep working.
     #[arg(long)]
     pub open_world: bool,
     /// The CNI the cluster runs: `cilium` analyses Cilium policies and
@@ -192,7 +192,8 @@ impl Common {
         AnalysisSettings {
             namespace: self.namespace.clone(),
             dual_stack: self.dual_stack,
-            closed_world: !self.open_world,
+            // `--open-world` is the default, a no-op kept for old scripts.
+            closed_world: self.closed_world,
             cni: self.cni.as_deref().and_then(crate::analysis::Cni::parse),
         }
     }

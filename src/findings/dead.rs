@@ -12,7 +12,10 @@ use crate::words::plural;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A requirement that needs a label to be present (In, Exists) and that no
-/// namespace can satisfy.
+/// namespace can satisfy. In the open world the witness namespaces of
+/// representatives are namespaces too, and the one of each class a
+/// selector names carries its labels, so no requirement is unknown there:
+/// OW-9, by design (such a selector admits namespaces created later).
 fn unknown_requirements<'s>(
     a: &Analyzed,
     sel: &'s Selector,

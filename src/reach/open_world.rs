@@ -1,5 +1,5 @@
 //! The rest of the cluster: representative endpoints for pods the
-//! repository does not hold (OW-1..OW-8 in `docs/open-world.md`).
+//! repository does not hold (OW-1..OW-9 in `docs/open-world.md`).
 //!
 //! A representative is a *class* of pods: a namespace part (a namespace the
 //! revisions know, or any other namespace with label constraints) and label
@@ -78,27 +78,31 @@ enum Cell {
 
 /// The values a class allows for one key: exactly these, or all but these.
 /// "All but" never runs empty (a value no selector names is always left),
-/// so no domain of values needs to be known.
+/// so no domain of values needs to be known. Sets are shared: every class
+/// of "a namespace no one names" excludes every known name, thousands on a
+/// large cluster, and a split changes one key, not the others.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Cells {
-    Only(BTreeSet<Cell>),
-    AllBut(BTreeSet<Cell>),
+    Only(CellSet),
+    AllBut(CellSet),
 }
+
+type CellSet = Arc<BTreeSet<Cell>>;
 
 impl Cells {
     fn all() -> Cells {
-        Cells::AllBut(BTreeSet::new())
+        Cells::AllBut(Arc::default())
     }
 
     /// The cells a requirement accepts (NP-10 semantics: NotIn accepts an
     /// absent key).
     fn of(r: &Requirement) -> Cells {
-        let values = || r.values.iter().cloned().map(Cell::Value).collect();
+        let values = || Arc::new(r.values.iter().cloned().map(Cell::Value).collect());
         match r.op {
             Operator::In => Cells::Only(values()),
             Operator::NotIn => Cells::AllBut(values()),
-            Operator::Exists => Cells::AllBut([Cell::Absent].into()),
-            Operator::DoesNotExist => Cells::Only([Cell::Absent].into()),
+            Operator::Exists => Cells::AllBut(Arc::new([Cell::Absent].into())),
+            Operator::DoesNotExist => Cells::Only(Arc::new([Cell::Absent].into())),
         }
     }
 
@@ -111,11 +115,17 @@ impl Cells {
 
     fn intersect(&self, o: &Cells) -> Cells {
         match (self, o) {
-            (Cells::Only(a), Cells::Only(b)) => Cells::Only(a.intersection(b).cloned().collect()),
-            (Cells::Only(a), Cells::AllBut(b)) | (Cells::AllBut(b), Cells::Only(a)) => {
-                Cells::Only(a.difference(b).cloned().collect())
+            (Cells::Only(a), Cells::Only(b)) => {
+                Cells::Only(Arc::new(a.intersection(b).cloned().collect()))
             }
-            (Cells::AllBut(a), Cells::AllBut(b)) => Cells::AllBut(a.union(b).cloned().collect()),
+            (Cells::Only(a), Cells::AllBut(b)) | (Cells::AllBut(b), Cells::Only(a)) => {
+                Cells::Only(Arc::new(a.difference(b).cloned().collect()))
+            }
+            // Excluding what is already excluded keeps the shared set.
+            (Cells::AllBut(a), Cells::AllBut(b)) if b.is_subset(a) => Cells::AllBut(a.clone()),
+            (Cells::AllBut(a), Cells::AllBut(b)) => {
+                Cells::AllBut(Arc::new(a.union(b).cloned().collect()))
+            }
         }
     }
 
@@ -437,11 +447,11 @@ impl<'a> World<'a> {
 
     /// Name cells of "a namespace no one names": any name but the known ones.
     fn unknown_names(&self) -> Cells {
-        Cells::AllBut(
+        Cells::AllBut(Arc::new(
             std::iter::once(Cell::Absent)
                 .chain(self.known.keys().cloned().map(Cell::Value))
                 .collect(),
-        )
+        ))
     }
 
     /// Splits the class on the first selector from `from` on that matches
@@ -533,7 +543,7 @@ impl<'a> World<'a> {
             Some(Cells::Only(s)) => Cells::Only(s.clone()).describe(NAMESPACE_NAME_LABEL),
             // The known names are excluded from every unknown class; say
             // only what a split excluded besides them.
-            Some(Cells::AllBut(s)) => Cells::AllBut(
+            Some(Cells::AllBut(s)) => Cells::AllBut(Arc::new(
                 s.iter()
                     .filter(|c| match c {
                         Cell::Absent => false,
@@ -541,7 +551,7 @@ impl<'a> World<'a> {
                     })
                     .cloned()
                     .collect(),
-            )
+            ))
             .describe(NAMESPACE_NAME_LABEL),
             None => None,
         };
@@ -902,13 +912,13 @@ mod tests {
         let mut with_absent = v(&["a"]);
         with_absent.insert(Cell::Absent);
         let all = [
-            Cells::Only(v(&["a"])),
-            Cells::Only(v(&["a", "b"])),
-            Cells::Only([Cell::Absent].into()),
-            Cells::Only(with_absent.clone()),
-            Cells::AllBut(v(&["a"])),
-            Cells::AllBut([Cell::Absent].into()),
-            Cells::AllBut(with_absent),
+            Cells::Only(v(&["a"]).into()),
+            Cells::Only(v(&["a", "b"]).into()),
+            Cells::Only(Arc::new([Cell::Absent].into())),
+            Cells::Only(with_absent.clone().into()),
+            Cells::AllBut(v(&["a"]).into()),
+            Cells::AllBut(Arc::new([Cell::Absent].into())),
+            Cells::AllBut(with_absent.into()),
         ];
         let texts: BTreeSet<Option<String>> = all.iter().map(|c| c.describe("k")).collect();
         assert_eq!(texts.len(), all.len());

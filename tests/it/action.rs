@@ -449,7 +449,10 @@ fn creates_then_updates_one_sticky_comment() {
     assert!(r.stdout.contains("::warning file=cart.yaml,line=60,"));
     assert!(!r.stdout.contains("::error"));
     let out = outputs(&r.outputs);
-    assert_eq!(out["opened"], "2");
+    // 6 rows: checkout → cart and checkout-worker → db, and the same paths
+    // from the representatives of pods labelled like them in checkout and
+    // in other team=checkout namespaces (the default open world, OW-1).
+    assert_eq!(out["opened"], "6");
     assert_eq!(out["closed"], "0");
     assert_eq!(out["gate"], "passed");
     let json_path = ws.join(&out["report-json"]);
@@ -543,7 +546,7 @@ fn shallow_checkout_fetches_base_and_head() {
     assert_eq!(code(&r), 0, "{}", explain(&r));
     assert!(r.stderr.contains("git fetch --no-tags"), "{}", r.stderr);
     assert!(!r.stderr.contains(TOKEN));
-    assert_eq!(outputs(&r.outputs)["opened"], "2");
+    assert_eq!(outputs(&r.outputs)["opened"], "6");
     assert!(gh.requests().is_empty(), "comment: never calls nothing");
 }
 
@@ -579,7 +582,7 @@ fn read_only_token_writes_nothing_but_reports() {
         r.stdout
     );
     assert!(r.summary.contains("<!-- reachdiff -->"));
-    assert_eq!(outputs(&r.outputs)["opened"], "2");
+    assert_eq!(outputs(&r.outputs)["opened"], "6");
 }
 
 #[test]
@@ -631,7 +634,7 @@ fn tripped_gate_exits_1_with_errors_and_outputs() {
     );
     let out = outputs(&r.outputs);
     assert_eq!(out["gate"], "failed");
-    assert_eq!(out["opened"], "2");
+    assert_eq!(out["opened"], "6");
     assert_eq!(gh.sticky().len(), 1);
 }
 
@@ -811,7 +814,7 @@ fn shallow_checkout_fetches_over_http_with_the_token() {
         },
     );
     assert_eq!(code(&r), 0, "{}", explain(&r));
-    assert_eq!(outputs(&r.outputs)["opened"], "2");
+    assert_eq!(outputs(&r.outputs)["opened"], "6");
     let git_reqs = gh.app.lock().git_requests.clone();
     assert!(!git_reqs.is_empty());
     assert!(

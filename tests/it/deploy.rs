@@ -134,10 +134,25 @@ fn only_the_ingress_controller_and_prometheus_reach_the_server_on_8080() {
     let want: BTreeSet<Row> = [
         row(INGRESS_NGINX, SERVER, "TCP", 8080),
         row(PROMETHEUS, SERVER, "TCP", 8080),
+        // The open world (OW-1): any other pod with the controller's or
+        // Prometheus's label in their namespaces is admitted too.
+        row(
+            "ingress-nginx/{app.kubernetes.io/name=ingress-nginx}[any]",
+            SERVER,
+            "TCP",
+            8080,
+        ),
+        row(
+            "monitoring/{app.kubernetes.io/name=prometheus}[any]",
+            SERVER,
+            "TCP",
+            8080,
+        ),
     ]
     .into();
     // Nothing else: not grafana next to Prometheus, not a pod of `default`,
-    // not an external address, not another replica of the server.
+    // not an external address, not another replica of the server, no pod
+    // of any other namespace.
     assert_eq!(into, want);
 }
 
@@ -147,7 +162,9 @@ fn the_server_reaches_dns_and_external_https_only() {
     let out: Vec<Row> = rows(&v).into_iter().filter(|r| r.0 == SERVER).collect();
     let mut external = Vec::new();
     for r in &out {
-        if r.1 == KUBE_DNS {
+        // The cluster's DNS: the repository's CoreDNS, and any other pod
+        // labelled like it in kube-system (OW-1).
+        if r.1 == KUBE_DNS || r.1 == "kube-system/{k8s-app=kube-dns}[any]" {
             assert!(r.2 == "UDP" || r.2 == "TCP", "DNS on {}: {r:?}", r.2);
             assert_eq!(r.3, vec![(53, 53)], "DNS on another port: {r:?}");
         } else {
@@ -195,9 +212,14 @@ fn the_server_reaches_dns_and_external_https_only() {
 
 #[test]
 fn without_the_peers_nothing_reaches_the_server() {
-    // deploy/ alone (no peers): nothing at all may reach the server, and it
-    // still reaches no workload.
-    let v = json(&["reach", "deploy", "--format", "json"]);
+    // deploy/ alone (no peers): no workload of the input may reach the
+    // server (closed world), and it still reaches no workload. In the open
+    // world only representatives of pods outside the repository may.
+    let open = json(&["reach", "deploy", "--format", "json"]);
+    for r in rows(&open).into_iter().filter(|r| r.1 == SERVER) {
+        assert_eq!(endpoint(&open, &r.0)["kind"], "Representative", "{r:?}");
+    }
+    let v = json(&["reach", "deploy", "--format", "json", "--closed-world"]);
     for r in rows(&v) {
         assert!(r.1 != SERVER, "reached without the peers: {r:?}");
         if r.0 == SERVER {

@@ -362,3 +362,61 @@ fn namespaces_declared_under_cluster_clear_assumed_and_label_unknown() {
         );
     }
 }
+
+/// OW-9: a namespace label no Namespace of the repository carries is no
+/// finding in the open world (the selector admits namespaces created
+/// later, and their representative has the row); the closed world keeps
+/// `namespace-label-unknown`. `peer-selects-nothing` says the peer matches
+/// no workload of the repository in both.
+#[test]
+fn ow9_unknown_namespace_label_is_a_representative_not_a_finding() {
+    use reachdiff::diag::Code;
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-monitoring, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: monitoring}}\n";
+    let rev = revision(&[("m.yaml", text)]);
+    let codes = |opts: &Options| -> Vec<Code> {
+        let a = analyze(&rev, opts).expect("valid");
+        reachdiff::findings::findings(&a)
+            .iter()
+            .map(|f| f.code())
+            .collect()
+    };
+    let closed = codes(&Options::default());
+    assert!(closed.contains(&Code::NamespaceLabelUnknown), "{closed:?}");
+    let open_codes = codes(&open());
+    assert!(
+        !open_codes.contains(&Code::NamespaceLabelUnknown),
+        "{open_codes:?}"
+    );
+    assert!(
+        open_codes.contains(&Code::PeerSelectsNothing),
+        "{open_codes:?}"
+    );
+    let a = analyze(&rev, &open()).expect("valid").analysis;
+    let rep = a
+        .workload_index("{team=monitoring}/*[any]")
+        .expect("the class the selector names");
+    let web = a.workload_index("shop/web[Deployment]").expect("web");
+    assert!(
+        !a.reach(Endpoint::Workload(rep), Endpoint::Workload(web))
+            .is_empty()
+    );
+}
+
+/// OW-8/OW-9: "a label typo?" compares with the repository's labels only.
+/// The witnesses of representatives carry the selector's own labels, so
+/// counting them would make every typo find itself.
+#[test]
+fn ow8_typo_is_judged_against_the_repository_labels_only() {
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: shop}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-monitoring, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {tean: monitoring}}\n";
+    let a = analyze(&revision(&[("m.yaml", text)]), &open()).expect("valid");
+    let messages: Vec<String> = reachdiff::findings::findings(&a)
+        .iter()
+        .filter(|f| f.code() == reachdiff::diag::Code::PeerSelectsNothing)
+        .map(|f| f.diagnostic.message.clone())
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("\"tean\" is close to \"team\": a label typo?"),
+        "{messages:?}"
+    );
+}
