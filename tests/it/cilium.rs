@@ -1283,14 +1283,24 @@ fn pr_ccnp_default_deny_keeps_dns() {
 fn pr_a_cilium_deny_closes_a_path_a_networkpolicy_allows() {
     let (code, json, text) = pr("deny-closes-networkpolicy-allow", &["--fail-on", "closed"]);
     assert_eq!(code, Some(1));
+    // The workloads, and the representatives of other pods labelled like
+    // them in `a` (the default open world, docs/open-world.md OW-1).
+    let row = |s: &str, d: &str| {
+        (
+            s.to_string(),
+            d.to_string(),
+            "TCP".to_string(),
+            "[[5432,5432]]".to_string(),
+        )
+    };
     assert_eq!(
         rows(&json, "closed"),
-        vec![(
-            "a/web[Deployment]".to_string(),
-            "a/db[Deployment]".to_string(),
-            "TCP".to_string(),
-            "[[5432,5432]]".to_string()
-        )]
+        vec![
+            row("a/web[Deployment]", "a/db[Deployment]"),
+            row("a/web[Deployment]", "a/{app=db}[any]"),
+            row("a/{app=web}[any]", "a/db[Deployment]"),
+            row("a/{app=web}[any]", "a/{app=db}[any]"),
+        ]
     );
     // Causes name policy, rule, section and peer (here the second peer).
     assert!(
@@ -1308,8 +1318,10 @@ fn pr_to_entities_world_is_an_exposure_that_trips_the_gate() {
     let (code, json, _) = pr("world-exposure", &["--fail-on", "exposure"]);
     assert_eq!(code, Some(1), "a new path from the world is an exposure");
     let opened = rows(&json, "opened");
-    assert_eq!(opened.len(), 1, "{opened:?}");
+    // a/db, and the representative of other `app=db` pods of `a` (OW-1).
+    assert_eq!(opened.len(), 2, "{opened:?}");
     assert_eq!(opened[0].1, "a/db[Deployment]");
+    assert_eq!(opened[1].1, "a/{app=db}[any]");
     assert_eq!(
         (opened[0].2.as_str(), opened[0].3.as_str()),
         ("TCP", "[[5432,5432]]")
