@@ -34,16 +34,21 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
         .map(Endpoint::Workload)
         .chain((0..an.atoms.len()).map(Endpoint::Atom))
         .collect();
+    let isolating = sides_isolated_by(an);
     let mut budget = ROWS_IN_ALL;
     for (pi, info) in an.policies.iter().enumerate() {
         let Some(qualified) = info.name.strip_prefix("NetworkPolicy ") else {
             continue;
         };
-        let without = without_policy(an, pi, &info.name);
-        let rows = without.len().saturating_mul(endpoints.len());
-        if without.is_empty() || rows > ROWS_PER_POLICY || rows > budget {
+        let Some(sides) = isolating.get(&pi) else {
+            continue;
+        };
+        // Priced before the sides are copied: one row per side and endpoint.
+        let rows = sides.len().saturating_mul(endpoints.len());
+        if rows > ROWS_PER_POLICY || rows > budget {
             continue;
         }
+        let without = without_policy(an, pi, &info.name, sides);
         let (dead, evaluated) = changes_nothing(an, &without, &endpoints);
         budget -= evaluated;
         if dead {
@@ -53,23 +58,33 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
     }
 }
 
-/// The sides policy `pi` takes part in, without it: neither its isolation
-/// nor its rules.
-fn without_policy(an: &Analysis, pi: usize, name: &str) -> Without {
-    let mut out = Without::new();
+/// For each policy, the sides (workload, direction) it isolates, in one
+/// pass over the sides: asking every side about every policy would be
+/// quadratic in a large tree.
+fn sides_isolated_by(an: &Analysis) -> BTreeMap<usize, Vec<(usize, usize)>> {
+    let mut by_policy: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
     for (w, sides) in an.sides.iter().enumerate() {
         for (d, s) in sides.iter().enumerate() {
-            if !s.isolated_by.contains(&pi) {
-                continue;
+            for &pi in &s.isolated_by {
+                by_policy.entry(pi).or_default().push((w, d));
             }
-            let mut m = s.clone();
-            m.isolated_by.retain(|&x| x != pi);
-            m.network_policy.retain(|&r| {
-                let rule = &an.rules[r];
-                rule.tier != TierRank::NetworkPolicy || rule.origin.policy != name
-            });
-            out.insert((w, d), m);
         }
+    }
+    by_policy
+}
+
+/// The sides policy `pi` takes part in (`sides`, the ones it isolates),
+/// without it: neither its isolation nor its rules.
+fn without_policy(an: &Analysis, pi: usize, name: &str, sides: &[(usize, usize)]) -> Without {
+    let mut out = Without::new();
+    for &(w, d) in sides {
+        let mut m = an.sides[w][d].clone();
+        m.isolated_by.retain(|&x| x != pi);
+        m.network_policy.retain(|&r| {
+            let rule = &an.rules[r];
+            rule.tier != TierRank::NetworkPolicy || rule.origin.policy != name
+        });
+        out.insert((w, d), m);
     }
     out
 }
