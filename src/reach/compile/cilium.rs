@@ -582,6 +582,25 @@ fn peer_specs(
     }
 }
 
+/// The pods behind a selector Service: its selector's labels, in its
+/// namespace (CC-15).
+fn service_backends(labels: &Labels, namespace: &str) -> Selector {
+    let mut reqs: Vec<Requirement> = labels
+        .iter()
+        .map(|(k, v)| Requirement {
+            key: k.clone(),
+            op: Operator::In,
+            values: vec![v.clone()],
+        })
+        .collect();
+    reqs.push(Requirement {
+        key: NAMESPACE_KEY.into(),
+        op: Operator::In,
+        values: vec![namespace.to_string()],
+    });
+    Selector::new(reqs)
+}
+
 /// CC-15, CI-32: a `toServices` element as the backends of the Services it
 /// names in the input (a selector Service's selector in its namespace).
 fn service_spec(
@@ -613,21 +632,8 @@ fn service_spec(
         }
         match &svc.selector {
             Some(labels) => {
-                let mut reqs: Vec<Requirement> = labels
-                    .iter()
-                    .map(|(k, v)| Requirement {
-                        key: k.clone(),
-                        op: Operator::In,
-                        values: vec![v.clone()],
-                    })
-                    .collect();
-                reqs.push(Requirement {
-                    key: NAMESPACE_KEY.into(),
-                    op: Operator::In,
-                    values: vec![svc.namespace.clone()],
-                });
                 specs.push(PeerSpec::CiliumEndpoints {
-                    selector: Selector::new(reqs),
+                    selector: service_backends(labels, &svc.namespace),
                     world: false,
                 });
             }
@@ -733,20 +739,7 @@ pub(crate) fn selector_pairs(inv: &Inventory) -> Vec<(Selector, Selector)> {
                                 }
                             });
                             if let (true, Some(labels)) = (named, &svc.selector) {
-                                let mut reqs: Vec<Requirement> = labels
-                                    .iter()
-                                    .map(|(k, v)| Requirement {
-                                        key: k.clone(),
-                                        op: Operator::In,
-                                        values: vec![v.clone()],
-                                    })
-                                    .collect();
-                                reqs.push(Requirement {
-                                    key: NAMESPACE_KEY.into(),
-                                    op: Operator::In,
-                                    values: vec![svc.namespace.clone()],
-                                });
-                                push(&Selector::new(reqs));
+                                push(&service_backends(labels, &svc.namespace));
                             }
                         }
                     }
