@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 pub struct LabelIndex {
     len: usize,
-    // Lookup-only maps: never iterated, so hash order cannot leak out.
+    // Lookup-only maps (iterated only to union into a bit set), so hash
+    // order cannot leak out.
     by_pair: HashMap<(String, String), Vec<usize>>,
     by_key: HashMap<String, Vec<usize>>,
 }
@@ -53,25 +54,44 @@ impl LabelIndex {
     pub fn select(&self, sel: &Selector) -> BitSet {
         let mut acc = BitSet::full(self.len);
         for r in &sel.requirements {
-            let with_value = || {
-                self.set_of(r.values.iter().flat_map(|v| {
-                    self.by_pair
-                        .get(&(r.key.clone(), v.clone()))
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                }))
-            };
-            let with_key = || self.set_of(self.by_key.get(&r.key).into_iter().flatten().copied());
             let set = match r.op {
-                Operator::In => with_value(),
-                Operator::NotIn => with_value().complement(),
-                Operator::Exists => with_key(),
-                Operator::DoesNotExist => with_key().complement(),
+                Operator::In => self.with_values(&r.key, &r.values),
+                Operator::NotIn => self.with_values(&r.key, &r.values).complement(),
+                Operator::Exists => self.with_key(&r.key),
+                Operator::DoesNotExist => self.with_key(&r.key).complement(),
             };
             acc.intersect_with(&set);
         }
         acc
+    }
+
+    /// The objects carrying `key` with one of `values`.
+    pub fn with_values(&self, key: &str, values: &[String]) -> BitSet {
+        self.set_of(values.iter().flat_map(|v| {
+            self.by_pair
+                .get(&(key.to_string(), v.clone()))
+                .into_iter()
+                .flatten()
+                .copied()
+        }))
+    }
+
+    /// The objects carrying `key`, whatever its value.
+    pub fn with_key(&self, key: &str) -> BitSet {
+        self.set_of(self.by_key.get(key).into_iter().flatten().copied())
+    }
+
+    /// The objects carrying `key` with a value `keep` accepts (Calico's
+    /// `contains`, `starts with`, `ends with`). Rare, so it scans the pairs
+    /// rather than making every index pay for a per-key value list; the
+    /// scan only unions into a bit set, so hash order cannot leak out.
+    pub fn with_value_where(&self, key: &str, keep: impl Fn(&str) -> bool) -> BitSet {
+        self.set_of(
+            self.by_pair
+                .iter()
+                .filter(|((k, v), _)| k == key && keep(v))
+                .flat_map(|(_, objs)| objs.iter().copied()),
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! Leaves of the dependency graph: std only, no Kubernetes types, no I/O.
 
 pub mod bitset;
+pub mod calico_selector;
 pub mod ip;
 pub mod label_index;
 pub mod ports;
