@@ -24,6 +24,11 @@ pub struct Options {
     /// Acknowledgements the head's configuration adds to the base's: a
     /// diff lists them as proposed, and they acknowledge nothing.
     pub proposed_acknowledgements: Vec<crate::manifest::Acknowledgement>,
+    /// The `reachdiff.io/acknowledge` annotations at the configuration
+    /// commit (the base branch's tip), when the compared base is another
+    /// commit (a merge-base): only these count in a diff. None: the compared
+    /// base is the configuration commit, and its own annotations count.
+    pub tip_annotations: Option<Vec<crate::manifest::Acknowledgement>>,
     /// The CNI the environment runs, when configured (`--cni`, `cni:` in
     /// `.reachdiff.yaml`), with where that was said; None: decided from the
     /// objects of the revisions (CC-17).

@@ -52,8 +52,8 @@ pub struct Comparison {
 }
 
 /// The head's acknowledgements that count: the configuration's (read from
-/// the base) and annotations the base already carries; the rest are
-/// proposed by the change.
+/// the base tip) and annotations the base tip already carries (`base`: its
+/// annotations); the rest are proposed by the change.
 fn settle(
     base: &[Acknowledgement],
     head: &[Acknowledgement],
@@ -65,6 +65,22 @@ fn settle(
                 && (&b.code, &b.object, &b.reason) == (&a.code, &a.object, &a.reason)
         }),
     })
+}
+
+/// The `reachdiff.io/acknowledge` annotations of a revision (the base
+/// branch's tip when a diff compares a merge-base): the whole revision is
+/// loaded only when some file names the annotation, since a later
+/// declaration of the same object decides which annotations it keeps.
+pub fn annotations_at(rev: &Revision, opts: &manifest::LoadOptions) -> Vec<Acknowledgement> {
+    let named = |t: &str| t.contains(manifest::ACKNOWLEDGE_ANNOTATION);
+    if !rev.files.iter().any(|f| named(&f.text)) {
+        return Vec::new();
+    }
+    let (inv, _) = manifest::load(rev, opts);
+    inv.acknowledgements
+        .into_iter()
+        .filter(|a| matches!(a.source, AckSource::Annotation(_)))
+        .collect()
 }
 
 /// Loads, analyses and compares two revisions. Files identical on both
@@ -122,10 +138,11 @@ pub fn compare_observed(
         &base.inventory,
         &head.inventory,
     ));
-    let (settled, mut proposed) = settle(
-        &base.inventory.acknowledgements,
-        &head.inventory.acknowledgements,
-    );
+    let at_tip = opts
+        .tip_annotations
+        .as_deref()
+        .unwrap_or(&base.inventory.acknowledgements);
+    let (settled, mut proposed) = settle(at_tip, &head.inventory.acknowledgements);
     crate::findings::acknowledge(&mut head_findings, &settled);
     proposed.extend(opts.proposed_acknowledgements.iter().cloned());
     crate::changes::LineChanges::between(base_rev, head_rev).cite(&mut diff.causes);

@@ -138,6 +138,10 @@ struct Job {
     head: Result<Revision, Vec<SideError>>,
     /// The environment's own `cluster:` (added to the top-level one).
     cluster: Option<crate::config::ClusterConfig>,
+    /// The base's roots read at the configuration commit, when that is not
+    /// the compared base (a merge-base): its acknowledgement annotations
+    /// are the ones that count. A tip that cannot be read counts none.
+    tip: Option<Option<Revision>>,
 }
 
 /// What reading produced: the clusters and everything the configuration
@@ -176,6 +180,12 @@ pub fn run(req: &DiffRequest, observe: Observer<'_>) -> Result<DiffOutcome, OpsE
         let mut opts = opts.clone();
         if let (Some(c), Some(spec)) = (&job.cluster, &mut opts.open_world) {
             c.add_to(spec)?;
+        }
+        if let Some(tip) = &job.tip {
+            let at_tip = tip
+                .as_ref()
+                .map(|t| comparison::annotations_at(t, &opts.load));
+            opts.tip_annotations = Some(at_tip.unwrap_or_default());
         }
         let env = review_job(job, &opts, &gates, observe);
         if let Some(r) = &env.review {
@@ -321,6 +331,7 @@ fn folders(
             base: Ok(b),
             head: Ok(h),
             cluster: None,
+            tip: None,
         }],
         opts: req.analysis.options(),
         gates: GateSettings {
@@ -379,7 +390,10 @@ fn commits(
     let mut plan = environments::plan(&git, &cfg, &[&b, &h], &range.paths)?;
     plan.keep(&req.environments)?;
     let notes = plan.notes.clone();
-    let jobs = read_jobs(&mut git, plan, &b, &h);
+    // Acknowledgement annotations count as the base branch's tip has them
+    // (issue 17), like the configuration; the merge-base may be older.
+    let tip = (config_commit.oid != b.oid).then_some(&config_commit);
+    let jobs = read_jobs(&mut git, plan, [&b, &h], tip);
     Ok(Prepared {
         jobs,
         opts,
@@ -462,7 +476,12 @@ fn links(
 
 /// Reads each planned environment's sides; what cannot be read becomes
 /// that side's errors.
-fn read_jobs(git: &mut GitRepo, plan: Plan, b: &Commit, h: &Commit) -> Vec<Job> {
+fn read_jobs(
+    git: &mut GitRepo,
+    plan: Plan,
+    [b, h]: [&Commit; 2],
+    tip: Option<&Commit>,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for env in plan.environments {
         let Planned {
@@ -488,9 +507,11 @@ fn read_jobs(git: &mut GitRepo, plan: Plan, b: &Commit, h: &Commit) -> Vec<Job> 
                 base: Err(vec![err(Side::Base)]),
                 head: Err(vec![err(Side::Head)]),
                 cluster,
+                tip: None,
             });
             continue;
         }
+        let tip = tip.map(|t| read_side(git, Side::Base, t, base.as_ref()).ok());
         let base = read_side(git, Side::Base, b, base.as_ref());
         let head = read_side(git, Side::Head, h, head.as_ref());
         jobs.push(Job {
@@ -499,6 +520,7 @@ fn read_jobs(git: &mut GitRepo, plan: Plan, b: &Commit, h: &Commit) -> Vec<Job> 
             base,
             head,
             cluster,
+            tip,
         });
     }
     jobs

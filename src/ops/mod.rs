@@ -71,6 +71,7 @@ impl AnalysisSettings {
                 ..Default::default()
             }),
             proposed_acknowledgements: Vec::new(),
+            tip_annotations: None,
             cni: self.cni.map(|c| (c, "--cni".to_string())),
         }
     }

@@ -206,3 +206,96 @@ fn acknowledge_configuration_added_by_the_pull_request_is_proposed() {
     );
     assert_eq!(v["gates"][0]["passed"], false, "{v}");
 }
+
+/// A repository whose pull request branched from the scenario's base and
+/// whose base branch then moved on: `main` gets `tip` (the scenario's
+/// base with `edit` applied to its files, plus `extra`) after `pr` was
+/// cut, so the merge-base is the scenario's base and the tip differs.
+fn repo_with_moved_tip(
+    t: &Path,
+    edit: &dyn Fn(&str) -> String,
+    extra: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let repo = repo_with(t, "strict: true\n", "strict: true\n");
+    git(&repo, &["checkout", "-q", "main"]);
+    let tip = t.join("tip");
+    std::fs::create_dir_all(&tip).unwrap();
+    for e in std::fs::read_dir(support::scenario(SCENARIO, "base")).unwrap() {
+        let e = e.unwrap();
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        std::fs::write(tip.join(e.file_name()), edit(&text)).unwrap();
+    }
+    let mut files: Vec<(&str, &str)> = vec![(".reachdiff.yaml", "strict: true\n")];
+    files.extend_from_slice(extra);
+    support::commit(&repo, &tip, &files, "main moves on");
+    git(&repo, &["checkout", "-q", "pr"]);
+    repo
+}
+
+fn acknowledged_objects(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["acknowledged"].is_object())
+        .map(|f| f["object"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Issue 17 (settled): an annotation counts when the base branch's tip
+/// carries it, even if the merge-base (the compared base) does not: the
+/// orders policy reached `main` with its annotation after the pull request
+/// branched, so the pull request's own copy proposes nothing new and
+/// `--strict` passes.
+#[test]
+fn acknowledge_annotation_at_the_base_tip_counts_not_at_the_merge_base() {
+    let tmp = tempfile::tempdir().unwrap();
+    let orders =
+        std::fs::read_to_string(support::scenario(SCENARIO, "head").join("orders-public.yaml"))
+            .unwrap();
+    let repo = repo_with_moved_tip(
+        tmp.path(),
+        &|t: &str| t.to_string(),
+        &[("orders-public.yaml", &orders)],
+    );
+    let (v, code) = diff(&repo);
+    assert_eq!(code, 0, "{v}");
+    let acked = acknowledged_objects(&v);
+    assert!(
+        acked
+            .iter()
+            .any(|o| o == "NetworkPolicy shop/orders-public"),
+        "{v}"
+    );
+    assert_eq!(v["summary"]["acknowledgements_proposed"], 0, "{v}");
+}
+
+/// The reverse: the merge-base carries the storefront's annotation, the
+/// base branch's tip no longer does. The pull request's copy is then
+/// proposed, acknowledges nothing, and `--strict` trips.
+#[test]
+fn acknowledge_annotation_only_at_the_merge_base_is_proposed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repo_with_moved_tip(
+        tmp.path(),
+        &|t: &str| t.replace("    reachdiff.io/acknowledge:", "    other.example/note:"),
+        &[],
+    );
+    let (v, code) = diff(&repo);
+    assert_eq!(code, 1, "{v}");
+    let acked = acknowledged_objects(&v);
+    assert!(
+        !acked
+            .iter()
+            .any(|o| o == "NetworkPolicy shop/storefront-public"),
+        "{v}"
+    );
+    let proposed = v["acknowledgements_proposed"].as_array().unwrap();
+    assert!(
+        proposed
+            .iter()
+            .any(|a| a["file"] == "shop.yaml"
+                && a["reason"] == "the storefront is the public web site"),
+        "{v}"
+    );
+}
