@@ -61,6 +61,7 @@
 //! `HashTransformer`, `IAMPolicyGenerator`) load nothing. Any other kind,
 //! or another `apiVersion`, is an exec, container or Go plugin: refused.
 
+use crate::manifest::yaml;
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeSet;
 
@@ -209,12 +210,28 @@ impl At<'_> {
     }
 
     fn err(&self, message: impl std::fmt::Display) -> String {
+        let message = message.to_string();
+        let message = clip(&message);
         if self.field.is_empty() {
             format!("{}: {message}", self.file)
         } else {
             format!("{}: {}: {message}", self.file, self.field)
         }
     }
+}
+
+/// Messages quote entries of the kustomization, which a pull request can
+/// make megabytes long; an error line stays readable and small.
+fn clip(message: &str) -> std::borrow::Cow<'_, str> {
+    const KEEP: usize = 240;
+    if message.chars().count() <= 2 * KEEP {
+        return message.into();
+    }
+    let head: String = message.chars().take(KEEP).collect();
+    let tail: Vec<char> = message.chars().rev().take(KEEP).collect();
+    let tail: String = tail.into_iter().rev().collect();
+    let cut = message.chars().count() - 2 * KEEP;
+    format!("{head}…({cut} characters left out)…{tail}").into()
 }
 
 /// How reachdiff asks people to deal with what it refuses.
@@ -813,6 +830,7 @@ fn string<'v>(v: &'v Value, at: &At<'_>) -> Result<&'v str, String> {
 /// The YAML documents of `text`, merge keys applied.
 fn documents(text: &str, file: &str) -> Result<Vec<Value>, String> {
     use serde::Deserialize;
+    guard(text).map_err(|e| format!("{file}:{e}"))?;
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let mut v = Value::deserialize(doc).map_err(|e| format!("{file}: not valid YAML: {e}"))?;
@@ -823,13 +841,21 @@ fn documents(text: &str, file: &str) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+/// [`yaml::guard`] with the loader's limits, as `line:column: message`.
+pub(crate) fn guard(text: &str) -> Result<(), String> {
+    yaml::guard(text, &yaml::Limits::default())
+        .map_err(|e| format!("{}:{}: {}", e.pos.line, e.pos.col, e.message))
+}
+
 /// Whether a string entry is an inline object (kustomize tries to parse
 /// entries as YAML objects before reading them as paths).
 fn is_inline_object(entry: &str) -> bool {
-    matches!(
-        serde_yaml::from_str::<Value>(entry),
-        Ok(Value::Mapping(_)) | Ok(Value::Sequence(_))
-    )
+    // A quoted entry of a file that passed the guard can still nest deeply.
+    guard(entry).is_ok()
+        && matches!(
+            serde_yaml::from_str::<Value>(entry),
+            Ok(Value::Mapping(_)) | Ok(Value::Sequence(_))
+        )
 }
 
 /// Why kustomize would read `entry` as something remote, if it would.

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 pub fn with_origin_annotations(root: &[u8]) -> Result<String, String> {
     use serde::Deserialize;
     let text = std::str::from_utf8(root).map_err(|_| "the kustomization is not UTF-8")?;
+    super::kustomize::guard(text)?;
     let mut value = match serde_yaml::Deserializer::from_str(text).next() {
         Some(doc) => serde_yaml::Value::deserialize(doc).map_err(|e| e.to_string())?,
         None => serde_yaml::Value::Null,
@@ -104,6 +105,7 @@ fn origin_path(root: &Node) -> Option<String> {
         .get("annotations")?
         .get(ORIGIN)?
         .as_str()?;
+    super::kustomize::guard(text).ok()?;
     let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
     if v.get("repo").is_some() {
         return None;

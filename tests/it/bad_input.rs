@@ -711,3 +711,96 @@ fn hostile_shapes_are_refused_as_input_limits() {
         );
     }
 }
+
+/// Repository text that discovery and the kustomize reader parse before the
+/// loader sees it (kustomization files, Argo CD and Flux objects, string
+/// entries of a kustomization) goes through the bounded parser first.
+/// libyaml, under serde_yaml, is quadratic in flow nesting: at 300,000
+/// levels these shapes took many minutes each, so the watchdog trips on a
+/// regression. Each is refused at its file and line, and the rest of the
+/// repository is still analysed.
+#[test]
+fn deep_nesting_that_discovery_reads() {
+    if reachdiff::source::render::Kustomize::detect().is_none() {
+        support::skip(
+            "deep_nesting_that_discovery_reads",
+            "neither kubectl nor kustomize is installed",
+        );
+        return;
+    }
+    let deep = format!("{}{}", "[".repeat(300_000), "]".repeat(300_000));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("good/kustomization.yaml", "resources: [ns.yaml]\n");
+    write(
+        "good/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    );
+    write(
+        "nested/kustomization.yaml",
+        &format!("resources: [ns.yaml]\nx: {deep}\n"),
+    );
+    write(
+        "nested/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    );
+    write(
+        "quoted/kustomization.yaml",
+        &format!("resources:\n- ns.yaml\n- '{deep}'\n"),
+    );
+    write(
+        "quoted/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+    );
+    write(
+        "argo/app.yaml",
+        &format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a}}\nspec:\n  x: {deep}\n"
+        ),
+    );
+    support::git(root, &["init", "-q"]);
+    support::git(root, &["add", "-A"]);
+    support::git(root, &["commit", "-q", "-m", "deep"]);
+    let run = reach(&[
+        "--repo",
+        root.to_str().expect("utf-8 temp path"),
+        "--format",
+        "json",
+    ]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let envs = doc["environments"].as_array().expect("environments");
+    let status = |name: &str| {
+        envs.iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no environment {name}: {doc}"))
+    };
+    let nested = status("nested");
+    assert_eq!(nested["status"], "failed", "{nested}");
+    assert!(
+        nested["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nested/kustomization.yaml:2:") && m.contains("nesting")),
+        "{nested}"
+    );
+    assert_eq!(status("good")["status"], "ok");
+    // The quoted entry is not an inline object kustomize could read: a path
+    // that does not exist, quoted in a message of bounded size.
+    let quoted = status("quoted");
+    assert_eq!(quoted["status"], "failed");
+    let message = quoted["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("characters left out"), "{message}");
+    assert!(message.len() < 2000, "{}", message.len());
+    // The Application is passed over by discovery and refused, with its
+    // line, by the analysis of the files it lies among.
+    let rest = status("other-manifests");
+    assert_eq!(rest["status"], "failed", "{rest}");
+    assert_eq!(rest["errors"][0]["file"], "argo/app.yaml", "{rest}");
+    assert_eq!(rest["errors"][0]["line"], 5, "{rest}");
+}

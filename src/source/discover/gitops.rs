@@ -8,6 +8,7 @@ use super::{
     file_name, is_below, is_manifest, join, parent, resolve, shown,
 };
 use crate::config::glob_match;
+use crate::manifest::yaml;
 use serde::Deserialize;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,6 +75,10 @@ pub(super) fn deployers(
         }
         let Some(text) = snap.text(f) else { continue };
         if !text.contains("argoproj.io") && !text.contains("fluxcd.io") {
+            continue;
+        }
+        // Refused here, reported by the analysis of the cluster it falls in.
+        if yaml::guard(&text, &yaml::Limits::default()).is_err() {
             continue;
         }
         for d in serde_yaml::Deserializer::from_str(&text) {

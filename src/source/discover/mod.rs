@@ -29,6 +29,7 @@ mod gitops;
 
 #[cfg(test)]
 use crate::config::glob_match;
+use crate::manifest::yaml;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -258,6 +259,7 @@ fn kustomizations(
         let mut k = Kust::default();
         if let Some(v) = snap
             .text(file)
+            .filter(|t| yaml::guard(t, &yaml::Limits::default()).is_ok())
             .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
         {
             k.component = v.get("kind").and_then(Value::as_str) == Some("Component");

@@ -439,3 +439,16 @@ fn the_builtins_reachdiff_runs() {
     assert!(kinds.contains(&"PatchTransformer"));
     assert!(!kinds.contains(&"HelmChartInflationGenerator"));
 }
+
+#[test]
+fn long_entries_are_clipped_in_messages() {
+    let short = "resources[0]: \"a.yaml\" is missing";
+    assert_eq!(clip(short), short);
+    let entry = "é".repeat(100_000);
+    let message = format!("{entry:?} is missing");
+    let clipped = clip(&message);
+    assert!(clipped.chars().count() < 600, "{}", clipped.len());
+    assert!(clipped.ends_with(" is missing"), "{clipped}");
+    // 100,000 + 2 quotes + " is missing", less 240 kept at each end.
+    assert!(clipped.contains("(99533 characters left out)"), "{clipped}");
+}
