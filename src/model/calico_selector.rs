@@ -19,6 +19,11 @@ pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 /// Longest label key the tokenizer accepts (CA-41).
 const MAX_KEY: usize = 512;
 
+/// How deeply `!` and parentheses may nest. The parser and every walk of
+/// the tree recurse, and a selector is text a pull request controls: a
+/// million `(` would overflow the stack. No real selector comes close.
+const MAX_DEPTH: usize = 100;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StrOp {
     Contains,
@@ -92,7 +97,11 @@ impl std::error::Error for SelectorError {}
 
 /// Parses a selector; empty or blank means `all()` (CA-46).
 pub fn parse(text: &str) -> Result<Expr, SelectorError> {
-    let mut p = Parser { text, pos: 0 };
+    let mut p = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     p.skip_blanks();
     if p.at_end() {
         return Ok(Expr::All);
@@ -109,6 +118,8 @@ struct Parser<'a> {
     text: &'a str,
     /// Byte offset into `text`.
     pos: usize,
+    /// `!` and `(` open around the current position.
+    depth: usize,
 }
 
 fn is_key_char(c: char) -> bool {
@@ -122,6 +133,17 @@ impl Parser<'_> {
 
     fn at_end(&self) -> bool {
         self.pos >= self.text.len()
+    }
+
+    /// Enters one level of `!` or parentheses.
+    fn descend(&mut self) -> Result<(), SelectorError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!(
+                "nested more than {MAX_DEPTH} levels deep (`!` and parentheses)"
+            )));
+        }
+        Ok(())
     }
 
     fn error(&self, message: &str) -> SelectorError {
@@ -205,7 +227,10 @@ impl Parser<'_> {
         self.skip_blanks();
         if self.rest().starts_with('!') && !self.rest().starts_with("!=") {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.descend()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
     }
@@ -216,10 +241,12 @@ impl Parser<'_> {
             return Err(self.error("expected an expression"));
         }
         if self.eat("(") {
+            self.descend()?;
             let e = self.or()?;
             if !self.eat(")") {
                 return Err(self.error("expected ')'"));
             }
+            self.depth -= 1;
             return Ok(e);
         }
         for (word, make) in [("all(", Expr::All), ("global(", Expr::Global)] {

@@ -272,3 +272,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nesting_is_bounded_not_a_stack_overflow() {
+    // Hostile depth ends with an error at the first level too many.
+    for open in ["(", "!", "!("] {
+        let text = format!("{}a == 'b'", open.repeat(1_000_000));
+        let e = err(&text);
+        assert!(e.message.contains("nested more than 100"), "{e}");
+        assert!(e.column <= 101 * open.len() + 1, "{e}");
+    }
+    // The deepest legal selector still parses and means what it says.
+    let deep = format!("{}a == 'b'{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(sel(&deep), sel("a == 'b'"));
+    let negated = format!("{}a == 'b'", "!".repeat(99));
+    assert_eq!(sel(&negated), sel("!(a == 'b')"));
+}
