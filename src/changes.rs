@@ -18,6 +18,8 @@ struct FileChange {
     /// Base lines removed or changed, and the base text.
     removed: BTreeSet<u32>,
     base: Option<Arc<str>>,
+    /// Lines the change left alone: (head line, base line), by head line.
+    kept: Vec<(u32, u32)>,
 }
 
 /// The changed lines of every file that differs between two revisions.
@@ -67,7 +69,11 @@ impl LineChanges {
                                 fc.removed.insert(i as u32 + 1);
                             }
                         }
-                        similar::ChangeTag::Equal => {}
+                        similar::ChangeTag::Equal => {
+                            if let (Some(n), Some(o)) = (c.new_index(), c.old_index()) {
+                                fc.kept.push((n as u32 + 1, o as u32 + 1));
+                            }
+                        }
                     }
                 }
             }
@@ -122,30 +128,76 @@ impl LineChanges {
         lines.range(span.line..=end).next().copied()
     }
 
+    /// The first changed line inside what `span` starts, by `scope`.
+    fn changed_in(&self, span: &Span, on_base: bool, scope: &Scope) -> Option<u32> {
+        // A field with no changed line inside may sit in an enclosing one
+        // that has (Scope::Within).
+        match scope {
+            Scope::Document => self.changed_in_document(span, on_base),
+            Scope::Field => self.changed_within(span, on_base),
+            Scope::Within(outer) => self
+                .changed_within(span, on_base)
+                .or_else(|| self.changed_within(outer, on_base)),
+        }
+    }
+
+    /// The base position of a head line the change left alone (None: the
+    /// file did not change, or the head added the line).
+    fn in_base(&self, span: &Span) -> Option<Span> {
+        let f = self.files.get(&span.file)?;
+        let i = f.kept.binary_search_by_key(&span.line, |&(h, _)| h).ok()?;
+        Some(Span {
+            line: f.kept[i].1,
+            ..span.clone()
+        })
+    }
+
+    /// For a head position with no added line inside: the first line the
+    /// change removed inside the same field in the base (a peer or a
+    /// `podSelector` deleted from a rule), as a base position.
+    fn removed_in(&self, span: &Span, scope: &Scope) -> Option<Span> {
+        let at = self.in_base(span)?;
+        let scope = match scope {
+            Scope::Within(outer) => Scope::Within(self.in_base(outer)?),
+            s => s.clone(),
+        };
+        let line = self.changed_in(&at, true, &scope)?;
+        Some(Span { line, col: 1, ..at })
+    }
+
     /// Moves each cited position to the changed line inside what it cites,
     /// when the position itself did not change and a line inside did: the
     /// `podSelector:` key of a selector whose label was fixed is cited at
     /// the fixed label. Positions already on a changed line, and fields
-    /// with no changed line inside, stay.
+    /// with no changed line inside, stay. A head field changed only by
+    /// deleted lines is cited at the first of them, in the base, and a
+    /// base position on a removed line is marked as one
+    /// ([`crate::diff::Removed`]).
     pub fn cite(&self, causes: &mut [crate::diff::Cause]) {
-        // A field with no changed line inside may sit in an enclosing one
-        // that has (Scope::Within).
         for c in causes {
+            // The first position that is (or moves to) a removed line.
+            let mut removed = None;
             for (span, on_base, scope) in c.spans_mut() {
-                if self.is_changed(&span.file, span.line, on_base) {
-                    continue;
+                if !self.is_changed(&span.file, span.line, on_base) {
+                    match self.changed_in(span, on_base, &scope) {
+                        Some(line) => {
+                            span.line = line;
+                            span.col = 1;
+                        }
+                        None => {
+                            if !on_base && removed.is_none() {
+                                removed = self.removed_in(span, &scope);
+                            }
+                            continue;
+                        }
+                    }
                 }
-                let found = match scope {
-                    Scope::Document => self.changed_in_document(span, on_base),
-                    Scope::Field => self.changed_within(span, on_base),
-                    Scope::Within(outer) => self
-                        .changed_within(span, on_base)
-                        .or_else(|| self.changed_within(&outer, on_base)),
-                };
-                if let Some(line) = found {
-                    span.line = line;
-                    span.col = 1;
+                if on_base && removed.is_none() {
+                    removed = Some(span.clone());
                 }
+            }
+            if let (Some(slot), Some(r)) = (c.removed_mut(), removed) {
+                *slot = Some(r);
             }
         }
     }
@@ -223,5 +275,30 @@ mod tests {
         // Identical revisions: nothing changed anywhere.
         let same = LineChanges::between(&rev(BASE), &rev(BASE));
         assert_eq!(same.changed_within(&span(3), false), None);
+    }
+
+    /// Issue 17: a peer whose `podSelector` was deleted (an AND peer made
+    /// a namespace-wide one) has no added line; it is cited at the first
+    /// removed line of the peer, in the base.
+    #[test]
+    fn a_field_changed_only_by_deleted_lines_is_cited_at_the_removed_line() {
+        let base = "kind: NetworkPolicy\nspec:\n  ingress:\n  - from:\n    - namespaceSelector: {}\n      podSelector:\n        matchLabels:\n          app: api\n  - from:\n    - podSelector: {}\n";
+        let head = base.replace(
+            "      podSelector:\n        matchLabels:\n          app: api\n",
+            "",
+        );
+        let c = LineChanges::between(&rev(base), &rev(&head));
+        // The head's peer (line 5) and rule (line 4) kept their lines.
+        assert_eq!(c.changed_within(&span(5), false), None);
+        assert_eq!(c.in_base(&span(5)).map(|s| s.line), Some(5));
+        // The second rule moved up three lines.
+        assert_eq!(c.in_base(&span(6)).map(|s| s.line), Some(9));
+        let within = Scope::Within(span(4));
+        assert_eq!(c.removed_in(&span(5), &within).map(|s| s.line), Some(6));
+        // The second rule lost nothing.
+        assert_eq!(c.removed_in(&span(6), &Scope::Field), None);
+        // A line the head added has no base position.
+        let added = LineChanges::between(&rev(&head), &rev(base));
+        assert_eq!(added.in_base(&span(6)), None);
     }
 }

@@ -88,6 +88,14 @@ pub struct PolicyRef {
     pub why: Why,
 }
 
+/// Where a cause whose head field changed only by deleted lines (a peer,
+/// a `podSelector` or a port taken out of a rule) is cited instead of its
+/// head position: the first removed line inside that field in the base
+/// (issue 17); for a cause citing the base, its position when that is a
+/// removed line. Set by [`crate::changes::LineChanges::cite`]. None: the
+/// cause is cited where it points.
+pub type Removed = Option<Span>;
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cause {
     NewWorkload {
@@ -107,6 +115,7 @@ pub enum Cause {
         /// For [`Novelty::Selection`]: the head's subject selector of the
         /// policy when the policy changed (None: the labels did).
         selector: Option<Span>,
+        removed: Removed,
     },
     /// A base rule allowed the closed traffic and no longer does.
     RuleNoLongerAllows {
@@ -114,6 +123,7 @@ pub enum Cause {
         peer: Option<(usize, Span)>,
         novelty: Novelty,
         selector: Option<Span>,
+        removed: Removed,
     },
     /// No NetworkPolicy isolates the workload in this direction any more;
     /// `policies` are those that isolated it before.
@@ -121,16 +131,19 @@ pub enum Cause {
         workload: String,
         direction: Direction,
         policies: Vec<PolicyRef>,
+        removed: Removed,
     },
     /// NetworkPolicies now isolate the workload in this direction.
     NewlyIsolated {
         workload: String,
         direction: Direction,
         policies: Vec<PolicyRef>,
+        removed: Removed,
     },
     /// An admin-tier rule now denies it.
     DeniedBy {
         rule: RuleRef,
+        removed: Removed,
     },
     /// An admin-tier rule that denied it is gone or no longer matches.
     NoLongerDenied {
@@ -139,6 +152,7 @@ pub enum Cause {
     /// A Pass now hands the decision down to NetworkPolicy / Baseline.
     PassedDown {
         rule: RuleRef,
+        removed: Removed,
     },
     /// Labels or namespace labels of a workload changed, and that changed
     /// which rules select or match it here.
@@ -187,7 +201,10 @@ impl Cause {
                 selector,
                 ..
             } => {
+                // The peer first: it is what the cause is cited at, so a
+                // deletion inside it is the one to cite.
                 let mut v = Self::rule_spans(rule, peer, false);
+                v.rotate_left(1);
                 v.extend(selector.as_mut().map(|s| (s, false, Scope::Field)));
                 v
             }
@@ -198,6 +215,7 @@ impl Cause {
                 ..
             } => {
                 let mut v = Self::rule_spans(rule, peer, true);
+                v.rotate_left(1);
                 v.extend(selector.as_mut().map(|s| (s, false, Scope::Field)));
                 v
             }
@@ -207,7 +225,7 @@ impl Cause {
                     .map(|p| (&mut p.span, p.on_base, Scope::Field))
                     .collect()
             }
-            Cause::DeniedBy { rule } | Cause::PassedDown { rule } => {
+            Cause::DeniedBy { rule, .. } | Cause::PassedDown { rule, .. } => {
                 vec![(&mut rule.span, false, Scope::Field)]
             }
             Cause::NoLongerDenied { rule } => vec![(&mut rule.span, true, Scope::Field)],
@@ -230,6 +248,34 @@ impl Cause {
         }
     }
 
+    /// The slot for where the cause is cited when its head field changed
+    /// only by deleted lines ([`Removed`]); None for causes that cite the
+    /// base or a label already.
+    pub fn removed_mut(&mut self) -> Option<&mut Removed> {
+        match self {
+            Cause::RuleAllows { removed, .. }
+            | Cause::RuleNoLongerAllows { removed, .. }
+            | Cause::NoLongerIsolated { removed, .. }
+            | Cause::NewlyIsolated { removed, .. }
+            | Cause::DeniedBy { removed, .. }
+            | Cause::PassedDown { removed, .. } => Some(removed),
+            _ => None,
+        }
+    }
+
+    /// The removed base line the cause is cited at, if [`Removed`] is set.
+    pub fn removed(&self) -> Option<&Span> {
+        match self {
+            Cause::RuleAllows { removed, .. }
+            | Cause::RuleNoLongerAllows { removed, .. }
+            | Cause::NoLongerIsolated { removed, .. }
+            | Cause::NewlyIsolated { removed, .. }
+            | Cause::DeniedBy { removed, .. }
+            | Cause::PassedDown { removed, .. } => removed.as_ref(),
+            _ => None,
+        }
+    }
+
     /// A coarser key for very large diffs: isolation changes without the
     /// policies involved.
     pub fn coarse_key(&self) -> Cause {
@@ -238,11 +284,13 @@ impl Cause {
                 workload: String::new(),
                 direction,
                 policies: Vec::new(),
+                removed: None,
             },
             Cause::NewlyIsolated { direction, .. } => Cause::NewlyIsolated {
                 workload: String::new(),
                 direction,
                 policies: Vec::new(),
+                removed: None,
             },
             c => c,
         }
@@ -255,20 +303,24 @@ impl Cause {
             Cause::NoLongerIsolated {
                 direction,
                 policies,
+                removed,
                 ..
             } => Cause::NoLongerIsolated {
                 workload: String::new(),
                 direction: *direction,
                 policies: policies.iter().take(1).cloned().collect(),
+                removed: removed.clone(),
             },
             Cause::NewlyIsolated {
                 direction,
                 policies,
+                removed,
                 ..
             } => Cause::NewlyIsolated {
                 workload: String::new(),
                 direction: *direction,
                 policies: policies.iter().take(1).cloned().collect(),
+                removed: removed.clone(),
             },
             c => c.clone(),
         }
@@ -941,6 +993,7 @@ impl SideCase<'_> {
                 workload: self.owner.id.clone(),
                 direction: self.dir,
                 policies,
+                removed: None,
             });
         }
         if !self.opened {
@@ -949,6 +1002,7 @@ impl SideCase<'_> {
                 workload: self.owner.id.clone(),
                 direction: self.dir,
                 policies: self.isolating(before.a, before.side, false),
+                removed: None,
             });
         }
     }
@@ -980,6 +1034,7 @@ impl SideCase<'_> {
                             peer,
                             novelty,
                             selector,
+                            removed: None,
                         }
                     } else {
                         Cause::RuleNoLongerAllows {
@@ -987,12 +1042,14 @@ impl SideCase<'_> {
                             peer,
                             novelty,
                             selector,
+                            removed: None,
                         }
                     });
                 }
                 Action::Pass if self.opened => {
                     causes.insert(Cause::PassedDown {
                         rule: rule.origin.clone(),
+                        removed: None,
                     });
                 }
                 _ => {}
@@ -1135,7 +1192,10 @@ impl SideCase<'_> {
                 causes.insert(if self.opened {
                     Cause::NoLongerDenied { rule }
                 } else {
-                    Cause::DeniedBy { rule }
+                    Cause::DeniedBy {
+                        rule,
+                        removed: None,
+                    }
                 });
             }
         }

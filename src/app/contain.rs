@@ -539,6 +539,7 @@ impl From<WireAnalysed> for Analysed {
                                 text: l.text,
                                 example: l.example,
                                 object: l.object,
+                                head_line: None,
                             })
                             .collect()
                     }),

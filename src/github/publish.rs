@@ -507,6 +507,7 @@ mod tests {
             text: text.into(),
             example: "a → b TCP".into(),
             object: None,
+            head_line: None,
         }
     }
 

@@ -179,6 +179,10 @@ pub struct CauseJson {
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// The line is one the change removed (side `base`): the field the
+    /// cause names changed only by deleted lines (additive).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 impl From<&Cause> for CauseJson {
@@ -196,9 +200,9 @@ impl From<&Cause> for CauseJson {
                     *peer,
                 )
             }
-            Cause::DeniedBy { rule }
+            Cause::DeniedBy { rule, .. }
             | Cause::NoLongerDenied { rule }
-            | Cause::PassedDown { rule } => (
+            | Cause::PassedDown { rule, .. } => (
                 Some(rule.policy.clone()),
                 Some(rule.tier.as_str()),
                 rule.priority,
@@ -259,6 +263,7 @@ impl From<&Cause> for CauseJson {
                 .map(|l| if l.on_base { "base" } else { "head" }),
             file: loc.as_ref().map(|l| l.span.file.clone()),
             line: loc.as_ref().map(|l| l.span.line),
+            removed: loc.as_ref().is_some_and(|l| l.removed),
         }
     }
 }

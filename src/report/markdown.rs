@@ -101,6 +101,29 @@ fn link(span: &Span, on_base: bool, opts: &MarkdownOptions) -> String {
     }
 }
 
+/// A cause's location: a link, marked when it is on the base, and when
+/// it is a line the change removed.
+fn location_md(loc: &cause::Location<'_>, opts: &MarkdownOptions) -> String {
+    let shown = link(loc.span, loc.on_base, opts);
+    match shown.strip_suffix(" (base)") {
+        Some(at) if loc.removed => format!("{at} (removed, base)"),
+        _ => shown,
+    }
+}
+
+/// "now denied: no ingress rule of `NetworkPolicy shop/web` admits it —
+/// [np.yaml:12](…)", the head's answer for a Closed group.
+fn now_denied_md(nd: &crate::review::why_not::NowDenied, opts: &MarkdownOptions) -> String {
+    let clauses: Vec<String> = crate::review::why_not::clauses(nd)
+        .into_iter()
+        .map(|(p, span)| match span {
+            Some(s) => format!("{} — {}", phrase_md(&p), link(s, false, opts)),
+            None => phrase_md(&p),
+        })
+        .collect();
+    format!("now denied: {}", clauses.join("; "))
+}
+
 fn ports_md(g: &Group) -> String {
     md(&crate::words::conn_text(&g.conn))
 }
@@ -114,7 +137,7 @@ fn causes_md(g: &Group, opts: &MarkdownOptions) -> String {
             let mut s = phrase_md(&cause::phrase(c));
             if let Some(loc) = cause::location(c) {
                 s.push_str(" — ");
-                s.push_str(&link(loc.span, loc.on_base, opts));
+                s.push_str(&location_md(&loc, opts));
             }
             s
         })
@@ -487,15 +510,26 @@ fn table(
     }
     let _ = writeln!(out, "| to | ports | from | cause |\n|---|---|---|---|");
     let mut previous = String::new();
+    let mut previous_denied = None;
     for (i, g) in groups.iter().take(cap).enumerate() {
         let causes = causes_md(g, opts);
+        let denied = g.now_denied.as_ref().map(|nd| now_denied_md(nd, opts));
         // A cause said in full once: a table of ten rows with one cause is
         // read as one change.
-        let mut cell = if i > 0 && causes == previous {
+        let same = i > 0 && causes == previous;
+        let mut cell = if same {
             "same as above".to_string()
         } else {
             causes.clone()
         };
+        if let Some(d) = denied
+            .as_ref()
+            .filter(|d| !same || previous_denied.as_ref() != Some(*d))
+        {
+            cell.push_str("<br>");
+            cell.push_str(d);
+        }
+        previous_denied = denied;
         if let Some(folds) = notes.and_then(|n| n.get(i)).filter(|f| !f.is_empty()) {
             cell.push_str("<br>");
             cell.push_str(&folds_md(folds));

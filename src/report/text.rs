@@ -19,6 +19,23 @@ fn phrase_text(p: &Phrase, style: Style) -> String {
         .collect()
 }
 
+/// "no ingress rule of NetworkPolicy shop/web admits it (np.yaml:12)".
+fn now_denied_text(nd: &crate::review::why_not::NowDenied, style: Style) -> String {
+    let clauses: Vec<String> = crate::review::why_not::clauses(nd)
+        .into_iter()
+        .map(|(p, span)| match span {
+            Some(s) => format!(
+                "{} ({}:{})",
+                phrase_text(&p, style),
+                sanitize(&s.file),
+                s.line
+            ),
+            None => phrase_text(&p, style),
+        })
+        .collect();
+    clauses.join("; ")
+}
+
 fn groups_text(
     out: &mut String,
     title: &str,
@@ -58,7 +75,11 @@ fn groups_text(
                         "  ({}:{}{})",
                         sanitize(&l.span.file),
                         l.span.line,
-                        if l.on_base { ", base" } else { "" }
+                        match (l.on_base, l.removed) {
+                            (true, true) => ", removed, base",
+                            (true, false) => ", base",
+                            _ => "",
+                        }
                     )
                 })
                 .unwrap_or_default();
@@ -68,6 +89,9 @@ fn groups_text(
                 sanitize(&cause::sentence(c)),
                 style.dim(&loc)
             );
+        }
+        if let Some(nd) = &g.now_denied {
+            let _ = writeln!(out, "      now denied: {}", now_denied_text(nd, style));
         }
         for f in notes.and_then(|n| n.get(i)).into_iter().flatten() {
             let _ = writeln!(

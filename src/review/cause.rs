@@ -9,6 +9,9 @@ use crate::reach::{RuleRef, TierRank};
 pub struct Location<'a> {
     pub span: &'a Span,
     pub on_base: bool,
+    /// The line is one the change removed from the base, cited instead of
+    /// the head's field that changed only by deleted lines.
+    pub removed: bool,
 }
 
 /// `spec.ingress[1].from[0]` of `NetworkPolicy shop/db` [Admin tier, priority 10]
@@ -119,13 +122,13 @@ pub fn phrase(c: &Cause) -> Phrase {
             }
             p.text(" and no rule allows this")
         }
-        Cause::DeniedBy { rule } => Phrase::new()
+        Cause::DeniedBy { rule, .. } => Phrase::new()
             .text("denied by ")
             .append(rule_phrase(rule, None)),
         Cause::NoLongerDenied { rule } => Phrase::new()
             .text("no longer denied by ")
             .append(rule_phrase(rule, None)),
-        Cause::PassedDown { rule } => Phrase::new()
+        Cause::PassedDown { rule, .. } => Phrase::new()
             .text("a Pass in ")
             .append(rule_phrase(rule, None))
             .text(" hands the decision down to NetworkPolicy and Baseline"),
@@ -179,20 +182,43 @@ pub fn sentence(c: &Cause) -> String {
     phrase(c).plain()
 }
 
-/// The location a cause points at, if any.
+/// The location a cause points at, if any: a removed base line when the
+/// field it names changed only by deleted lines.
 pub fn location(c: &Cause) -> Option<Location<'_>> {
+    let at = located(c)?;
+    Some(match c.removed() {
+        Some(span) => Location {
+            span,
+            on_base: true,
+            removed: true,
+        },
+        None => at,
+    })
+}
+
+/// For a cause cited at a removed base line: where the field it was
+/// removed from is in the head (annotations point into the head's files).
+pub fn head_location(c: &Cause) -> Option<Location<'_>> {
+    c.removed()?;
+    located(c).filter(|l| !l.on_base)
+}
+
+fn located(c: &Cause) -> Option<Location<'_>> {
     match c {
         Cause::NewWorkload { span, .. } | Cause::NamedPortChange { span, .. } => Some(Location {
             span,
             on_base: false,
+            removed: false,
         }),
         Cause::LabelChange { span, on_base, .. } => Some(Location {
             span,
             on_base: *on_base,
+            removed: false,
         }),
         Cause::RemovedWorkload { span, .. } => Some(Location {
             span,
             on_base: true,
+            removed: false,
         }),
         // An unchanged rule is not what changed: the row's other causes
         // (a label, a selector) are cited instead.
@@ -216,22 +242,27 @@ pub fn location(c: &Cause) -> Option<Location<'_>> {
         } => selector.as_ref().map(|span| Location {
             span,
             on_base: false,
+            removed: false,
         }),
         Cause::RuleAllows { rule, peer, .. } => Some(Location {
             span: peer.as_ref().map_or(&rule.span, |(_, s)| s),
             on_base: false,
+            removed: false,
         }),
-        Cause::DeniedBy { rule } | Cause::PassedDown { rule } => Some(Location {
+        Cause::DeniedBy { rule, .. } | Cause::PassedDown { rule, .. } => Some(Location {
             span: &rule.span,
             on_base: false,
+            removed: false,
         }),
         Cause::RuleNoLongerAllows { rule, peer, .. } => Some(Location {
             span: peer.as_ref().map_or(&rule.span, |(_, s)| s),
             on_base: true,
+            removed: false,
         }),
         Cause::NoLongerDenied { rule } => Some(Location {
             span: &rule.span,
             on_base: true,
+            removed: false,
         }),
         // A policy that selects the workload on one side only because the
         // workload's labels changed is not cited: the label change is.
@@ -242,6 +273,7 @@ pub fn location(c: &Cause) -> Option<Location<'_>> {
                 .map(|p| Location {
                     span: &p.span,
                     on_base: p.on_base,
+                    removed: false,
                 })
         }
     }

@@ -36,6 +36,10 @@ pub struct ResponsibleLine {
     /// when the line is outside the pull request's diff, a review comment
     /// goes on the nearest changed line of this object instead.
     pub object: Option<(u64, u64)>,
+    /// For a line the change removed from a field that is still in the
+    /// head (a peer deleted from a rule): that field's head line, where an
+    /// annotation, which points into the head's files, goes.
+    pub head_line: Option<u64>,
 }
 
 impl ResponsibleLine {
@@ -64,7 +68,7 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
             object_starts(&r.comparison.base.inventory),
             object_starts(&r.comparison.head.inventory),
         ];
-        let sentences: Vec<Option<(LineSide, String, u64, String)>> = d
+        let sentences: Vec<Option<(LineSide, String, u64, String, Option<u64>)>> = d
             .causes
             .iter()
             .map(|c| {
@@ -78,11 +82,13 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
                 } else {
                     LineSide::Head
                 };
+                let head_line = cause::head_location(c).map(|h| u64::from(h.span.line));
                 Some((
                     side,
                     loc.span.file.clone(),
                     u64::from(loc.span.line),
                     cause::sentence(c),
+                    head_line,
                 ))
             })
             .collect();
@@ -93,7 +99,9 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
                 for (protocol, _) in row.conn.iter() {
                     let example = format!("{src} → {dst} {}", protocol.as_str());
                     for &i in row.causes.iter() {
-                        let Some(Some((side, file, line, text))) = sentences.get(i as usize) else {
+                        let Some(Some((side, file, line, text, head_line))) =
+                            sentences.get(i as usize)
+                        else {
                             continue;
                         };
                         let key = (file.clone(), *line, *side, r.environment.clone());
@@ -112,6 +120,7 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
                                     file,
                                     *line,
                                 ),
+                                head_line: *head_line,
                             });
                             out.len() - 1
                         });
@@ -195,7 +204,8 @@ pub struct Annotation {
 }
 
 /// A warning on each head-side line a changed path traces to (an
-/// annotation points into the pull request's files as they are now), then
+/// annotation points into the pull request's files as they are now; a
+/// removed line at the head line of the field it left), then
 /// an error per tripped gate, then an error per error that stopped a side
 /// of an environment (on its line when it is a head line). `file` maps a
 /// report path to the path the annotation names (the Action's working
@@ -207,8 +217,12 @@ pub fn annotations(
 ) -> Vec<Annotation> {
     let mut out: Vec<Annotation> = lines
         .iter()
-        .filter(|l| l.side == LineSide::Head)
-        .map(|l| Annotation {
+        .filter_map(|l| match (l.side, l.head_line) {
+            (LineSide::Head, _) => Some((l, l.line)),
+            (LineSide::Base, Some(h)) => Some((l, h)),
+            (LineSide::Base, None) => None,
+        })
+        .map(|(l, line)| Annotation {
             level: Level::Warning,
             title: format!(
                 "reachdiff{}: {}",
@@ -217,7 +231,7 @@ pub fn annotations(
             ),
             message: format!("{}; for example {}", l.text, l.example),
             file: Some(file(&l.file)),
-            line: Some(l.line),
+            line: Some(line),
         })
         .collect();
     for e in envs {

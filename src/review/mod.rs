@@ -12,6 +12,7 @@ pub mod lines;
 pub mod phrase;
 pub mod policies;
 pub mod view;
+pub mod why_not;
 
 use crate::comparison::Comparison;
 use gate::{FailOn, GateOutcome, RulesFile};

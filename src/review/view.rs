@@ -32,6 +32,9 @@ pub struct Group {
     pub from_external: bool,
     pub from_internet: bool,
     pub from_whole_cluster: bool,
+    /// For a Closed group: what denies its pairs in the head (the answer
+    /// of `reach --from --to`, issue 17 item 7).
+    pub now_denied: Option<super::why_not::NowDenied>,
 }
 
 impl Group {
@@ -80,7 +83,13 @@ pub fn build(cmp: &Comparison) -> DiffView {
         }
     };
     let opened = side(&cmp.diff.opened, &cmp.head.analysis, true);
-    let closed = side(&cmp.diff.closed, &cmp.base.analysis, false);
+    let mut closed = side(&cmp.diff.closed, &cmp.base.analysis, false);
+    let mut budget = super::why_not::BUDGET;
+    for g in &mut closed {
+        let (a, eps) = (&cmp.head.analysis, &cmp.diff.endpoints);
+        g.now_denied = super::why_not::now_denied(a, eps, (&g.from, &g.to), &mut budget)
+            .and_then(|nd| super::why_not::beyond(nd, &g.causes));
+    }
     let (exposures, opened): (Vec<Group>, Vec<Group>) =
         opened.into_iter().partition(Group::is_exposure);
     DiffView {
@@ -227,6 +236,7 @@ impl Seen<'_> {
             from_external: has_atom,
             from_internet: public(&from),
             from_whole_cluster: whole_cluster,
+            now_denied: None,
             from,
             to,
             conn: conn.clone(),

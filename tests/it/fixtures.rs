@@ -453,11 +453,16 @@ fn responsible_lines_agree_with_the_json_report() {
 /// pull request's diff as GitHub shows it, where review comments can sit:
 /// the hunks, with three lines of context, on the head and base sides.
 fn changed_lines(dir: &Path, rel: &str) -> (Vec<u32>, Vec<u32>) {
+    changed_lines_with(dir, rel, 3)
+}
+
+/// The lines of `rel` in the hunks with `context` lines of context.
+fn changed_lines_with(dir: &Path, rel: &str, context: usize) -> (Vec<u32>, Vec<u32>) {
     let read = |side: &str| std::fs::read_to_string(dir.join(side).join(rel)).unwrap_or_default();
     let (base, head) = (read("base"), read("head"));
     let diff = similar::TextDiff::from_lines(&base, &head);
     let (mut added, mut removed) = (Vec::new(), Vec::new());
-    for hunk in diff.grouped_ops(3) {
+    for hunk in diff.grouped_ops(context) {
         for op in hunk {
             added.extend(op.new_range().map(|i| i as u32 + 1));
             removed.extend(op.old_range().map(|i| i as u32 + 1));
@@ -483,10 +488,12 @@ fn document_of(text: &str, line: u32) -> std::ops::RangeInclusive<u32> {
 /// Issue 17: every cause is cited at a line inside the pull request's
 /// diff (where a review comment can sit) whenever the object it cites has
 /// such a line; a cause in an object the change left alone may cite it as
-/// it is.
+/// it is. A rule changed only by deleted lines (`peer-deleted`) is cited
+/// at the removed line, on the base side, marked `removed`.
 #[test]
 fn fixtures_causes_cite_changed_lines() {
     let mut checked = 0;
+    let mut removed = Vec::new();
     for case in cases() {
         let (stdout, _) = case.stdout("json");
         let json = parse_json(&case.name, &stdout);
@@ -500,8 +507,22 @@ fn fixtures_causes_cite_changed_lines() {
             let line = line as u32;
             // Paths are relative to the side's folder as given.
             let rel = file;
-            let (added, removed) = changed_lines(&dir, rel);
-            let changed = if side == "head" { &added } else { &removed };
+            let (added, removed_lines) = changed_lines(&dir, rel);
+            let changed = if side == "head" {
+                &added
+            } else {
+                &removed_lines
+            };
+            if c["removed"] == true {
+                let (_, strictly) = changed_lines_with(&dir, rel, 0);
+                assert!(
+                    side == "base" && strictly.contains(&line),
+                    "{}: cause {:?} is marked removed at {file}:{line} ({side}), not a removed line",
+                    case.name,
+                    c["text"]
+                );
+                removed.push((case.name.clone(), file.to_string(), line));
+            }
             if changed.contains(&line) {
                 checked += 1;
                 continue;
@@ -521,6 +542,18 @@ fn fixtures_causes_cite_changed_lines() {
         }
     }
     assert!(checked > 20, "only {checked} causes cited at changed lines");
+    // The deletion-only fixture: the removed peer (api-access) and the
+    // removed podSelector of the AND peer (db-access), base side.
+    for want in [17, 39] {
+        assert!(
+            removed.contains(&(
+                "peer-deleted".to_string(),
+                "policies.yaml".to_string(),
+                want
+            )),
+            "peer-deleted: no cause cited at the removed line policies.yaml:{want}: {removed:?}"
+        );
+    }
 }
 
 /// Issue 17: the causes of a relabel and of a selector fix name the change
