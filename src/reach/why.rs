@@ -312,8 +312,7 @@ fn near_text(a: &Analysis, n: &Near, peer: Endpoint) -> String {
     )
 }
 
-/// What a rule lacks, in words (`pod label app=api (it has app=web)`).
-pub fn lack_text(a: &Analysis, l: &Lack, peer: Endpoint) -> String {
+fn lack_text(a: &Analysis, l: &Lack, peer: Endpoint) -> String {
     let peer_wl = match peer {
         Endpoint::Workload(x) => Some(&a.workloads[x]),
         Endpoint::Atom(_) => None,

@@ -56,6 +56,10 @@ impl ResponsibleLine {
     }
 }
 
+/// A cause's side, file, line and sentence, and the head line of a
+/// removed one.
+type Sentence = (LineSide, String, u64, String, Option<u64>);
+
 /// Every line of every review that a changed row traces to, in the order
 /// of first mention (environments, then opened before closed rows, then
 /// each row's causes).
@@ -68,7 +72,7 @@ pub fn responsible_lines(envs: &[EnvironmentReview]) -> Vec<ResponsibleLine> {
             object_starts(&r.comparison.base.inventory),
             object_starts(&r.comparison.head.inventory),
         ];
-        let sentences: Vec<Option<(LineSide, String, u64, String, Option<u64>)>> = d
+        let sentences: Vec<Option<Sentence>> = d
             .causes
             .iter()
             .map(|c| {

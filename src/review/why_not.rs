@@ -9,7 +9,7 @@ use crate::diag::Span;
 use crate::diff::UnionEndpoint;
 use crate::model::ConnSet;
 use crate::reach::why::{self, SideVerdict, WhyNot};
-use crate::reach::{Analysis, Direction, Endpoint, RuleRef};
+use crate::reach::{Analysis, Direction, RuleRef};
 
 /// One side's reason a closed pair is denied in the head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,22 +28,10 @@ pub enum Denial {
     NoCommonPort { egress: ConnSet, ingress: ConnSet },
 }
 
-/// The rule nearest to admitting a closed pair, with what it lacks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Nearest {
-    pub rule: RuleRef,
-    pub peer: Option<usize>,
-    pub span: Span,
-    pub lacks: Vec<String>,
-}
-
 /// What denies the pairs of a Closed group in the head.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NowDenied {
     pub denials: Vec<Denial>,
-    /// The nearest rule (said for a group of one pair only: what a rule
-    /// lacks depends on the peer's labels).
-    pub nearest: Option<Nearest>,
     /// The pair the answer was read for, when the group's pairs have no
     /// reason in common.
     pub example: Option<(String, String)>,
@@ -72,7 +60,7 @@ pub fn now_denied(
     let read = total.min(PER_GROUP).min(*budget).max(1);
     *budget = budget.saturating_sub(read);
     let mut answers: Vec<Vec<Denial>> = Vec::new();
-    let mut first: Option<(usize, usize, WhyNot)> = None;
+    let mut first: Option<(usize, usize)> = None;
     let pairs = from
         .iter()
         .flat_map(|&s| to.iter().map(move |&d| (s, d)))
@@ -84,10 +72,10 @@ pub fn now_denied(
         };
         if let Some(w) = answer {
             answers.push(denials(head, &w));
-            first.get_or_insert((s, d, w));
+            first.get_or_insert((s, d));
         }
     }
-    let (s, d, w) = first?;
+    let (s, d) = first?;
     let held = answers.len();
     let common = common(&answers);
     let (denials, example) = if common.is_empty() {
@@ -96,13 +84,8 @@ pub fn now_denied(
     } else {
         (common, None)
     };
-    let nearest = match (total, eps[s].head, eps[d].head) {
-        (1, Some(src), Some(dst)) => nearest(head, src, dst, &w),
-        _ => None,
-    };
     Some(NowDenied {
         denials,
-        nearest,
         example,
         read: (held < total).then_some((held, total)),
     })
@@ -125,7 +108,7 @@ pub fn beyond(mut nd: NowDenied, causes: &[crate::diff::Cause]) -> Option<NowDen
         } => policies.is_empty() || !policies.iter().all(|(n, _)| said(*direction, n)),
         _ => true,
     });
-    (!nd.denials.is_empty() || nd.nearest.is_some()).then_some(nd)
+    (!nd.denials.is_empty()).then_some(nd)
 }
 
 /// What every answer says: the sides that deny every pair, with the
@@ -163,7 +146,7 @@ fn common(answers: &[Vec<Denial>]) -> Vec<Denial> {
                     kept.retain(|p| theirs.contains(p));
                     others |= kept.len() < before;
                 }
-                all.then(|| Denial::NoRuleAdmits {
+                all.then_some(Denial::NoRuleAdmits {
                     direction: *direction,
                     policies: kept,
                     others,
@@ -205,28 +188,6 @@ fn denials(a: &Analysis, w: &WhyNot) -> Vec<Denial> {
         });
     }
     out
-}
-
-/// The first nearest rule of the first isolated side.
-fn nearest(a: &Analysis, src: Endpoint, dst: Endpoint, w: &WhyNot) -> Option<Nearest> {
-    let sides = [(&w.egress, dst), (&w.ingress, src)];
-    sides.into_iter().find_map(|(verdict, peer)| {
-        let Some(SideVerdict::Isolated { nearest, .. }) = verdict else {
-            return None;
-        };
-        let n = nearest.first()?;
-        let rule = &a.rules[n.rule];
-        let span = n
-            .peer
-            .and_then(|k| rule.peer_sets.get(k))
-            .map_or(&rule.origin.span, |(_, s)| s);
-        Some(Nearest {
-            rule: rule.origin.clone(),
-            peer: n.peer,
-            span: span.clone(),
-            lacks: n.lacks.iter().map(|l| why::lack_text(a, l, peer)).collect(),
-        })
-    })
 }
 
 /// The answer as clauses, each with the line it points at: renderers
@@ -273,20 +234,6 @@ pub fn clauses(nd: &NowDenied) -> Vec<(Phrase, Option<&Span>)> {
             ),
         })
         .collect();
-    if let Some(n) = &nd.nearest {
-        let lacks = if n.lacks.is_empty() {
-            "would match".to_string()
-        } else {
-            format!("lacks {}", n.lacks.join("; "))
-        };
-        out.push((
-            Phrase::new()
-                .text("nearest ")
-                .append(rule_phrase(&n.rule, n.peer))
-                .text(format!(" {lacks}")),
-            Some(&n.span),
-        ));
-    }
     if let Some((s, d)) = &nd.example {
         out.push((
             Phrase::new()
@@ -303,4 +250,45 @@ pub fn clauses(nd: &NowDenied) -> Vec<(Phrase, Option<&Span>)> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admits(direction: Direction, names: &[&str]) -> Denial {
+        let span = |n: &str| Span {
+            file: format!("{n}.yaml"),
+            line: 1,
+            col: 1,
+        };
+        Denial::NoRuleAdmits {
+            direction,
+            policies: names.iter().map(|n| (n.to_string(), span(n))).collect(),
+            others: false,
+        }
+    }
+
+    /// A group's answer is what holds for every pair: the isolating
+    /// policies common to all, `others` when some pairs have more; a side
+    /// that denies only some pairs is not said.
+    #[test]
+    fn the_answer_of_a_group_holds_for_every_pair() {
+        let a = vec![
+            admits(Direction::Egress, &["A", "B"]),
+            admits(Direction::Ingress, &["C"]),
+        ];
+        let b = vec![admits(Direction::Egress, &["A"])];
+        let got = common(&[a.clone(), b.clone()]);
+        let mut want = admits(Direction::Egress, &["A"]);
+        if let Denial::NoRuleAdmits { others, .. } = &mut want {
+            *others = true;
+        }
+        assert_eq!(got, vec![want]);
+        // Alike pairs: the answer as it is.
+        assert_eq!(common(&[a.clone(), a.clone()]), a);
+        // Nothing in common.
+        let c = vec![admits(Direction::Ingress, &["C"])];
+        assert_eq!(common(&[b, c]), Vec::<Denial>::new());
+    }
 }
