@@ -55,31 +55,20 @@ impl Cni {
     }
 }
 
-/// CC-17: Cilium mode, decided once for the revisions of an environment
-/// (both sides of a diff): the configured CNI, else the dialect whose
-/// objects appear in any of them. Sets `cilium_mode` on every inventory;
-/// a conflict is an error on every side.
+/// CC-17: the CNI dialect, decided once for the revisions of an
+/// environment (both sides of a diff): the configured CNI, else the dialect
+/// whose objects appear in any of them. Sets `cilium_mode` or
+/// `calico_mode` on every inventory; a conflict is an error on every side.
 pub fn decide_cni(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], opts: &Options) {
     let mark = |f: fn(&Inventory) -> Option<(String, crate::diag::Span)>| {
         sides.iter().find_map(|(inv, _)| f(inv))
     };
     let cilium = mark(|i| i.cni_marks.cilium.clone());
     let calico = mark(|i| i.cni_marks.calico.clone());
-    let reason = match (&opts.cni, &cilium, &calico) {
-        (Some((Cni::Cilium, said)), _, _) => Some(format!("{said} says cilium")),
-        (Some((_, said)), Some((what, span)), _) => {
-            let d = Diagnostic::new(
-                Code::CiliumIgnored,
-                format!("{what} and the other Cilium objects are ignored: {said} says this environment does not run Cilium"),
-            )
-            .at(span.clone());
-            for (inv, diags) in sides.iter_mut() {
-                inv.cilium_policies.clear();
-                diags.push(d.clone());
-            }
-            None
-        }
-        (Some(_), None, _) => None,
+    let mode = match (&opts.cni, &cilium, &calico) {
+        (Some((Cni::Cilium, said)), _, _) => Some((Cni::Cilium, format!("{said} says cilium"))),
+        (Some((Cni::Calico, said)), _, _) => Some((Cni::Calico, format!("{said} says calico"))),
+        (Some(_), _, _) => None,
         (None, Some((cw, cs)), Some((kw, ks))) => {
             let d = Diagnostic::new(
                 Code::CniConflict,
@@ -91,14 +80,68 @@ pub fn decide_cni(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], opts: &O
             }
             None
         }
-        (None, Some((what, span)), None) => Some(format!("the input holds {what} ({span})")),
-        (None, None, _) => None,
+        (None, Some((what, span)), None) => {
+            Some((Cni::Cilium, format!("the input holds {what} ({span})")))
+        }
+        (None, None, Some((what, span))) => {
+            Some((Cni::Calico, format!("the input holds {what} ({span})")))
+        }
+        (None, None, None) => None,
     };
-    let Some(reason) = reason else {
-        return;
-    };
+    if let Some((said, (what, span))) = opts.cni.as_ref().zip(cilium.as_ref()) {
+        if said.0 != Cni::Cilium {
+            ignore_dialect(
+                sides,
+                Code::CiliumIgnored,
+                format!(
+                    "{what} and the other Cilium objects are ignored: {} says this environment does not run Cilium",
+                    said.1
+                ),
+                span,
+            );
+        }
+    }
+    if let Some((said, (what, span))) = opts.cni.as_ref().zip(calico.as_ref()) {
+        if said.0 != Cni::Calico {
+            ignore_dialect(
+                sides,
+                Code::CalicoIgnored,
+                format!(
+                    "{what} and the other Calico objects are ignored: {} says this environment does not run Calico",
+                    said.1
+                ),
+                span,
+            );
+        }
+    }
+    match mode {
+        Some((Cni::Cilium, reason)) => cilium_on(sides, &reason),
+        Some((Cni::Calico, reason)) => calico_on(sides, &reason),
+        _ => {}
+    }
+}
+
+/// The other dialect's objects, when the configured CNI is not theirs.
+fn ignore_dialect(
+    sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)],
+    code: Code,
+    message: String,
+    span: &crate::diag::Span,
+) {
+    let d = Diagnostic::new(code, message).at(span.clone());
     for (inv, diags) in sides.iter_mut() {
-        inv.cilium_mode = Some(reason.clone());
+        if code == Code::CiliumIgnored {
+            inv.cilium_policies.clear();
+        } else {
+            inv.calico.clear();
+        }
+        diags.push(d.clone());
+    }
+}
+
+fn cilium_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str) {
+    for (inv, diags) in sides.iter_mut() {
+        inv.cilium_mode = Some(reason.to_string());
         // CC-14: under Cilium a host-network workload is node traffic, not
         // "like any pod" as the loader said.
         for d in diags.iter_mut().filter(|d| d.code == Code::HostNetwork) {
@@ -110,6 +153,47 @@ pub fn decide_cni(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], opts: &O
         diags.push(Diagnostic::new(
             Code::CiliumMode,
             format!("Cilium mode: {reason}; Cilium policies are analysed and NetworkPolicies are evaluated as Cilium enforces them (identity labels, host-network workloads as node traffic)"),
+        ));
+    }
+}
+
+/// Calico mode (issue 19, as CC-17): hostNetwork workloads are not
+/// endpoints for any policy kind (C-CA-8). Calico policies are validated
+/// but not evaluated yet, so a side that has enforced ones fails, naming
+/// them, rather than answer as if they were absent.
+fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str) {
+    for (inv, diags) in sides.iter_mut() {
+        inv.calico_mode = Some(reason.to_string());
+        for d in diags.iter_mut().filter(|d| d.code == Code::HostNetwork) {
+            d.code = Code::CalicoHostNetwork;
+            d.message = "hostNetwork workload under Calico: not an endpoint, so no policy selects it and no selector matches it; its own sides are open (CA-20, C-CA-8)".into();
+        }
+        let enforced: Vec<&crate::manifest::CalicoObject> = inv
+            .calico
+            .iter()
+            .filter(|o| o.enforced_policy().is_some())
+            .collect();
+        if let Some(first) = enforced.first() {
+            let names: Vec<String> = enforced.iter().take(5).map(|o| o.title()).collect();
+            let more = enforced.len().saturating_sub(names.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            diags.push(
+                Diagnostic::new(
+                    Code::CalicoNotEvaluated,
+                    format!("Calico policies are validated but not evaluated yet, so this revision's reachability cannot be answered: {}{more}", names.join(", ")),
+                )
+                .at(first.span.clone()),
+            );
+        }
+    }
+    if let Some((_, diags)) = sides.last_mut() {
+        diags.push(Diagnostic::new(
+            Code::CalicoMode,
+            format!("Calico mode: {reason}; hostNetwork workloads are not endpoints for any policy (C-CA-8)"),
         ));
     }
 }

@@ -108,6 +108,15 @@ codes! {
     CiliumServiceUnresolved => "cilium-service-unresolved", Warning, "a toServices peer names a Service that is missing or has no selector; it matches no workload (CC-15)";
     CiliumPortLeadingZero => "cilium-port-leading-zero", Warning, "a Cilium port with a leading zero is read by the agent as an octal number (EC-14)";
     CiliumPolicyTypesIgnored => "cilium-policytypes-ignored", Warning, "a NetworkPolicy section outside its policyTypes, which current Cilium enforces anyway (CC-13, cilium#48703); reachdiff follows Kubernetes";
+    CalicoMode => "calico-mode", Info, "Calico mode is on (settled in issue 19, as CC-17): Calico objects are read and NetworkPolicies are evaluated as Calico enforces them; says why";
+    CalicoNotEvaluated => "calico-not-evaluated", Error, "Calico policies that reachdiff validates but does not evaluate yet; the environment's answer would be wrong without them, so it fails";
+    CalicoIgnored => "calico-ignored", Warning, "Calico objects in an environment whose CNI is set to another one (`--cni`, `cni:`); they are not enforced there and are ignored";
+    CalicoHostNetwork => "calico-host-network", Warning, "a hostNetwork workload under Calico is not an endpoint: no policy selects it and no selector matches it (CA-20, C-CA-8)";
+    CalicoProfileIgnored => "calico-profile-ignored", Warning, "a Calico Profile never applies to pods and changes no verdict (CA-36, C-CA-12)";
+    CalicoStaged => "calico-staged", Warning, "a staged Calico policy is validated but never enforced (CA-3, C-CA-14)";
+    CalicoDeadSection => "calico-dead-section", Warning, "Calico rules of a direction outside the policy's types, never evaluated (CA-14)";
+    CalicoTypesDefaulted => "calico-types-defaulted", Warning, "a Calico policy without types whose defaulting depends on how it is installed (CA-13, C-CA-3)";
+    CalicoHostOnly => "calico-host-only", Warning, "a doNotTrack or preDNAT GlobalNetworkPolicy applies only to host endpoints and changes no pod verdict (CA-16)";
     IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
     Skipped => "skipped", Info, "what was not analysed, counted once per kind (hidden entries, documents of kinds that cannot change reachability); printed without -v, which lists each";
     HiddenSkipped => "hidden-skipped", Info, "a hidden file or directory (its name starts with `.`) was not read";
@@ -118,7 +127,10 @@ impl Code {
     /// Informational codes printed even without `-v`: what was left out
     /// or read differently, said once.
     pub fn always_shown(self) -> bool {
-        matches!(self, Code::Skipped | Code::NotRendered | Code::CiliumMode)
+        matches!(
+            self,
+            Code::Skipped | Code::NotRendered | Code::CiliumMode | Code::CalicoMode
+        )
     }
 }
 

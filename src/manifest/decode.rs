@@ -15,6 +15,8 @@ pub(crate) struct Invalid;
 
 type R<T> = Result<T, Invalid>;
 
+pub(crate) mod calico;
+mod calico_rule;
 pub(crate) mod cilium;
 
 pub(crate) struct Ctx<'a> {

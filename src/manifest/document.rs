@@ -451,9 +451,14 @@ impl<'d> Loader<'_, 'd> {
             }
         };
         let cluster_scoped = matches!(class, Class::Namespace | Class::Admin)
-            || (class == Class::Cilium && kind != "CiliumNetworkPolicy");
+            || (class == Class::Cilium && kind != "CiliumNetworkPolicy")
+            || (class == Class::Calico && !decode::calico::namespaced(kind));
         let key = ObjectKey {
-            group: String::new(),
+            group: if class == Class::Calico {
+                "projectcalico.org".to_string()
+            } else {
+                String::new()
+            },
             kind: kind.to_string(),
             namespace: if cluster_scoped {
                 String::new()
@@ -520,6 +525,17 @@ impl<'d> Loader<'_, 'd> {
                 &key,
                 (&mut self.out.cilium_policies, &mut self.out.cidr_groups),
             ),
+            Class::Calico => {
+                let head = decode::calico::Head {
+                    kind,
+                    crd_form: api_version.starts_with("crd."),
+                    namespace: (!cluster_scoped).then_some(namespace.as_str()),
+                    name: &name,
+                };
+                if let Ok(o) = decode::calico::object(&mut cx, node, &head) {
+                    self.out.calico.push(o);
+                }
+            }
             Class::Other => {}
         }
         // The objects findings name: their annotation may acknowledge one.
@@ -678,6 +694,14 @@ fn classify(kind: &str, api_version: &str, node: Node<'_>) -> Class {
         }
         "CiliumCIDRGroup" if matches!(api_version, "cilium.io/v2" | "cilium.io/v2alpha1") => {
             Class::Cilium
+        }
+        k if decode::calico::KINDS.contains(&k)
+            && matches!(
+                api_version,
+                "projectcalico.org/v3" | "crd.projectcalico.org/v1"
+            ) =>
+        {
+            Class::Calico
         }
         k if decode::has_pod_template(k, node) => Class::Workload,
         _ => Class::Other,

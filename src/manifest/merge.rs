@@ -2,6 +2,7 @@
 //! (the later one is kept, as `kubectl apply` of the tree would leave it),
 //! keys written twice, and namespaces used but not declared (M-9).
 
+use super::calico_objects::CalicoObject;
 use super::objects::*;
 use super::relevance::{Class, ObjectKey, Relevance};
 use super::{Declared, DupKeyFinding, DupWhy, FileObjects, LoadOptions};
@@ -100,6 +101,37 @@ impl Declaration for CidrGroup {
     }
 }
 
+impl Declaration for CalicoObject {
+    const CLASS: Class = Class::Calico;
+    fn key(&self) -> ObjectKey {
+        calico_key(
+            &self.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            &self.name,
+        )
+    }
+    fn span(&self) -> Option<&Span> {
+        Some(&self.span)
+    }
+}
+
+/// Calico's NetworkPolicy is not Kubernetes': the group keeps them apart.
+/// Both API groups name one object (CA-2).
+pub(super) fn calico_key(kind: &str, namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey {
+        group: "projectcalico.org".to_string(),
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
+impl VerdictInputs for CalicoObject {
+    fn same_verdict_inputs(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.crd_form == other.crd_form && self.body == other.body
+    }
+}
+
 impl VerdictInputs for Declared {
     fn same_verdict_inputs(&self, other: &Self) -> bool {
         self.fingerprint == other.fingerprint
@@ -177,6 +209,7 @@ struct Merger {
     admin_policies: Slot<AdminPolicy>,
     cilium_policies: Slot<CiliumPolicy>,
     cidr_groups: Slot<CidrGroup>,
+    calico: Slot<CalicoObject>,
     others: Slot<Declared>,
     acknowledgements: BTreeMap<ObjectKey, Vec<Acknowledgement>>,
     skipped: BTreeMap<String, usize>,
@@ -196,6 +229,7 @@ impl Merger {
         self.admin_policies.extend(r.admin_policies, again);
         self.cilium_policies.extend(r.cilium_policies, again);
         self.cidr_groups.extend(r.cidr_groups, again);
+        self.calico.extend(r.calico, again);
         self.others.extend(r.others, again);
         self.dup_keys.extend(r.dup_keys);
         // The later declaration is the one kept, annotations included.
@@ -220,11 +254,14 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
         cni_marks: cni_marks(
             &m.cilium_policies.items,
             &m.cidr_groups.items,
+            &m.calico.items,
             &m.others.items,
         ),
         cilium_policies: m.cilium_policies.items,
         cidr_groups: m.cidr_groups.items,
         cilium_mode: None,
+        calico: m.calico.items,
+        calico_mode: None,
         skipped: m.skipped,
         acknowledgements: opts
             .acknowledgements
@@ -244,7 +281,12 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
 }
 
 /// CC-17: the first object of each CNI dialect, in path order.
-fn cni_marks(cilium: &[CiliumPolicy], groups: &[CidrGroup], others: &[Declared]) -> CniMarks {
+fn cni_marks(
+    cilium: &[CiliumPolicy],
+    groups: &[CidrGroup],
+    calico: &[CalicoObject],
+    others: &[Declared],
+) -> CniMarks {
     let mut marks = CniMarks::default();
     let mut seen: Vec<(String, Span, bool)> = cilium
         .iter()
@@ -254,6 +296,7 @@ fn cni_marks(cilium: &[CiliumPolicy], groups: &[CidrGroup], others: &[Declared])
                 .iter()
                 .map(|g| (format!("CiliumCIDRGroup {}", g.name), g.span.clone(), true)),
         )
+        .chain(calico.iter().map(|o| (o.title(), o.span.clone(), false)))
         .collect();
     for o in others {
         let cilium = o.key.group == "cilium.io"

@@ -3,6 +3,7 @@
 //! is decoded as soon as it is parsed; merging is in path order so the result
 //! never depends on thread timing.
 
+pub mod calico_objects;
 pub mod decode;
 mod document;
 mod merge;
@@ -12,6 +13,7 @@ pub mod yaml;
 
 use crate::diag::{Code, Diagnostic, Span};
 use crate::revision::{Revision, SourceFile};
+pub use calico_objects::*;
 pub use objects::*;
 use rayon::prelude::*;
 use relevance::{Class, ObjectKey};
@@ -91,6 +93,7 @@ struct FileObjects {
     admin_policies: Vec<AdminPolicy>,
     cilium_policies: Vec<CiliumPolicy>,
     cidr_groups: Vec<CidrGroup>,
+    calico: Vec<CalicoObject>,
     others: Vec<Declared>,
     /// Each modelled object's acknowledgement annotation entries (empty
     /// lists too: a later declaration without them replaces an earlier).

@@ -305,6 +305,11 @@ pub struct Inventory {
     /// Cilium mode (CC-17), decided once for the revisions analysed
     /// together: why it is on; None: off.
     pub cilium_mode: Option<String>,
+    /// Calico objects (CA-1), kept in Calico mode only.
+    pub calico: Vec<super::calico_objects::CalicoObject>,
+    /// Calico mode (C-CA-8, issue 19's settlement), decided like Cilium
+    /// mode: why it is on; None: off.
+    pub calico_mode: Option<String>,
     /// Kind → count of skipped objects.
     pub skipped: std::collections::BTreeMap<String, usize>,
     /// The configuration's acknowledgements, then the annotations' (of the

@@ -24,6 +24,8 @@ pub enum Class {
     Admin,
     /// CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, CiliumCIDRGroup.
     Cilium,
+    /// Calico's policies, tiers, network sets, profiles (CA-1).
+    Calico,
     /// A kind the analysis skips (ConfigMap, Ingress, CRDs, …).
     Other,
 }
@@ -105,7 +107,8 @@ impl Relevance {
             | Class::Workload
             | Class::NetworkPolicy
             | Class::Admin
-            | Class::Cilium => true,
+            | Class::Cilium
+            | Class::Calico => true,
             // C8: a Service never changes a verdict unless a rule names it.
             Class::Service | Class::Other => self.referenced.contains(key),
         }

@@ -28,6 +28,7 @@ mod bad_input;
 mod budget;
 /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, written from
 /// semantics-cilium.md (CI-*, CC-*, EC-*).
+mod calico;
 mod cilium;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;

@@ -34,6 +34,8 @@ pub(super) struct Selection<'a> {
     /// Cilium mode (CC-17): pod selectors see identity labels (CC-1) and
     /// host-network workloads are node traffic (CC-14).
     pub(super) cilium: bool,
+    /// Calico mode: host-network workloads are not endpoints (C-CA-8).
+    calico: bool,
     /// Per workload, the labels pod selectors match: identity labels in
     /// Cilium mode, template labels otherwise (None).
     identity: Option<Vec<crate::model::Labels>>,
@@ -81,6 +83,7 @@ impl<'a> Selection<'a> {
         };
         Selection {
             cilium,
+            calico: inv.calico_mode.is_some(),
             identity,
             real,
             inv,
@@ -194,8 +197,9 @@ impl<'a> Selection<'a> {
                     }
                 };
                 // CC-14: under Cilium, pod selectors never match host-network
-                // workloads (node traffic).
-                let skip = self.cilium;
+                // workloads (node traffic); under Calico they are not
+                // endpoints (C-CA-8).
+                let skip = self.cilium || self.calico;
                 self.workloads_in(&ns, pods.as_ref(), skip, &mut set.workloads);
             }
             PeerSpec::IpBlock { cidr, except } => {
