@@ -56,7 +56,7 @@ impl CalicoObject {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CalicoBody {
     /// NetworkPolicy, GlobalNetworkPolicy and their staged twins.
-    Policy(CalicoPolicy),
+    Policy(Box<CalicoPolicy>),
     Tier(CalicoTier),
     NetworkSet(NetworkSet),
     /// A Profile (never applies to pods, CA-36) or a

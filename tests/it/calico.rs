@@ -132,7 +132,7 @@ fn valid(docs: &[String]) -> Vec<CalicoObject> {
 #[track_caller]
 fn policy_of(docs: &[String]) -> CalicoPolicy {
     match valid(docs).into_iter().next().map(|o| o.body) {
-        Some(CalicoBody::Policy(p)) => p,
+        Some(CalicoBody::Policy(p)) => *p,
         other => panic!("not a policy: {other:?}"),
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn object(cx: &mut Ctx<'_>, root: Node<'_>, head: &Head<'_>) -> R<Cal
             staged_notice(cx, root, head.kind);
             CalicoBody::Inert
         }
-        _ => CalicoBody::Policy(policy(cx, root, head)?),
+        _ => CalicoBody::Policy(Box::new(policy(cx, root, head)?)),
     };
     Ok(CalicoObject {
         kind: head.kind.to_string(),
