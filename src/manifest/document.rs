@@ -454,11 +454,7 @@ impl<'d> Loader<'_, 'd> {
             || (class == Class::Cilium && kind != "CiliumNetworkPolicy")
             || (class == Class::Calico && !decode::calico::namespaced(kind));
         let key = ObjectKey {
-            group: if class == Class::Calico {
-                "projectcalico.org".to_string()
-            } else {
-                String::new()
-            },
+            group: class.group().to_string(),
             kind: kind.to_string(),
             namespace: if cluster_scoped {
                 String::new()
@@ -483,7 +479,10 @@ impl<'d> Loader<'_, 'd> {
             );
         }
         self.set_owner(at, (class, key.clone()));
-        let mut cx = Ctx::new(self.file, key.to_string(), &mut self.out.diags);
+        // The file's diagnostics, taken while the object is decoded into
+        // the file's other lists.
+        let mut diags = std::mem::take(&mut self.out.diags);
+        let mut cx = Ctx::new(self.file, key.to_string(), &mut diags);
         if let Some((removed, replacement)) = removed_version(kind, api_version) {
             cx.warn(
                 Code::ApiVersionRemoved,
@@ -492,52 +491,13 @@ impl<'d> Loader<'_, 'd> {
                 format!("{api_version} {kind} is no longer served (removed in Kubernetes {removed}); analysed as {replacement}, whose pod template means the same"),
             );
         }
-        match class {
-            Class::Namespace => {
-                if let Ok(ns) = decode::namespace(&mut cx, node, &name) {
-                    self.out.namespaces.push(ns);
-                }
-            }
-            Class::Workload => {
-                if let Ok(w) = decode::workload(&mut cx, node, kind, &namespace, &name) {
-                    self.out.workloads.push(w);
-                }
-            }
-            Class::Service => {
-                if let Ok(s) = decode::service(&mut cx, node, &namespace, &name) {
-                    self.out.services.push(s);
-                }
-            }
-            Class::NetworkPolicy => {
-                if let Ok(p) = decode::network_policy(&mut cx, node, &namespace, &name) {
-                    self.out.policies.push(p);
-                }
-            }
-            Class::Admin => {
-                if let Ok(p) = decode::admin_policy(&mut cx, node, kind, &name) {
-                    self.out.admin_policies.push(p);
-                }
-            }
-            Class::Cilium => cilium_object(
-                &mut cx,
-                node,
-                kind,
-                &key,
-                (&mut self.out.cilium_policies, &mut self.out.cidr_groups),
-            ),
-            Class::Calico => {
-                let head = decode::calico::Head {
-                    kind,
-                    crd_form: api_version.starts_with("crd."),
-                    namespace: (!cluster_scoped).then_some(namespace.as_str()),
-                    name: &name,
-                };
-                if let Ok(o) = decode::calico::object(&mut cx, node, &head) {
-                    self.out.calico.push(o);
-                }
-            }
-            Class::Other => {}
-        }
+        let head = decode::calico::Head {
+            kind,
+            crd_form: api_version.starts_with("crd."),
+            namespace: (!cluster_scoped).then_some(namespace.as_str()),
+            name: &name,
+        };
+        decode_into(&mut cx, node, class, (&head, &key), &mut self.out);
         // The objects findings name: their annotation may acknowledge one.
         if matches!(
             class,
@@ -547,6 +507,7 @@ impl<'d> Loader<'_, 'd> {
             self.out.acknowledgements.push((key, acks));
         }
         cx.finish(node.pos);
+        self.out.diags = diags;
     }
 
     /// A stable name for a workload without `name` or `generateName`: its
@@ -607,6 +568,56 @@ impl<'d> Loader<'_, 'd> {
             });
         }
         self.out.dup_keys.extend(found);
+    }
+}
+
+/// Decodes an object of a modelled class into the file's objects.
+fn decode_into(
+    cx: &mut Ctx<'_>,
+    node: Node<'_>,
+    class: Class,
+    (head, key): (&decode::calico::Head<'_>, &ObjectKey),
+    out: &mut FileObjects,
+) {
+    let (kind, name) = (head.kind, head.name);
+    let namespace = key.namespace.clone();
+    match class {
+        Class::Namespace => {
+            if let Ok(ns) = decode::namespace(cx, node, &name) {
+                out.namespaces.push(ns);
+            }
+        }
+        Class::Workload => {
+            if let Ok(w) = decode::workload(cx, node, kind, &namespace, &name) {
+                out.workloads.push(w);
+            }
+        }
+        Class::Service => {
+            if let Ok(s) = decode::service(cx, node, &namespace, &name) {
+                out.services.push(s);
+            }
+        }
+        Class::NetworkPolicy => {
+            if let Ok(p) = decode::network_policy(cx, node, &namespace, &name) {
+                out.policies.push(p);
+            }
+        }
+        Class::Admin => {
+            if let Ok(p) = decode::admin_policy(cx, node, kind, &name) {
+                out.admin_policies.push(p);
+            }
+        }
+        Class::Cilium => cilium_object(
+            cx,
+            node,
+            kind,
+            &key,
+            (&mut out.cilium_policies, &mut out.cidr_groups),
+        ),
+        Class::Calico => out
+            .calico
+            .extend(decode::calico::object(cx, node, head).ok()),
+        Class::Other => {}
     }
 }
 

@@ -30,6 +30,18 @@ pub enum Class {
     Other,
 }
 
+impl Class {
+    /// The group of the objects' keys: empty for the Kubernetes kinds
+    /// (their API groups moved over the years); Calico's NetworkPolicy is
+    /// not Kubernetes', and its two API groups name one object (CA-2).
+    pub fn group(self) -> &'static str {
+        match self {
+            Class::Calico => "projectcalico.org",
+            _ => "",
+        }
+    }
+}
+
 /// The identity `kubectl apply` keys an object on. `group` is empty for the
 /// kinds reachdiff models, whose API groups moved over the years
 /// (`extensions/v1beta1` and `apps/v1` Deployments are one object);
