@@ -497,7 +497,7 @@ impl<'d> Loader<'_, 'd> {
             namespace: (!cluster_scoped).then_some(namespace.as_str()),
             name: &name,
         };
-        decode_into(&mut cx, node, class, (&head, &key), &mut self.out);
+        decode_into(&mut cx, node, class, (&head, &key), self.out);
         // The objects findings name: their annotation may acknowledge one.
         if matches!(
             class,
@@ -583,27 +583,27 @@ fn decode_into(
     let namespace = key.namespace.clone();
     match class {
         Class::Namespace => {
-            if let Ok(ns) = decode::namespace(cx, node, &name) {
+            if let Ok(ns) = decode::namespace(cx, node, name) {
                 out.namespaces.push(ns);
             }
         }
         Class::Workload => {
-            if let Ok(w) = decode::workload(cx, node, kind, &namespace, &name) {
+            if let Ok(w) = decode::workload(cx, node, kind, &namespace, name) {
                 out.workloads.push(w);
             }
         }
         Class::Service => {
-            if let Ok(s) = decode::service(cx, node, &namespace, &name) {
+            if let Ok(s) = decode::service(cx, node, &namespace, name) {
                 out.services.push(s);
             }
         }
         Class::NetworkPolicy => {
-            if let Ok(p) = decode::network_policy(cx, node, &namespace, &name) {
+            if let Ok(p) = decode::network_policy(cx, node, &namespace, name) {
                 out.policies.push(p);
             }
         }
         Class::Admin => {
-            if let Ok(p) = decode::admin_policy(cx, node, kind, &name) {
+            if let Ok(p) = decode::admin_policy(cx, node, kind, name) {
                 out.admin_policies.push(p);
             }
         }
@@ -611,7 +611,7 @@ fn decode_into(
             cx,
             node,
             kind,
-            &key,
+            key,
             (&mut out.cilium_policies, &mut out.cidr_groups),
         ),
         Class::Calico => out
