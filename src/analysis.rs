@@ -164,6 +164,14 @@ fn cilium_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str)
 fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str) {
     for (inv, diags) in sides.iter_mut() {
         inv.calico_mode = Some(reason.to_string());
+        // C-CA-9: Calico's endpoint ports include every init container's.
+        for w in &mut inv.workloads {
+            if !w.init_ports.is_empty() {
+                w.ports.extend(w.init_ports.iter().cloned());
+                w.ports.sort();
+                w.ports.dedup();
+            }
+        }
         for d in diags.iter_mut().filter(|d| d.code == Code::HostNetwork) {
             d.code = Code::CalicoHostNetwork;
             d.message = "hostNetwork workload under Calico: not an endpoint, so no policy selects it and no selector matches it; its own sides are open (CA-20, C-CA-8)".into();

@@ -574,9 +574,9 @@ pub(crate) fn workload(
             .collect(),
         _ => Vec::new(),
     };
-    let (ports, host_network) = match template.field("spec") {
+    let (ports, init_ports, host_network) = match template.field("spec") {
         Some(spec) => pod_spec(cx, spec, &join(tpath, "spec"))?,
-        None => (Vec::new(), false),
+        None => (Vec::new(), Vec::new(), false),
     };
     // CI-8: the service account is part of a Cilium identity; the
     // deprecated `serviceAccount` is its older spelling.
@@ -614,6 +614,7 @@ pub(crate) fn workload(
         name: name.to_string(),
         labels,
         ports,
+        init_ports,
         host_network,
         service_account,
         span: cx.span(root.pos),
@@ -623,18 +624,24 @@ pub(crate) fn workload(
 }
 
 /// Container ports (M-5) and hostNetwork of a pod spec.
-fn pod_spec(cx: &mut Ctx<'_>, spec: Node<'_>, spec_path: &str) -> R<(Vec<ContainerPort>, bool)> {
+/// Container ports (M-5), ports of the other init containers (C-CA-9)
+/// and hostNetwork.
+type PodPorts = (Vec<ContainerPort>, Vec<ContainerPort>, bool);
+
+fn pod_spec(cx: &mut Ctx<'_>, spec: Node<'_>, spec_path: &str) -> R<PodPorts> {
     cx.mapping(spec, spec_path)?;
     let host_network = spec
         .get("hostNetwork")
         .is_some_and(|hn| matches!(hn.value(), Value::Bool(true)));
     let mut ports = Vec::new();
+    let mut init_ports = Vec::new();
     for (list, sidecars_only) in [("containers", false), ("initContainers", true)] {
         let lpath = join(spec_path, list);
         for (i, c) in cx.list(spec.get(list), &lpath)?.iter().enumerate() {
             let cpath = format!("{lpath}[{i}]");
             cx.mapping(c, &cpath)?;
             if sidecars_only && c.get("restartPolicy").and_then(Node::as_str) != Some("Always") {
+                container_ports(cx, c, &cpath, &mut init_ports);
                 continue;
             }
             if c.field("name").is_none() {
@@ -650,7 +657,9 @@ fn pod_spec(cx: &mut Ctx<'_>, spec: Node<'_>, spec_path: &str) -> R<(Vec<Contain
     }
     ports.sort();
     ports.dedup();
-    Ok((ports, host_network))
+    init_ports.sort();
+    init_ports.dedup();
+    Ok((ports, init_ports, host_network))
 }
 
 /// A container's ports, leniently (C9): an entry that cannot name a port is

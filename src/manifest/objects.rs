@@ -29,6 +29,9 @@ pub struct Workload {
     pub labels: Labels,
     /// Ports of containers and restartable init containers (M-5).
     pub ports: Vec<ContainerPort>,
+    /// Ports of init containers that are not restartable sidecars: Calico
+    /// reads them too (CA-26, C-CA-9), so Calico mode adds them to `ports`.
+    pub init_ports: Vec<ContainerPort>,
     pub host_network: bool,
     /// `serviceAccountName` of the pod template (None: not written, the
     /// admission controller's `default`); read for Cilium identities (CI-8).
@@ -335,6 +338,7 @@ impl VerdictInputs for Workload {
         self.kind == other.kind
             && self.labels == other.labels
             && self.ports == other.ports
+            && self.init_ports == other.init_ports
             && self.host_network == other.host_network
     }
 }

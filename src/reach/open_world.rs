@@ -742,6 +742,7 @@ fn witness(
         namespace,
         labels,
         ports,
+        init_ports: Vec::new(),
         host_network: false,
         service_account: None,
         // Nothing of the input defines it: no file, no line.

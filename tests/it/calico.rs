@@ -888,3 +888,25 @@ fn c_ca_8_e_ca_32_host_network_pods_are_not_endpoints_for_kubernetes_policies() 
     assert_eq!(count(&cal.diagnostics, Code::CalicoHostNetwork), 1);
     assert_eq!(count(&cal.diagnostics, Code::HostNetwork), 0);
 }
+
+#[test]
+fn c_ca_9_e_ca_33_named_ports_of_init_containers_count_in_calico_mode() {
+    // a/migrate declares `pg` only on a (non-restartable) init container.
+    let migrate = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: migrate, namespace: a}\nspec:\n  template:\n    metadata: {labels: {app: migrate}}\n    spec:\n      initContainers: [{name: init, ports: [{name: pg, containerPort: 5432}]}]\n      containers: [{name: main}]\n".to_string();
+    let pg_only = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: pg-only, namespace: a}\nspec:\n  podSelector: {matchLabels: {app: migrate}}\n  ingress: [{ports: [{port: pg}]}]\n".to_string();
+    let docs = [migrate, pg_only];
+    // M-5: restartable init containers only, so `pg` names nothing.
+    let k8s = with_cni(&docs, Cni::Other).expect("analysed");
+    assert_eq!(
+        k8s.analysis
+            .reach(sel(&k8s, "b/cli"), sel(&k8s, "a/migrate")),
+        cs("none")
+    );
+    // Calico: every init container's ports (CA-26).
+    let cal = with_cni(&docs, Cni::Calico).expect("analysed");
+    assert_eq!(
+        cal.analysis
+            .reach(sel(&cal, "b/cli"), sel(&cal, "a/migrate")),
+        cs("TCP 5432")
+    );
+}
