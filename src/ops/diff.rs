@@ -392,7 +392,8 @@ fn commits(
     let notes = plan.notes.clone();
     // Acknowledgement annotations count as the base branch's tip has them
     // (issue 17), like the configuration; the merge-base may be older.
-    let tip = (config_commit.oid != b.oid).then_some(&config_commit);
+    let tip = (config_commit.oid != b.oid)
+        .then(|| names_acknowledgements(&git, &config_commit).then_some(&config_commit));
     let jobs = read_jobs(&mut git, plan, [&b, &h], tip);
     Ok(Prepared {
         jobs,
@@ -474,13 +475,38 @@ fn links(
     )
 }
 
+/// Whether any file of `commit` that can hold or template an object names
+/// the acknowledgement annotation. Most repositories never do, and then the
+/// base tip's environments need not be read and rendered a third time. An
+/// annotation spelt in pieces (a Helm template joining strings) is missed:
+/// it then acknowledges nothing, so the finding is shown, never hidden.
+fn names_acknowledgements(git: &GitRepo, commit: &Commit) -> bool {
+    use crate::source::discover::Snapshot;
+    let Ok(snap) = git.snapshot(commit) else {
+        // Read as before; a tree that cannot be listed fails there.
+        return true;
+    };
+    let templated = |f: &str| {
+        [".yaml", ".yml", ".json", ".tpl"]
+            .iter()
+            .any(|e| f.ends_with(e))
+            || f.ends_with("Kustomization")
+    };
+    snap.files().iter().filter(|f| templated(f)).any(|f| {
+        snap.text(f)
+            .is_some_and(|t| t.contains(crate::manifest::ACKNOWLEDGE_ANNOTATION))
+    })
+}
+
 /// Reads each planned environment's sides; what cannot be read becomes
-/// that side's errors.
+/// that side's errors. `tip`: None when the compared base is the
+/// configuration commit; Some(None) when that commit names no
+/// acknowledgement annotation (nothing to read there).
 fn read_jobs(
     git: &mut GitRepo,
     plan: Plan,
     [b, h]: [&Commit; 2],
-    tip: Option<&Commit>,
+    tip: Option<Option<&Commit>>,
 ) -> Vec<Job> {
     let mut jobs = Vec::new();
     for env in plan.environments {
@@ -511,7 +537,7 @@ fn read_jobs(
             });
             continue;
         }
-        let tip = tip.map(|t| read_side(git, Side::Base, t, base.as_ref()).ok());
+        let tip = tip.map(|t| t.and_then(|t| read_side(git, Side::Base, t, base.as_ref()).ok()));
         let base = read_side(git, Side::Base, b, base.as_ref());
         let head = read_side(git, Side::Head, h, head.as_ref());
         jobs.push(Job {
