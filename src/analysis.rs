@@ -260,14 +260,18 @@ pub fn load(rev: &Revision, opts: &Options) -> Result<(Inventory, Vec<Diagnostic
 }
 
 /// The atoms for a set of inventories analysed together (M-10).
+/// Cilium pseudo-endpoints (CI-33) are the union over the inventories, so
+/// both revisions of a diff name the same ones.
 pub fn atoms_for<'a>(invs: impl IntoIterator<Item = &'a Inventory>, opts: &Options) -> AtomTable {
-    let mut cidrs: Vec<Cidr> = invs.into_iter().flat_map(reach::cidrs).collect();
+    let invs: Vec<&Inventory> = invs.into_iter().collect();
+    let mut cidrs: Vec<Cidr> = invs.iter().flat_map(|i| reach::cidrs(i)).collect();
     cidrs.extend(
         opts.external_peers
             .iter()
             .flat_map(|(_, c)| c.iter().copied()),
     );
     AtomTable::build(cidrs, opts.dual_stack)
+        .with_pseudo(invs.iter().flat_map(|i| reach::pseudo_endpoints(i)))
 }
 
 pub fn analyze_loaded(

@@ -98,7 +98,8 @@ codes! {
     CniConflict => "cni-conflict", Error, "Cilium and Calico objects in one environment without `cni:` in .reachdiff.yaml or `--cni` (CC-17)";
     CiliumIgnored => "cilium-ignored", Warning, "Cilium policies in an environment whose CNI is set to another one (`--cni`, `cni:`); they are not enforced there and are ignored";
     CiliumHostPolicyIgnored => "cilium-host-policy-ignored", Warning, "a Cilium host policy (nodeSelector) is ignored; it never changes pod verdicts of non-hostNetwork pods (CC-12)";
-    CiliumNotModelled => "cilium-not-modelled", Warning, "a Cilium peer, port or condition reachdiff does not show (entities other than world/cluster/all, FQDN endpoints, L7 and TLS conditions, ICMP); rows it would add or annotate are missing";
+    CiliumNotModelled => "cilium-not-modelled", Warning, "a Cilium peer, port or condition reachdiff does not show (L7 and TLS conditions, ICMP, node and group peers); rows it would add or annotate are missing";
+    CiliumFqdnWithoutDnsProxy => "cilium-fqdn-without-dns-proxy", Warning, "a toFQDNs rule whose pods have no egress rule allowing DNS on port 53 with an L7 dns rule: Cilium learns no address for the names (CI-34, EC-29)";
     CiliumHostNetwork => "cilium-host-network", Warning, "a hostNetwork workload under Cilium: never a policy subject, and as a peer it is node traffic, matched only by remote-node, cluster and all (CC-14)";
     CiliumSubjectNamespace => "cilium-cnp-subject-namespace", Warning, "a CiliumNetworkPolicy's endpointSelector names a namespace; it is overwritten (k8s:) or must equal the policy's (CI-11, EC-10)";
     CiliumNslabelPeer => "cilium-nslabel-peer-in-cnp", Warning, "a CiliumNetworkPolicy peer selects by namespace labels: not confined to the policy's namespace since Cilium 1.16 (CC-3, EC-32)";

@@ -29,3 +29,33 @@ mod tests {
         assert_eq!(conn_text(&c), "TCP 80-81 · UDP all");
     }
 }
+
+/// A Cilium pseudo-endpoint in words (CI-33): "the node (host)", "the
+/// Kubernetes API server", "fqdn api.example.com".
+pub fn pseudo_text(p: &crate::model::Pseudo) -> String {
+    use crate::model::Pseudo;
+    match p {
+        Pseudo::Fqdn(n) => format!("fqdn {n}"),
+        Pseudo::Entity(e) => match e.as_str() {
+            "host" => "the node (host)".into(),
+            "remote-node" => "the other nodes (remote-node)".into(),
+            "kube-apiserver" => "the Kubernetes API server".into(),
+            "health" => "Cilium's health endpoints (health)".into(),
+            "ingress" => "Cilium's ingress proxy (ingress)".into(),
+            "init" => "endpoints without a resolved identity (init)".into(),
+            "unmanaged" => "endpoints Cilium does not manage (unmanaged)".into(),
+            other => format!("entity {other}"),
+        },
+    }
+}
+
+/// Whether a path to this pseudo-endpoint is an exposure (README, Cilium):
+/// the API server and the nodes are the control plane a pod should not
+/// newly reach; an FQDN is outside the cluster, as a public address is.
+pub fn pseudo_is_sensitive(p: &crate::model::Pseudo) -> bool {
+    use crate::model::Pseudo;
+    match p {
+        Pseudo::Fqdn(_) => true,
+        Pseudo::Entity(e) => matches!(e.as_str(), "kube-apiserver" | "host" | "remote-node"),
+    }
+}

@@ -187,16 +187,54 @@ pub fn range_to_cidrs(family: Family, first: u128, last: u128) -> Vec<Cidr> {
     out
 }
 
-/// One atom: a set of addresses on which every policy decision is constant.
+/// One atom: a set of addresses on which every policy decision is constant,
+/// or (Cilium, CI-33) a pseudo-endpoint outside the address space.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Atom {
-    /// Sorted, merged ranges (all of one family).
+    /// Sorted, merged ranges (all of one family); empty for a pseudo-endpoint.
     pub ranges: Vec<IpRange>,
+    pub pseudo: Option<Pseudo>,
+}
+
+/// A Cilium pseudo-endpoint (CI-33): like an external atom it has no policy
+/// of its own, but no address either, so no CIDR names it (except a whole
+/// address family naming an FQDN) and the address views skip it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pseudo {
+    /// An entity other than world/cluster/all (`host`, `kube-apiserver`, …).
+    Entity(String),
+    /// A `toFQDNs` name or pattern (lower case, no trailing dot).
+    Fqdn(String),
+}
+
+/// The entities that become endpoints (CI-27, CI-33), in id order.
+pub const PSEUDO_ENTITIES: [&str; 7] = [
+    "health",
+    "host",
+    "ingress",
+    "init",
+    "kube-apiserver",
+    "remote-node",
+    "unmanaged",
+];
+
+impl Pseudo {
+    /// The contract id: `entity:<name>` or `fqdn:<name>`.
+    pub fn id(&self) -> String {
+        match self {
+            Pseudo::Entity(n) => format!("entity:{n}"),
+            Pseudo::Fqdn(n) => format!("fqdn:{n}"),
+        }
+    }
 }
 
 impl Atom {
-    /// The contract id: comma-joined `first-last` ranges.
+    /// The contract id: comma-joined `first-last` ranges, or the
+    /// pseudo-endpoint's id.
     pub fn id(&self) -> String {
+        if let Some(p) = &self.pseudo {
+            return p.id();
+        }
         self.ranges
             .iter()
             .map(ToString::to_string)
@@ -219,7 +257,12 @@ impl Atom {
 /// The partition of the external address space induced by a set of CIDRs.
 #[derive(Clone, Debug, Default)]
 pub struct AtomTable {
+    /// Address atoms sorted by id, then pseudo-endpoints (CI-33) by id.
     atoms: Vec<Atom>,
+    /// How many of `atoms` are address atoms (the rest are pseudo).
+    addresses: usize,
+    /// The index of `entity:host` (CI-19), when pseudo-endpoints exist.
+    host: Option<usize>,
     /// For each CIDR given to `build`, the indices of the atoms inside it.
     cidr_atoms: BTreeMap<Cidr, Vec<usize>>,
 }
@@ -294,6 +337,7 @@ impl AtomTable {
                 (
                     Atom {
                         ranges: merge(ranges),
+                        pseudo: None,
                     },
                     sig,
                 )
@@ -306,10 +350,51 @@ impl AtomTable {
                 cidr_atoms.entry(cidrs[ci]).or_default().push(ai);
             }
         }
+        let atoms: Vec<Atom> = atoms.into_iter().map(|(a, _)| a).collect();
         AtomTable {
-            atoms: atoms.into_iter().map(|(a, _)| a).collect(),
+            addresses: atoms.len(),
+            atoms,
             cidr_atoms,
+            host: None,
         }
+    }
+
+    /// Appends Cilium pseudo-endpoints (CI-33), sorted and deduplicated.
+    /// Without them the table is exactly what [`AtomTable::build`] made.
+    pub fn with_pseudo(mut self, pseudo: impl IntoIterator<Item = Pseudo>) -> AtomTable {
+        let mut v: Vec<Pseudo> = pseudo.into_iter().collect();
+        v.sort_by_cached_key(Pseudo::id);
+        v.dedup();
+        for p in v {
+            if p == Pseudo::Entity("host".into()) {
+                self.host = Some(self.atoms.len());
+            }
+            self.atoms.push(Atom {
+                ranges: Vec::new(),
+                pseudo: Some(p),
+            });
+        }
+        self
+    }
+
+    /// The address atoms' indices (every atom but the pseudo-endpoints).
+    pub fn addresses(&self) -> std::ops::Range<usize> {
+        0..self.addresses
+    }
+
+    /// The pseudo-endpoints' indices.
+    pub fn pseudo(&self) -> std::ops::Range<usize> {
+        self.addresses..self.atoms.len()
+    }
+
+    /// Whether atom `i` is `entity:host` (CI-19).
+    pub fn is_host(&self, i: usize) -> bool {
+        self.host == Some(i)
+    }
+
+    /// The atom whose id is `id` (a pseudo-endpoint or an address atom).
+    pub fn by_id(&self, id: &str) -> Option<usize> {
+        self.atoms.iter().position(|a| a.id() == id)
     }
 
     /// The atom holding one address.

@@ -9,7 +9,7 @@ pub mod ports;
 pub mod selector;
 
 pub use bitset::BitSet;
-pub use ip::{Atom, AtomTable, Cidr, Family, IpRange, range_to_cidrs};
+pub use ip::{Atom, AtomTable, Cidr, Family, IpRange, PSEUDO_ENTITIES, Pseudo, range_to_cidrs};
 pub use label_index::LabelIndex;
 pub use ports::{ConnSet, PortSet, Protocol};
 pub use selector::{Labels, Operator, Requirement, Selector};

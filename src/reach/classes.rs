@@ -34,6 +34,9 @@ enum Key {
     },
     Atom {
         member_of: Vec<u32>,
+        /// 0 an address, 1 an entity, 2 an FQDN (CI-33: classes never mix
+        /// them), 3 `entity:host`, which CI-19 always lets in.
+        kind: u8,
     },
 }
 
@@ -94,6 +97,12 @@ impl EndpointClasses {
             },
             Endpoint::Atom(x) => Key::Atom {
                 member_of: atom_sets[x].clone(),
+                kind: match &a.atoms.atoms()[x].pseudo {
+                    _ if a.atoms.is_host(x) => 3,
+                    None => 0,
+                    Some(crate::model::Pseudo::Entity(_)) => 1,
+                    Some(crate::model::Pseudo::Fqdn(_)) => 2,
+                },
             },
         };
         let mut index: HashMap<Key, usize> = HashMap::new();

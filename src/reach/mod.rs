@@ -16,6 +16,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::manifest::{Inventory, Namespace, Service, Workload};
 use crate::model::{AtomTable, ConnSet, PortSet};
 pub use compile::cidrs;
+pub use compile::cilium::pseudo_endpoints;
 use rayon::prelude::*;
 pub use rules::*;
 
@@ -152,6 +153,13 @@ impl Analysis {
         peer: Endpoint,
         mut trace: Option<&mut SideTrace>,
     ) -> ConnSet {
+        // CI-19: Cilium always lets the node in (kubelet probes), whatever
+        // the policies say.
+        if let (Direction::Ingress, Endpoint::Atom(a)) = (dir, peer) {
+            if self.atoms.is_host(a) {
+                return ConnSet::all();
+            }
+        }
         let target = match dir {
             Direction::Ingress => Some(w),
             Direction::Egress => match peer {
@@ -335,8 +343,16 @@ impl Analysis {
     }
 
     /// Endpoints named by a pattern: a workload id (`ns/name[Kind]`),
-    /// `ns/name` (any kind), a namespace `ns`, or an IP address (its atom).
+    /// `ns/name` (any kind), a namespace `ns`, an IP address (its atom), or
+    /// a Cilium pseudo-endpoint's id (`entity:host`, `fqdn:api.example.com`).
     pub fn select(&self, pattern: &str) -> Vec<Endpoint> {
+        if pattern.starts_with("entity:") || pattern.starts_with("fqdn:") {
+            let pseudo = self.atoms.pseudo();
+            return pseudo
+                .filter(|&i| self.atoms.atoms()[i].id() == pattern)
+                .map(Endpoint::Atom)
+                .collect();
+        }
         if let Ok(ip) = pattern.parse::<std::net::IpAddr>() {
             return self
                 .atoms

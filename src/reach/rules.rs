@@ -121,13 +121,14 @@ pub enum PeerSpec {
     Networks(Vec<Cidr>),
     /// A Cilium endpoint selector after namespace scoping (CI-22), its keys
     /// without source prefix, matched against identity labels (CC-1);
-    /// `world`: it also matches the world identity, i.e. every external
-    /// atom (CI-25).
+    /// `reserved`: the reserved identities (`world`, `host`, …) it also
+    /// matches (CI-25, CI-33): `world` is every external atom and FQDN,
+    /// an entity its pseudo-endpoint.
     CiliumEndpoints {
         selector: Selector,
-        world: bool,
+        reserved: Vec<String>,
     },
-    /// Cilium entities (CI-27), as far as they name modelled endpoints.
+    /// Cilium entities (CI-27).
     Entities(Vec<String>),
     /// Cilium CIDRs (a group resolved to its CIDRs) minus one entry's
     /// excepts; never workloads (CC-4).
@@ -135,6 +136,8 @@ pub enum PeerSpec {
         cidrs: Vec<Cidr>,
         except: Vec<Cidr>,
     },
+    /// A `toFQDNs` name or pattern: its own pseudo-endpoint (CI-34).
+    Fqdn(String),
     /// The union of several (a `toServices` element naming several Services).
     AnyOf(Vec<PeerSpec>),
     /// Matches no endpoint (nodes, domain names).

@@ -55,6 +55,8 @@ pub enum Lack {
     Address(String),
     /// The rule's named ports do not resolve on the destination.
     NamedPort(Vec<String>),
+    /// The peer is a Cilium pseudo-endpoint (CI-33) this peer does not name.
+    Pseudo(crate::model::Pseudo),
 }
 
 /// Both sides of a denied pair.
@@ -148,12 +150,16 @@ fn near(a: &Analysis, rule: &Rule, r: RuleId, owner: usize, peer: Endpoint) -> O
         .enumerate()
         .filter_map(|(k, p)| {
             let mut lacks = peer_lacks(a, p, peer)?;
-            // An address the block holds lacks nothing but (maybe) a port.
-            if let (PeerSpec::IpBlock { .. }, Endpoint::Atom(x)) = (p, peer) {
-                if rule
-                    .peer_sets
-                    .get(k)
-                    .is_some_and(|(set, _)| set.atoms.contains(x))
+            // An address the block holds (a pseudo-endpoint the peer
+            // names) lacks nothing but (maybe) a port.
+            if let Endpoint::Atom(x) = peer {
+                let named =
+                    matches!(p, PeerSpec::IpBlock { .. }) || a.atoms.atoms()[x].pseudo.is_some();
+                if named
+                    && rule
+                        .peer_sets
+                        .get(k)
+                        .is_some_and(|(set, _)| set.atoms.contains(x))
                 {
                     lacks.clear();
                 }
@@ -183,6 +189,11 @@ fn cost(lacks: &[Lack]) -> usize {
 /// What peer spec `p` lacks to match `peer`; None for kinds this does not
 /// explain (admin peers).
 fn peer_lacks(a: &Analysis, p: &PeerSpec, peer: Endpoint) -> Option<Vec<Lack>> {
+    if let Endpoint::Atom(x) = peer {
+        if let Some(pseudo) = &a.atoms.atoms()[x].pseudo {
+            return Some(vec![Lack::Pseudo(pseudo.clone())]);
+        }
+    }
     match (p, peer) {
         (
             PeerSpec::Selectors {
@@ -283,22 +294,11 @@ pub fn lines(a: &Analysis, src: Endpoint, dst: Endpoint, w: &WhyNot) -> Vec<Stri
 fn near_text(a: &Analysis, n: &Near, peer: Endpoint) -> String {
     let rule = &a.rules[n.rule];
     let o = &rule.origin;
-    let (field, span) = match n.peer {
-        Some(k) => {
-            let key = match o.direction {
-                Direction::Ingress => "from",
-                Direction::Egress => "to",
-            };
-            let span = rule.peer_sets.get(k).map_or(&o.span, |(_, s)| s);
-            (
-                format!("spec.{}[{}].{key}[{k}]", o.direction.as_str(), o.index),
-                span,
-            )
-        }
-        None => (
-            format!("spec.{}[{}]", o.direction.as_str(), o.index),
-            &o.span,
-        ),
+    // Cilium rules name their section and peer kind (RuleRef::field).
+    let field = o.field(n.peer);
+    let span = match n.peer {
+        Some(k) => rule.peer_sets.get(k).map_or(&o.span, |(_, s)| s),
+        None => &o.span,
     };
     let lacks: Vec<String> = n.lacks.iter().map(|l| lack_text(a, l, peer)).collect();
     let what = if lacks.is_empty() {
@@ -354,6 +354,12 @@ fn lack_text(a: &Analysis, l: &Lack, peer: Endpoint) -> String {
         Lack::NamedPort(names) => format!(
             "a container port named {} on the destination",
             names.join(", ")
+        ),
+        Lack::Pseudo(crate::model::Pseudo::Entity(e)) => format!(
+            "entity {e} (toEntities/fromEntities {e}, cluster or all, or a reserved:{e} selector key)"
+        ),
+        Lack::Pseudo(crate::model::Pseudo::Fqdn(n)) => format!(
+            "fqdn {n} (toFQDNs with this very name or pattern, toEntities world or all, or a /0 CIDR)"
         ),
     }
 }

@@ -5,7 +5,7 @@
 use crate::comparison::Comparison;
 use crate::diag::Diagnostic;
 use crate::diff::{Cause, DiffRow};
-use crate::model::ConnSet;
+use crate::model::{ConnSet, Pseudo};
 use crate::reach::{Analysis, Endpoint};
 use crate::review::cause;
 use serde::Serialize;
@@ -28,6 +28,14 @@ pub enum EndpointJson {
         class: &'static str,
         kind: &'static str,
         ranges: Vec<String>,
+    },
+    /// A Cilium entity or FQDN (CI-33): `name` is the entity or the DNS
+    /// name or pattern.
+    Pseudo {
+        id: String,
+        class: &'static str,
+        kind: &'static str,
+        name: String,
     },
     /// Pods the input does not hold (OW-1), or a declared endpoint (OW-6).
     Representative {
@@ -74,6 +82,18 @@ impl EndpointJson {
             }
             Endpoint::Atom(i) => {
                 let atom = &a.atoms.atoms()[i];
+                if let Some(p) = &atom.pseudo {
+                    let (class, kind, name) = match p {
+                        Pseudo::Entity(n) => ("entity", "Entity", n),
+                        Pseudo::Fqdn(n) => ("fqdn", "FQDN", n),
+                    };
+                    return EndpointJson::Pseudo {
+                        id: p.id(),
+                        class,
+                        kind,
+                        name: name.clone(),
+                    };
+                }
                 EndpointJson::IpBlock {
                     id: atom.id(),
                     class: "ipblock",
@@ -88,6 +108,7 @@ impl EndpointJson {
         match self {
             EndpointJson::Workload { id, .. }
             | EndpointJson::IpBlock { id, .. }
+            | EndpointJson::Pseudo { id, .. }
             | EndpointJson::Representative { id, .. } => id,
         }
     }

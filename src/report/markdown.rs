@@ -465,7 +465,8 @@ fn verdict(view: &DiffView) -> String {
     let count = |f: fn(&Group) -> bool| view.exposures.iter().filter(|g| f(g)).count();
     let from_internet = count(|g| g.from_internet);
     let to_internet = count(|g| g.to_internet && !g.from_internet);
-    let cluster = count(|g| !g.from_internet && !g.to_internet);
+    let sensitive = count(|g| g.to_sensitive && !g.to_internet && !g.from_internet);
+    let cluster = count(|g| !g.from_internet && !g.to_internet && !g.to_sensitive);
     if from_internet > 0 {
         parts.push(format!(
             "⚠️ {} from the internet",
@@ -476,6 +477,12 @@ fn verdict(view: &DiffView) -> String {
         parts.push(format!(
             "⚠️ {} to the internet",
             plural(to_internet, "new path", "new paths")
+        ));
+    }
+    if sensitive > 0 {
+        parts.push(format!(
+            "⚠️ {} to the API server, a node or a DNS name",
+            plural(sensitive, "new path", "new paths")
         ));
     }
     if cluster > 0 {

@@ -61,6 +61,9 @@ fn group_of(a: &Analysis, e: Endpoint) -> String {
             Some(_) => "the rest of the cluster".to_string(),
             None => format!("namespace {}", a.workloads[w].namespace),
         },
+        Endpoint::Atom(x) if a.atoms.atoms()[x].pseudo.is_some() => {
+            "Cilium entities and DNS names".to_string()
+        }
         Endpoint::Atom(_) => "external addresses".to_string(),
     }
 }
@@ -76,9 +79,27 @@ fn summary(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         out,
         "{}, {}, {}",
         plural(real, "workload", "workloads"),
-        plural(a.atoms.len(), "external block", "external blocks"),
+        plural(
+            a.atoms.addresses().len(),
+            "external block",
+            "external blocks"
+        ),
         plural(a.policies.len(), "policy", "policies"),
     )?;
+    let pseudo: Vec<String> = a
+        .atoms
+        .pseudo()
+        .map(|i| sanitize(&a.atoms.atoms()[i].id()))
+        .collect();
+    if !pseudo.is_empty() {
+        // CI-33: Cilium's entities and the names of toFQDNs rules.
+        writeln!(
+            out,
+            "{} of Cilium: {}",
+            plural(pseudo.len(), "pseudo-endpoint", "pseudo-endpoints"),
+            pseudo.join(", ")
+        )?;
+    }
     let reps: Vec<String> = a
         .workloads
         .iter()

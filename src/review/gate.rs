@@ -307,6 +307,16 @@ impl Matcher {
                 {
                     return false;
                 }
+                // CI-33: a Cilium entity is in the cluster, not external;
+                // an FQDN is external but has no address a CIDR names.
+                if let Some(p) = &a.atoms.atoms()[k].pseudo {
+                    return match p {
+                        crate::model::Pseudo::Entity(_) => {
+                            self.external.is_none() && self.cidr.is_none()
+                        }
+                        crate::model::Pseudo::Fqdn(_) => self.cidr.is_none(),
+                    };
+                }
                 match self.cidr.as_deref().and_then(|c| Cidr::parse(c).ok()) {
                     Some((cidr, _)) => {
                         let r = cidr.range();

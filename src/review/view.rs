@@ -28,6 +28,8 @@ pub struct Group {
     pub to_node: Phrase,
     /// Destinations include public external addresses (egress to the internet).
     pub to_internet: bool,
+    /// Destinations include a Cilium FQDN, the API server or a node (CI-33).
+    pub to_sensitive: bool,
     /// Sources include external addresses / every workload of the cluster.
     pub from_external: bool,
     pub from_internet: bool,
@@ -39,7 +41,7 @@ pub struct Group {
 
 impl Group {
     pub fn is_exposure(&self) -> bool {
-        self.from_external || self.from_whole_cluster || self.to_internet
+        self.from_external || self.from_whole_cluster || self.to_internet || self.to_sensitive
     }
 }
 
@@ -205,15 +207,26 @@ struct Seen<'a> {
 impl Seen<'_> {
     fn group(&self, conn: &ConnSet, causes: &[Cause], from: Vec<usize>, to: Vec<usize>) -> Group {
         let (a, eps, head) = (self.a, self.eps, self.head);
-        let has_atom = from
-            .iter()
-            .any(|&u| matches!(side_endpoint(&eps[u], head), Some(Endpoint::Atom(_))));
+        // A Cilium entity (the node, the API server) is in the cluster: a
+        // path from it alone is no external exposure (CI-33).
+        let has_atom = from.iter().any(|&u| {
+            matches!(side_endpoint(&eps[u], head),
+                Some(Endpoint::Atom(k)) if !matches!(a.atoms.atoms()[k].pseudo, Some(crate::model::Pseudo::Entity(_))))
+        });
         let public = |set: &[usize]| {
             set.iter().any(|&u| match side_endpoint(&eps[u], head) {
                 Some(Endpoint::Atom(k)) => a.atoms.atoms()[k].ranges.iter().any(is_public),
                 _ => false,
             })
         };
+        // CI-33: a new path to an FQDN, the API server or a node.
+        let sensitive = to.iter().any(|&u| match side_endpoint(&eps[u], head) {
+            Some(Endpoint::Atom(k)) => a.atoms.atoms()[k]
+                .pseudo
+                .as_ref()
+                .is_some_and(crate::words::pseudo_is_sensitive),
+            _ => false,
+        });
         let workloads_in_from = from.iter().filter(|&&u| eps[u].is_workload()).count();
         // A path from any namespace the repository does not name (a
         // representative of an unknown namespace, OW-1) is as exposed as
@@ -232,6 +245,7 @@ impl Seen<'_> {
             to_text: describe_destination(&to, eps, &self.census, head, conn),
             to_node: describe(&to, eps, &self.census, head),
             to_internet: head && public(&to),
+            to_sensitive: head && sensitive,
             rows: from.len() * to.len(),
             from_external: has_atom,
             from_internet: public(&from),
@@ -364,10 +378,14 @@ fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
 pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head: bool) -> Phrase {
     let mut workloads = Vec::new();
     let mut atoms = Vec::new();
+    let mut pseudo = Vec::new();
     for &u in set {
         match side_endpoint(&eps[u], head) {
             Some(Endpoint::Workload(w)) => workloads.push(w),
-            Some(Endpoint::Atom(k)) => atoms.push(k),
+            Some(Endpoint::Atom(k)) => match &census.a.atoms.atoms()[k].pseudo {
+                Some(p) => pseudo.push(p),
+                None => atoms.push(k),
+            },
             None => {}
         }
     }
@@ -377,6 +395,15 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head:
     }
     if !atoms.is_empty() {
         parts.push(describe_atoms(&atoms, census));
+    }
+    for p in pseudo.iter().take(LIST_CAP) {
+        parts.push(Phrase::default().strong(crate::words::pseudo_text(p)));
+    }
+    if pseudo.len() > LIST_CAP {
+        parts.push(Phrase::default().text(format!(
+            "{} more Cilium entities and names",
+            pseudo.len() - LIST_CAP
+        )));
     }
     let mut p = Phrase::default();
     for (i, part) in parts.into_iter().enumerate() {
@@ -552,7 +579,7 @@ fn describe_atoms(atoms: &[usize], census: &Census<'_>) -> Phrase {
             return Phrase::default().strong(name.clone());
         }
     }
-    if atoms.len() == a.atoms.len() {
+    if atoms.len() == a.atoms.addresses().len() {
         let fams = a.atoms.atoms().iter().any(|x| x.family() == Family::V6);
         return Phrase::default().strong(if fams {
             "any external address (IPv4 and IPv6)".to_string()

@@ -147,7 +147,7 @@ fn analyze(policies: &[String]) -> Analyzed {
 }
 
 fn endpoint(a: &Analyzed, name: &str) -> Endpoint {
-    if name.contains('/') {
+    if name.contains('/') || name.starts_with("entity:") || name.starts_with("fqdn:") {
         let found = a.analysis.select(name);
         assert_eq!(found.len(), 1, "{name} names {} endpoints", found.len());
         found[0]
@@ -1155,32 +1155,175 @@ ingress:
 }
 
 #[test]
-fn cc_7_ci_34_fqdn_rules_isolate_and_are_said_not_shown() {
-    let a = analyze(&[cnp(
-        "a",
-        "x",
-        "endpointSelector: {matchLabels: {app: web}}\negress: [{toFQDNs: [{matchName: api.example.com}], toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]}]",
-    )]);
-    // QC-2: FQDN endpoints are disjoint from address blocks.
+fn ci_33_cc_5_ci_27_ec_04_entities_are_endpoints() {
+    let a = analyze(&[
+        cnp(
+            "a",
+            "web",
+            "endpointSelector: {matchLabels: {app: web}}\negress: [{toEntities: [kube-apiserver], toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]}]",
+        ),
+        // EC-04: `cluster` in a CNP is every pod of every namespace and
+        // every entity, never an external address.
+        cnp(
+            "a",
+            "db",
+            "endpointSelector: {matchLabels: {app: db}}\ningress: [{fromEntities: [cluster]}]",
+        ),
+        // CI-33: a `reserved:` key names the entity of that name only.
+        cnp(
+            "b",
+            "cli",
+            "endpointSelector: {}\ningress: [{fromEndpoints: [{matchLabels: {\"reserved:ingress\": \"\"}}]}]",
+        ),
+    ]);
+    assert_reach(&a, "a/web", "entity:kube-apiserver", "TCP 443");
+    assert_reach(&a, "a/web", "entity:host", "none");
     assert_reach(&a, "a/web", EXT, "none");
-    assert_reach(&a, "a/web", "a/db", "none");
-    let d = a
-        .diagnostics
-        .iter()
-        .find(|d| d.code == Code::CiliumNotModelled)
-        .expect("said");
-    assert!(d.message.contains("fqdn:api.example.com"), "{}", d.message);
+    // No policy of its own: an entity's side is vacuous (CI-33), so a
+    // workload whose egress is not isolated reaches it.
+    assert_reach(&a, "a/db", "entity:kube-apiserver", "all");
+    for e in [
+        "entity:health",
+        "entity:kube-apiserver",
+        "entity:remote-node",
+        "entity:unmanaged",
+    ] {
+        assert_reach(&a, e, "a/db", "all");
+    }
+    assert_reach(&a, "b/cli", "a/db", "all");
+    assert_reach(&a, EXT, "a/db", "none");
+    assert_reach(&a, "entity:ingress", "b/cli", "all");
+    assert_reach(&a, "entity:health", "b/cli", "none");
+    assert_reach(&a, "a/web", "b/cli", "none");
+    // M-12: pairs without a workload are never rows.
+    assert_reach(&a, "entity:kube-apiserver", "entity:host", "none");
+    assert_reach(&a, "entity:host", EXT, "none");
+    // Every entity is an endpoint once a Cilium policy is in the input.
+    let ids: Vec<String> = a
+        .analysis
+        .endpoints()
+        .into_iter()
+        .map(|e| a.analysis.endpoint_id(e))
+        .filter(|id| id.starts_with("entity:"))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "entity:health",
+            "entity:host",
+            "entity:ingress",
+            "entity:init",
+            "entity:kube-apiserver",
+            "entity:remote-node",
+            "entity:unmanaged"
+        ]
+    );
+    assert_eq!(count(&a, Code::CiliumNotModelled), 0);
 }
 
 #[test]
-fn cc_5_entities_without_endpoints_are_said() {
+fn ci_33_entities_never_match_kubernetes_selectors_but_negative_ones_do() {
+    let a = analyze(&[
+        knp(
+            "a",
+            "db",
+            "podSelector: {matchLabels: {app: db}}\ningress: [{from: [{namespaceSelector: {}}]}]",
+        ),
+        cnp(
+            "a",
+            "web",
+            "endpointSelector: {matchLabels: {app: web}}\ningress: [{fromEndpoints: [{matchExpressions: [{key: io.kubernetes.pod.namespace, operator: NotIn, values: [kube-system]}]}]}]",
+        ),
+    ]);
+    // A NetworkPolicy's selectors see pods only.
+    assert_reach(&a, "entity:kube-apiserver", "a/db", "none");
+    assert_reach(&a, "b/cli", "a/db", "all");
+    // CI-25: a negative namespace requirement holds for reserved identities.
+    assert_reach(&a, "entity:kube-apiserver", "a/web", "all");
+    assert_reach(&a, EXT, "a/web", "all");
+}
+
+#[test]
+fn ci_19_ec_30_the_host_is_always_allowed_in() {
     let a = analyze(&[cnp(
         "a",
-        "x",
-        "endpointSelector: {matchLabels: {app: web}}\negress: [{toEntities: [kube-apiserver]}]",
+        "db",
+        "endpointSelector: {matchLabels: {app: db}}
+ingress: [{fromEndpoints: [{matchLabels: {app: web}}]}]
+ingressDeny: [{fromEntities: [all]}]
+egress: [{toEndpoints: [{matchLabels: {app: web}}]}]",
     )]);
+    // The deny of everything does not stop kubelet probes (CI-19).
+    assert_reach(&a, "entity:host", "a/db", "all");
+    assert_reach(&a, "entity:remote-node", "a/db", "none");
+    assert_reach(&a, "a/web", "a/db", "none");
+    // Only the ingress side: the egress of a/db to the node is policy.
+    assert_reach(&a, "a/db", "entity:host", "none");
+    let a = analyze(&[cnp(
+        "a",
+        "db",
+        "endpointSelector: {matchLabels: {app: db}}\ningress: [{fromEntities: [remote-node]}]",
+    )]);
+    assert_reach(&a, "entity:remote-node", "a/db", "all");
+    assert_reach(&a, "entity:kube-apiserver", "a/db", "none");
+}
+
+#[test]
+fn ci_34_cc_7_ec_25_ec_29_fqdn_endpoints() {
+    let web = "endpointSelector: {matchLabels: {app: web}}
+egress: [{toFQDNs: [{matchName: API.example.com.}, {matchPattern: \"*.example.com\"}], toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]}]";
+    let a = analyze(&[
+        cnp("a", "web", web),
+        cnp(
+            "a",
+            "db",
+            "endpointSelector: {matchLabels: {app: db}}\negress: [{toEntities: [world]}]",
+        ),
+        cnp(
+            "b",
+            "cli",
+            "endpointSelector: {}\negress: [{toCIDR: [0.0.0.0/0]}, {toFQDNs: [{matchName: other.example.org}]}]",
+        ),
+        ccnp(
+            "dns",
+            "endpointSelector: {matchLabels: {k8s-app: kube-dns}}\negress: [{toCIDR: [10.0.0.0/8]}]",
+        ),
+    ]);
+    // CI-34: the name (lower case, no trailing dot) and the pattern are
+    // endpoints of their own; a pattern does not match the names under it.
+    assert_reach(&a, "a/web", "fqdn:api.example.com", "TCP 443");
+    assert_reach(&a, "a/web", "fqdn:*.example.com", "TCP 443");
+    assert_reach(&a, "a/web", "fqdn:other.example.org", "none");
+    // QC-2: no address atom is an FQDN.
     assert_reach(&a, "a/web", EXT, "none");
-    assert_eq!(count(&a, Code::CiliumNotModelled), 1);
+    // EC-25: world and a whole-family CIDR name every FQDN; a smaller CIDR none.
+    assert_reach(&a, "a/db", "fqdn:other.example.org", "all");
+    assert_reach(&a, "b/cli", "fqdn:api.example.com", "all");
+    assert_reach(&a, "kube-system/dns", "fqdn:api.example.com", "none");
+    // M-12: an FQDN never reaches an address or an entity.
+    assert_reach(&a, "fqdn:api.example.com", EXT, "none");
+    assert_reach(&a, "fqdn:api.example.com", "entity:host", "none");
+    // EC-29: neither a/web nor b/cli lets its DNS through the proxy.
+    assert_eq!(count(&a, Code::CiliumFqdnWithoutDnsProxy), 2);
+    assert_eq!(count(&a, Code::CiliumNotModelled), 0);
+    // With an L7 `dns` rule on port 53 the names resolve (no warning).
+    let proxied = "endpointSelector: {matchLabels: {app: web}}
+egress:
+- toFQDNs: [{matchName: api.example.com}]
+  toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]
+- toEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]
+  toPorts: [{ports: [{port: \"53\", protocol: UDP}], rules: {dns: [{matchPattern: \"*\"}]}}]";
+    let a = analyze(&[cnp("a", "web", proxied)]);
+    assert_reach(&a, "a/web", "fqdn:api.example.com", "TCP 443");
+    assert_eq!(count(&a, Code::CiliumFqdnWithoutDnsProxy), 0);
+}
+
+#[test]
+fn qc_1_no_pseudo_endpoints_without_a_cilium_policy() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-config, namespace: kube-system}\n";
+    let a = analyze(&[cm.to_string()]);
+    assert!(a.analysis.atoms.pseudo().is_empty());
+    assert!(a.analysis.select("entity:host").is_empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -1328,6 +1471,80 @@ fn pr_to_entities_world_is_an_exposure_that_trips_the_gate() {
     );
     let (code, _, _) = pr("world-exposure", &["--fail-on", "closed"]);
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn pr_egress_to_the_api_server_and_an_fqdn_is_opened_and_an_exposure() {
+    let (code, json, _) = pr("apiserver-fqdn-egress", &["--fail-on", "exposure"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "new paths to the API server and a name are exposures"
+    );
+    let opened = rows(&json, "opened");
+    let has = |s: &str, d: &str| {
+        opened
+            .iter()
+            .any(|r| r.0 == s && r.1 == d && r.2 == "TCP" && r.3 == "[[443,443]]")
+    };
+    assert!(
+        has("a/web[Deployment]", "entity:kube-apiserver"),
+        "{opened:?}"
+    );
+    assert!(
+        has("a/web[Deployment]", "fqdn:api.example.com"),
+        "{opened:?}"
+    );
+    assert!(opened.iter().all(|r| r.0.starts_with("a/")), "{opened:?}");
+    assert!(rows(&json, "closed").is_empty());
+    // The contract's endpoint classes (output-contract.md).
+    let eps = json["endpoints"].as_array().expect("endpoints");
+    let class = |id: &str| {
+        eps.iter()
+            .find(|e| e["id"] == id)
+            .map(|e| (e["class"].to_string(), e["kind"].to_string()))
+    };
+    assert_eq!(
+        class("entity:kube-apiserver"),
+        Some(("\"entity\"".into(), "\"Entity\"".into()))
+    );
+    assert_eq!(
+        class("fqdn:api.example.com"),
+        Some(("\"fqdn\"".into(), "\"FQDN\"".into()))
+    );
+    // In words in the comment.
+    let dir = crate::support::repo_root().join("fixtures/cilium/apiserver-fqdn-egress");
+    let out = crate::support::run(&[
+        "diff",
+        "--format",
+        "md",
+        dir.join("base").to_str().unwrap(),
+        dir.join("head").to_str().unwrap(),
+    ]);
+    let md = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(md.contains("the Kubernetes API server"), "{md}");
+    assert!(md.contains("fqdn api.example.com"), "{md}");
+    assert!(
+        md.contains("to the API server, a node or a DNS name"),
+        "{md}"
+    );
+    // `reach --from/--to` take pseudo-endpoint ids, and "why" names them.
+    let out = crate::support::run(&[
+        "reach",
+        "--closed-world",
+        "--from",
+        "a/web",
+        "--to",
+        "entity:host",
+        dir.join("head").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("0 allowed connections"), "{text}");
+    assert!(
+        text.contains("spec.egress[1].toEntities[0] of CiliumNetworkPolicy a/web-egress"),
+        "{text}"
+    );
+    assert!(text.contains("lacks entity host"), "{text}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1512,7 +1729,11 @@ mod metamorphic {
     }
 
     fn matrix(a: &Analyzed) -> Vec<(String, String, String)> {
-        let eps = a.analysis.endpoints();
+        // Pseudo-endpoints exist only with a CNP (CI-33, QC-1); a
+        // NetworkPolicy cannot name them, so they are left out.
+        let mut eps = a.analysis.endpoints();
+        let pseudo = a.analysis.atoms.pseudo();
+        eps.retain(|e| !matches!(e, Endpoint::Atom(x) if pseudo.contains(x)));
         let mut out = Vec::new();
         for &s in &eps {
             for &d in &eps {

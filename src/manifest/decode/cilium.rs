@@ -483,7 +483,14 @@ fn fqdn_list(
         {
             return Err(cx.error(s.pos, &p, format!("invalid DNS name {name:?} (CI-4)")));
         }
-        v.push(name.to_ascii_lowercase());
+        // Cilium makes every name fully qualified (a trailing dot added):
+        // `x` and `x.` are one name (CI-34).
+        let name = name.to_ascii_lowercase();
+        let name = match name.strip_suffix('.') {
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => name,
+        };
+        v.push(name);
         spans.push(cx.span(s.pos));
     }
     Ok(v)

@@ -14,7 +14,10 @@ use crate::manifest::{
     CidrSource, CiliumCidr, CiliumItem, CiliumPeerKind, CiliumPolicy, CiliumRule, CiliumSection,
     CiliumServiceRef, Inventory, Workload,
 };
-use crate::model::{Cidr, Labels, Operator, Requirement, Selector};
+use crate::model::{
+    BitSet, Cidr, ConnSet, Labels, Operator, PSEUDO_ENTITIES, PortSet, Protocol, Pseudo,
+    Requirement, Selector,
+};
 use std::sync::Arc;
 
 pub(super) struct CiliumPolicies;
@@ -115,13 +118,23 @@ fn pod_key(key: &str) -> String {
     }
 }
 
-/// Whether the world identity (`reserved:world`, CI-25, CI-33) satisfies
-/// every requirement of a raw selector.
-fn matches_world(sel: &Selector) -> bool {
-    let world: Labels = [("world".to_string(), String::new())].into();
+/// The reserved identities (`reserved:world` and the entities of CI-33)
+/// that satisfy every requirement of a raw selector (CI-25): a key of
+/// source `reserved` or `any` names them, a negative requirement on any
+/// other key holds for them.
+fn reserved_matches(sel: &Selector) -> Vec<String> {
+    std::iter::once("world")
+        .chain(PSEUDO_ENTITIES)
+        .filter(|name| matches_reserved(sel, name))
+        .map(str::to_string)
+        .collect()
+}
+
+fn matches_reserved(sel: &Selector, name: &str) -> bool {
+    let world: Labels = [(name.to_string(), String::new())].into();
     sel.requirements.iter().all(|r| {
         let key = match source_of(&r.key) {
-            ("any" | "reserved", "world") => "world",
+            ("any" | "reserved", k) if k == name => name,
             _ => "\u{0}absent",
         };
         Requirement {
@@ -154,7 +167,7 @@ fn endpoints_spec(raw: &Selector) -> PeerSpec {
     );
     PeerSpec::CiliumEndpoints {
         selector,
-        world: matches_world(raw),
+        reserved: reserved_matches(raw),
     }
 }
 
@@ -241,12 +254,73 @@ impl PolicyCompiler for CiliumPolicies {
         policies.sort_by(|x, y| {
             (&x.kind, &x.namespace, &x.name).cmp(&(&y.kind, &y.namespace, &y.name))
         });
+        let dns = dns_proxied(&policies, b);
         for p in policies {
             for r in &p.rules {
-                compile_rule(inv, p, r, b);
+                compile_rule(inv, p, r, &dns, b);
             }
         }
     }
+}
+
+/// The subjects of one rule (CI-11, CI-12), and whether its selector names
+/// the namespace key.
+fn rule_subjects(p: &CiliumPolicy, r: &CiliumRule, b: &mut Builder<'_>) -> (Vec<usize>, bool) {
+    let (subject, names_ns) = scope_subject(&r.subject, p.namespace.as_deref());
+    let subjects = b
+        .sel
+        .peer(&endpoints_spec(&subject))
+        .workloads
+        .iter()
+        .collect();
+    (subjects, names_ns)
+}
+
+/// CI-34: the workloads whose DNS goes through Cilium's proxy, i.e. some
+/// egress allow of theirs has an L7 `dns` rule on TCP or UDP port 53.
+fn dns_proxied(policies: &[&CiliumPolicy], b: &mut Builder<'_>) -> BitSet {
+    let mut port53 = ConnSet::empty();
+    for proto in [Protocol::Tcp, Protocol::Udp] {
+        port53.add(proto, &PortSet::single(53));
+    }
+    let mut out = BitSet::new(b.nworkloads);
+    for p in policies {
+        for r in &p.rules {
+            let proxies = r.lists[CiliumSection::Egress as usize].iter().any(|item| {
+                item.conditions.iter().any(|c| c == "l7-dns")
+                    && !PortMatch::from_specs(item.ports.as_deref())
+                        .fixed
+                        .intersection(&port53)
+                        .is_empty()
+            });
+            if proxies {
+                rule_subjects(p, r, b)
+                    .0
+                    .into_iter()
+                    .for_each(|w| out.insert(w));
+            }
+        }
+    }
+    out
+}
+
+/// CI-33: the pseudo-endpoints one inventory brings: every entity and each
+/// `toFQDNs` name once it holds a Cilium policy (none in a NetworkPolicy-only
+/// analysis, whose output stays as it was, QC-1).
+pub fn pseudo_endpoints(inv: &Inventory) -> Vec<Pseudo> {
+    if inv.cilium_mode.is_none() || inv.cilium_policies.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<Pseudo> = PSEUDO_ENTITIES
+        .iter()
+        .map(|e| Pseudo::Entity((*e).to_string()))
+        .collect();
+    for item in items(inv) {
+        if let Some(CiliumPeerKind::Fqdns(names)) = item.peers.as_ref().map(|p| &p.kind) {
+            out.extend(names.iter().cloned().map(Pseudo::Fqdn));
+        }
+    }
+    out
 }
 
 fn items(inv: &Inventory) -> impl Iterator<Item = &CiliumItem> {
@@ -286,6 +360,8 @@ struct RuleCtx<'p> {
     rule: &'p CiliumRule,
     title: String,
     subjects: Vec<usize>,
+    /// Workloads whose DNS Cilium's proxy sees (CI-34).
+    dns: &'p BitSet,
 }
 
 impl RuleCtx<'_> {
@@ -299,21 +375,21 @@ impl RuleCtx<'_> {
     }
 }
 
-fn compile_rule(inv: &Inventory, p: &CiliumPolicy, r: &CiliumRule, b: &mut Builder<'_>) {
-    let title = p.title();
-    let (subject, names_ns) = scope_subject(&r.subject, p.namespace.as_deref());
-    let subjects: Vec<usize> = b
-        .sel
-        .peer(&endpoints_spec(&subject))
-        .workloads
-        .iter()
-        .collect();
+fn compile_rule(
+    inv: &Inventory,
+    p: &CiliumPolicy,
+    r: &CiliumRule,
+    dns: &BitSet,
+    b: &mut Builder<'_>,
+) {
+    let (subjects, names_ns) = rule_subjects(p, r, b);
     let ctx = RuleCtx {
         inv,
         policy: p,
         rule: r,
-        title,
+        title: p.title(),
         subjects,
+        dns,
     };
     if names_ns {
         ctx.warn(
@@ -514,7 +590,7 @@ fn peer_specs(
                     ctx.warn(b, Code::CiliumNslabelPeer, &at(k), f.clone(),
                         "namespace labels in a CiliumNetworkPolicy peer select pods of every namespace with those labels (Cilium ≥ 1.16; before, only the policy's namespace) (CC-3, EC-32)".into());
                 }
-                if matches!(spec, PeerSpec::CiliumEndpoints { world: true, .. })
+                if matches!(&spec, PeerSpec::CiliumEndpoints { reserved, .. } if reserved.iter().any(|r| r == "world"))
                     && !raw.requirements.iter().any(|r| source_of(&r.key).0 == "reserved")
                 {
                     ctx.warn(b, Code::CiliumNegativeNamespacePeer, &at(k), f.clone(),
@@ -541,25 +617,12 @@ fn peer_specs(
             .collect(),
         CiliumPeerKind::Entities(names) => names
             .iter()
-            .enumerate()
-            .map(|(k, e)| {
-                if !matches!(e.as_str(), "world" | "cluster" | "all" | "none" | "cluster-mesh") {
-                    ctx.warn(b, Code::CiliumNotModelled, &at(k), format!("{field}[{k}]"),
-                        format!("entity {e} is not an endpoint reachdiff shows yet (CC-5); paths to or from it are missing from the report{}",
-                            if e == "remote-node" { " (host-network workloads, which it matches, are shown, CC-14)" } else { "" }));
-                }
-                PeerSpec::Entities(vec![e.clone()])
-            })
+            .map(|e| PeerSpec::Entities(vec![e.clone()]))
             .collect(),
-        CiliumPeerKind::Fqdns(names) => names
-            .iter()
-            .enumerate()
-            .map(|(k, n)| {
-                ctx.warn(b, Code::CiliumNotModelled, &at(k), format!("{field}[{k}]"),
-                    format!("fqdn:{n} is not an endpoint reachdiff shows yet (CC-7); the paths this rule allows to it are missing from the report (it matches no pod and no address block)"));
-                PeerSpec::Nothing
-            })
-            .collect(),
+        CiliumPeerKind::Fqdns(names) => {
+            warn_fqdn_without_dns(ctx, &at(0), &field, b);
+            names.iter().map(|n| PeerSpec::Fqdn(n.clone())).collect()
+        }
         CiliumPeerKind::Services(refs) => refs
             .iter()
             .enumerate()
@@ -568,7 +631,7 @@ fn peer_specs(
         CiliumPeerKind::Nodes => (0..peers.spans.len())
             .map(|k| {
                 ctx.warn(b, Code::CiliumNotModelled, &at(k), format!("{field}[{k}]"),
-                    "node selectors need the agent flag enable-node-selector-labels; matched as remote-node (host-network workloads; other nodes are not shown) (CI-36)".into());
+                    "node selectors need the agent flag enable-node-selector-labels; matched as remote-node: entity:remote-node and the host-network workloads (CI-36)".into());
                 PeerSpec::Entities(vec!["remote-node".into()])
             })
             .collect(),
@@ -580,6 +643,28 @@ fn peer_specs(
             })
             .collect(),
     }
+}
+
+/// CI-34, EC-29: a `toFQDNs` rule learns addresses only from DNS answers
+/// Cilium's proxy sees; a subject without an L7 `dns` rule on port 53
+/// reaches none of the names at run time.
+fn warn_fqdn_without_dns(ctx: &RuleCtx<'_>, span: &Span, field: &str, b: &mut Builder<'_>) {
+    let blind: Vec<usize> = ctx
+        .subjects
+        .iter()
+        .copied()
+        .filter(|&w| b.sel.real.contains(w) && !ctx.dns.contains(w))
+        .collect();
+    let Some(&first) = blind.first() else {
+        return;
+    };
+    let more = match blind.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    ctx.warn(b, Code::CiliumFqdnWithoutDnsProxy, span, field.to_string(),
+        format!("{}{more} has no egress rule allowing DNS (port 53) with an L7 dns rule, so Cilium learns no address for these names and the paths shown to them do not work at run time (CI-34, EC-29)",
+            ctx.inv.workloads[first].id()));
 }
 
 /// The pods behind a selector Service: its selector's labels, in its
@@ -634,7 +719,7 @@ fn service_spec(
             Some(labels) => {
                 specs.push(PeerSpec::CiliumEndpoints {
                     selector: service_backends(labels, &svc.namespace),
-                    world: false,
+                    reserved: Vec::new(),
                 });
             }
             None => selectorless.push(format!("{}/{}", svc.namespace, svc.name)),

@@ -6,7 +6,7 @@
 use super::super::rules::{EndpointSet, PeerSpec};
 use crate::manifest::{AdminSelect, Inventory};
 use crate::model::selector::NAMESPACE_NAME_LABEL;
-use crate::model::{AtomTable, BitSet, LabelIndex, Selector};
+use crate::model::{AtomTable, BitSet, Cidr, LabelIndex, Pseudo, Selector};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -41,6 +41,26 @@ pub(super) struct Selection<'a> {
     identity: Option<Vec<crate::model::Labels>>,
     /// Workloads of the input (not representatives, OW-8).
     pub(super) real: BitSet,
+    /// Cilium pseudo-endpoints among the atoms (CI-33); both empty without
+    /// a Cilium policy.
+    entities: BitSet,
+    fqdns: BitSet,
+    /// Pseudo-endpoint id (`entity:host`, `fqdn:x`) → atom.
+    pseudo_ids: HashMap<String, usize>,
+}
+
+/// The entity and the FQDN pseudo-endpoints among the atoms.
+fn pseudo_sets(atoms: &AtomTable) -> (BitSet, BitSet) {
+    let mut entities = BitSet::new(atoms.len());
+    let mut fqdns = BitSet::new(atoms.len());
+    for i in atoms.pseudo() {
+        match &atoms.atoms()[i].pseudo {
+            Some(Pseudo::Entity(_)) => entities.insert(i),
+            Some(Pseudo::Fqdn(_)) => fqdns.insert(i),
+            None => {}
+        }
+    }
+    (entities, fqdns)
 }
 
 impl<'a> Selection<'a> {
@@ -81,7 +101,12 @@ impl<'a> Selection<'a> {
             Some(ids) => LabelIndex::new(ids.iter()),
             None => LabelIndex::new(inv.workloads.iter().map(|w| &w.labels)),
         };
+        let (entities, fqdns) = pseudo_sets(atoms);
+        let pseudo_ids = atoms.pseudo().map(|i| (atoms.atoms()[i].id(), i)).collect();
         Selection {
+            pseudo_ids,
+            entities,
+            fqdns,
             cilium,
             calico: inv.calico_mode.is_some(),
             identity,
@@ -203,6 +228,7 @@ impl<'a> Selection<'a> {
                 self.workloads_in(&ns, pods.as_ref(), skip, &mut set.workloads);
             }
             PeerSpec::IpBlock { cidr, except } => {
+                self.whole_family(std::slice::from_ref(cidr), &mut set.atoms);
                 for &a in self.atoms.atoms_in(cidr) {
                     set.atoms.insert(a);
                 }
@@ -212,13 +238,7 @@ impl<'a> Selection<'a> {
                         excluded.insert(a);
                     }
                 }
-                let kept: Vec<usize> = set
-                    .atoms
-                    .iter()
-                    .filter(|&a| !excluded.contains(a))
-                    .collect();
-                set.atoms = BitSet::new(self.atoms.len());
-                kept.into_iter().for_each(|a| set.atoms.insert(a));
+                set.atoms.subtract(&excluded);
             }
             PeerSpec::Admin(sel) => {
                 let (nsel, psel) = match sel {
@@ -230,6 +250,7 @@ impl<'a> Selection<'a> {
                 self.workloads_in(&ns, psel, true, &mut set.workloads);
             }
             PeerSpec::Networks(cidrs) => {
+                self.whole_family(cidrs, &mut set.atoms);
                 for c in cidrs {
                     for &a in self.atoms.atoms_in(c) {
                         set.atoms.insert(a);
@@ -239,6 +260,7 @@ impl<'a> Selection<'a> {
             PeerSpec::CiliumEndpoints { .. }
             | PeerSpec::Entities(_)
             | PeerSpec::CidrSet { .. }
+            | PeerSpec::Fqdn(_)
             | PeerSpec::AnyOf(_) => self.cilium_peer(spec, &mut set),
             PeerSpec::Nothing => {}
             PeerSpec::Everything => {
@@ -257,33 +279,26 @@ impl<'a> Selection<'a> {
 
     /// The Cilium peer kinds (CI-22 … CI-31, CC-4, CC-6, CC-14).
     fn cilium_peer(&mut self, spec: &PeerSpec, set: &mut EndpointSet) {
-        let nw = self.inv.workloads.len();
         match spec {
-            PeerSpec::CiliumEndpoints { selector, world } => {
+            PeerSpec::CiliumEndpoints { selector, reserved } => {
                 set.workloads = (*self.pods(selector)).clone();
                 set.workloads.subtract(&self.host_network);
-                if *world {
-                    set.atoms = BitSet::full(self.atoms.len());
+                // The reserved identities' endpoints only: host-network
+                // workloads are never matched by a selector (CC-14).
+                for name in reserved {
+                    match name.as_str() {
+                        "world" => self.entity(name, set),
+                        _ => self.pseudo(&Pseudo::Entity(name.clone()), set),
+                    }
                 }
             }
             PeerSpec::Entities(names) => {
                 for e in names {
-                    match e.as_str() {
-                        "world" => set.atoms = BitSet::full(self.atoms.len()),
-                        // CC-6, CC-14: every workload, host-network ones too.
-                        "cluster" | "cluster-mesh" => {
-                            set.workloads = BitSet::full(nw);
-                        }
-                        "all" => {
-                            set.workloads = BitSet::full(nw);
-                            set.atoms = BitSet::full(self.atoms.len());
-                        }
-                        "remote-node" => set.workloads.union_with(&self.host_network),
-                        _ => {}
-                    }
+                    self.entity(e, set);
                 }
             }
             PeerSpec::CidrSet { cidrs, except } => {
+                self.whole_family(cidrs, &mut set.atoms);
                 let mut excluded = BitSet::new(self.atoms.len());
                 for e in except {
                     for &a in self.atoms.atoms_in(e) {
@@ -298,6 +313,8 @@ impl<'a> Selection<'a> {
                     }
                 }
             }
+            // CI-34: the endpoint of that very name or pattern.
+            PeerSpec::Fqdn(name) => self.pseudo(&Pseudo::Fqdn(name.clone()), set),
             PeerSpec::AnyOf(specs) => {
                 for spec in specs {
                     let one = self.peer(spec);
@@ -306,6 +323,48 @@ impl<'a> Selection<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// One entity (CI-27, CC-6): `world` is every address atom and FQDN,
+    /// `cluster` every workload (host-network ones too, CC-14) and entity,
+    /// a named entity its pseudo-endpoint.
+    fn entity(&self, name: &str, set: &mut EndpointSet) {
+        let nw = self.inv.workloads.len();
+        match name {
+            "world" => {
+                let mut world = BitSet::full(self.atoms.len());
+                world.subtract(&self.entities);
+                set.atoms.union_with(&world);
+            }
+            "cluster" | "cluster-mesh" => {
+                set.workloads = BitSet::full(nw);
+                set.atoms.union_with(&self.entities);
+            }
+            "all" => {
+                set.workloads = BitSet::full(nw);
+                set.atoms = BitSet::full(self.atoms.len());
+            }
+            _ => {
+                if name == "remote-node" {
+                    set.workloads.union_with(&self.host_network);
+                }
+                self.pseudo(&Pseudo::Entity(name.to_string()), set);
+            }
+        }
+    }
+
+    fn pseudo(&self, p: &Pseudo, set: &mut EndpointSet) {
+        if let Some(&i) = self.pseudo_ids.get(&p.id()) {
+            set.atoms.insert(i);
+        }
+    }
+
+    /// CI-33: a CIDR of a whole address family (`0.0.0.0/0`, `::/0`) also
+    /// names every FQDN endpoint, whose addresses are unknown (QC-2).
+    fn whole_family(&self, cidrs: &[Cidr], atoms: &mut BitSet) {
+        if cidrs.iter().any(|c| c.prefix == 0) {
+            atoms.union_with(&self.fqdns);
         }
     }
 
