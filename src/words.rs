@@ -14,22 +14,6 @@ pub fn conn_text(c: &ConnSet) -> String {
     c.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{PortSet, Protocol};
-
-    #[test]
-    fn counts_and_connections() {
-        assert_eq!(plural(1, "path", "paths"), "1 path");
-        assert_eq!(plural(0, "path", "paths"), "0 paths");
-        assert_eq!(conn_text(&ConnSet::all()), "all ports");
-        let mut c = ConnSet::of(Protocol::Tcp, PortSet::range(80, 81));
-        c.add(Protocol::Udp, &PortSet::all());
-        assert_eq!(conn_text(&c), "TCP 80-81 · UDP all");
-    }
-}
-
 /// A Cilium pseudo-endpoint in words (CI-33): "the node (host)", "the
 /// Kubernetes API server", "fqdn api.example.com".
 pub fn pseudo_text(p: &crate::model::Pseudo) -> String {
@@ -57,5 +41,21 @@ pub fn pseudo_is_sensitive(p: &crate::model::Pseudo) -> bool {
     match p {
         Pseudo::Fqdn(_) => true,
         Pseudo::Entity(e) => matches!(e.as_str(), "kube-apiserver" | "host" | "remote-node"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PortSet, Protocol};
+
+    #[test]
+    fn counts_and_connections() {
+        assert_eq!(plural(1, "path", "paths"), "1 path");
+        assert_eq!(plural(0, "path", "paths"), "0 paths");
+        assert_eq!(conn_text(&ConnSet::all()), "all ports");
+        let mut c = ConnSet::of(Protocol::Tcp, PortSet::range(80, 81));
+        c.add(Protocol::Udp, &PortSet::all());
+        assert_eq!(conn_text(&c), "TCP 80-81 · UDP all");
     }
 }
