@@ -153,12 +153,8 @@ impl Analysis {
         peer: Endpoint,
         mut trace: Option<&mut SideTrace>,
     ) -> ConnSet {
-        // CI-19: Cilium always lets the node in (kubelet probes), whatever
-        // the policies say.
-        if let (Direction::Ingress, Endpoint::Atom(a)) = (dir, peer) {
-            if self.atoms.is_host(a) {
-                return ConnSet::all();
-            }
+        if self.host_in(dir, peer) {
+            return ConnSet::all();
         }
         let target = match dir {
             Direction::Ingress => Some(w),
@@ -245,6 +241,12 @@ impl Analysis {
         }
         allowed.union_with(&default);
         allowed
+    }
+
+    /// CI-19: Cilium always lets the node in (kubelet probes), whatever the
+    /// policies say.
+    fn host_in(&self, dir: Direction, peer: Endpoint) -> bool {
+        matches!((dir, peer), (Direction::Ingress, Endpoint::Atom(a)) if self.atoms.is_host(a))
     }
 
     /// Removes from `remaining` what the deny rules of `chain` match
