@@ -95,10 +95,12 @@ impl Representative {
 }
 
 /// The values a class allows for one label key (`None`: the key absent).
+/// The lists are shared: every class of "a namespace no one names"
+/// excludes every known name (thousands on a large cluster).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LabelCells {
-    Only(Vec<Option<String>>),
-    AllBut(Vec<Option<String>>),
+    Only(std::sync::Arc<[Option<String>]>),
+    AllBut(std::sync::Arc<[Option<String>]>),
 }
 
 impl LabelCells {

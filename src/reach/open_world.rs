@@ -172,28 +172,37 @@ impl Cells {
     }
 }
 
-impl Cells {
-    fn public(&self) -> LabelCells {
-        let list = |s: &BTreeSet<Cell>| -> Vec<Option<String>> {
-            s.iter()
-                .map(|c| match c {
-                    Cell::Absent => None,
-                    Cell::Value(v) => Some(v.clone()),
-                })
-                .collect()
-        };
-        match self {
-            Cells::Only(s) => LabelCells::Only(list(s)),
-            Cells::AllBut(s) => LabelCells::AllBut(list(s)),
+/// The public form of cell sets, one list per distinct shared set: the
+/// classes of unknown namespaces share their set of excluded names, and
+/// their representatives share its list.
+#[derive(Default)]
+struct PublicCells(HashMap<*const BTreeSet<Cell>, Arc<[Option<String>]>>);
+
+impl PublicCells {
+    fn list(&mut self, s: &CellSet) -> Arc<[Option<String>]> {
+        self.0
+            .entry(Arc::as_ptr(s))
+            .or_insert_with(|| {
+                s.iter()
+                    .map(|c| match c {
+                        Cell::Absent => None,
+                        Cell::Value(v) => Some(v.clone()),
+                    })
+                    .collect()
+            })
+            .clone()
+    }
+
+    fn cells(&mut self, c: &Cells) -> LabelCells {
+        match c {
+            Cells::Only(s) => LabelCells::Only(self.list(s)),
+            Cells::AllBut(s) => LabelCells::AllBut(self.list(s)),
         }
     }
-}
 
-impl LabelClass {
-    fn public(&self) -> Vec<(String, LabelCells)> {
-        self.0
-            .iter()
-            .map(|(k, c)| (k.clone(), c.public()))
+    fn class(&mut self, lc: &LabelClass) -> Vec<(String, LabelCells)> {
+        lc.0.iter()
+            .map(|(k, c)| (k.clone(), self.cells(c)))
             .collect()
     }
 }
@@ -682,6 +691,8 @@ pub fn open_world(invs: &[&Inventory], cluster: &ClusterSpec) -> Result<OpenWorl
     let world = World::new(invs, cluster);
     let classes = world.classes()?;
     let mut ow = OpenWorld::default();
+    // Keyed by address: `classes` keeps every set alive until the end.
+    let mut public = PublicCells::default();
     for name in world.known.keys() {
         ow.known
             .insert(name.clone(), cluster.namespaces.get(name).cloned());
@@ -715,9 +726,9 @@ pub fn open_world(invs: &[&Inventory], cluster: &ClusterSpec) -> Result<OpenWorl
             declared: false,
             namespace_cells: match &c.ns {
                 NsPart::Known(_) => None,
-                NsPart::Unknown(lc) => Some(lc.public()),
+                NsPart::Unknown(lc) => Some(public.class(lc)),
             },
-            pod_cells: c.pods.public(),
+            pod_cells: public.class(&c.pods),
         };
         ow.workloads
             .push(witness(namespace, info, c.pods.witness(), Vec::new()));
@@ -773,7 +784,7 @@ fn declared_witness(d: &DeclaredWorkload) -> Workload {
         pod_cells: d
             .labels
             .iter()
-            .map(|(k, v)| (k.clone(), LabelCells::Only(vec![Some(v.clone())])))
+            .map(|(k, v)| (k.clone(), LabelCells::Only(Arc::new([Some(v.clone())]))))
             .collect(),
     };
     let mut ports = d.ports.clone();
