@@ -542,18 +542,48 @@ impl Changed {
     }
 
     /// The (src, dst) pairs whose verdict may have changed: rows of
-    /// changed sources, columns of changed destinations.
-    fn pairs(&self, n: usize) -> Vec<(usize, usize)> {
+    /// changed sources, columns of changed destinations (less the rows).
+    /// Each source's pairs and each destination's are produced on demand,
+    /// in parallel: a list of every pair would hold millions of them.
+    fn pairs(&self, n: usize) -> ChangedPairs {
         let sources: BTreeSet<usize> = self.egress.union(&self.identity).copied().collect();
-        let dests: BTreeSet<usize> = self.ingress.union(&self.identity).copied().collect();
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        for &s in &sources {
-            pairs.extend((0..n).map(|d| (s, d)));
+        let dests: Vec<usize> = self.ingress.union(&self.identity).copied().collect();
+        ChangedPairs {
+            rows: sources.iter().copied().collect(),
+            sources,
+            dests,
+            n,
         }
-        for &d in &dests {
-            pairs.extend((0..n).filter(|s| !sources.contains(s)).map(|s| (s, d)));
-        }
-        pairs
+    }
+}
+
+/// The pairs of [`Changed::pairs`]: every column of each row in `rows`,
+/// then every other row of each column in `dests`.
+struct ChangedPairs {
+    rows: Vec<usize>,
+    sources: BTreeSet<usize>,
+    dests: Vec<usize>,
+    n: usize,
+}
+
+impl ChangedPairs {
+    fn len(&self) -> usize {
+        self.rows.len() * self.n + self.dests.len() * (self.n - self.sources.len())
+    }
+
+    /// `f` of every pair, in parallel; the pairs it keeps.
+    fn filter_map<T: Send>(&self, f: impl Fn(usize, usize) -> Option<T> + Sync) -> Vec<T> {
+        let rows = self
+            .rows
+            .par_iter()
+            .flat_map_iter(|&s| (0..self.n).filter_map(|d| f(s, d)).collect::<Vec<_>>());
+        let cols = self.dests.par_iter().flat_map_iter(|&d| {
+            (0..self.n)
+                .filter(|s| !self.sources.contains(s))
+                .filter_map(|s| f(s, d))
+                .collect::<Vec<_>>()
+        });
+        rows.chain(cols).collect()
     }
 }
 
@@ -572,21 +602,18 @@ fn changed_rows(
         }
     };
     let pairs = changed.pairs(endpoints.len());
-    let changes: Vec<(usize, usize, ConnSet, ConnSet)> = pairs
-        .par_iter()
-        .filter_map(|&(s, d)| {
-            let (es, ed) = (&endpoints[s], &endpoints[d]);
-            if !es.is_workload() && !ed.is_workload() {
-                return None;
-            }
-            let b = reach(ba, es.base, ed.base);
-            let h = reach(ha, es.head, ed.head);
-            if b == h {
-                return None;
-            }
-            Some((s, d, h.difference(&b), b.difference(&h)))
-        })
-        .collect();
+    let changes: Vec<(usize, usize, ConnSet, ConnSet)> = pairs.filter_map(|s, d| {
+        let (es, ed) = (&endpoints[s], &endpoints[d]);
+        if !es.is_workload() && !ed.is_workload() {
+            return None;
+        }
+        let b = reach(ba, es.base, ed.base);
+        let h = reach(ha, es.head, ed.head);
+        if b == h {
+            return None;
+        }
+        Some((s, d, h.difference(&b), b.difference(&h)))
+    });
     let row = |src, dst, conn| DiffRow {
         src,
         dst,

@@ -81,11 +81,45 @@ enum Cell {
 /// so no domain of values needs to be known. Sets are shared: every class
 /// of "a namespace no one names" excludes every known name, thousands on a
 /// large cluster, and a split changes one key, not the others.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, Hash)]
 enum Cells {
     Only(CellSet),
     AllBut(CellSet),
 }
+
+// Ordered as derived (Only before AllBut, then by set), but a shared set
+// is equal to itself without a walk over its thousand names: sorting the
+// classes compares such sets again and again.
+impl Ord for Cells {
+    fn cmp(&self, o: &Cells) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Greater, Less};
+        match (self, o) {
+            (Cells::Only(a), Cells::Only(b)) | (Cells::AllBut(a), Cells::AllBut(b)) => {
+                if Arc::ptr_eq(a, b) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    a.cmp(b)
+                }
+            }
+            (Cells::Only(_), Cells::AllBut(_)) => Less,
+            (Cells::AllBut(_), Cells::Only(_)) => Greater,
+        }
+    }
+}
+
+impl PartialOrd for Cells {
+    fn partial_cmp(&self, o: &Cells) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for Cells {
+    fn eq(&self, o: &Cells) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+
+impl Eq for Cells {}
 
 type CellSet = Arc<BTreeSet<Cell>>;
 
@@ -382,6 +416,9 @@ struct World<'a> {
     by_ns: BTreeMap<String, Vec<Selector>>,
     /// Selector pairs that can match pods of namespaces no one names.
     unknown: Vec<(Selector, Option<Selector>)>,
+    /// The names a namespace no one names cannot have (and the name label
+    /// absent), shared by every class that excludes nothing more.
+    others: CellSet,
 }
 
 impl<'a> World<'a> {
@@ -447,20 +484,22 @@ impl<'a> World<'a> {
                 )
             })
             .collect();
+        let others = Arc::new(
+            std::iter::once(Cell::Absent)
+                .chain(known.keys().cloned().map(Cell::Value))
+                .collect(),
+        );
         World {
             known,
             by_ns,
             unknown,
+            others,
         }
     }
 
     /// Name cells of "a namespace no one names": any name but the known ones.
     fn unknown_names(&self) -> Cells {
-        Cells::AllBut(Arc::new(
-            std::iter::once(Cell::Absent)
-                .chain(self.known.keys().cloned().map(Cell::Value))
-                .collect(),
-        ))
+        Cells::AllBut(self.others.clone())
     }
 
     /// Splits the class on the first selector from `from` on that matches
@@ -551,7 +590,9 @@ impl<'a> World<'a> {
         let name = match lc.0.get(NAMESPACE_NAME_LABEL) {
             Some(Cells::Only(s)) => Cells::Only(s.clone()).describe(NAMESPACE_NAME_LABEL),
             // The known names are excluded from every unknown class; say
-            // only what a split excluded besides them.
+            // only what a split excluded besides them (most exclude none:
+            // they share the set of known names).
+            Some(Cells::AllBut(s)) if Arc::ptr_eq(s, &self.others) => None,
             Some(Cells::AllBut(s)) => Cells::AllBut(Arc::new(
                 s.iter()
                     .filter(|c| match c {
