@@ -81,7 +81,7 @@ enum Cell {
 /// so no domain of values needs to be known. Sets are shared: every class
 /// of "a namespace no one names" excludes every known name, thousands on a
 /// large cluster, and a split changes one key, not the others.
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug)]
 enum Cells {
     Only(CellSet),
     AllBut(CellSet),
@@ -120,6 +120,18 @@ impl PartialEq for Cells {
 }
 
 impl Eq for Cells {}
+
+// As derived: equal cells (same variant, same set) hash alike.
+impl std::hash::Hash for Cells {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let (tag, set) = match self {
+            Cells::Only(s) => (0u8, s),
+            Cells::AllBut(s) => (1u8, s),
+        };
+        tag.hash(h);
+        set.hash(h);
+    }
+}
 
 type CellSet = Arc<BTreeSet<Cell>>;
 

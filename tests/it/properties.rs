@@ -308,6 +308,21 @@ pub(crate) fn yaml(c: &Cluster) -> String {
     out
 }
 
+/// The closed world (`Options::default()`, `--closed-world`) and the open
+/// world (the command line's default: representatives for the rest of the
+/// cluster and the built-in kube-dns, docs/open-world.md). The engine's
+/// properties hold in both; each property test runs in each.
+pub(crate) fn worlds() -> [(&'static str, Options); 2] {
+    let open = Options {
+        open_world: Some(reachdiff::reach::open_world::ClusterSpec {
+            builtin_dns: true,
+            ..Default::default()
+        }),
+        ..Options::default()
+    };
+    [("closed world", Options::default()), ("open world", open)]
+}
+
 /// Every allowed (src id, dst id) → ports of one analysis.
 fn full(a: &Analysis) -> BTreeMap<(String, String), ConnSet> {
     a.connections()
@@ -323,39 +338,10 @@ proptest! {
     /// (src, dst, protocol, port); and every changed row has a cause.
     #[test]
     fn diff_is_exactly_the_set_difference(base in cluster(), head in cluster()) {
-        let (by, hy) = (yaml(&base), yaml(&head));
-        let (brev, hrev) = (revision(&[("m.yaml", &by)]), revision(&[("m.yaml", &hy)]));
-        let opts = Options::default();
-        let cmp = compare(&brev, &hrev, &opts).expect("generated manifests are valid");
-
-        // Independent full listings over the same common atoms.
-        let (binv, bd) = load(&brev, &opts).expect("valid");
-        let (hinv, hd) = load(&hrev, &opts).expect("valid");
-        let atoms = atoms_for([&binv, &hinv], &opts);
-        let b = analyze_loaded(binv, bd, atoms.clone());
-        let h = analyze_loaded(hinv, hd, atoms);
-        let (fb, fh) = (full(&b.analysis), full(&h.analysis));
-
-        let mut expect_opened = BTreeMap::new();
-        let mut expect_closed = BTreeMap::new();
-        let empty = ConnSet::empty();
-        for key in fb.keys().chain(fh.keys()) {
-            let bc = fb.get(key).unwrap_or(&empty);
-            let hc = fh.get(key).unwrap_or(&empty);
-            let o = hc.difference(bc);
-            let c = bc.difference(hc);
-            if !o.is_empty() { expect_opened.insert(key.clone(), o); }
-            if !c.is_empty() { expect_closed.insert(key.clone(), c); }
-        }
-        let eps = &cmp.diff.endpoints;
-        let got_opened: BTreeMap<(String, String), ConnSet> = cmp.diff.opened.iter()
-            .map(|r| ((eps[r.src].id.clone(), eps[r.dst].id.clone()), r.conn.clone())).collect();
-        let got_closed: BTreeMap<(String, String), ConnSet> = cmp.diff.closed.iter()
-            .map(|r| ((eps[r.src].id.clone(), eps[r.dst].id.clone()), r.conn.clone())).collect();
-        prop_assert_eq!(got_opened, expect_opened, "opened\nbase:\n{}\nhead:\n{}", by, hy);
-        prop_assert_eq!(got_closed, expect_closed, "closed\nbase:\n{}\nhead:\n{}", by, hy);
-        for r in cmp.diff.opened.iter().chain(&cmp.diff.closed) {
-            prop_assert!(!r.causes.is_empty(), "row {} -> {} has no cause\nbase:\n{}\nhead:\n{}", eps[r.src].id, eps[r.dst].id, by, hy);
+        for (world, opts) in worlds() {
+            diff_is_the_set_difference(&base, &head, &opts).map_err(|e| {
+                TestCaseError::fail(format!("{world}: {e}"))
+            })?;
         }
     }
 
@@ -364,9 +350,97 @@ proptest! {
     fn identical_revisions_have_an_empty_diff(c in cluster()) {
         let y = yaml(&c);
         let rev = revision(&[("m.yaml", &y)]);
-        let cmp = compare(&rev, &rev, &Options::default()).expect("valid");
-        prop_assert!(cmp.diff.opened.is_empty() && cmp.diff.closed.is_empty());
+        for (world, opts) in worlds() {
+            let cmp = compare(&rev, &rev, &opts).expect("valid");
+            prop_assert!(cmp.diff.opened.is_empty() && cmp.diff.closed.is_empty(), "{}", world);
+        }
     }
+}
+
+/// opened = reach(head) − reach(base), closed = the reverse, in one world;
+/// the listings are the engine's, with the representatives the comparison
+/// adds (the union of both revisions' selectors, OW-2).
+fn diff_is_the_set_difference(
+    base: &Cluster,
+    head: &Cluster,
+    opts: &Options,
+) -> Result<(), TestCaseError> {
+    let (by, hy) = (yaml(base), yaml(head));
+    let (brev, hrev) = (revision(&[("m.yaml", &by)]), revision(&[("m.yaml", &hy)]));
+    let cmp = compare(&brev, &hrev, opts).expect("generated manifests are valid");
+
+    // Independent full listings over the same common atoms.
+    let (mut binv, mut bd) = load(&brev, opts).expect("valid");
+    let (mut hinv, hd) = load(&hrev, opts).expect("valid");
+    reachdiff::analysis::open_world(&mut [&mut binv, &mut hinv], opts, &mut bd);
+    let atoms = atoms_for([&binv, &hinv], opts);
+    let b = analyze_loaded(binv, bd, atoms.clone());
+    let h = analyze_loaded(hinv, hd, atoms);
+    let (fb, fh) = (full(&b.analysis), full(&h.analysis));
+
+    let mut expect_opened = BTreeMap::new();
+    let mut expect_closed = BTreeMap::new();
+    let empty = ConnSet::empty();
+    for key in fb.keys().chain(fh.keys()) {
+        let bc = fb.get(key).unwrap_or(&empty);
+        let hc = fh.get(key).unwrap_or(&empty);
+        let o = hc.difference(bc);
+        let c = bc.difference(hc);
+        if !o.is_empty() {
+            expect_opened.insert(key.clone(), o);
+        }
+        if !c.is_empty() {
+            expect_closed.insert(key.clone(), c);
+        }
+    }
+    let eps = &cmp.diff.endpoints;
+    let got_opened: BTreeMap<(String, String), ConnSet> = cmp
+        .diff
+        .opened
+        .iter()
+        .map(|r| {
+            (
+                (eps[r.src].id.clone(), eps[r.dst].id.clone()),
+                r.conn.clone(),
+            )
+        })
+        .collect();
+    let got_closed: BTreeMap<(String, String), ConnSet> = cmp
+        .diff
+        .closed
+        .iter()
+        .map(|r| {
+            (
+                (eps[r.src].id.clone(), eps[r.dst].id.clone()),
+                r.conn.clone(),
+            )
+        })
+        .collect();
+    prop_assert_eq!(
+        got_opened,
+        expect_opened,
+        "opened\nbase:\n{}\nhead:\n{}",
+        by,
+        hy
+    );
+    prop_assert_eq!(
+        got_closed,
+        expect_closed,
+        "closed\nbase:\n{}\nhead:\n{}",
+        by,
+        hy
+    );
+    for r in cmp.diff.opened.iter().chain(&cmp.diff.closed) {
+        prop_assert!(
+            !r.causes.is_empty(),
+            "row {} -> {} has no cause\nbase:\n{}\nhead:\n{}",
+            eps[r.src].id,
+            eps[r.dst].id,
+            by,
+            hy
+        );
+    }
+    Ok(())
 }
 
 /// The rule `object`/`field` of a finding names (and, for a peer field, the
@@ -404,56 +478,85 @@ proptest! {
     /// ports; no finding is reported twice.
     #[test]
     fn findings_hold_by_brute_force(c in cluster()) {
-        use reachdiff::diag::Code;
-        use reachdiff::reach::{Direction, Endpoint};
-        let y = yaml(&c);
-        let rev = revision(&[("m.yaml", &y)]);
-        let mut a = reachdiff::analysis::analyze(&rev, &Options::default()).expect("valid");
-        let found = reachdiff::findings::findings(&a);
-        let mut seen = std::collections::BTreeSet::new();
-        for f in &found {
-            let d = &f.diagnostic;
-            prop_assert!(seen.insert((d.code, d.object.clone(), d.field.clone(), d.message.clone())), "twice: {}\n{}", d, y);
-        }
-        let before = full(&a.analysis);
-        for f in &found {
-            let d = &f.diagnostic;
-            match d.code {
-                Code::RedundantRule => {
-                    let (r, _) = finding_rule(&a.analysis, d);
-                    let dir = a.analysis.rules[r].direction as usize;
-                    let saved: Vec<Vec<usize>> = a.analysis.sides.iter().map(|s| s[dir].network_policy.clone()).collect();
-                    for s in a.analysis.sides.iter_mut() {
-                        s[dir].network_policy.retain(|&x| x != r);
-                    }
-                    let after = full(&a.analysis);
-                    for (s, chain) in a.analysis.sides.iter_mut().zip(saved) {
-                        s[dir].network_policy = chain;
-                    }
-                    prop_assert_eq!(&before, &after, "removing {} changes verdicts\n{}", d, y);
-                }
-                Code::EgressDeniedByIngress | Code::IngressDeniedByEgress => {
-                    let an = &a.analysis;
-                    let (r, k) = finding_rule(an, d);
-                    let rule = &an.rules[r];
-                    let k = k.expect("a peer finding");
-                    let d_ = rule.direction as usize;
-                    for w in (0..an.workloads.len()).filter(|&w| an.sides[w][d_].network_policy.contains(&r)) {
-                        for x in rule.peer_sets[k].0.workloads.iter() {
-                            let (src, dst) = match rule.direction {
-                                Direction::Egress => (w, x),
-                                Direction::Ingress => (x, w),
-                            };
-                            let open = an.reach(Endpoint::Workload(src), Endpoint::Workload(dst))
-                                .intersection(&an.rule_ports(rule, Some(dst)));
-                            prop_assert!(open.is_empty(), "{}: {} -> {} open on {}\n{}", d, an.workloads[src].id(), an.workloads[dst].id(), open, y);
-                        }
-                    }
-                }
-                _ => {}
-            }
+        for (world, opts) in worlds() {
+            findings_hold(&c, &opts).map_err(|e| TestCaseError::fail(format!("{world}: {e}")))?;
         }
     }
+}
+
+/// The brute-force checks of `findings_hold_by_brute_force`, in one world.
+fn findings_hold(c: &Cluster, opts: &Options) -> Result<(), TestCaseError> {
+    use reachdiff::diag::Code;
+    use reachdiff::reach::{Direction, Endpoint};
+    let y = yaml(c);
+    let rev = revision(&[("m.yaml", &y)]);
+    let mut a = reachdiff::analysis::analyze(&rev, opts).expect("valid");
+    let found = reachdiff::findings::findings(&a);
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &found {
+        let d = &f.diagnostic;
+        prop_assert!(
+            seen.insert((d.code, d.object.clone(), d.field.clone(), d.message.clone())),
+            "twice: {}\n{}",
+            d,
+            y
+        );
+    }
+    let before = full(&a.analysis);
+    for f in &found {
+        let d = &f.diagnostic;
+        match d.code {
+            Code::RedundantRule => {
+                let (r, _) = finding_rule(&a.analysis, d);
+                let dir = a.analysis.rules[r].direction as usize;
+                let saved: Vec<Vec<usize>> = a
+                    .analysis
+                    .sides
+                    .iter()
+                    .map(|s| s[dir].network_policy.clone())
+                    .collect();
+                for s in a.analysis.sides.iter_mut() {
+                    s[dir].network_policy.retain(|&x| x != r);
+                }
+                let after = full(&a.analysis);
+                for (s, chain) in a.analysis.sides.iter_mut().zip(saved) {
+                    s[dir].network_policy = chain;
+                }
+                prop_assert_eq!(&before, &after, "removing {} changes verdicts\n{}", d, y);
+            }
+            Code::EgressDeniedByIngress | Code::IngressDeniedByEgress => {
+                let an = &a.analysis;
+                let (r, k) = finding_rule(an, d);
+                let rule = &an.rules[r];
+                let k = k.expect("a peer finding");
+                let d_ = rule.direction as usize;
+                for w in
+                    (0..an.workloads.len()).filter(|&w| an.sides[w][d_].network_policy.contains(&r))
+                {
+                    for x in rule.peer_sets[k].0.workloads.iter() {
+                        let (src, dst) = match rule.direction {
+                            Direction::Egress => (w, x),
+                            Direction::Ingress => (x, w),
+                        };
+                        let open = an
+                            .reach(Endpoint::Workload(src), Endpoint::Workload(dst))
+                            .intersection(&an.rule_ports(rule, Some(dst)));
+                        prop_assert!(
+                            open.is_empty(),
+                            "{}: {} -> {} open on {}\n{}",
+                            d,
+                            an.workloads[src].id(),
+                            an.workloads[dst].id(),
+                            open,
+                            y
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 proptest! {

@@ -16,25 +16,35 @@ proptest! {
     /// and the classes partition the endpoints.
     #[test]
     fn every_member_answers_like_its_classes_witness(c in cluster()) {
-        let y = yaml(&c);
-        let analyzed = analyze(&revision(&[("m.yaml", &y)]), &Options::default()).expect("valid");
-        let a = &analyzed.analysis;
-        let all = a.endpoints();
-        let classes = EndpointClasses::of(a, &all);
-        let mut class_of = BTreeMap::new();
-        for (i, m) in classes.members.iter().enumerate() {
-            for &e in m {
-                prop_assert!(class_of.insert(e, i).is_none(), "{e:?} in two classes");
-            }
-        }
-        prop_assert_eq!(class_of.len(), all.len());
-        for &s in &all {
-            for &d in &all {
-                let (cs, cd) = (classes.witness(class_of[&s]), classes.witness(class_of[&d]));
-                prop_assert_eq!(a.reach(s, d), a.reach(cs, cd), "{:?} -> {:?}", s, d);
-            }
+        for (world, opts) in crate::properties::worlds() {
+            members_answer_like_witnesses(&c, &opts).map_err(|e| TestCaseError::fail(format!("{world}: {e}")))?;
         }
     }
+}
+
+fn members_answer_like_witnesses(
+    c: &crate::properties::Cluster,
+    opts: &Options,
+) -> Result<(), TestCaseError> {
+    let y = yaml(c);
+    let analyzed = analyze(&revision(&[("m.yaml", &y)]), opts).expect("valid");
+    let a = &analyzed.analysis;
+    let all = a.endpoints();
+    let classes = EndpointClasses::of(a, &all);
+    let mut class_of = BTreeMap::new();
+    for (i, m) in classes.members.iter().enumerate() {
+        for &e in m {
+            prop_assert!(class_of.insert(e, i).is_none(), "{e:?} in two classes");
+        }
+    }
+    prop_assert_eq!(class_of.len(), all.len());
+    for &s in &all {
+        for &d in &all {
+            let (cs, cd) = (classes.witness(class_of[&s]), classes.witness(class_of[&d]));
+            prop_assert_eq!(a.reach(s, d), a.reach(cs, cd), "{:?} -> {:?}", s, d);
+        }
+    }
+    Ok(())
 }
 
 fn reach_json(dir: &std::path::Path, extra: &[&str]) -> Value {

@@ -109,38 +109,45 @@ proptest! {
     /// policies; a nearest rule always lacks something (else it admits).
     #[test]
     fn why_not_agrees_with_the_evaluator(c in crate::properties::cluster()) {
-        let y = crate::properties::yaml(&c);
-        let a = analyze(&revision(&[("m.yaml", &y)]), &Options::default()).expect("valid");
-        let an = &a.analysis;
-        let eps = an.endpoints();
-        for &s in &eps {
-            for &d in &eps {
-                let w = why_not(an, s, d);
-                prop_assert_eq!(w.is_some(), an.reach(s, d).is_empty());
-                let Some(w) = w else { continue };
-                for (dir, owner, peer, v) in [
-                    (Direction::Egress, s, d, &w.egress),
-                    (Direction::Ingress, d, s, &w.ingress),
-                ] {
-                    let Endpoint::Workload(o) = owner else {
-                        prop_assert!(v.is_none());
-                        continue;
-                    };
-                    let allowed = an.side(dir, o, peer);
-                    match v {
-                        Some(SideVerdict::Allows(c)) => prop_assert_eq!(c, &allowed),
-                        Some(SideVerdict::Isolated { policies, nearest }) => {
-                            prop_assert!(allowed.is_empty());
-                            prop_assert_eq!(policies, &an.sides[o][dir as usize].isolated_by);
-                            for n in nearest {
-                                prop_assert!(!n.lacks.is_empty(), "{:?}\n{}", n, y);
-                            }
+        for (world, opts) in crate::properties::worlds() {
+            why_not_agrees(&c, &opts).map_err(|e| TestCaseError::fail(format!("{world}: {e}")))?;
+        }
+    }
+}
+
+fn why_not_agrees(c: &crate::properties::Cluster, opts: &Options) -> Result<(), TestCaseError> {
+    let y = crate::properties::yaml(c);
+    let a = analyze(&revision(&[("m.yaml", &y)]), opts).expect("valid");
+    let an = &a.analysis;
+    let eps = an.endpoints();
+    for &s in &eps {
+        for &d in &eps {
+            let w = why_not(an, s, d);
+            prop_assert_eq!(w.is_some(), an.reach(s, d).is_empty());
+            let Some(w) = w else { continue };
+            for (dir, owner, peer, v) in [
+                (Direction::Egress, s, d, &w.egress),
+                (Direction::Ingress, d, s, &w.ingress),
+            ] {
+                let Endpoint::Workload(o) = owner else {
+                    prop_assert!(v.is_none());
+                    continue;
+                };
+                let allowed = an.side(dir, o, peer);
+                match v {
+                    Some(SideVerdict::Allows(c)) => prop_assert_eq!(c, &allowed),
+                    Some(SideVerdict::Isolated { policies, nearest }) => {
+                        prop_assert!(allowed.is_empty());
+                        prop_assert_eq!(policies, &an.sides[o][dir as usize].isolated_by);
+                        for n in nearest {
+                            prop_assert!(!n.lacks.is_empty(), "{:?}\n{}", n, y);
                         }
-                        Some(SideVerdict::DeniedByAdmin(_)) => prop_assert!(allowed.is_empty()),
-                        None => prop_assert!(false, "a workload side without a verdict"),
                     }
+                    Some(SideVerdict::DeniedByAdmin(_)) => prop_assert!(allowed.is_empty()),
+                    None => prop_assert!(false, "a workload side without a verdict"),
                 }
             }
         }
     }
+    Ok(())
 }
