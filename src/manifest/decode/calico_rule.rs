@@ -4,7 +4,7 @@
 use super::calico::net;
 use super::{Ctx, R, join, valid_port_name};
 use crate::manifest::calico_objects::*;
-use crate::manifest::yaml::{Node, Value};
+use crate::manifest::yaml::{Items, Node, Value};
 use crate::model::{Cidr, Family};
 
 const RULE_FIELDS: &[&str] = &[
@@ -234,15 +234,23 @@ fn services(
     Ok(Some((name.to_string(), ns.map(str::to_string))))
 }
 
-fn nets(cx: &mut Ctx<'_>, node: Option<Node<'_>>, path: &str) -> R<Vec<Cidr>> {
+/// The items of a list Calico caps at `max` (CA-81).
+fn capped<'n>(
+    cx: &mut Ctx<'_>,
+    node: Option<Node<'n>>,
+    path: &str,
+    (max, what): (usize, &str),
+) -> R<Items<'n>> {
     let items = cx.list(node, path)?;
-    if items.len() > 256 {
-        return Err(cx.error(
-            node.map_or(Default::default(), |n| n.pos),
-            path,
-            "more than 256 networks (CA-81)",
-        ));
+    if items.len() > max {
+        let pos = node.map_or(Default::default(), |n| n.pos);
+        return Err(cx.error(pos, path, format!("more than {max} {what} (CA-81)")));
     }
+    Ok(items)
+}
+
+fn nets(cx: &mut Ctx<'_>, node: Option<Node<'_>>, path: &str) -> R<Vec<Cidr>> {
+    let items = capped(cx, node, path, (256, "networks"))?;
     let mut out = Vec::new();
     for (i, n) in items.iter().enumerate() {
         out.push(net(cx, n, &format!("{path}[{i}]"))?);
@@ -269,14 +277,7 @@ fn nets_checked(cx: &mut Ctx<'_>, node: Option<Node<'_>>, path: &str) -> R<Vec<C
 /// `ports`/`notPorts` (CA-75): numbers, digit strings, `"a:b"` ranges and
 /// port names, at most 50.
 fn ports(cx: &mut Ctx<'_>, node: Option<Node<'_>>, path: &str) -> R<Vec<CalicoPort>> {
-    let items = cx.list(node, path)?;
-    if items.len() > 50 {
-        return Err(cx.error(
-            node.map_or(Default::default(), |n| n.pos),
-            path,
-            "more than 50 ports (CA-81)",
-        ));
-    }
+    let items = capped(cx, node, path, (50, "ports"))?;
     let mut out = Vec::new();
     for (i, p) in items.iter().enumerate() {
         let ppath = format!("{path}[{i}]");
