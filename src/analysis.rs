@@ -2,7 +2,7 @@
 //! rules and the diagnostics out. The diff and the findings read an
 //! [`Analyzed`]; [`crate::comparison`] puts two of them side by side.
 
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::manifest::{self, Inventory, LoadOptions};
 use crate::model::{AtomTable, Cidr, Family};
 use crate::reach::{self, Analysis};
@@ -116,7 +116,7 @@ pub fn decide_cni(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], opts: &O
     }
     match mode {
         Some((Cni::Cilium, reason)) => cilium_on(sides, &reason),
-        Some((Cni::Calico, reason)) => calico_on(sides, &reason),
+        Some((Cni::Calico, reason)) => calico_on(sides, &reason, opts.open_world.is_some()),
         _ => {}
     }
 }
@@ -158,10 +158,12 @@ fn cilium_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str)
 }
 
 /// Calico mode (issue 19, as CC-17): hostNetwork workloads are not
-/// endpoints for any policy kind (C-CA-8). Calico policies are validated
-/// but not evaluated yet, so a side that has enforced ones fails, naming
-/// them, rather than answer as if they were absent.
-fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str) {
+/// endpoints for any policy kind (C-CA-8). Calico policies are evaluated
+/// in the closed world; a side holding one that uses a construct not
+/// evaluated yet, or any in the open world (representatives are not split
+/// by Calico selectors yet), fails, naming them, rather than answer as if
+/// they were absent.
+fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str, open_world: bool) {
     for (inv, diags) in sides.iter_mut() {
         inv.calico_mode = Some(reason.to_string());
         // C-CA-9: Calico's endpoint ports include every init container's.
@@ -176,26 +178,8 @@ fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str)
             d.code = Code::CalicoHostNetwork;
             d.message = "hostNetwork workload under Calico: not an endpoint, so no policy selects it and no selector matches it; its own sides are open (CA-20, C-CA-8)".into();
         }
-        let enforced: Vec<&crate::manifest::CalicoObject> = inv
-            .calico
-            .iter()
-            .filter(|o| o.enforced_policy().is_some())
-            .collect();
-        if let Some(first) = enforced.first() {
-            let names: Vec<String> = enforced.iter().take(5).map(|o| o.title()).collect();
-            let more = enforced.len().saturating_sub(names.len());
-            let more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            diags.push(
-                Diagnostic::new(
-                    Code::CalicoNotEvaluated,
-                    format!("Calico policies are validated but not evaluated yet, so this revision's reachability cannot be answered: {}{more}", names.join(", ")),
-                )
-                .at(first.span.clone()),
-            );
+        if let Some(d) = calico_refusal(inv, open_world) {
+            diags.push(d);
         }
     }
     if let Some((_, diags)) = sides.last_mut() {
@@ -204,6 +188,45 @@ fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str)
             format!("Calico mode: {reason}; hostNetwork workloads are not endpoints for any policy (C-CA-8)"),
         ));
     }
+}
+
+/// The `calico-not-evaluated` error of a side, if it holds enforced
+/// Calico policies reachdiff cannot evaluate exactly: each named with the
+/// construct and where it is written (up to five, then a count).
+fn calico_refusal(inv: &Inventory, open_world: bool) -> Option<Diagnostic> {
+    let refused: Vec<(String, Span)> = inv
+        .calico
+        .iter()
+        .filter_map(|o| {
+            let p = o.enforced_policy()?;
+            if open_world {
+                return Some((o.title(), o.span.clone()));
+            }
+            let (what, span) = reach::calico_unsupported(inv, p)?;
+            Some((format!("{} uses {what} at {span}", o.title()), span))
+        })
+        .collect();
+    let (_, first) = refused.first()?;
+    let names: Vec<&str> = refused.iter().take(5).map(|(t, _)| t.as_str()).collect();
+    let more = match refused.len().saturating_sub(names.len()) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let why = if open_world {
+        "Calico policies are evaluated only in the closed world yet (--closed-world): the representatives of the rest of the cluster are not split by Calico selectors"
+    } else {
+        "Calico constructs that are validated but not evaluated yet"
+    };
+    Some(
+        Diagnostic::new(
+            Code::CalicoNotEvaluated,
+            format!(
+                "{why}, so this revision's reachability cannot be answered: {}{more}",
+                names.join(", ")
+            ),
+        )
+        .at(first.clone()),
+    )
 }
 
 /// Adds the representatives of revisions analysed together to each of

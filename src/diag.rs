@@ -117,6 +117,7 @@ codes! {
     CalicoStaged => "calico-staged", Warning, "a staged Calico policy is validated but never enforced (CA-3, C-CA-14)";
     CalicoDeadSection => "calico-dead-section", Warning, "Calico rules of a direction outside the policy's types, never evaluated (CA-14)";
     CalicoTypesDefaulted => "calico-types-defaulted", Warning, "a Calico policy without types whose defaulting depends on how it is installed (CA-13, C-CA-3)";
+    CalicoTierMissing => "calico-tier-missing", Warning, "a Calico policy names a tier with no Tier manifest: evaluated after every known tier, default action Deny (CA-31, C-CA-4)";
     CalicoHostOnly => "calico-host-only", Warning, "a doNotTrack or preDNAT GlobalNetworkPolicy applies only to host endpoints and changes no pod verdict (CA-16)";
     IpFamilies => "ip-families", Info, "which IP families the external address space covers (Q-3)";
     Skipped => "skipped", Info, "what was not analysed, counted once per kind (hidden entries, documents of kinds that cannot change reachability); printed without -v, which lists each";

@@ -376,6 +376,8 @@ struct Profile<'a> {
     labels: &'a Labels,
     ports: &'a [ContainerPort],
     host_network: bool,
+    /// Calico selectors see it (CA-21, CA-23).
+    service_account: Option<&'a str>,
 }
 
 impl PartialEq for Profile<'_> {
@@ -384,6 +386,7 @@ impl PartialEq for Profile<'_> {
             && self.labels == o.labels
             && self.ports == o.ports
             && self.host_network == o.host_network
+            && self.service_account == o.service_account
     }
 }
 
@@ -399,6 +402,7 @@ fn profile<'a>(a: &'a Analysis, w: usize) -> Profile<'a> {
         labels: &wl.labels,
         ports: &wl.ports,
         host_network: wl.host_network,
+        service_account: wl.service_account.as_deref(),
     }
 }
 
@@ -414,6 +418,12 @@ fn same_side(a: &Analysis, sa: &Side, b: &Analysis, sb: &Side) -> bool {
         && eq(&sa.deny, &sb.deny)
         && eq(&sa.baseline, &sb.baseline)
         && (!sa.is_isolated() || eq(&sa.network_policy, &sb.network_policy))
+        && sa.calico.len() == sb.calico.len()
+        && sa
+            .calico
+            .iter()
+            .zip(&sb.calico)
+            .all(|(x, y)| x.pass == y.pass && eq(&x.rules, &y.rules))
 }
 
 /// Compares two analysed revisions that share one atom table.
@@ -699,12 +709,8 @@ impl Explainer<'_> {
     /// Which rules of a side's chain a peer matches, by first matching peer
     /// entry (`u16::MAX` for a rule without a peer list).
     fn shape(a: &Analysis, side: &Side, peer: Endpoint) -> Vec<Option<u16>> {
-        side.admin
-            .iter()
-            .chain(&side.deny)
-            .chain(&side.network_policy)
-            .chain(&side.baseline)
-            .map(|&r| {
+        side.rules_in_order()
+            .map(|r| {
                 let rule = &a.rules[r];
                 if !Analysis::peer_matches(rule, peer) {
                     None
@@ -812,7 +818,7 @@ impl Explainer<'_> {
         );
         let resolves_named_ports = dir == Direction::Egress
             && matches!(pn, Endpoint::Workload(_))
-            && chain(side_now).any(|r| now.rules[r].ports.has_named());
+            && chain(side_now).any(|r| now.rules[r].ports.needs_target());
         let peer_key = if self.identity_changed.contains(&peer_u) || resolves_named_ports {
             PeerKey::Exact(peer_u)
         } else {
@@ -853,12 +859,7 @@ impl Explainer<'_> {
 /// The rules of a side in evaluation order: admin tiers, NetworkPolicy,
 /// baseline.
 fn chain(s: &Side) -> impl Iterator<Item = usize> + '_ {
-    s.admin
-        .iter()
-        .chain(&s.deny)
-        .chain(&s.network_policy)
-        .chain(&s.baseline)
-        .copied()
+    s.rules_in_order()
 }
 
 /// A side of a row in one revision: the owner, the peer, the owner's side

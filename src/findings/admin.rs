@@ -90,7 +90,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
                     ));
                 }
             }
-            TierRank::NetworkPolicy => {}
+            TierRank::NetworkPolicy | TierRank::Calico => {}
         }
     }
 }

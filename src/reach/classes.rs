@@ -47,6 +47,7 @@ struct SideKey {
     deny: Vec<usize>,
     network_policy: Vec<usize>,
     baseline: Vec<usize>,
+    calico: Vec<super::CalicoTierRun>,
 }
 
 impl SideKey {
@@ -62,6 +63,7 @@ impl SideKey {
                 Vec::new()
             },
             baseline: s.baseline.clone(),
+            calico: s.calico.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod why;
 use crate::diag::{Diagnostic, Span};
 use crate::manifest::{Inventory, Namespace, Service, Workload};
 use crate::model::{AtomTable, ConnSet, PortSet};
+pub use compile::calico::unsupported as calico_unsupported;
 pub use compile::cidrs;
 pub use compile::cilium::pseudo_endpoints;
 use rayon::prelude::*;
@@ -102,7 +103,7 @@ impl Analysis {
     /// The ports a rule matches when `target` resolves named ports (the
     /// destination pod, NP-18); external destinations resolve none (C4).
     pub fn rule_ports(&self, rule: &Rule, target: Option<usize>) -> ConnSet {
-        if !rule.ports.has_named() {
+        if !rule.ports.needs_target() {
             return rule.ports.fixed.clone();
         }
         let mut c = rule.ports.fixed.clone();
@@ -117,7 +118,11 @@ impl Analysis {
                 }
             }
         }
-        c
+        if rule.ports.except.is_empty() {
+            c
+        } else {
+            c.difference(&rule.ports.except)
+        }
     }
 
     pub fn peer_matches(rule: &Rule, peer: Endpoint) -> bool {
@@ -163,6 +168,9 @@ impl Analysis {
                 Endpoint::Atom(_) => None,
             },
         };
+        if !side.calico.is_empty() {
+            return self.calico_chain(&side.calico, peer, target, trace);
+        }
         // Fast path: NetworkPolicy allows only.
         if side.allows_only() && trace.is_none() {
             if !side.is_isolated() {
@@ -240,6 +248,42 @@ impl Analysis {
             t.default_allowed = default.clone();
         }
         allowed.union_with(&default);
+        allowed
+    }
+
+    /// The Calico evaluation of one side (semantics-calico.md section 8):
+    /// tiers in order, each a first-match chain; what a tier leaves
+    /// undecided is denied, or carried on when its default action is Pass
+    /// (CA-31), as is what its Pass rules passed (CA-34); what the last
+    /// tier carries the profiles allow (CA-35).
+    fn calico_chain(
+        &self,
+        tiers: &[CalicoTierRun],
+        peer: Endpoint,
+        target: Option<usize>,
+        mut trace: Option<&mut SideTrace>,
+    ) -> ConnSet {
+        let mut allowed = ConnSet::empty();
+        let mut carried = ConnSet::all();
+        for tier in tiers {
+            if carried.is_empty() {
+                break;
+            }
+            let mut tally = Tally::new(carried, &mut allowed);
+            self.first_match(&tier.rules, peer, target, &mut tally, trace.as_deref_mut());
+            carried = if tier.pass {
+                tally.undecided.union(&tally.passed)
+            } else {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.isolated_denied.union_with(&tally.undecided);
+                }
+                tally.passed
+            };
+        }
+        if let Some(t) = trace {
+            t.default_allowed = carried.clone();
+        }
+        allowed.union_with(&carried);
         allowed
     }
 

@@ -36,6 +36,9 @@ pub enum TierRank {
     Admin,
     NetworkPolicy,
     Baseline,
+    /// A Calico policy's rule (CA-30…CA-34): its place is the side's
+    /// Calico chain, ordered by tier and policy order.
+    Calico,
 }
 
 impl TierRank {
@@ -44,6 +47,7 @@ impl TierRank {
             TierRank::Admin => "Admin",
             TierRank::NetworkPolicy => "NetworkPolicy",
             TierRank::Baseline => "Baseline",
+            TierRank::Calico => "Calico",
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct RuleRef {
     /// (a Cilium item: `specs[1].ingressDeny[0]`), with the key of its
     /// peer list (`fromEndpoints`).
     pub path: Option<(String, String)>,
+    /// A Calico rule's place in the evaluation order: `tier security,
+    /// order 100` (CA-31, CA-32).
+    pub place: Option<String>,
     pub span: Span,
 }
 
@@ -144,6 +151,14 @@ pub enum PeerSpec {
     Nothing,
     /// Matches every endpoint (an unknown peer in a Deny/Pass rule, AP-10).
     Everything,
+    /// A Calico rule's criteria in canonical text (both entity rules, the
+    /// policy's namespace scope, protocols and ports), and the external
+    /// atoms its selectors reach through network sets (CA-28), which
+    /// depend on the revision's sets.
+    Calico {
+        criteria: String,
+        set_atoms: Vec<usize>,
+    },
 }
 
 /// Canonical rule content. Equal specs on both sides of a diff mean the rule
@@ -172,6 +187,9 @@ pub struct EndpointSet {
 pub struct PortMatch {
     pub fixed: ConnSet,
     pub named: Vec<(Option<Protocol>, String)>,
+    /// Taken out after named ports are resolved: Calico `notPorts` and
+    /// `notProtocol` (CA-74, CA-77); empty for every other kind.
+    pub except: ConnSet,
 }
 
 impl PortMatch {
@@ -180,6 +198,7 @@ impl PortMatch {
             return PortMatch {
                 fixed: ConnSet::all(),
                 named: Vec::new(),
+                except: ConnSet::empty(),
             };
         };
         let mut m = PortMatch::default();
@@ -197,6 +216,11 @@ impl PortMatch {
 
     pub fn has_named(&self) -> bool {
         !self.named.is_empty()
+    }
+
+    /// Whether the ports depend on the workload that resolves names.
+    pub fn needs_target(&self) -> bool {
+        !self.named.is_empty() || !self.except.is_empty()
     }
 }
 
@@ -230,6 +254,24 @@ pub struct Side {
     /// empty means not isolated.
     pub isolated_by: Vec<usize>,
     pub baseline: Vec<RuleId>,
+    /// Calico mode, a workload governed by a Calico policy: every tier
+    /// that applies (CA-30), in order, with every rule of the side (the
+    /// admin, NetworkPolicy and baseline ones among them, CA-37, CA-38);
+    /// the lists above are then empty. Empty otherwise, so other sides pay
+    /// nothing.
+    pub calico: Vec<CalicoTierRun>,
+}
+
+/// One Calico tier that applies to a side: its rules in evaluation order
+/// (Log rules left out: they decide nothing, CA-33) and what happens to
+/// traffic none of them decides (CA-31).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CalicoTierRun {
+    pub name: String,
+    pub rules: Vec<RuleId>,
+    /// `defaultAction: Pass`: undecided traffic goes on to the next tier;
+    /// else it is denied.
+    pub pass: bool,
 }
 
 impl Side {
@@ -240,6 +282,20 @@ impl Side {
     /// Whether the NetworkPolicy tier's allows alone decide this side: no
     /// admin, baseline or deny rule (NP-6 holds as written).
     pub fn allows_only(&self) -> bool {
-        self.admin.is_empty() && self.baseline.is_empty() && self.deny.is_empty()
+        self.admin.is_empty()
+            && self.baseline.is_empty()
+            && self.deny.is_empty()
+            && self.calico.is_empty()
+    }
+
+    /// Every rule of the side in evaluation order.
+    pub fn rules_in_order(&self) -> impl Iterator<Item = RuleId> + '_ {
+        self.admin
+            .iter()
+            .chain(&self.deny)
+            .chain(&self.network_policy)
+            .chain(&self.baseline)
+            .chain(self.calico.iter().flat_map(|t| &t.rules))
+            .copied()
     }
 }

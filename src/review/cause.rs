@@ -21,7 +21,9 @@ pub fn rule_phrase(rule: &RuleRef, peer: Option<usize>) -> Phrase {
         phrase = phrase.text(" (").code(n.clone()).text(")");
     }
     phrase = phrase.text(" of ").code(rule.policy.clone());
-    if rule.tier != TierRank::NetworkPolicy {
+    if let Some(place) = &rule.place {
+        phrase = phrase.text(format!(" ({place})"));
+    } else if rule.tier != TierRank::NetworkPolicy {
         let mut tier = format!(" ({} tier", rule.tier.as_str());
         if let Some(p) = rule.priority {
             tier.push_str(&format!(", priority {p}"));

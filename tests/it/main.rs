@@ -29,6 +29,9 @@ mod budget;
 /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, written from
 /// semantics-cilium.md (CI-*, CC-*, EC-*).
 mod calico;
+/// Calico evaluation (tiers, order, actions, entity rules), written from
+/// semantics-calico.md (CA-30…CA-77, C-CA-*), with a naive oracle.
+mod calico_eval;
 mod cilium;
 /// The shared conformance corpus from an independent analyser.
 mod conformance;

@@ -200,6 +200,7 @@ fn compile_rule(ctx: &PolicyCtx<'_>, d: Direction, i: usize, r: &AdminRule, b: &
             index: i,
             name: r.name.clone(),
             path: None,
+            place: None,
             span: r.span.clone(),
         },
     };

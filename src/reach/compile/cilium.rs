@@ -557,6 +557,7 @@ fn compile_item(
                     .as_ref()
                     .map_or_else(String::new, |p| p.field.clone()),
             )),
+            place: None,
             span: item.span.clone(),
         },
     };

@@ -5,6 +5,7 @@
 //! adds a compiler and a line in [`COMPILERS`], never an engine.
 
 mod admin;
+pub(crate) mod calico;
 pub(crate) mod cilium;
 mod dns;
 mod network_policy;
@@ -33,6 +34,8 @@ const COMPILERS: &[&dyn PolicyCompiler] = &[
     &admin::AdminTiers,
     &network_policy::NetworkPolicies,
     &cilium::CiliumPolicies,
+    // Last: it merges what the others put on a side into its tier chain.
+    &calico::CalicoPolicies,
 ];
 
 /// Every CIDR that induces atoms, sorted and deduplicated.
@@ -50,6 +53,7 @@ pub fn cidrs(inv: &Inventory) -> Vec<Cidr> {
 /// policies they come from.
 struct Builder<'a> {
     sel: Selection<'a>,
+    atoms: &'a AtomTable,
     natoms: usize,
     nworkloads: usize,
     /// The inventory holds representatives (OW-*), not only the input.
@@ -82,6 +86,8 @@ impl<'a> Builder<'a> {
                 }
                 TierRank::NetworkPolicy => side.network_policy.push(id),
                 TierRank::Baseline => side.baseline.push(id),
+                // Placed by the Calico compiler, which knows the order.
+                TierRank::Calico => {}
             }
         }
         id
@@ -109,6 +115,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
     let (rules, sides, policies) = {
         let mut b = Builder {
             sel: Selection::new(inv, &atoms),
+            atoms: &atoms,
             natoms: atoms.len(),
             nworkloads: n,
             open_world: inv.workloads.iter().any(|w| w.representative.is_some()),

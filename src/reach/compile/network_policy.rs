@@ -187,6 +187,7 @@ fn compile_rule(ctx: &RuleCtx<'_>, r: &NpRule, b: &mut Builder<'_>) {
             index: ctx.index,
             name: None,
             path: None,
+            place: None,
             span: r.span.clone(),
         },
     };

@@ -262,7 +262,8 @@ impl<'a> Selection<'a> {
             | PeerSpec::CidrSet { .. }
             | PeerSpec::Fqdn(_)
             | PeerSpec::AnyOf(_) => self.cilium_peer(spec, &mut set),
-            PeerSpec::Nothing => {}
+            // Compiled by the Calico compiler, never looked up here.
+            PeerSpec::Nothing | PeerSpec::Calico { .. } => {}
             PeerSpec::Everything => {
                 for (i, w) in self.inv.workloads.iter().enumerate() {
                     if !w.host_network {
