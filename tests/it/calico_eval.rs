@@ -469,3 +469,427 @@ fn constructs_not_evaluated_yet_fail_naming_them() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Property: the engine equals a naive reading of section 8 (the oracle
+// until the network-config-analyzer differential exists). The oracle below
+// is written from the semantics document, with its own label, selector,
+// entity and port evaluation over a tiny vocabulary, and decides each
+// sample connection one by one.
+// ---------------------------------------------------------------------------
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn pick(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Sel {
+    All,
+    AppX,
+    HasRole,
+    NotHasRole,
+}
+
+impl Sel {
+    fn text(self) -> &'static str {
+        match self {
+            Sel::All => "all()",
+            Sel::AppX => "app == 'x'",
+            Sel::HasRole => "has(role)",
+            Sel::NotHasRole => "!has(role)",
+        }
+    }
+    fn eval(self, w: &W) -> bool {
+        match self {
+            Sel::All => true,
+            Sel::AppX => w.app == Some("x"),
+            Sel::HasRole => w.role,
+            Sel::NotHasRole => !w.role,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Peer {
+    Any,
+    Selector(Sel),
+    NamespaceB,
+    Nets,
+    NotSelector(Sel),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Act {
+    Allow,
+    Deny,
+    Pass,
+    Log,
+}
+
+#[derive(Clone, Debug)]
+struct R {
+    action: Act,
+    /// None, TCP or UDP.
+    proto: Option<&'static str>,
+    /// None, "80", "'1:100'", "http".
+    ports: Option<&'static str>,
+    peer: Peer,
+}
+
+#[derive(Clone, Debug)]
+struct P {
+    name: String,
+    /// None: global.
+    ns: Option<&'static str>,
+    tier: &'static str,
+    order: Option<u32>,
+    sel: Sel,
+    types: [bool; 2],
+    rules: [Vec<R>; 2],
+}
+
+#[derive(Clone, Debug)]
+struct W {
+    ns: &'static str,
+    name: String,
+    app: Option<&'static str>,
+    role: bool,
+    http: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum E {
+    W(usize),
+    /// 10.0.0.5 (inside 10.0.0.0/8) or 8.8.8.8.
+    Inside,
+    Outside,
+}
+
+const SAMPLES: &[(&str, u16)] = &[
+    ("TCP", 53),
+    ("TCP", 80),
+    ("TCP", 100),
+    ("TCP", 8080),
+    ("TCP", 9000),
+    ("UDP", 53),
+    ("UDP", 80),
+    ("SCTP", 80),
+];
+
+fn gen_rule(rng: &mut Rng) -> R {
+    let action = [Act::Allow, Act::Deny, Act::Pass, Act::Log][rng.pick(4)];
+    let proto = [None, Some("TCP"), Some("UDP")][rng.pick(3)];
+    let ports = match proto {
+        None => [None, Some("http")][rng.pick(2)],
+        Some(_) => [None, Some("80"), Some("'1:100'"), Some("http")][rng.pick(4)],
+    };
+    let sel = [Sel::All, Sel::AppX, Sel::HasRole, Sel::NotHasRole][rng.pick(4)];
+    let peer = [
+        Peer::Any,
+        Peer::Selector(sel),
+        Peer::NamespaceB,
+        Peer::Nets,
+        Peer::NotSelector(sel),
+    ][rng.pick(5)];
+    R {
+        action,
+        proto,
+        ports,
+        peer,
+    }
+}
+
+fn gen_cluster(seed: u64) -> (Vec<W>, Vec<P>) {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let ws: Vec<W> = (0..4)
+        .map(|i| W {
+            ns: ["a", "b"][rng.pick(2)],
+            name: format!("w{i}"),
+            app: [None, Some("x"), Some("y")][rng.pick(3)],
+            role: rng.pick(2) == 0,
+            http: rng.pick(2) == 0,
+        })
+        .collect();
+    let ps: Vec<P> = (0..1 + rng.pick(4))
+        .map(|i| {
+            let types = [[true, false], [false, true], [true, true]][rng.pick(3)];
+            let mut rules = [Vec::new(), Vec::new()];
+            for (d, list) in rules.iter_mut().enumerate() {
+                if types[d] {
+                    *list = (0..rng.pick(3)).map(|_| gen_rule(&mut rng)).collect();
+                }
+            }
+            P {
+                name: format!("p{}", rng.pick(3) * 10 + i),
+                ns: [None, Some("a"), Some("b")][rng.pick(3)],
+                tier: ["default", "pass-tier", "deny-tier"][rng.pick(3)],
+                order: [None, Some(100), Some(200)][rng.pick(3)],
+                sel: [Sel::All, Sel::AppX, Sel::HasRole, Sel::NotHasRole][rng.pick(4)],
+                types,
+                rules,
+            }
+        })
+        .collect();
+    (ws, ps)
+}
+
+fn cluster_yaml(ws: &[W], ps: &[P]) -> (String, Vec<String>) {
+    let mut fixture = String::from(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: a}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {team: b}}\n",
+    );
+    for w in ws {
+        let mut labels = vec![format!("n: {}", w.name)];
+        labels.extend(w.app.map(|a| format!("app: {a}")));
+        if w.role {
+            labels.push("role: r".into());
+        }
+        let ports = if w.http {
+            "[{name: http, containerPort: 8080}]"
+        } else {
+            "[]"
+        };
+        fixture.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {}, namespace: {}}}\nspec:\n  template:\n    metadata: {{labels: {{{}}}}}\n    spec:\n      containers: [{{name: c, ports: {ports}}}]\n",
+            w.name, w.ns, labels.join(", ")
+        ));
+    }
+    let mut docs = vec![
+        tier("pass-tier", "order: 100\ndefaultAction: Pass"),
+        tier("deny-tier", "order: 200"),
+    ];
+    for p in ps {
+        docs.push(policy_yaml(p));
+    }
+    (fixture, docs)
+}
+
+fn rule_yaml(r: &R, d: usize) -> String {
+    let action = format!("{:?}", r.action);
+    let mut s = format!("  - action: {action}\n");
+    if let Some(proto) = r.proto {
+        s.push_str(&format!("    protocol: {proto}\n"));
+    }
+    let peer = match r.peer {
+        Peer::Any => String::new(),
+        Peer::Selector(sel) => format!("selector: \"{}\"", sel.text()),
+        Peer::NamespaceB => "namespaceSelector: team == 'b'".into(),
+        Peer::Nets => "nets: [10.0.0.0/8]".into(),
+        Peer::NotSelector(sel) => format!("notSelector: \"{}\"", sel.text()),
+    };
+    let ports = r.ports.map(|p| format!("ports: [{p}]"));
+    let (src, dst) = if d == 0 {
+        (Some(peer).filter(|p| !p.is_empty()), ports)
+    } else {
+        let mut items: Vec<String> = Vec::new();
+        if !peer.is_empty() {
+            items.push(peer);
+        }
+        items.extend(ports);
+        (None, Some(items.join(", ")).filter(|p| !p.is_empty()))
+    };
+    if let Some(src) = src {
+        s.push_str(&format!("    source: {{{src}}}\n"));
+    }
+    if let Some(dst) = dst {
+        s.push_str(&format!("    destination: {{{dst}}}\n"));
+    }
+    s
+}
+
+fn policy_yaml(p: &P) -> String {
+    let kind = if p.ns.is_some() {
+        "NetworkPolicy"
+    } else {
+        "GlobalNetworkPolicy"
+    };
+    let meta = match p.ns {
+        Some(ns) => format!("{{name: {}, namespace: {ns}}}", p.name),
+        None => format!("{{name: {}}}", p.name),
+    };
+    let mut types = Vec::new();
+    if p.types[0] {
+        types.push("Ingress");
+    }
+    if p.types[1] {
+        types.push("Egress");
+    }
+    let mut s = format!(
+        "apiVersion: projectcalico.org/v3\nkind: {kind}\nmetadata: {meta}\nspec:\n  tier: {}\n  selector: \"{}\"\n  types: [{}]\n",
+        p.tier,
+        p.sel.text(),
+        types.join(", ")
+    );
+    if let Some(o) = p.order {
+        s.push_str(&format!("  order: {o}\n"));
+    }
+    for (d, key) in [(0, "ingress"), (1, "egress")] {
+        if !p.rules[d].is_empty() {
+            s.push_str(&format!("  {key}:\n"));
+            for r in &p.rules[d] {
+                s.push_str(&rule_yaml(r, d));
+            }
+        }
+    }
+    s
+}
+
+/// CA-63, CA-64, C-CA-1 for the vocabulary above.
+fn oracle_peer(p: &P, r: &R, ws: &[W], x: E) -> bool {
+    let in_scope = |w: &W| p.ns.is_none_or(|ns| w.ns == ns);
+    match (r.peer, x) {
+        (Peer::Any, _) => true,
+        (Peer::Selector(s), E::W(i)) => in_scope(&ws[i]) && s.eval(&ws[i]),
+        (Peer::NamespaceB, E::W(i)) => ws[i].ns == "b",
+        (Peer::NotSelector(s), E::W(i)) => in_scope(&ws[i]) && !s.eval(&ws[i]),
+        (Peer::NotSelector(_), _) => p.ns.is_none(),
+        (Peer::Nets, x) => x == E::Inside,
+        (_, _) => false,
+    }
+}
+
+/// CA-73, CA-75, CA-76: does the rule match this sample towards `dst`?
+fn oracle_ports(r: &R, ws: &[W], dst: E, (proto, port): (&str, u16)) -> bool {
+    if r.proto.is_some_and(|p| p != proto) {
+        return false;
+    }
+    match r.ports {
+        None => true,
+        Some("80") => port == 80,
+        Some("'1:100'") => (1..=100).contains(&port),
+        Some(_) => matches!(dst, E::W(i) if ws[i].http) && proto == "TCP" && port == 8080,
+    }
+}
+
+/// Section 8 for one sample connection on one side.
+fn oracle_side(ws: &[W], ps: &[P], w: usize, d: usize, peer: E, sample: (&str, u16)) -> bool {
+    let dst = if d == 0 { E::W(w) } else { peer };
+    let tiers = [
+        ("pass-tier", true),
+        ("deny-tier", false),
+        ("default", false),
+    ];
+    for (tier, pass) in tiers {
+        let mut gov: Vec<&P> = ps
+            .iter()
+            .filter(|p| {
+                p.tier == tier
+                    && p.types[d]
+                    && p.ns.is_none_or(|ns| ws[w].ns == ns)
+                    && p.sel.eval(&ws[w])
+            })
+            .collect();
+        if gov.is_empty() {
+            continue;
+        }
+        let key = |p: &P| {
+            let kind = if p.ns.is_some() {
+                "NetworkPolicy"
+            } else {
+                "GlobalNetworkPolicy"
+            };
+            (
+                p.order.is_none(),
+                p.order,
+                format!("{}/{}/{kind}", p.name, p.ns.unwrap_or("")),
+            )
+        };
+        gov.sort_by_key(|p| key(p));
+        let mut verdict = None;
+        'policies: for p in gov {
+            for r in &p.rules[d] {
+                if oracle_peer(p, r, ws, peer) && oracle_ports(r, ws, dst, sample) {
+                    match r.action {
+                        Act::Log => continue,
+                        a => {
+                            verdict = Some(a);
+                            break 'policies;
+                        }
+                    }
+                }
+            }
+        }
+        match verdict {
+            Some(Act::Allow) => return true,
+            Some(Act::Deny) => return false,
+            Some(_) => continue,
+            None if pass => continue,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn oracle_reach(ws: &[W], ps: &[P], src: E, dst: E, sample: (&str, u16)) -> bool {
+    let egress = match src {
+        E::W(s) => oracle_side(ws, ps, s, 1, dst, sample),
+        _ => true,
+    };
+    let ingress = match dst {
+        E::W(t) => oracle_side(ws, ps, t, 0, src, sample),
+        _ => !matches!(src, E::Inside | E::Outside),
+    };
+    egress && ingress
+}
+
+#[test]
+fn section_8_engine_equals_a_naive_evaluation_on_random_clusters() {
+    let mut checked = 0;
+    for seed in 0..150u64 {
+        let (ws, ps) = gen_cluster(seed);
+        let (fixture, docs) = cluster_yaml(&ws, &ps);
+        // Two policies may draw one name; the later declaration wins in
+        // the input, so the oracle keeps only it too.
+        let a = match try_analyze(&fixture, &docs) {
+            Ok(a) => a,
+            Err(f) => panic!(
+                "seed {seed} refused: {:?}\n{}",
+                f.errors().map(|d| d.to_string()).collect::<Vec<_>>(),
+                docs.join("---\n")
+            ),
+        };
+        let mut kept: Vec<P> = Vec::new();
+        for p in &ps {
+            kept.retain(|q| !(q.name == p.name && q.ns == p.ns));
+            kept.push(p.clone());
+        }
+        let mut ends: Vec<(E, Endpoint)> = ws
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (E::W(i), sel(&a, &format!("{}/{}", w.ns, w.name))))
+            .collect();
+        ends.push((E::Inside, sel(&a, "10.0.0.5")));
+        ends.push((E::Outside, sel(&a, "8.8.8.8")));
+        for &(x, ex) in &ends {
+            for &(y, ey) in &ends {
+                if x == y {
+                    continue;
+                }
+                let got = a.analysis.reach(ex, ey);
+                for &(proto, port) in SAMPLES {
+                    let p = reachdiff::model::Protocol::parse(proto).expect("protocol");
+                    let engine = got.ports(p).contains(port);
+                    let want = oracle_reach(&ws, &kept, x, y, (proto, port));
+                    assert_eq!(
+                        engine,
+                        want,
+                        "seed {seed}: {x:?} -> {y:?} {proto} {port}\nworkloads {ws:#?}\n{}",
+                        docs.join("---\n")
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}
