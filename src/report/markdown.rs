@@ -11,7 +11,7 @@ use crate::review::findings::{FindingGroup, FindingsView, Fold};
 use crate::review::gate::GateOutcome;
 use crate::review::view::{DiffView, Group, Part, Phrase};
 use crate::words::plural;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// The hidden marker that finds the comment again for updates.
@@ -1028,49 +1028,54 @@ fn longest_backtick_run(s: &str) -> usize {
     s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
-const MAX_GRAPH_EDGES: usize = 12;
+/// The picture earns its bytes only where it shows what the tables do not
+/// (README, "The comment"): paths that meet at a set of endpoints (a
+/// shared source or destination, or a chain through one), with at most
+/// this many nodes, each label whole. One arrow, or arrows that share no
+/// endpoint, are the table again; a larger picture, or one with cut
+/// labels, is not read.
+const MAX_GRAPH_NODES: usize = 8;
+const MAX_GRAPH_LABEL: usize = 100;
 
 fn mermaid(groups: &[(&Group, bool)]) -> Option<String> {
-    if groups.len() > MAX_GRAPH_EDGES {
+    let mut nodes: Vec<String> = Vec::new();
+    let mut id = |label: String| match nodes.iter().position(|n| *n == label) {
+        Some(i) => i,
+        None => {
+            nodes.push(label);
+            nodes.len() - 1
+        }
+    };
+    let edges: Vec<(usize, usize, &Group, bool)> = groups
+        .iter()
+        .map(|(g, opened)| (id(g.from_text.plain()), id(g.to_node.plain()), *g, *opened))
+        .collect();
+    if nodes.len() > MAX_GRAPH_NODES || nodes.iter().any(|l| l.chars().count() > MAX_GRAPH_LABEL) {
         return None;
     }
-    let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
-    let mut edges = String::new();
-    let id = |label: String, nodes: &mut BTreeMap<String, usize>| {
-        let n = nodes.len();
-        *nodes.entry(label).or_insert(n)
-    };
-    for (g, opened) in groups {
-        let from = id(g.from_text.plain(), &mut nodes);
-        let to = id(g.to_node.plain(), &mut nodes);
-        let ports = mermaid_label(&crate::words::conn_text(&g.conn));
-        if *opened {
-            let _ = writeln!(edges, "  n{from} -- \"{ports}\" --> n{to}");
-        } else {
-            let _ = writeln!(edges, "  n{from} -. \"{ports} closed\" .-> n{to}");
+    let mut neighbours: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
+    for &(a, b, _, _) in &edges {
+        if a != b {
+            neighbours[a].insert(b);
+            neighbours[b].insert(a);
         }
     }
+    if neighbours.iter().all(|n| n.len() < 2) {
+        return None;
+    }
     let mut out = String::from("flowchart LR\n");
-    let mut by_id: Vec<(&String, &usize)> = nodes.iter().collect();
-    by_id.sort_by_key(|(_, i)| **i);
-    for (label, i) in by_id {
-        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(&shorten(label, 60)));
+    for (i, label) in nodes.iter().enumerate() {
+        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(label));
     }
-    out.push_str(&edges);
+    for (from, to, g, opened) in edges {
+        let ports = mermaid_label(&crate::words::conn_text(&g.conn));
+        if opened {
+            let _ = writeln!(out, "  n{from} -- \"{ports}\" --> n{to}");
+        } else {
+            let _ = writeln!(out, "  n{from} -. \"{ports} closed\" .-> n{to}");
+        }
+    }
     Some(out)
-}
-
-/// Cuts at a word boundary and marks the cut.
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max).collect();
-    let at = cut
-        .rfind([' ', ',', ';'])
-        .filter(|&i| i > max / 2)
-        .unwrap_or(cut.len());
-    format!("{}…", cut[..at].trim_end_matches([' ', ',', ';']))
 }
 
 /// `+`/`-` lines of the changed pairs, from `similar` over the base and head

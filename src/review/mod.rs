@@ -10,6 +10,7 @@ pub mod findings;
 pub mod gate;
 pub mod lines;
 pub mod phrase;
+pub mod pods;
 pub mod policies;
 pub mod view;
 pub mod why_not;

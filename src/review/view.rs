@@ -306,15 +306,15 @@ fn is_public(r: &IpRange) -> bool {
     cur <= r.last
 }
 
-const LIST_CAP: usize = 6;
+pub use super::pods::describe_representative;
+use super::pods::{LIST_CAP, Pods};
 
 /// Per-revision facts that every description needs, computed once.
 pub struct Census<'a> {
     a: &'a Analysis,
     /// Known external blocks by name, as merged ranges.
     named: Vec<(String, Vec<crate::model::IpRange>)>,
-    per_ns_total: BTreeMap<&'a str, usize>,
-    ns_labels: BTreeMap<&'a str, &'a crate::model::Labels>,
+    pods: Pods<'a>,
 }
 
 impl<'a> Census<'a> {
@@ -327,51 +327,16 @@ impl<'a> Census<'a> {
                 (name.clone(), merge_ranges(r))
             })
             .collect();
-        let mut per_ns_total: BTreeMap<&str, usize> = BTreeMap::new();
-        for w in a.workloads.iter().filter(|w| w.representative.is_none()) {
-            *per_ns_total.entry(w.namespace.as_str()).or_default() += 1;
-        }
-        let ns_labels = a
-            .namespaces
-            .iter()
-            .map(|n| (n.name.as_str(), &n.labels))
-            .collect();
         Census {
             a,
             named,
-            per_ns_total,
-            ns_labels,
+            pods: Pods::new(&a.workloads, &a.namespaces),
         }
     }
-}
-
-/// Like `list_phrase`, when `items` holds only the first of `total`.
-fn list_phrase_of(items: &[String], total: usize, noun_more: &str) -> Phrase {
-    let mut p = Phrase::default();
-    for (i, item) in items.iter().take(LIST_CAP).enumerate() {
-        if i > 0 {
-            p = p.text(", ");
-        }
-        p = p.code(item.clone());
-    }
-    if total > LIST_CAP {
-        p = p.text(format!(" and {} more {noun_more}", total - LIST_CAP));
-    }
-    p
 }
 
 fn list_phrase(items: &[String], noun_more: &str) -> Phrase {
-    let mut p = Phrase::default();
-    for (i, item) in items.iter().take(LIST_CAP).enumerate() {
-        if i > 0 {
-            p = p.text(", ");
-        }
-        p = p.code(item.clone());
-    }
-    if items.len() > LIST_CAP {
-        p = p.text(format!(" and {} more {noun_more}", items.len() - LIST_CAP));
-    }
-    p
+    super::pods::list(items.iter().cloned(), items.len(), noun_more)
 }
 
 /// The widest exact description of a set of endpoints of one revision.
@@ -391,7 +356,7 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head:
     }
     let mut parts: Vec<Phrase> = Vec::new();
     if !workloads.is_empty() {
-        parts.extend(describe_workloads(&workloads, census));
+        parts.extend(census.pods.describe(&workloads));
     }
     if !atoms.is_empty() {
         parts.push(describe_atoms(&atoms, census));
@@ -413,143 +378,6 @@ pub fn describe(set: &[usize], eps: &[UnionEndpoint], census: &Census<'_>, head:
         p = p.append(part);
     }
     p
-}
-
-/// A representative in words (OW-1): "any pod in any other namespace",
-/// "pods `app=prometheus` in namespaces `team=monitoring`".
-pub fn describe_representative(r: &crate::manifest::Representative) -> Phrase {
-    if r.declared {
-        return Phrase::default().text("declared ").code(r.id.clone());
-    }
-    let p = if r.pod_selector.is_empty() {
-        Phrase::default().text("any pod")
-    } else {
-        Phrase::default().text("pods ").code(r.pod_selector.clone())
-    };
-    match r.namespace_selector.as_deref() {
-        None => p
-            .text(" in namespace ")
-            .code(r.namespace.clone())
-            .text(" outside the repository"),
-        Some("") => p.text(" in any other namespace"),
-        Some(_) if !r.namespace.starts_with('{') => p
-            .text(" in namespace ")
-            .code(r.namespace.clone())
-            .text(" (not in the repository)"),
-        Some(s) => p.text(" in other namespaces with ").code(s.to_string()),
-    }
-}
-
-fn describe_workloads(ws: &[usize], census: &Census<'_>) -> Vec<Phrase> {
-    let a = census.a;
-    let (reps, ws): (Vec<usize>, Vec<usize>) = ws.iter().partition(|&&w| a.is_representative(w));
-    let mut out: Vec<Phrase> = Vec::new();
-    if !ws.is_empty() {
-        out.extend(describe_input_workloads(&ws, census));
-    }
-    for &w in reps.iter().take(LIST_CAP) {
-        if let Some(r) = &a.workloads[w].representative {
-            out.push(describe_representative(r));
-        }
-    }
-    if reps.len() > LIST_CAP {
-        out.push(Phrase::default().text(format!(
-            "{} more classes of pods outside the repository",
-            reps.len() - LIST_CAP
-        )));
-    }
-    out
-}
-
-fn describe_input_workloads(ws: &[usize], census: &Census<'_>) -> Vec<Phrase> {
-    let a = census.a;
-    let total: usize = census.per_ns_total.values().sum();
-    if ws.len() == total && total > 1 {
-        return vec![Phrase::default().strong(format!("every workload in the cluster ({total})"))];
-    }
-    if let [w] = ws {
-        return vec![Phrase::default().code(a.workloads[*w].id())];
-    }
-    let per_ns_total = &census.per_ns_total;
-    let mut per_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &w in ws {
-        per_ns
-            .entry(a.workloads[w].namespace.as_str())
-            .or_default()
-            .push(w);
-    }
-    let mut full: Vec<&str> = Vec::new();
-    let mut single_ids: Vec<usize> = Vec::new();
-    for (ns, members) in &per_ns {
-        if members.len() == per_ns_total[ns] && members.len() > 1 {
-            full.push(ns);
-        } else {
-            single_ids.extend(members);
-        }
-    }
-    // Only the listed ones are formatted; the rest are counted.
-    let singles: Vec<String> = single_ids
-        .iter()
-        .take(LIST_CAP + 1)
-        .map(|&w| a.workloads[w].id())
-        .collect();
-    let singles_total = single_ids.len();
-    let mut out = Vec::new();
-    match full.len() {
-        0 => {}
-        1 => out.push(
-            Phrase::default()
-                .text("any pod in namespace ")
-                .code(full[0])
-                .text(format!(" ({})", per_ns[full[0]].len())),
-        ),
-        _ => {
-            let count: usize = full.iter().map(|n| per_ns[n].len()).sum();
-            if let Some((k, v)) = common_namespace_label(&full, census) {
-                out.push(
-                    Phrase::default()
-                        .text("any pod in namespaces with ")
-                        .code(format!("{k}={v}"))
-                        .text(format!(" ({} namespaces, {count} workloads)", full.len())),
-                );
-            } else {
-                let names: Vec<String> = full.iter().map(|s| s.to_string()).collect();
-                out.push(
-                    Phrase::default()
-                        .text("any pod in namespaces ")
-                        .append(list_phrase(&names, "namespaces"))
-                        .text(format!(" ({count} workloads)")),
-                );
-            }
-        }
-    }
-    if !singles.is_empty() {
-        out.push(list_phrase_of(&singles, singles_total, "workloads"));
-    }
-    out
-}
-
-/// A label that exactly the namespaces in `full` carry among all namespaces
-/// that hold workloads, so "namespaces with k=v" is an exact description.
-fn common_namespace_label(full: &[&str], census: &Census<'_>) -> Option<(String, String)> {
-    let first = census.ns_labels.get(full[0])?;
-    let full_set: BTreeSet<&str> = full.iter().copied().collect();
-    'candidate: for (k, v) in first.iter() {
-        if k == crate::model::selector::NAMESPACE_NAME_LABEL {
-            continue;
-        }
-        for ns in census.per_ns_total.keys() {
-            let has = census
-                .ns_labels
-                .get(ns)
-                .is_some_and(|l| l.get(k) == Some(v));
-            if has != full_set.contains(ns) {
-                continue 'candidate;
-            }
-        }
-        return Some((k.clone(), v.clone()));
-    }
-    None
 }
 
 fn merge_ranges(ranges: Vec<IpRange>) -> Vec<IpRange> {

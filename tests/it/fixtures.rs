@@ -606,3 +606,25 @@ fn fixtures_causes_name_the_changed_line() {
         );
     }
 }
+
+/// Issue 17: the comment for a namespace default-deny egress with a DNS rule
+/// and ten services is at most half the size of the comment of commit
+/// 5627fe0 for the same input (9,579 bytes), with the default flags (the
+/// open world): endpoint sets folded ("any pod in namespace `shop`",
+/// "… and pods like them outside the repository"), no picture of 14 nodes.
+#[test]
+fn fixtures_default_deny_egress_comment_is_half_of_5627fe0() {
+    const AT_5627FE0: usize = 9_579;
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "egress-default-deny-with-dns")
+        .expect("scenario");
+    assert!(case.args.is_empty(), "measured with the default flags");
+    let (md, _) = case.stdout("md");
+    assert!(
+        md.len() <= AT_5627FE0 / 2,
+        "{} bytes, budget {}:\n{md}",
+        md.len(),
+        AT_5627FE0 / 2
+    );
+}
