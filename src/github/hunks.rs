@@ -9,6 +9,8 @@ use super::Side;
 pub struct Commentable {
     pub left: std::collections::BTreeSet<u64>,
     pub right: std::collections::BTreeSet<u64>,
+    /// The left lines the patch removes (the rest of `left` is context).
+    pub removed: std::collections::BTreeSet<u64>,
 }
 
 impl Commentable {
@@ -53,6 +55,7 @@ pub fn commentable_lines(patch: &str) -> Commentable {
             }
             Some('-') => {
                 out.left.insert(old);
+                out.removed.insert(old);
                 old += 1;
             }
             Some('\\') => {}
@@ -84,5 +87,6 @@ mod tests {
             vec![2, 3, 4, 5, 21]
         );
         assert!(c.contains(Side::Right, 4) && !c.contains(Side::Right, 6));
+        assert_eq!(c.removed.iter().copied().collect::<Vec<_>>(), vec![3, 20]);
     }
 }

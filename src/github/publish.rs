@@ -161,15 +161,21 @@ fn side(s: LineSide) -> Side {
 }
 
 /// The review comment on one line; text from the manifests passes the one
-/// strict escaper.
-fn comment_body(l: &ResponsibleLine) -> String {
+/// strict escaper. On a line the pull request removes (the left side of
+/// its diff), what the line does is what removing it does.
+fn comment_body(l: &ResponsibleLine, removed: bool) -> String {
     let env = l
         .environment
         .as_deref()
         .map(|e| format!(" in environment {}", md(e)))
         .unwrap_or_default();
+    let subject = if removed {
+        "removing this line"
+    } else {
+        "this line"
+    };
     format!(
-        "{REVIEW_MARKER}\n**reachdiff**: this line {}{env}.\n\n{}; for example {}",
+        "{REVIEW_MARKER}\n**reachdiff**: {subject} {}{env}.\n\n{}; for example {}",
         l.what().join(" and "),
         md(&l.text),
         md(&l.example)
@@ -208,12 +214,14 @@ pub fn build_review(
             continue;
         };
         let (line, body) = if c.contains(s, l.line) {
-            (l.line, comment_body(l))
+            let removed = s == Side::Left && c.removed.contains(&l.line);
+            (l.line, comment_body(l, removed))
         } else if let Some(n) = nearest_line(c, s, l.line, l.object) {
             moved += 1;
+            // A line outside the diff was not removed by it.
             let body = format!(
                 "{}\n\n(The cause is line {} of this file{}, outside this pull request's diff; this is the nearest changed line{}.)",
-                comment_body(l),
+                comment_body(l, false),
                 l.line,
                 if l.side == LineSide::Base {
                     " in the base"
@@ -588,7 +596,14 @@ mod tests {
         assert!(moved.comments[1].body.contains("of the same file"));
         let b = &r.comments[0].body;
         assert!(b.starts_with(REVIEW_MARKER));
-        assert!(b.contains("this line opens 1 path."), "{b}");
+        assert!(b.contains("**reachdiff**: this line opens 1 path."), "{b}");
+        // Line 3 of the base is removed by the patch: its comment says what
+        // removing it does.
+        let removed = &r.comments[1].body;
+        assert!(
+            removed.contains("**reachdiff**: removing this line closes 1 path."),
+            "{removed}"
+        );
         // The one strict escaper: no HTML, no link, no mention.
         assert!(
             b.contains("policy &lt;b&gt;x&lt;/b&gt; \\[y\\](http\\://e) @\u{200d}team"),

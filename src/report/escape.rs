@@ -76,6 +76,28 @@ pub fn code(s: &str) -> String {
     format!("{fence}{pad}{clean}{pad}{fence}")
 }
 
+/// A message reachdiff wrote (a finding's, a warning's, a gate's) in
+/// Markdown: its own code spans (`` `from` ``) as code, the rest as [`md`]
+/// text. Names interpolated into the message stay inert either way: every
+/// piece is escaped text or a [`code`] span that cannot be broken out of,
+/// so a name holding backticks can at worst change which words show as
+/// code, never inject markup. An odd number of backticks: all text.
+pub fn md_message(s: &str) -> String {
+    let pieces: Vec<&str> = s.split('`').collect();
+    if pieces.len() % 2 == 0 {
+        return md(s);
+    }
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match (i % 2, p.is_empty()) {
+            (1, false) => code(p),
+            (1, true) => md("``"),
+            _ => md(p),
+        })
+        .collect()
+}
+
 /// A fenced code block around text that may itself contain backticks:
 /// nothing inside is Markdown (no link, no HTML, no mention), whatever the
 /// text holds. For reports that must reach GitHub verbatim (a check run's
@@ -148,7 +170,53 @@ mod tests {
         assert!(!block.contains('\x1b'));
     }
 
+    #[test]
+    fn own_code_spans_render_and_names_stay_inert() {
+        assert_eq!(
+            md_message("the rule has no `from`, so it admits every pod"),
+            "the rule has no `from`, so it admits every pod"
+        );
+        assert_eq!(
+            md_message("indentation of the `-`"),
+            "indentation of the `-`"
+        );
+        // Text around the spans is escaped as ever.
+        assert_eq!(
+            md_message("@admin <b> `x|y` [l](http://e)"),
+            "@\u{200d}admin &lt;b&gt; `x\\|y` \\[l\\](http\\://e)"
+        );
+        // A name with backticks moves the spans at worst: HTML lands in a
+        // code span (inert), never in the text.
+        let hostile = md_message("NetworkPolicy a`<img src=x>`b: no `from`");
+        assert_eq!(hostile, "NetworkPolicy a`<img src=x>`b: no `from`");
+        // Unpaired: all text, escaped.
+        assert_eq!(md_message("a `b"), "a \\`b");
+        assert_eq!(md_message("a `` b"), "a \\`\\` b");
+    }
+
     proptest! {
+        #[test]
+        fn messages_never_leave_live_markup(s in "(.|`|@|<|\\||\n){0,40}") {
+            let e = md_message(&s);
+            prop_assert!(!e.contains('\n'));
+            // Outside code spans (split at the fences code() writes, which
+            // are single backticks here only when the span has none) every
+            // '<' is an entity and every '@' carries the joiner.
+            if !s.contains("``") {
+                for (i, piece) in e.split('`').enumerate() {
+                    if i % 2 == 0 {
+                        prop_assert!(!piece.contains('<'), "{}", e);
+                        let chars: Vec<char> = piece.chars().collect();
+                        for (j, &c) in chars.iter().enumerate() {
+                            if c == '@' {
+                                prop_assert_eq!(chars.get(j + 1), Some(&ZWJ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
         #[test]
         fn md_never_leaves_live_markup(s in "(.|@|#|www\\.|://){0,40}") {
             let e = md(&s);

@@ -2,7 +2,7 @@
 //! first, every row with its cause and a link to the line, exact rows one
 //! click away, and a hard size budget below GitHub's comment limit.
 
-use super::escape::{code, md, mermaid_label, url_path};
+use super::escape::{code, md, md_message, mermaid_label, url_path};
 use crate::comparison::Comparison;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::manifest::{AckSource, Acknowledgement};
@@ -184,16 +184,16 @@ fn improvement_md(b: &Diagnostic, h: &Diagnostic) -> String {
         return format!(
             "{} {object}: no workload is open any more (before: {}); {}",
             code(b.code.as_str()),
-            md(before),
-            md(&h.message)
+            md_message(before),
+            md_message(&h.message)
         );
     }
     let now = h.message.split(':').next().unwrap_or_default();
     format!(
         "{} {object}: open before: {}; now: {}",
         code(h.code.as_str()),
-        md(before),
-        md(now)
+        md_message(before),
+        md_message(now)
     )
 }
 
@@ -390,7 +390,7 @@ fn failed_section(e: &crate::review::EnvironmentReview, p: &super::Presentation)
             out,
             "**Gate failed:** {} — {}",
             code(&g.name),
-            md(&g.message)
+            md_message(&g.message)
         );
     }
     out.push('\n');
@@ -623,7 +623,7 @@ impl Page<'_> {
                 w.out,
                 "**Gate failed:** {} — {}",
                 code(&g.name),
-                md(&g.message)
+                md_message(&g.message)
             );
             let shown = d.groups_per_table.min(10);
             for v in g.violations.iter().take(shown) {
@@ -807,7 +807,7 @@ impl Page<'_> {
         if let Some(o) = &g.object {
             line.push_str(&format!("{}: ", code(o)));
         }
-        line.push_str(&md(&first.message));
+        line.push_str(&md_message(&first.message));
         if let Some(span) = &first.span {
             line.push_str(&format!(" — {}", link(span, false, self.opts)));
         }
@@ -1156,7 +1156,7 @@ pub fn assumptions(cmp: &Comparison) -> Vec<String> {
     for (c, mut msgs) in by_code {
         msgs.sort();
         msgs.dedup();
-        let shown: Vec<String> = msgs.iter().take(3).map(|m| md(m)).collect();
+        let shown: Vec<String> = msgs.iter().take(3).map(|m| md_message(m)).collect();
         let more = if msgs.len() > 3 {
             format!(" (and {} more)", msgs.len() - 3)
         } else {

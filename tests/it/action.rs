@@ -913,6 +913,17 @@ fn review_comments_sit_on_diff_lines_and_are_replaced() {
         "{}",
         explain(&r)
     );
+    // The comment on the removed line says what removing it does.
+    let bodies: Vec<String> = gh
+        .review_comments()
+        .iter()
+        .filter(|c| c.2 == "db.yaml" && c.4 == "LEFT")
+        .map(|c| c.1.clone())
+        .collect();
+    assert!(
+        bodies.len() == 1 && bodies[0].contains("**reachdiff**: removing this line opens"),
+        "{bodies:?}"
+    );
     let reviews: Vec<Request> = gh
         .writes()
         .into_iter()
