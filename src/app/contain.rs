@@ -46,38 +46,7 @@ pub const CHILD_COMMAND: &str = "__analyse-job";
 /// before they are sent; the comment has its own budget).
 const MAX_ANSWER: u64 = 64 << 20;
 
-/// What one job may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Budget {
-    /// Bytes of address space of the analysis process (and of each
-    /// renderer it starts).
-    pub memory: u64,
-    /// Wall-clock time of the analysis (fetching is bounded apart).
-    pub time: Duration,
-}
-
-impl Budget {
-    pub const DEFAULT_MEMORY: u64 = 768 << 20;
-    pub const DEFAULT_TIME: Duration = Duration::from_secs(300);
-
-    /// "768 MiB of memory" / "300 s".
-    pub fn memory_text(&self) -> String {
-        format!("{} MiB of memory", self.memory >> 20)
-    }
-
-    pub fn time_text(&self) -> String {
-        format!("{} s", self.time.as_secs())
-    }
-}
-
-impl Default for Budget {
-    fn default() -> Budget {
-        Budget {
-            memory: Budget::DEFAULT_MEMORY,
-            time: Budget::DEFAULT_TIME,
-        }
-    }
-}
+pub use crate::ops::queue::Budget;
 
 /// What the child used, as far as the parent could see.
 #[derive(Clone, Copy, Debug, Default)]
@@ -427,7 +396,7 @@ impl From<Analysed> for WireAnalysed {
     fn from(a: Analysed) -> WireAnalysed {
         match a {
             Analysed::Input(l) => WireAnalysed::Input(l),
-            Analysed::Setup(m) => WireAnalysed::Setup(m),
+            Analysed::Setup(m) | Analysed::Unrecorded(m) => WireAnalysed::Setup(m),
             Analysed::Refused(r) => WireAnalysed::Refused {
                 title: r.title,
                 summary: r.summary,
@@ -561,7 +530,7 @@ pub fn analyse_recorded(
     repo: &str,
     req: &AnalysisRequest,
 ) -> Analysed {
-    use super::attempts::Ended;
+    use crate::ops::queue::Ended;
     let head = req.head_sha.as_str();
     match attempts.begin(repo, head, budget) {
         Ok(Ok(())) => {}
@@ -570,8 +539,9 @@ pub fn analyse_recorded(
             return Analysed::Refused(refused_again(&refusal));
         }
         // Without the record the crash-loop guard is gone: better no
-        // analysis than an unguarded one.
-        Err(e) => return Analysed::Setup(format!("the no-retry record: {e}")),
+        // analysis than an unguarded one, and no conclusion either (the
+        // pull request is not at fault; the job is taken again).
+        Err(e) => return Analysed::Unrecorded(format!("the no-retry record: {e}")),
     }
     let (contained, usage) = run(req, budget);
     tracing::info!(
@@ -619,8 +589,8 @@ pub fn over_time(budget: Budget) -> super::job::Refused {
     }
 }
 
-fn refused_again(r: &super::attempts::Refusal) -> super::job::Refused {
-    use super::attempts::Refusal;
+fn refused_again(r: &crate::ops::queue::Refusal) -> super::job::Refused {
+    use crate::ops::queue::Refusal;
     match r {
         Refusal::OverMemory { memory } => over_memory(Budget {
             memory: *memory,

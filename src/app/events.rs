@@ -4,52 +4,7 @@
 use crate::github::is_sha;
 use serde_json::Value;
 
-/// One analysis to run: pull request `number` of `repo` at `head_sha`, or
-/// a merge queue's group (`merge_group`, its head ref; `number` is 0).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobSpec {
-    pub installation: u64,
-    /// `owner/name`.
-    pub repo: String,
-    pub clone_url: String,
-    pub number: u64,
-    pub merge_group: Option<String>,
-    pub base_sha: String,
-    pub head_sha: String,
-    /// A new check run is wanted even if the head has one (a user's
-    /// re-run, or a new base); otherwise a head's existing run is its
-    /// answer (one check run per head).
-    pub fresh: bool,
-}
-
-impl JobSpec {
-    /// The pull request (or merge group) this job is for: jobs with the
-    /// same key coalesce.
-    pub fn key(&self) -> PullKey {
-        PullKey {
-            repo: self.repo.clone(),
-            number: self.number,
-            merge_group: self.merge_group.clone(),
-        }
-    }
-}
-
-/// A pull request or a merge group, across installations.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PullKey {
-    pub repo: String,
-    pub number: u64,
-    pub merge_group: Option<String>,
-}
-
-impl std::fmt::Display for PullKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.merge_group {
-            Some(r) => write!(f, "{}@{r}", self.repo),
-            None => write!(f, "{}#{}", self.repo, self.number),
-        }
-    }
-}
+pub use crate::ops::queue::{JobSpec, PullKey, valid_clone_url, valid_repo_name};
 
 /// What a delivery asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,31 +215,6 @@ fn job(v: &Value, number: u64, base_sha: String, head_sha: String) -> Result<Job
         head_sha,
         fresh: false,
     })
-}
-
-/// `owner/name`, both GitHub-shaped: nothing that could become a path
-/// outside the cache or an option to git.
-pub fn valid_repo_name(name: &str) -> bool {
-    let mut parts = name.split('/');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && p.len() <= 100
-                && p != "."
-                && p != ".."
-                && !p.starts_with('-')
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        })
-    };
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
-}
-
-/// Transports git may use for a clone URL (never `ext::` and friends,
-/// which run commands).
-pub fn valid_clone_url(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://") || url.starts_with("file:///"))
-        && !url.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 fn repo_name(v: &Value) -> Result<String, EventError> {

@@ -15,12 +15,12 @@ use super::auth::Tokens;
 use super::cache::RepoCache;
 use super::events::{CHECK_NAME, JobSpec};
 use super::metrics::Metrics;
-use super::queue::Job;
-use super::store::{Lease, Store};
+use super::store::Store;
 use crate::diag::{Diagnostic, Severity};
 use crate::github::publish::{self, Bot, PullRef, ReviewOutcome};
 use crate::github::{self, CheckOutput, Client, GitHubApi, GitHubError, NewCheckRun};
 use crate::ops::diff::{CommitRange, DiffRequest, DiffSource, LinkRequest};
+use crate::ops::queue::{Job, Lease};
 use crate::ops::{AnalysisSettings, OpsError};
 use crate::report::escape::fenced;
 use crate::report::markdown::MARKER;
@@ -61,7 +61,7 @@ impl Ctx {
     /// Whether `lease` is still this replica's: asked before every GitHub
     /// write, so that a replica whose job was taken over stops writing.
     fn mine(&self, lease: &Lease) -> bool {
-        let mine = self.rt.block_on(self.store.still_mine(lease));
+        let mine = self.rt.block_on(self.store.mine(lease));
         if !mine {
             tracing::warn!("the job is no longer this replica's: not writing to GitHub");
         }
@@ -101,6 +101,9 @@ pub enum Outcome {
     OverBudget,
     /// The head already has its completed check run: nothing to do.
     AlreadyReported,
+    /// Not analysed because the no-retry record was unreachable: left in
+    /// the queue, so that a replica takes it again once its lease runs out.
+    LeftForRetry,
 }
 
 impl Outcome {
@@ -113,6 +116,7 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::OverBudget => "over-budget",
             Outcome::AlreadyReported => "already-reported",
+            Outcome::LeftForRetry => "left-for-retry",
         }
     }
 }
@@ -208,7 +212,7 @@ impl<'a> CheckRun<'a> {
                 );
                 return Outcome::OverBudget;
             }
-            Analysed::Reviewed(_) => return Outcome::Error,
+            Analysed::Reviewed(_) | Analysed::Unrecorded(_) => return Outcome::Error,
         };
         finish_check(
             self,
@@ -332,6 +336,10 @@ pub fn run(ctx: &Ctx, lease: &Lease, job: &Job) -> Outcome {
     let analysed = fetch_and_analyse(ctx, spec, html_url);
     ctx.metrics
         .analysis_seconds(started.elapsed().as_secs_f64());
+    if let Analysed::Unrecorded(e) = &analysed {
+        tracing::warn!(error = %e, "the no-retry record is unreachable: not analysed, left for a retry");
+        return Outcome::LeftForRetry;
+    }
 
     if !still_newest(ctx, &client, spec) {
         tracing::info!("superseded while it ran: concluding cancelled, posting nothing");
@@ -535,6 +543,11 @@ pub enum Analysed {
     Setup(String),
     /// Over the per-job budget, or refused by the no-retry record.
     Refused(Refused),
+    /// The no-retry record could not be read or written (a shared queue's
+    /// database is unreachable): not analysed, and nothing concluded, since
+    /// nothing is wrong with the pull request; the job is left to be taken
+    /// again.
+    Unrecorded(String),
 }
 
 /// A job concluded without a result because of its budget.

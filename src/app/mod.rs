@@ -4,27 +4,24 @@
 //!
 //! - [`signature`]: `X-Hub-Signature-256`, checked before anything else;
 //! - [`events`]: deliveries → jobs (pure);
-//! - [`queue`]: bounded, coalescing per pull request, delivery dedup;
+//! - [`store`]: the queue ([`crate::ops::queue`]: in the process, or shared
+//!   in PostgreSQL) as handlers and workers use it;
 //! - [`auth`]: App JWT and cached installation tokens;
 //! - [`cache`]: bare repositories with only the needed commits;
 //! - [`job`]: one analysis from check run to comment;
 //! - [`contain`]: the analysis in a child process within the job budget;
-//! - [`attempts`]: the no-retry record (over budget, or died twice);
 //! - [`reconcile`]: queues open pull requests that lack a completed check;
 //! - [`metrics`]: Prometheus text;
 //! - [`server`]: axum routes, workers, shutdown.
 
-pub mod attempts;
 pub mod auth;
 pub mod cache;
 pub mod contain;
 pub mod events;
 pub mod job;
 pub mod metrics;
-pub mod queue;
 pub mod reconcile;
 pub mod server;
-pub mod shared;
 pub mod signature;
 pub mod store;
 
@@ -162,6 +159,27 @@ impl Secret {
     }
 }
 
+/// The queue this replica uses: its own, or the fleet's in PostgreSQL
+/// (`--queue-url`). The only place the App names an implementation.
+fn open_queue(
+    settings: &Settings,
+    rt: &tokio::runtime::Runtime,
+    attempts: crate::ops::queue::attempts::FileAttempts,
+) -> anyhow::Result<Arc<dyn crate::ops::queue::JobQueue>> {
+    use crate::ops::queue::{local::Local, postgres::Postgres};
+    Ok(match &settings.queue_url {
+        None => Arc::new(Local::new(settings.queue_capacity, attempts)),
+        Some(url) => rt
+            .block_on(Postgres::open(
+                url,
+                &settings.replica,
+                settings.queue_recovery,
+                settings.queue_capacity,
+            ))
+            .map_err(|e| anyhow::anyhow!("--queue-url: {e}"))?,
+    })
+}
+
 /// Starts the service and runs it until SIGTERM/SIGINT.
 pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
     if settings.app_id == 0 {
@@ -195,7 +213,7 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
     }
     let cache = cache::RepoCache::open(&settings.cache_dir, settings.cache_max_bytes)
         .map_err(|e| anyhow::anyhow!("--cache-dir: {e}"))?;
-    let attempts = attempts::FileAttempts::open(&settings.cache_dir)
+    let attempts = crate::ops::queue::attempts::FileAttempts::open(&settings.cache_dir)
         .map_err(|e| anyhow::anyhow!("--cache-dir: {e}"))?;
     if settings.budget.memory < 64 << 20 {
         anyhow::bail!("--job-memory must be at least 64 MiB");
@@ -216,18 +234,8 @@ pub fn serve(settings: Settings, secret: Secret) -> anyhow::Result<()> {
             settings.policy.timeout.as_secs()
         );
     }
-    let store = match &settings.queue_url {
-        None => store::Store::local(settings.queue_capacity, attempts),
-        Some(url) => store::Store::Shared(
-            rt.block_on(shared::Shared::open(
-                url,
-                &settings.replica,
-                settings.queue_recovery,
-                settings.queue_capacity,
-            ))
-            .map_err(|e| anyhow::anyhow!("--queue-url: {e}"))?,
-        ),
-    };
+    let queue = open_queue(&settings, &rt, attempts)?;
+    let store = store::Store::new(queue);
     let metrics = Arc::new(metrics::Metrics::default());
     let octo = {
         let _g = rt.enter();

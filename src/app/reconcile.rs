@@ -5,8 +5,8 @@
 
 use super::events::{CHECK_NAME, JobSpec, valid_clone_url, valid_repo_name};
 use super::job::Ctx;
-use super::queue::{Job, Pushed};
 use crate::github::{GitHubError, is_sha};
+use crate::ops::queue::{Job, Pushed};
 use std::time::Instant;
 
 /// What one pass found.

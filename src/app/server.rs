@@ -5,10 +5,9 @@
 use super::events::{self, JobSpec, Routed};
 use super::job::{self, Ctx};
 use super::metrics::Metrics;
-use super::queue::{Job, Pushed};
-use super::shared::Work;
 use super::store::Store;
 use super::{Settings, signature};
+use crate::ops::queue::{Job, Pushed, Work};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -248,7 +247,7 @@ async fn handle(s: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -> 
         }
         Routed::Closed(key) => {
             if let Err(e) = s.store.close(&key).await {
-                s.store.forget_delivery(delivery).await;
+                s.store.forget(delivery).await;
                 tracing::warn!(delivery, error = %e, "the queue database is unavailable");
                 return Outcome::store_unavailable();
             }
@@ -269,7 +268,7 @@ async fn installed(s: &AppState, delivery: &str, event: &str, installation: u64)
         Ok(true) => return Outcome::reply("installed", StatusCode::ACCEPTED, "reconciling"),
         Ok(false) => {}
         Err(e) => {
-            s.store.forget_delivery(delivery).await;
+            s.store.forget(delivery).await;
             tracing::warn!(delivery, error = %e, "the queue database is unavailable");
             return unavailable;
         }
@@ -301,7 +300,7 @@ async fn analyse(s: &AppState, delivery: &str, jobs: Vec<JobSpec>) -> Outcome {
     }
     if full || unavailable {
         // Let a redelivery in; reconciliation also catches it.
-        s.store.forget_delivery(delivery).await;
+        s.store.forget(delivery).await;
         return if unavailable {
             Outcome::store_unavailable()
         } else {
@@ -421,13 +420,19 @@ async fn shutdown_signal() {
 /// heartbeat keeps its lease, until the store is shut.
 async fn work(ctx: Arc<Ctx>, heartbeat: std::time::Duration) {
     while let Some(lease) = ctx.store.next().await {
-        let beat = ctx.store.heartbeat(&lease, heartbeat);
+        let beat = ctx.store.keep_alive(&lease, heartbeat);
         let (c, l) = (ctx.clone(), lease.clone());
+        let mut finish = true;
         let label = match lease.work.clone() {
             Work::Analyse(job) => {
                 let outcome = tokio::task::spawn_blocking(move || job::run(&c, &l, &job)).await;
                 match outcome {
-                    Ok(o) => o.label(),
+                    Ok(o) => {
+                        // Left for a retry: a lease that runs out is taken
+                        // again; the process's own queue has no such lease.
+                        finish = o != job::Outcome::LeftForRetry || !ctx.store.leases_expire();
+                        o.label()
+                    }
                     Err(_) => "panicked",
                 }
             }
@@ -443,7 +448,9 @@ async fn work(ctx: Arc<Ctx>, heartbeat: std::time::Duration) {
         if let Some(b) = beat {
             b.abort();
         }
-        ctx.store.done(&lease).await;
+        if finish {
+            ctx.store.done(&lease).await;
+        }
         ctx.metrics.job(label);
     }
 }
@@ -481,8 +488,8 @@ async fn reconcile_loop(
         }
         // With a shared store, one replica per interval reconciles (and
         // prunes the delivery record); the others wait for their turn.
-        if only.is_some() || ctx.store.claim("reconcile", interval).await {
-            ctx.store.prune().await;
+        if only.is_some() || ctx.store.my_turn("reconcile", interval).await {
+            ctx.store.prune_deliveries().await;
             let c = ctx.clone();
             log_reconciled(
                 tokio::task::spawn_blocking(move || super::reconcile::reconcile(&c, only)).await,

@@ -7,7 +7,9 @@
 //!   (`reach`, `lint`);
 //! - [`diff`]: a [`diff::DiffRequest`] (folders, or commits of a
 //!   repository; environments, gates, links) → one
-//!   [`crate::review::Review`] per environment.
+//!   [`crate::review::Review`] per environment;
+//! - [`queue`]: the App's jobs behind one interface ([`queue::JobQueue`]),
+//!   in the process or shared by replicas in PostgreSQL.
 //!
 //! Nothing here prints, probes a terminal or reads the environment:
 //! diagnostics travel in the results and each front end shows them its own
@@ -19,6 +21,7 @@
 pub mod diff;
 pub mod environments;
 pub mod one;
+pub mod queue;
 
 use crate::analysis::{Failed, Options, Phase};
 use crate::diag::Diagnostic;

@@ -1,5 +1,6 @@
-//! The work queue: bounded, coalescing per pull request, one job per pull
-//! request at a time, and the memory of which head is the newest.
+//! The queue of one replica, in the process: bounded, coalescing per pull
+//! request, one job per pull request at a time, the memory of which head
+//! is the newest, the delivery ids seen, and the no-retry record in files.
 //!
 //! Invariants:
 //! - at most one pending job per pull request: a newer delivery replaces
@@ -10,28 +11,12 @@
 //!   pull request: a worker asks before it posts, so results for a
 //!   superseded head are never posted.
 
-use super::events::{JobSpec, PullKey};
+use super::attempts::{Budget, Ended, FileAttempts, Refusal};
+use super::{Answer, Job, JobQueue, Lease, PullKey, Pushed, QueueError, Work};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::Duration;
 use tokio::sync::Notify;
-
-/// A job with the time its delivery arrived (for the end-to-end metric).
-#[derive(Clone, Debug)]
-pub struct Job {
-    pub spec: JobSpec,
-    pub received: Instant,
-}
-
-/// What `push` did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pushed {
-    Queued,
-    /// Replaced the pending job of the same pull request.
-    Coalesced,
-    /// The queue is full: the delivery should be refused (503).
-    Full,
-}
 
 #[derive(Default)]
 struct Inner {
@@ -116,8 +101,10 @@ impl Queue {
     }
 
     /// The next job whose pull request is not being analysed, marking it
-    /// running; `None` once the queue is shut and nothing is runnable.
-    pub async fn next(&self) -> Option<Job> {
+    /// running; waits at most `within` for one; `None` once the queue is
+    /// shut or nothing became runnable.
+    pub async fn next(&self, within: Duration) -> Option<Job> {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -129,8 +116,19 @@ impl Queue {
             if self.lock().closed {
                 return None;
             }
-            notified.await;
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
         }
+    }
+
+    pub fn is_shut(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// The newest head seen for `key`.
+    pub fn newest(&self, key: &PullKey) -> Option<String> {
+        self.lock().newest.get(key).cloned()
     }
 
     fn try_next(&self) -> Option<Job> {
@@ -219,9 +217,147 @@ impl Deliveries {
     }
 }
 
+/// The queue of one replica: [`Queue`], [`Deliveries`] and the no-retry
+/// record in files ([`FileAttempts`]).
+pub struct Local {
+    queue: Queue,
+    deliveries: Deliveries,
+    attempts: FileAttempts,
+}
+
+impl Local {
+    pub fn new(capacity: usize, attempts: FileAttempts) -> Local {
+        Local {
+            queue: Queue::new(capacity),
+            deliveries: Deliveries::new(100_000),
+            attempts,
+        }
+    }
+}
+
+fn answer<'a, T: Send + 'a>(v: Result<T, QueueError>) -> Answer<'a, T> {
+    Box::pin(std::future::ready(v))
+}
+
+impl JobQueue for Local {
+    fn ready(&self) -> bool {
+        true
+    }
+
+    fn leases_expire(&self) -> bool {
+        false
+    }
+
+    fn first_delivery<'a>(&'a self, id: &'a str) -> Answer<'a, bool> {
+        answer(Ok(self.deliveries.first_time(id)))
+    }
+
+    fn forget_delivery<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        self.deliveries.forget(id);
+        answer(Ok(()))
+    }
+
+    fn push(&self, job: Job, unless_known: bool) -> Answer<'_, Option<Pushed>> {
+        answer(Ok(if unless_known {
+            self.queue.push_unless_known(job)
+        } else {
+            Some(self.queue.push(job))
+        }))
+    }
+
+    fn push_reconcile(&self, _installation: u64) -> Answer<'_, bool> {
+        answer(Ok(false))
+    }
+
+    fn close<'a>(&'a self, key: &'a PullKey) -> Answer<'a, ()> {
+        self.queue.close_pull(key);
+        answer(Ok(()))
+    }
+
+    fn take(&self, within: Duration) -> Answer<'_, Option<Lease>> {
+        Box::pin(async move {
+            Ok(self.queue.next(within).await.map(|job| Lease {
+                key: job.spec.key().to_string(),
+                head: job.spec.head_sha.clone(),
+                work: Work::Analyse(job),
+                id: 0,
+                took_over: false,
+            }))
+        })
+    }
+
+    fn heartbeat<'a>(&'a self, _lease: &'a Lease) -> Answer<'a, bool> {
+        answer(Ok(true))
+    }
+
+    fn still_mine<'a>(&'a self, _lease: &'a Lease) -> Answer<'a, bool> {
+        // Nobody else can take a job of this process.
+        answer(Ok(true))
+    }
+
+    fn complete<'a>(&'a self, lease: &'a Lease) -> Answer<'a, ()> {
+        if let Some(j) = lease.job() {
+            self.queue.done(&j.spec.key());
+        }
+        answer(Ok(()))
+    }
+
+    fn newest_head<'a>(&'a self, key: &'a PullKey) -> Answer<'a, Option<String>> {
+        answer(Ok(self.queue.newest(key)))
+    }
+
+    fn counts(&self) -> Answer<'_, (usize, usize)> {
+        answer(Ok((self.queue.depth(), self.queue.running())))
+    }
+
+    fn claim<'a>(&'a self, _name: &'a str, _interval: Duration) -> Answer<'a, bool> {
+        answer(Ok(true))
+    }
+
+    fn prune(&self) -> Answer<'_, u64> {
+        // The process's record is bounded by count instead.
+        answer(Ok(0))
+    }
+
+    fn begin_attempt<'a>(
+        &'a self,
+        repo: &'a str,
+        head: &'a str,
+        budget: Budget,
+    ) -> Answer<'a, Result<(), Refusal>> {
+        answer(self.attempts.begin(repo, head, budget).map_err(QueueError))
+    }
+
+    fn end_attempt<'a>(
+        &'a self,
+        repo: &'a str,
+        head: &'a str,
+        ended: Ended,
+        budget: Budget,
+    ) -> Answer<'a, ()> {
+        answer(
+            self.attempts
+                .end(repo, head, ended, budget)
+                .map_err(QueueError),
+        )
+    }
+
+    fn shut(&self) {
+        self.queue.shut();
+    }
+
+    fn is_shut(&self) -> bool {
+        self.queue.is_shut()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::JobSpec;
     use super::*;
+    use std::time::Instant;
+
+    const A_WHILE: Duration = Duration::from_secs(5);
 
     fn job(number: u64, head: &str) -> Job {
         Job {
@@ -246,17 +382,17 @@ mod tests {
         assert_eq!(q.push(job(2, "c")), Pushed::Queued);
         assert_eq!(q.push(job(1, "d")), Pushed::Coalesced);
         assert_eq!(q.depth(), 2);
-        let first = q.next().await.unwrap();
+        let first = q.next(A_WHILE).await.unwrap();
         assert_eq!((first.spec.number, &first.spec.head_sha[..1]), (1, "d"));
         assert!(q.is_current(&first.spec.key(), &first.spec.head_sha));
         // A new head for #1 while it runs: queued, not handed out yet.
         q.push(job(1, "e"));
         assert!(!q.is_current(&first.spec.key(), &first.spec.head_sha));
-        let second = q.next().await.unwrap();
+        let second = q.next(A_WHILE).await.unwrap();
         assert_eq!(second.spec.number, 2);
         assert!(q.try_next().is_none(), "#1 is running");
         q.done(&first.spec.key());
-        let third = q.next().await.unwrap();
+        let third = q.next(A_WHILE).await.unwrap();
         assert_eq!((third.spec.number, &third.spec.head_sha[..1]), (1, "e"));
     }
 
@@ -279,12 +415,12 @@ mod tests {
     async fn a_waiting_worker_wakes_on_push_and_on_shut() {
         let q = std::sync::Arc::new(Queue::new(4));
         let q2 = q.clone();
-        let waiter = tokio::spawn(async move { q2.next().await.map(|j| j.spec.number) });
+        let waiter = tokio::spawn(async move { q2.next(A_WHILE).await.map(|j| j.spec.number) });
         tokio::task::yield_now().await;
         q.push(job(9, "b"));
         assert_eq!(waiter.await.unwrap(), Some(9));
         let q3 = q.clone();
-        let waiter = tokio::spawn(async move { q3.next().await.is_none() });
+        let waiter = tokio::spawn(async move { q3.next(A_WHILE).await.is_none() });
         tokio::task::yield_now().await;
         q.shut();
         assert!(waiter.await.unwrap());

@@ -1,4 +1,4 @@
-//! The shared store of a fleet of `reachdiff serve` replicas: jobs, seen
+//! The shared queue of a fleet of `reachdiff serve` replicas: jobs, seen
 //! deliveries, the no-retry record and the reconciliation schedule in one
 //! PostgreSQL database (`--queue-url`).
 //!
@@ -18,18 +18,14 @@
 //! The schema is created at start under a transaction-scoped advisory lock,
 //! so replicas starting together do not race on the catalogue.
 
-use super::attempts::{Ended, Record, Refusal};
-use super::contain::Budget;
-use super::events::{JobSpec, PullKey};
-use super::queue::{Job, Pushed};
+use super::attempts::{Budget, Ended, Record, Refusal};
+use super::{
+    Answer, Job, JobQueue, JobSpec, Lease, PullKey, Pushed, QueueError, Work, valid_clone_url,
+    valid_repo_name,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// Why the store could not answer (the password never appears).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
 
 /// `postgres://user:***@host/db`: a URL fit for logs and errors.
 pub fn redact(url: &str) -> String {
@@ -51,26 +47,6 @@ pub fn redact(url: &str) -> String {
         None => authority.to_string(),
     };
     format!("{scheme}://{authority}{tail}")
-}
-
-/// A job taken from the store, with its lease.
-#[derive(Clone, Debug)]
-pub struct Taken {
-    pub key: String,
-    pub work: Work,
-    /// The head the row asked for when it was taken (its completion
-    /// clears `pending` only if no newer head arrived meanwhile).
-    pub head: String,
-    pub lease: i64,
-    /// Whether another replica's lease had run out (a takeover).
-    pub took_over: bool,
-}
-
-/// What a taken job is.
-#[derive(Clone, Debug)]
-pub enum Work {
-    Analyse(Job),
-    Reconcile { installation: u64 },
 }
 
 const SCHEMA: &str = r#"
@@ -111,7 +87,7 @@ CREATE TABLE IF NOT EXISTS reachdiff_cron (
 const MIGRATION_LOCK: i64 = 0x7265_6163_6864_6966; // "reachdif"
 
 /// The store, one pool of connections, and this replica's identity.
-pub struct Shared {
+pub struct Postgres {
     pool: deadpool_postgres::Pool,
     owner: String,
     recovery: Duration,
@@ -122,11 +98,11 @@ pub struct Shared {
     redacted: String,
 }
 
-fn err(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("{what}: {e}"))
+fn err(what: &str, e: impl std::fmt::Display) -> QueueError {
+    QueueError(format!("{what}: {e}"))
 }
 
-impl Shared {
+impl Postgres {
     /// Connects, creates or migrates the schema, and starts listening for
     /// new jobs. `url` appears in errors only redacted.
     pub async fn open(
@@ -134,7 +110,7 @@ impl Shared {
         replica: &str,
         recovery: Duration,
         capacity: usize,
-    ) -> Result<Arc<Shared>, StoreError> {
+    ) -> Result<Arc<Postgres>, QueueError> {
         let redacted = redact(url);
         let config: tokio_postgres::Config = url
             .parse()
@@ -153,7 +129,7 @@ impl Shared {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| err(&format!("--queue-url {redacted}"), e))?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Postgres {
             pool,
             owner: format!("{replica}-{:x}", rand_lease()),
             recovery,
@@ -182,14 +158,14 @@ impl Shared {
             .await
             .map_err(|e| err("creating the schema", e))?;
         drop(client);
-        Shared::listen(shared.clone(), config).await;
+        Postgres::listen(shared.clone(), config).await;
         Ok(shared)
     }
 
     /// A connection of its own that `LISTEN`s for new jobs and wakes the
     /// workers (they also poll once a second, so a lost notification or
     /// a lease running out is noticed anyway).
-    async fn listen(shared: Arc<Shared>, config: tokio_postgres::Config) {
+    async fn listen(shared: Arc<Postgres>, config: tokio_postgres::Config) {
         tokio::spawn(async move {
             let mut backoff = Duration::from_secs(1);
             loop {
@@ -232,12 +208,12 @@ impl Shared {
         self.healthy.load(Ordering::SeqCst)
     }
 
-    fn seen<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+    fn seen<T>(&self, r: Result<T, QueueError>) -> Result<T, QueueError> {
         self.healthy.store(r.is_ok(), Ordering::SeqCst);
         r
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    async fn client(&self) -> Result<deadpool_postgres::Object, QueueError> {
         let c = self
             .pool
             .get()
@@ -247,7 +223,7 @@ impl Shared {
     }
 
     /// Records delivery `id`; false when any replica saw it before.
-    pub async fn first_delivery(&self, id: &str) -> Result<bool, StoreError> {
+    async fn record_delivery(&self, id: &str) -> Result<bool, QueueError> {
         let c = self.client().await?;
         let n = c
             .execute(
@@ -260,17 +236,18 @@ impl Shared {
     }
 
     /// Forgets `id` (a delivery refused with 503 may come again).
-    pub async fn forget_delivery(&self, id: &str) {
-        if let Ok(c) = self.client().await {
-            let _ = c
-                .execute("DELETE FROM reachdiff_deliveries WHERE id = $1", &[&id])
-                .await;
-        }
+    async fn unrecord_delivery(&self, id: &str) -> Result<(), QueueError> {
+        let c = self.client().await?;
+        let r = c
+            .execute("DELETE FROM reachdiff_deliveries WHERE id = $1", &[&id])
+            .await
+            .map_err(|e| err("forgetting the delivery", e));
+        self.seen(r).map(|_| ())
     }
 
     /// Queues `job`; with `unless_known`, nothing when its head is already
     /// pending or running. A newer head replaces the pending one.
-    pub async fn push(&self, job: &Job, unless_known: bool) -> Result<Option<Pushed>, StoreError> {
+    async fn queue_job(&self, job: &Job, unless_known: bool) -> Result<Option<Pushed>, QueueError> {
         let key = job.spec.key().to_string();
         let spec = spec_json(&job.spec);
         let head = job.spec.head_sha.as_str();
@@ -281,7 +258,7 @@ impl Shared {
     }
 
     /// One keyed reconciliation of `installation` (installation events).
-    pub async fn push_reconcile(&self, installation: u64) -> Result<(), StoreError> {
+    async fn queue_reconcile(&self, installation: u64) -> Result<(), QueueError> {
         let key = format!("installation:{installation}");
         let spec = serde_json::json!({ "installation": installation }).to_string();
         let r = self
@@ -298,7 +275,7 @@ impl Shared {
         head: &str,
         fresh: bool,
         unless_known: bool,
-    ) -> Result<Option<Pushed>, StoreError> {
+    ) -> Result<Option<Pushed>, QueueError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(|e| err("queueing", e))?;
         let row = tx
@@ -353,7 +330,7 @@ impl Shared {
         Ok(Some(pushed))
     }
 
-    async fn full(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<bool, StoreError> {
+    async fn full(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<bool, QueueError> {
         let n: i64 = tx
             .query_one("SELECT count(*) FROM reachdiff_jobs WHERE pending", &[])
             .await
@@ -364,7 +341,7 @@ impl Shared {
 
     /// A closed pull request: its pending job goes (a running one ends by
     /// itself, finding the pull request closed).
-    pub async fn close(&self, key: &PullKey) -> Result<(), StoreError> {
+    async fn drop_pull(&self, key: &PullKey) -> Result<(), QueueError> {
         let c = self.client().await?;
         let r = c
             .execute(
@@ -378,7 +355,7 @@ impl Shared {
 
     /// Takes the oldest runnable job: pending, and not leased by a live
     /// replica (a lease that ran out is taken over).
-    pub async fn try_take(&self) -> Result<Option<Taken>, StoreError> {
+    async fn take_one(&self) -> Result<Option<Lease>, QueueError> {
         let c = self.client().await?;
         let lease: i64 = rand_lease();
         let secs = self.recovery.as_secs_f64();
@@ -445,46 +422,41 @@ impl Shared {
                 }
             },
         };
-        Ok(Some(Taken {
+        Ok(Some(Lease {
             key,
             work,
             head,
-            lease,
+            id: lease,
             took_over,
         }))
     }
 
-    /// Waits for a runnable job; `None` once shut.
-    pub async fn next(&self) -> Option<Taken> {
-        let mut backoff = Duration::from_millis(500);
-        loop {
-            if self.closed.load(Ordering::SeqCst) {
-                return None;
-            }
-            let notified = self.wake.notified();
-            match self.try_take().await {
-                Ok(Some(t)) => return Some(t),
-                Ok(None) => {
-                    backoff = Duration::from_millis(500);
-                    let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "the queue database is unreachable");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
+    /// A runnable job, waiting at most `within` for a notification (or
+    /// for a lease to run out: the caller asks again).
+    async fn take_within(&self, within: Duration) -> Result<Option<Lease>, QueueError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Ok(None);
         }
+        let notified = self.wake.notified();
+        if let Some(t) = self.take_one().await? {
+            return Ok(Some(t));
+        }
+        if tokio::time::timeout(within, notified).await.is_err()
+            || self.closed.load(Ordering::SeqCst)
+        {
+            return Ok(None);
+        }
+        self.take_one().await
     }
 
     /// Renews the lease; false when it is no longer this replica's.
-    pub async fn heartbeat(&self, t: &Taken) -> Result<bool, StoreError> {
+    async fn renew(&self, t: &Lease) -> Result<bool, QueueError> {
         let c = self.client().await?;
         let secs = self.recovery.as_secs_f64();
         let n = c
             .execute(
                 "UPDATE reachdiff_jobs SET lease_until = now() + make_interval(secs => $3) WHERE key = $1 AND lease = $2 AND lease_until > now()",
-                &[&t.key, &t.lease, &secs],
+                &[&t.key, &t.id, &secs],
             )
             .await
             .map_err(|e| err("renewing the lease", e));
@@ -492,34 +464,30 @@ impl Shared {
     }
 
     /// Whether the job is still this replica's (asked before every GitHub
-    /// write); an unreachable database is a no.
-    pub async fn still_mine(&self, t: &Taken) -> bool {
-        let Ok(c) = self.client().await else {
-            return false;
-        };
+    /// write; the caller takes an error for a no).
+    async fn holds(&self, t: &Lease) -> Result<bool, QueueError> {
+        let c = self.client().await?;
         let r = c
             .query_opt(
                 "SELECT 1 FROM reachdiff_jobs WHERE key = $1 AND lease = $2 AND lease_until > now()",
-                &[&t.key, &t.lease],
+                &[&t.key, &t.id],
             )
-            .await;
-        matches!(
-            self.seen(r.map_err(|e| err("checking the lease", e))),
-            Ok(Some(_))
-        )
+            .await
+            .map_err(|e| err("checking the lease", e));
+        Ok(self.seen(r)?.is_some())
     }
 
     /// The job ended: the lease goes, and the row stays pending only if a
     /// newer head, or a re-run, arrived meanwhile (reconcile rows go).
-    pub async fn done(&self, t: &Taken) -> Result<(), StoreError> {
+    async fn finish(&self, t: &Lease) -> Result<(), QueueError> {
         let c = self.client().await?;
         let r = c
             .execute(
                 "WITH d AS (DELETE FROM reachdiff_jobs WHERE key = $1 AND lease = $2 AND kind = 'reconcile' RETURNING 1)
                  UPDATE reachdiff_jobs SET owner = NULL, lease = NULL, lease_until = NULL,
                         pending = (head <> $3 OR fresh)
-                 WHERE key = $1 AND lease = $2",
-                &[&t.key, &t.lease, &t.head],
+                 WHERE key = $1 AND lease = $2 AND kind <> 'reconcile'",
+                &[&t.key, &t.id, &t.head],
             )
             .await
             .map_err(|e| err("finishing a job", e));
@@ -527,7 +495,7 @@ impl Shared {
     }
 
     /// The newest head delivered for `key` (`None`: no row).
-    pub async fn newest_head(&self, key: &PullKey) -> Result<Option<String>, StoreError> {
+    async fn head_of(&self, key: &PullKey) -> Result<Option<String>, QueueError> {
         let c = self.client().await?;
         let r = c
             .query_opt(
@@ -540,7 +508,7 @@ impl Shared {
     }
 
     /// (Jobs waiting, jobs running), fleet-wide.
-    pub async fn counts(&self) -> Result<(usize, usize), StoreError> {
+    async fn count(&self) -> Result<(usize, usize), QueueError> {
         let c = self.client().await?;
         let r = c
             .query_one(
@@ -558,7 +526,7 @@ impl Shared {
 
     /// Whether this replica runs the `name` task now: at most one replica
     /// per `interval` wins (and the first call after a quiet spell).
-    pub async fn claim(&self, name: &str, interval: Duration) -> Result<bool, StoreError> {
+    async fn claim_turn(&self, name: &str, interval: Duration) -> Result<bool, QueueError> {
         let c = self.client().await?;
         let secs = interval.as_secs_f64();
         let r = c
@@ -574,7 +542,7 @@ impl Shared {
     }
 
     /// Deliveries older than three days are forgotten.
-    pub async fn prune(&self) -> Result<u64, StoreError> {
+    async fn prune_deliveries(&self) -> Result<u64, QueueError> {
         let c = self.client().await?;
         let r = c
             .execute(
@@ -587,12 +555,12 @@ impl Shared {
     }
 
     /// The no-retry record, fleet-wide (see [`super::attempts`]).
-    pub async fn begin_attempt(
+    async fn begin(
         &self,
         repo: &str,
         head: &str,
         budget: Budget,
-    ) -> Result<Result<(), Refusal>, StoreError> {
+    ) -> Result<Result<(), Refusal>, QueueError> {
         let mut c = self.client().await?;
         let tx = c
             .transaction()
@@ -616,13 +584,13 @@ impl Shared {
         Ok(Ok(()))
     }
 
-    pub async fn end_attempt(
+    async fn end(
         &self,
         repo: &str,
         head: &str,
         ended: Ended,
         budget: Budget,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), QueueError> {
         let mut c = self.client().await?;
         let tx = c
             .transaction()
@@ -644,11 +612,95 @@ impl Shared {
         }
         tx.commit().await.map_err(|e| err("the no-retry record", e))
     }
+}
 
-    /// Stops handing out jobs.
-    pub fn shut(&self) {
+impl JobQueue for Postgres {
+    fn ready(&self) -> bool {
+        self.healthy()
+    }
+
+    fn leases_expire(&self) -> bool {
+        true
+    }
+
+    fn first_delivery<'a>(&'a self, id: &'a str) -> Answer<'a, bool> {
+        Box::pin(self.record_delivery(id))
+    }
+
+    fn forget_delivery<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(self.unrecord_delivery(id))
+    }
+
+    fn push(&self, job: Job, unless_known: bool) -> Answer<'_, Option<Pushed>> {
+        Box::pin(async move { self.queue_job(&job, unless_known).await })
+    }
+
+    fn push_reconcile(&self, installation: u64) -> Answer<'_, bool> {
+        Box::pin(async move { self.queue_reconcile(installation).await.map(|_| true) })
+    }
+
+    fn close<'a>(&'a self, key: &'a PullKey) -> Answer<'a, ()> {
+        Box::pin(self.drop_pull(key))
+    }
+
+    fn take(&self, within: Duration) -> Answer<'_, Option<Lease>> {
+        Box::pin(self.take_within(within))
+    }
+
+    fn heartbeat<'a>(&'a self, lease: &'a Lease) -> Answer<'a, bool> {
+        Box::pin(self.renew(lease))
+    }
+
+    fn still_mine<'a>(&'a self, lease: &'a Lease) -> Answer<'a, bool> {
+        Box::pin(self.holds(lease))
+    }
+
+    fn complete<'a>(&'a self, lease: &'a Lease) -> Answer<'a, ()> {
+        Box::pin(self.finish(lease))
+    }
+
+    fn newest_head<'a>(&'a self, key: &'a PullKey) -> Answer<'a, Option<String>> {
+        Box::pin(self.head_of(key))
+    }
+
+    fn counts(&self) -> Answer<'_, (usize, usize)> {
+        Box::pin(self.count())
+    }
+
+    fn claim<'a>(&'a self, name: &'a str, interval: Duration) -> Answer<'a, bool> {
+        Box::pin(self.claim_turn(name, interval))
+    }
+
+    fn prune(&self) -> Answer<'_, u64> {
+        Box::pin(self.prune_deliveries())
+    }
+
+    fn begin_attempt<'a>(
+        &'a self,
+        repo: &'a str,
+        head: &'a str,
+        budget: Budget,
+    ) -> Answer<'a, Result<(), Refusal>> {
+        Box::pin(self.begin(repo, head, budget))
+    }
+
+    fn end_attempt<'a>(
+        &'a self,
+        repo: &'a str,
+        head: &'a str,
+        ended: Ended,
+        budget: Budget,
+    ) -> Answer<'a, ()> {
+        Box::pin(self.end(repo, head, ended, budget))
+    }
+
+    fn shut(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
+    }
+
+    fn is_shut(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 
@@ -657,7 +709,7 @@ async fn locked_record(
     tx: &deadpool_postgres::Transaction<'_>,
     repo: &str,
     head: &str,
-) -> Result<Option<Record>, StoreError> {
+) -> Result<Option<Record>, QueueError> {
     let row = tx
         .query_opt(
             "SELECT attempts, state, memory, seconds FROM reachdiff_attempts WHERE repo = $1 AND head = $2 FOR UPDATE",
@@ -678,7 +730,7 @@ async fn locked_record(
 async fn write_record(
     tx: &deadpool_postgres::Transaction<'_>,
     r: &Record,
-) -> Result<(), StoreError> {
+) -> Result<(), QueueError> {
     tx.execute(
         "INSERT INTO reachdiff_attempts (repo, head, attempts, state, memory, seconds, updated)
          VALUES ($1, $2, $3, $4, $5, $6, now())
@@ -736,8 +788,8 @@ fn spec_from_json(text: &str) -> Option<JobSpec> {
         head_sha: s("head_sha")?,
         fresh: false,
     };
-    (super::events::valid_repo_name(&spec.repo)
-        && super::events::valid_clone_url(&spec.clone_url)
+    (valid_repo_name(&spec.repo)
+        && valid_clone_url(&spec.clone_url)
         && crate::github::is_sha(&spec.base_sha)
         && crate::github::is_sha(&spec.head_sha))
     .then_some(spec)

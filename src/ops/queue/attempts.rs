@@ -12,14 +12,46 @@
 //!
 //! Without a queue URL the record is a directory of small JSON files below
 //! the cache directory (written to a temporary name, then renamed); with
-//! one it is a table of the shared database (`queue::postgres`), so the
+//! one it is a table of the shared database ([`super::postgres`]), so the
 //! rule holds across the fleet.
 
-use super::contain::Budget;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// What one job may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes of address space of the analysis process (and of each
+    /// renderer it starts).
+    pub memory: u64,
+    /// Wall-clock time of the analysis (fetching is bounded apart).
+    pub time: Duration,
+}
+
+impl Budget {
+    pub const DEFAULT_MEMORY: u64 = 768 << 20;
+    pub const DEFAULT_TIME: Duration = Duration::from_secs(300);
+
+    /// "768 MiB of memory" / "300 s".
+    pub fn memory_text(&self) -> String {
+        format!("{} MiB of memory", self.memory >> 20)
+    }
+
+    pub fn time_text(&self) -> String {
+        format!("{} s", self.time.as_secs())
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            memory: Budget::DEFAULT_MEMORY,
+            time: Budget::DEFAULT_TIME,
+        }
+    }
+}
 
 /// Attempts that never ended, after which a commit is not analysed again.
 pub const MAX_UNFINISHED: u32 = 2;
