@@ -14,6 +14,37 @@ pub struct Postgres {
     pub url: String,
     child: Option<Child>,
     dir: Option<PathBuf>,
+    /// How to start the server again on the same data and port (none for
+    /// `REACHDIFF_TEST_DATABASE_URL`).
+    server: Option<ServerCommand>,
+}
+
+/// The `postgres` command of a throwaway server.
+struct ServerCommand {
+    bin: PathBuf,
+    drop_to: Option<Vec<String>>,
+    data: PathBuf,
+    port: u16,
+}
+
+impl ServerCommand {
+    fn spawn(&self, dir: &Path) -> Result<Child, String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("log"))
+            .map_err(|e| e.to_string())?;
+        command(&self.bin.join("postgres"), &self.drop_to)
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-k"])
+            .arg(dir)
+            .args(["-c", "fsync=off", "-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("postgres: {e}"))
+    }
 }
 
 /// The directory with `initdb` and `postgres`, newest version first.
@@ -87,6 +118,7 @@ impl Postgres {
                 url,
                 child: None,
                 dir: None,
+                server: None,
             });
         }
         let bin = binaries().ok_or(
@@ -135,22 +167,52 @@ impl Postgres {
             ));
         }
         let port = free_port();
-        let log = std::fs::File::create(dir.join("log")).map_err(|e| e.to_string())?;
-        let child = command(&bin.join("postgres"), &drop_to)
-            .arg("-D")
-            .arg(&data)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-            .arg(&dir)
-            .args(["-c", "fsync=off", "-c", "max_connections=200"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("postgres: {e}"))?;
+        let server = ServerCommand {
+            bin,
+            drop_to,
+            data,
+            port,
+        };
+        let child = server.spawn(&dir)?;
         let pg = Postgres {
             url: format!("postgres://reachdiff:not-a-secret@127.0.0.1:{port}/postgres"),
             child: Some(child),
             dir: Some(dir.clone()),
+            server: Some(server),
         };
+        pg.wait_up()?;
+        Ok(pg)
+    }
+
+    /// Whether the server can be stopped and started again by the tests.
+    pub fn restartable(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// Stops the server at once (a fast shutdown: clients are cut off).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("sh")
+                .args(["-c", &format!("kill -INT {}", c.id())])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the stopped server again, same data, same port.
+    pub fn restart(&mut self) -> Result<(), String> {
+        let (Some(server), Some(dir)) = (&self.server, &self.dir) else {
+            return Err("not a throwaway server".into());
+        };
+        self.child = Some(server.spawn(dir)?);
+        self.wait_up()
+    }
+
+    fn wait_up(&self) -> Result<(), String> {
+        let (Some(server), Some(dir)) = (&self.server, &self.dir) else {
+            return Ok(());
+        };
+        let port = server.port;
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
@@ -159,7 +221,7 @@ impl Postgres {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(pg)
+        Ok(())
     }
 }
 

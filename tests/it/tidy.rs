@@ -180,12 +180,22 @@ const NOTHING_BELOW_THE_FRONT_ENDS_PRINTS: Rule = Rule {
     ],
 };
 
-const RULES: [&Rule; 5] = [
+/// The App's handlers and workers use the queue through its one
+/// interface (`ops::queue::JobQueue`); only `serve`'s start picks which.
+const THE_APP_USES_ONE_QUEUE_INTERFACE: Rule = Rule {
+    what: "the App names no queue implementation outside src/app/mod.rs",
+    applies: |p| under(p, &["src/app"]) && p != "src/app/mod.rs",
+    forbidden: &["queue::local", "queue::postgres", "Local::", "Postgres::"],
+    allowed: &[],
+};
+
+const RULES: [&Rule; 6] = [
     &PURE_CORE,
     &ONLY_THE_CLI_IMPORTS_IT,
     &THE_APP_KNOWS_NO_ACTION,
     &THE_ACTION_KNOWS_NO_APP,
     &NOTHING_BELOW_THE_FRONT_ENDS_PRINTS,
+    &THE_APP_USES_ONE_QUEUE_INTERFACE,
 ];
 
 #[test]
@@ -223,7 +233,7 @@ fn the_front_ends_import_only_downwards_and_the_rest_prints_nothing() {
 /// is not).
 #[test]
 fn every_rule_fails_on_a_deliberate_violation() {
-    let cases: [(&Rule, &str, &str); 6] = [
+    let cases: [(&Rule, &str, &str); 7] = [
         (
             &PURE_CORE,
             "src/review/gate.rs",
@@ -253,6 +263,11 @@ fn every_rule_fails_on_a_deliberate_violation() {
             &NOTHING_BELOW_THE_FRONT_ENDS_PRINTS,
             "src/github/publish.rs",
             "let v = std::env::var(\"X\");",
+        ),
+        (
+            &THE_APP_USES_ONE_QUEUE_INTERFACE,
+            "src/app/server.rs",
+            "use crate::ops::queue::postgres::Postgres;",
         ),
     ];
     for (rule, path, line) in cases {
