@@ -88,7 +88,7 @@ RUN useradd --uid "${UID}" --create-home --shell /usr/sbin/nologin reachdiff \
  && install -d -m 0700 -o "${UID}" /var/cache/reachdiff
 USER ${UID}
 # The same image runs the GitHub App: override the command with
-# `reachdiff serve` (deploy/deployment.yaml does), listening on 8080, with
+# `reachdiff serve` (deploy/base/deployment.yaml does), listening on 8080, with
 # its git cache in /var/cache/reachdiff.
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/reachdiff", "action"]

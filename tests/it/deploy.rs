@@ -1,5 +1,6 @@
 //! The Kubernetes manifests in `deploy/` (`reachdiff serve`), checked with
-//! reachdiff itself.
+//! reachdiff itself: `deploy/base/` (one replica) and `deploy/fleet/`
+//! (three replicas on a PostgreSQL queue, an overlay of the base).
 //!
 //! `deploy/` does not hold the workloads it talks to, so
 //! `fixtures/deploy-peers/` stands in for them: the ingress-nginx
@@ -44,7 +45,22 @@ fn json(args: &[&str]) -> Value {
 fn reach() -> Value {
     let v = json(&[
         "reach",
-        "deploy",
+        "deploy/base",
+        "fixtures/deploy-peers",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["schema"], "reachdiff/reach/v1");
+    v
+}
+
+/// The fleet's objects with the base's, read file by file (the overlay's
+/// patch of the Deployment changes no label, so no verdict).
+fn reach_fleet() -> Value {
+    let v = json(&[
+        "reach",
+        "deploy/base",
+        "deploy/fleet",
         "fixtures/deploy-peers",
         "--format",
         "json",
@@ -215,11 +231,11 @@ fn without_the_peers_nothing_reaches_the_server() {
     // deploy/ alone (no peers): no workload of the input may reach the
     // server (closed world), and it still reaches no workload. In the open
     // world only representatives of pods outside the repository may.
-    let open = json(&["reach", "deploy", "--format", "json"]);
+    let open = json(&["reach", "deploy/base", "--format", "json"]);
     for r in rows(&open).into_iter().filter(|r| r.1 == SERVER) {
         assert_eq!(endpoint(&open, &r.0)["kind"], "Representative", "{r:?}");
     }
-    let v = json(&["reach", "deploy", "--format", "json", "--closed-world"]);
+    let v = json(&["reach", "deploy/base", "--format", "json", "--closed-world"]);
     for r in rows(&v) {
         assert!(r.1 != SERVER, "reached without the peers: {r:?}");
         if r.0 == SERVER {
@@ -232,7 +248,7 @@ fn without_the_peers_nothing_reaches_the_server() {
 fn lint_finds_nothing_in_the_reachdiff_namespace() {
     let v = json(&[
         "lint",
-        "deploy",
+        "deploy/base",
         "fixtures/deploy-peers",
         "--format",
         "json",
@@ -270,7 +286,16 @@ fn lint_finds_nothing_in_the_reachdiff_namespace() {
 
 #[test]
 fn the_kustomization_lists_every_manifest_but_the_example_secret() {
-    let dir = repo_root().join("deploy");
+    for (dir, example) in [
+        ("deploy/base", "secret.example.yaml"),
+        ("deploy/fleet", "secret.example.yaml"),
+    ] {
+        kustomization_lists_every_manifest_but(dir, example);
+    }
+}
+
+fn kustomization_lists_every_manifest_but(dir: &str, example: &str) {
+    let dir = repo_root().join(dir);
     let k: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(dir.join("kustomization.yaml")).expect("kustomization"),
     )
@@ -286,14 +311,18 @@ fn the_kustomization_lists_every_manifest_but_the_example_secret() {
         .expect("deploy/")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".yaml"))
-        .filter(|n| n != "kustomization.yaml" && n != "secret.example.yaml")
+        .filter(|n| n != "kustomization.yaml" && n != example)
         .collect();
-    assert_eq!(listed, on_disk);
+    let listed: BTreeSet<String> = listed
+        .into_iter()
+        .filter(|r| r.ends_with(".yaml"))
+        .collect();
+    assert_eq!(listed, on_disk, "{}", dir.display());
 }
 
 #[test]
 fn the_deployment_is_hardened_and_runs_serve() {
-    let text = std::fs::read_to_string(repo_root().join("deploy/deployment.yaml"))
+    let text = std::fs::read_to_string(repo_root().join("deploy/base/deployment.yaml"))
         .expect("deployment.yaml");
     let d: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
     let pod = &d["spec"]["template"]["spec"];
@@ -334,4 +363,128 @@ fn the_deployment_is_hardened_and_runs_serve() {
     // 1.1) and serde_yaml as decimal 400, so the text is checked.
     assert!(text.contains("defaultMode: 0400"), "defaultMode 0400");
     assert_eq!(c["ports"][0]["containerPort"].as_u64(), Some(8080));
+}
+
+const POSTGRES: &str = "reachdiff/postgresql[StatefulSet]";
+
+#[test]
+fn in_the_fleet_only_the_replicas_reach_postgresql_and_it_reaches_nothing() {
+    let v = reach_fleet();
+    let all = rows(&v);
+    let into: BTreeSet<Row> = all
+        .iter()
+        .filter(|r| r.1 == POSTGRES || r.1.contains("name=postgresql"))
+        .cloned()
+        .collect();
+    let want: BTreeSet<Row> = [
+        row(SERVER, POSTGRES, "TCP", 5432),
+        row(
+            SERVER,
+            "reachdiff/{app.kubernetes.io/name=postgresql}[any]",
+            "TCP",
+            5432,
+        ),
+        // The open world (OW-1): another pod labelled like the App in its
+        // namespace is admitted too; nothing else is.
+        row(
+            "reachdiff/{app.kubernetes.io/name=reachdiff}[any]",
+            POSTGRES,
+            "TCP",
+            5432,
+        ),
+        row(
+            "reachdiff/{app.kubernetes.io/name=reachdiff}[any]",
+            "reachdiff/{app.kubernetes.io/name=postgresql}[any]",
+            "TCP",
+            5432,
+        ),
+    ]
+    .into();
+    assert_eq!(into, want);
+    // The database reaches nothing: no DNS, no GitHub, no other pod.
+    let out: Vec<&Row> = all.iter().filter(|r| r.0 == POSTGRES).collect();
+    assert!(out.is_empty(), "{out:?}");
+    // The replicas still reach nothing else of the cluster but DNS and
+    // the database, and never each other.
+    for r in all.iter().filter(|r| r.0 == SERVER) {
+        let kind = endpoint(&v, &r.1)["kind"].as_str().unwrap_or_default();
+        let allowed = r.1 == POSTGRES
+            || r.1.contains("name=postgresql")
+            || r.1 == KUBE_DNS
+            || r.1.starts_with("kube-system/{k8s-app=kube-dns}")
+            || kind == "IPBlock";
+        assert!(allowed, "{r:?}");
+        assert_ne!(r.1, SERVER, "replicas reach each other: {r:?}");
+    }
+}
+
+#[test]
+fn the_fleet_overlay_renders_three_replicas_on_the_queue() {
+    let Some(kubectl) = crate::support::real_tool("kubectl") else {
+        crate::support::skip(
+            "the_fleet_overlay_renders_three_replicas_on_the_queue",
+            "no kubectl",
+        );
+        return;
+    };
+    let out = std::process::Command::new(kubectl)
+        .arg("kustomize")
+        .arg(repo_root().join("deploy/fleet"))
+        .output()
+        .expect("run kubectl kustomize");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).expect("YAML"))
+        .collect();
+    let find = |kind: &str, name: &str| {
+        docs.iter()
+            .find(|d| {
+                d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name)
+            })
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    };
+    let d = find("Deployment", "reachdiff");
+    assert_eq!(d["spec"]["replicas"].as_u64(), Some(3));
+    let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_sequence()
+        .expect("env");
+    let var = |name: &str| {
+        env.iter()
+            .find(|e| e["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    // The base's variables survive the patch.
+    var("REACHDIFF_WEBHOOK_SECRET_PATH");
+    let url = &var("REACHDIFF_QUEUE_URL")["valueFrom"]["secretKeyRef"];
+    assert_eq!(url["name"].as_str(), Some("reachdiff-queue"));
+    assert_eq!(url["key"].as_str(), Some("url"));
+    // The recovery time must exceed the GitHub timeout (30 s by default),
+    // or serve refuses to start.
+    let recovery: u64 = var("REACHDIFF_QUEUE_RECOVERY_SECONDS")["value"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("seconds");
+    assert!(recovery > 30, "{recovery}");
+    for (kind, name) in [
+        ("StatefulSet", "postgresql"),
+        ("Service", "postgresql"),
+        ("NetworkPolicy", "allow-queue-egress"),
+        ("NetworkPolicy", "postgresql-ingress"),
+        ("NetworkPolicy", "default-deny"),
+        ("PodDisruptionBudget", "reachdiff"),
+    ] {
+        assert_eq!(
+            find(kind, name)["metadata"]["namespace"].as_str(),
+            Some("reachdiff")
+        );
+    }
+    assert!(
+        !text.contains("REPLACE-WITH"),
+        "an example Secret was rendered"
+    );
 }
