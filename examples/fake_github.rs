@@ -5,8 +5,11 @@
 //! cargo run --release --example fake_github -- --port 0 --app-id 4242 \
 //!     --public-key fixtures/app/test-app-key.pub.pem \
 //!     --repo acme/gitops=file:///path/to/origin \
-//!     --pull acme/gitops#7=BASESHA..HEADSHA
+//!     --pull acme/gitops#7=BASESHA..HEADSHA [--latency-ms 150]
 //! ```
+//!
+//! `--latency-ms` delays every API answer (not git's, not `/_fake/`) by
+//! that much, as real GitHub's round trips do.
 //!
 //! The first line on stdout is `listening on http://127.0.0.1:PORT`; it then
 //! serves until killed. `GET /_fake/requests` and `GET /_fake/state` report
@@ -26,10 +29,12 @@ struct Args {
     /// (repo, number, base, head)
     pulls: Vec<(String, u64, String, String)>,
     installations: Vec<u64>,
+    latency_ms: u64,
 }
 
 const USAGE: &str = "usage: fake_github [--port N] [--app-id ID] --public-key PEM \
-[--repo OWNER/NAME=CLONE_URL]... [--pull OWNER/NAME#N=BASE..HEAD]... [--installation ID]...";
+[--repo OWNER/NAME=CLONE_URL]... [--pull OWNER/NAME#N=BASE..HEAD]... [--installation ID]... \
+[--latency-ms MS]";
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
@@ -39,6 +44,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         repos: Vec::new(),
         pulls: Vec::new(),
         installations: Vec::new(),
+        latency_ms: 0,
     };
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -48,6 +54,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         let bad = |what: &str| format!("{flag} {value:?}: {what}");
         match flag.as_str() {
             "--port" => a.port = value.parse().map_err(|_| bad("not a port"))?,
+            "--latency-ms" => a.latency_ms = value.parse().map_err(|_| bad("not a number"))?,
             "--app-id" => a.app_id = value.parse().map_err(|_| bad("not a number"))?,
             "--public-key" => a.public_key = value,
             "--installation" => a
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
     for (repo, n, base, head) in &args.pulls {
         fake.add_pull(repo, *n, base, head, Vec::new());
     }
+    fake.lock().latency = std::time::Duration::from_millis(args.latency_ms);
     if !args.installations.is_empty() {
         fake.lock().installations = args.installations.clone();
     }

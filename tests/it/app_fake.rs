@@ -171,6 +171,10 @@ pub struct State {
     pub git_requests: Vec<Recorded>,
     /// Counts down like GitHub's hourly budget, for realistic headers.
     pub rate_remaining: u64,
+    /// Added to every API answer (not git, not `/_fake/`): real GitHub
+    /// answers in about 100 to 300 ms, and a fleet's replicas mostly
+    /// overlap those waits (the fleet benchmark sets it).
+    pub latency: Duration,
 }
 
 impl State {
@@ -200,6 +204,7 @@ impl State {
             git_root: None,
             git_requests: Vec::new(),
             rate_remaining: 5000,
+            latency: Duration::ZERO,
         }
     }
 
@@ -636,6 +641,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return serve_git(stream, &root, &req, authorized);
     }
 
+    let latency = lock(&shared.state).latency;
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
     let scripted = {
         let mut st = lock(&shared.state);
         let i = st
