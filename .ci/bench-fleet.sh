@@ -4,6 +4,7 @@
 #
 #   bash .ci/bench-fleet.sh
 #   LATENCY_MS=300 WORKERS=2 PULLS=12 bash .ci/bench-fleet.sh
+#   PROFILE=debug bash .ci/bench-fleet.sh   (the test build, no release build)
 #
 # What it measures (all on loopback, one machine):
 #  1. Wall time for PULLS (12) pull requests with 1 replica, then with 3:
@@ -47,8 +48,15 @@ if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   exit 0
 fi
 
-cargo build --release --bin reachdiff --example generate --example fake_github --example webhook_load
-bin=target/release
+# PROFILE=debug measures the test build instead (no release build needed;
+# analyses are then several times slower, so replicas help less).
+profile=${PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo build --release --bin reachdiff --example generate --example fake_github --example webhook_load
+else
+  cargo build --bin reachdiff --example generate --example fake_github --example webhook_load
+fi
+bin=target/$profile
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pids=()
@@ -110,7 +118,9 @@ start_fake() { # $1: name; numbers 1..N get pull requests; sets $api
   for i in $(seq 1 $((pulls + 60))); do
     args+=(--pull "acme/gitops#$i=$base..${heads[$((i - 1))]}")
   done
-  $bin/examples/fake_github --port 0 --app-id 4242 --latency-ms "$latency" \
+  # Unlisted: the replicas' start-up reconciliation must not queue them;
+  # only the deliveries do.
+  $bin/examples/fake_github --port 0 --app-id 4242 --latency-ms "$latency" --unlisted \
     --public-key fixtures/app/test-app-key.pub.pem \
     --repo "acme/gitops=file://$tmp/origin" "${args[@]}" >"$tmp/fake-$1.out" 2>"$tmp/fake-$1.err" &
   pids+=($!)
@@ -251,7 +261,7 @@ set -e
 stop_all
 
 echo
-echo "== summary (machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== summary ($profile build; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "wall time, $pulls pull requests: 1 replica ${one} s, 3 replicas ${three} s, ratio ${ratio}"
 echo "takeover after SIGKILL: ${takeover} s (recovery ${recovery} s); runs: $runs"
 grep '^latency' "$tmp/ack.txt" | sed 's/^/acknowledgement /'

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `--latency-ms` delays every API answer (not git's, not `/_fake/`) by
-//! that much, as real GitHub's round trips do.
+//! that much, as real GitHub's round trips do. `--unlisted` answers the
+//! pull requests one by one but lists none (reconciliation finds nothing).
 //!
 //! The first line on stdout is `listening on http://127.0.0.1:PORT`; it then
 //! serves until killed. `GET /_fake/requests` and `GET /_fake/state` report
@@ -30,11 +31,12 @@ struct Args {
     pulls: Vec<(String, u64, String, String)>,
     installations: Vec<u64>,
     latency_ms: u64,
+    unlisted: bool,
 }
 
 const USAGE: &str = "usage: fake_github [--port N] [--app-id ID] --public-key PEM \
 [--repo OWNER/NAME=CLONE_URL]... [--pull OWNER/NAME#N=BASE..HEAD]... [--installation ID]... \
-[--latency-ms MS]";
+[--latency-ms MS] [--unlisted]";
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
@@ -45,10 +47,15 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         pulls: Vec::new(),
         installations: Vec::new(),
         latency_ms: 0,
+        unlisted: false,
     };
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.into());
+        }
+        if flag == "--unlisted" {
+            a.unlisted = true;
+            continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |what: &str| format!("{flag} {value:?}: {what}");
@@ -107,6 +114,7 @@ fn main() -> ExitCode {
         fake.add_pull(repo, *n, base, head, Vec::new());
     }
     fake.lock().latency = std::time::Duration::from_millis(args.latency_ms);
+    fake.lock().unlisted = args.unlisted;
     if !args.installations.is_empty() {
         fake.lock().installations = args.installations.clone();
     }

@@ -175,6 +175,10 @@ pub struct State {
     /// answers in about 100 to 300 ms, and a fleet's replicas mostly
     /// overlap those waits (the fleet benchmark sets it).
     pub latency: Duration,
+    /// Pull requests are answered one by one but not listed (a fleet
+    /// benchmark's replicas must learn of them from deliveries only, not
+    /// from their start-up reconciliation).
+    pub unlisted: bool,
 }
 
 impl State {
@@ -205,6 +209,7 @@ impl State {
             git_requests: Vec::new(),
             rate_remaining: 5000,
             latency: Duration::ZERO,
+            unlisted: false,
         }
     }
 
@@ -962,7 +967,7 @@ fn route_repo(
             let pulls: Vec<Value> = st
                 .pulls
                 .iter()
-                .filter(|p| p.repo.eq_ignore_ascii_case(full))
+                .filter(|p| p.repo.eq_ignore_ascii_case(full) && !st.unlisted)
                 .filter(|p| want == "all" || p.state == want)
                 .map(|p| pull_json(base, repo, p))
                 .collect();
