@@ -167,7 +167,7 @@ fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str,
     for (inv, diags) in sides.iter_mut() {
         inv.calico_mode = Some(reason.to_string());
         // C-CA-9: Calico's endpoint ports include every init container's.
-        for w in &mut inv.workloads {
+        for w in std::sync::Arc::make_mut(&mut inv.workloads).iter_mut() {
             if !w.init_ports.is_empty() {
                 w.ports.extend(w.init_ports.iter().cloned());
                 w.ports.sort();

@@ -109,6 +109,18 @@ fn rule_findings(
         if !matches!(spec, PeerSpec::Selectors { .. }) || set.workloads.is_empty() {
             continue;
         }
+        // Any peer whose other end allows everything has a working pair,
+        // so the peer is not dead: a cheap look at every peer first spares
+        // evaluating pairs (in the open world a peer often matches a
+        // representative no policy isolates).
+        let other = dir.opposite() as usize;
+        if set
+            .workloads
+            .iter()
+            .any(|x| allows_everything(&an.sides[x][other]))
+        {
+            continue;
+        }
         let Some(dead) = dead_peer(an, r, dir, subjects, set.workloads.iter(), bounds) else {
             continue;
         };
@@ -161,10 +173,7 @@ fn dead_peer(
     bounds: &[[Option<ConnSet>; 2]],
 ) -> Option<Dead> {
     let rule = &an.rules[r];
-    let other_dir = match dir {
-        Direction::Ingress => Direction::Egress,
-        Direction::Egress => Direction::Ingress,
-    };
+    let other_dir = dir.opposite();
     let mut dead = Dead {
         pairs: 0,
         examples: Vec::new(),

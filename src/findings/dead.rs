@@ -17,19 +17,33 @@ use std::collections::{BTreeMap, BTreeSet};
 /// selector names carries its labels, so no requirement is unknown there:
 /// OW-9, by design (such a selector admits namespaces created later).
 fn unknown_requirements<'s>(
-    a: &Analyzed,
+    present: &NamespaceLabels<'_>,
     sel: &'s Selector,
-    cache: &mut BTreeMap<Requirement, bool>,
 ) -> Vec<&'s Requirement> {
     sel.requirements
         .iter()
-        .filter(|r| matches!(r.op, Operator::In | Operator::Exists))
-        .filter(|r| {
-            *cache
-                .entry((*r).clone())
-                .or_insert_with(|| !a.analysis.namespaces.iter().any(|n| r.matches(&n.labels)))
+        .filter(|r| match (r.op, present.get(r.key.as_str())) {
+            (Operator::Exists, values) => values.is_none(),
+            (Operator::In, None) => true,
+            (Operator::In, Some(values)) => !r.values.iter().any(|v| values.contains(v.as_str())),
+            _ => false,
         })
         .collect()
+}
+
+/// Label key -> the values some namespace gives it: whether a single
+/// `In` or `Exists` requirement matches some namespace, without a scan of
+/// every namespace per requirement.
+type NamespaceLabels<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
+fn namespace_labels(a: &Analyzed) -> NamespaceLabels<'_> {
+    let mut present = NamespaceLabels::new();
+    for n in a.analysis.namespaces.iter() {
+        for (k, v) in &n.labels {
+            present.entry(k.as_str()).or_default().insert(v.as_str());
+        }
+    }
+    present
 }
 
 fn requirement_text(r: &Requirement) -> String {
@@ -57,7 +71,7 @@ struct Use {
 pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
     let mut scan = Scan {
         a,
-        cache: BTreeMap::new(),
+        present: namespace_labels(a),
         unknown: BTreeMap::new(),
         explained: BTreeSet::new(),
         exposure: BTreeMap::new(),
@@ -76,7 +90,7 @@ type Exposure = (Span, BTreeSet<String>, BTreeSet<String>);
 /// What the policies' namespace selectors say about namespaces.
 struct Scan<'a> {
     a: &'a Analyzed,
-    cache: BTreeMap<Requirement, bool>,
+    present: NamespaceLabels<'a>,
     /// Requirement -> where it is used.
     unknown: BTreeMap<Requirement, Vec<Use>>,
     /// Namespace selectors of peers with an unknown requirement: their
@@ -90,7 +104,7 @@ impl<'a> Scan<'a> {
     /// Records the requirements of `sel` no namespace satisfies; whether
     /// there were any.
     fn note(&mut self, sel: &Selector, namespace: &str, object: &str, span: &Span) -> bool {
-        let reqs = unknown_requirements(self.a, sel, &mut self.cache);
+        let reqs = unknown_requirements(&self.present, sel);
         for r in &reqs {
             self.unknown.entry((*r).clone()).or_default().push(Use {
                 namespace: namespace.to_string(),

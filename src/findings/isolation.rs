@@ -6,7 +6,7 @@ use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
 use crate::reach::Direction;
 use crate::words::plural;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
     let an = &a.analysis;
@@ -19,6 +19,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
         }
         by_ns.entry(w.namespace.as_str()).or_default().push(i);
     }
+    let default_deny = default_denies(a);
     for (ns, ws) in &by_ns {
         for dir in [Direction::Ingress, Direction::Egress] {
             let d = dir as usize;
@@ -73,15 +74,7 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
             if governed_by_admin {
                 continue;
             }
-            let has_default = a.inventory.policies.iter().any(|p| {
-                p.namespace == *ns
-                    && p.pod_selector.is_everything()
-                    && match dir {
-                        Direction::Ingress => p.ingress_isolates,
-                        Direction::Egress => p.egress_isolates,
-                    }
-            });
-            if has_default {
+            if default_deny.contains(&(*ns, d)) {
                 continue;
             }
             let span = an
@@ -109,4 +102,25 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
             out.push(Finding::new(*ns, diag));
         }
     }
+}
+
+/// (namespace, direction) with a policy selecting every pod there that
+/// isolates that direction: a default deny. One pass, not one per
+/// namespace (thousands of each in a large tree).
+fn default_denies(a: &Analyzed) -> BTreeSet<(&str, usize)> {
+    let mut out = BTreeSet::new();
+    for p in a.inventory.policies.iter() {
+        if !p.pod_selector.is_everything() {
+            continue;
+        }
+        for (dir, isolates) in [
+            (Direction::Ingress, p.ingress_isolates),
+            (Direction::Egress, p.egress_isolates),
+        ] {
+            if isolates {
+                out.insert((p.namespace.as_str(), dir as usize));
+            }
+        }
+    }
+    out
 }

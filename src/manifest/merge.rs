@@ -247,7 +247,7 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
     }
     let mut inv = Inventory {
         namespaces: m.namespaces.items,
-        workloads: m.workloads.items,
+        workloads: m.workloads.items.into(),
         services: m.services.items,
         policies: m.policies.items,
         admin_policies: m.admin_policies.items,
@@ -276,7 +276,7 @@ pub(super) fn merge(results: Vec<FileObjects>, opts: &LoadOptions) -> (Inventory
     diags.extend(m.dup_keys.iter().map(|d| dup_key(d, &relevance)));
     assume_namespaces(&mut inv, &mut diags, opts);
     inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
-    inv.workloads.sort_by_cached_key(Workload::id);
+    std::sync::Arc::make_mut(&mut inv.workloads).sort_by_cached_key(Workload::id);
     (inv, diags)
 }
 

@@ -297,7 +297,10 @@ pub const ACKNOWLEDGE_ANNOTATION: &str = "reachdiff.io/acknowledge";
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub namespaces: Vec<Namespace>,
-    pub workloads: Vec<Workload>,
+    /// Shared with the revision's `Analysis` (the largest part of a large
+    /// revision, once per revision instead of twice); written only while
+    /// loading, through `Arc::make_mut`, before anything shares it.
+    pub workloads: std::sync::Arc<Vec<Workload>>,
     pub services: Vec<Service>,
     pub policies: Vec<NetworkPolicy>,
     pub admin_policies: Vec<AdminPolicy>,

@@ -41,8 +41,8 @@ pub struct PolicyInfo {
 /// The analysed state of one revision.
 #[derive(Debug)]
 pub struct Analysis {
-    /// Sorted by id.
-    pub workloads: Vec<Workload>,
+    /// Sorted by id; the inventory's own list, shared.
+    pub workloads: std::sync::Arc<Vec<Workload>>,
     pub namespaces: Vec<Namespace>,
     pub services: Vec<Service>,
     pub atoms: AtomTable,

@@ -708,6 +708,17 @@ impl<'a> NsIndex<'a> {
             Some(r) => self.by_key.get(r.key.as_str()).cloned().unwrap_or_default(),
             None => (0..self.labels.len()).collect(),
         };
+        // The index already answers a selector of that one requirement (a
+        // candidate has the label in some set), and `{}` matches all: no
+        // check whole, which for `{}` over thousands of namespaces and
+        // hundreds of selectors was most of building the classes.
+        let exact = match needs {
+            Some(_) => s.requirements.len() == 1,
+            None => s.requirements.is_empty(),
+        };
+        if exact {
+            return candidates.into_iter().map(|i| self.labels[i].0).collect();
+        }
         candidates
             .into_iter()
             .filter(|&i| self.labels[i].1.iter().any(|l| s.matches(l)))
@@ -865,13 +876,14 @@ impl OpenWorld {
         }
         inv.namespaces.extend(self.namespaces.iter().cloned());
         inv.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
-        inv.workloads.extend(self.workloads.iter().cloned());
-        inv.workloads.extend(self.declared.iter().cloned());
-        if cluster.builtin_dns && !has_kube_dns(inv) {
-            inv.workloads
-                .push(declared_witness(&DeclaredWorkload::kube_dns()));
+        let builtin_dns = cluster.builtin_dns && !has_kube_dns(inv);
+        let workloads = std::sync::Arc::make_mut(&mut inv.workloads);
+        workloads.extend(self.workloads.iter().cloned());
+        workloads.extend(self.declared.iter().cloned());
+        if builtin_dns {
+            workloads.push(declared_witness(&DeclaredWorkload::kube_dns()));
         }
-        inv.workloads.sort_by_cached_key(Workload::id);
+        workloads.sort_by_cached_key(Workload::id);
     }
 
     pub fn len(&self) -> usize {
@@ -1016,5 +1028,65 @@ mod tests {
                 .iter()
                 .any(|w| w.representative.as_ref().is_some_and(|r| r.declared))
         );
+    }
+
+    mod index {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn requirement() -> impl Strategy<Value = Requirement> {
+            let op = prop_oneof![
+                Just(Operator::In),
+                Just(Operator::NotIn),
+                Just(Operator::Exists),
+                Just(Operator::DoesNotExist)
+            ];
+            let key = prop::sample::select(vec!["a", "b", NAMESPACE_NAME_LABEL]);
+            let values = prop::collection::vec(prop::sample::select(vec!["x", "y", "n0"]), 1..3);
+            (op, key, values).prop_map(|(op, key, values)| Requirement {
+                key: key.to_string(),
+                op,
+                values: match op {
+                    Operator::In | Operator::NotIn => {
+                        values.iter().map(|v| v.to_string()).collect()
+                    }
+                    _ => Vec::new(),
+                },
+            })
+        }
+
+        fn labels() -> impl Strategy<Value = Labels> {
+            prop::collection::btree_map(
+                prop::sample::select(vec!["a", "b"]).prop_map(str::to_string),
+                prop::sample::select(vec!["x", "y"]).prop_map(str::to_string),
+                0..3,
+            )
+        }
+
+        proptest! {
+            /// The index's answer (with its shortcuts for one requirement
+            /// and for `{}`) is the brute-force one: a known namespace
+            /// matches when its name label or any revision's labels do.
+            #[test]
+            fn matching_is_brute_force(
+                spaces in prop::collection::vec(prop::collection::vec(labels(), 0..3), 1..5),
+                reqs in prop::collection::vec(requirement(), 0..3),
+            ) {
+                let known: BTreeMap<String, Vec<&Labels>> = spaces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, sets)| (format!("n{i}"), sets.iter().collect()))
+                    .collect();
+                let sel = Selector::new(reqs);
+                let want: Vec<&str> = known
+                    .iter()
+                    .filter(|(name, sets)| {
+                        sel.matches(&default_ns_labels(name)) || sets.iter().any(|l| sel.matches(l))
+                    })
+                    .map(|(name, _)| name.as_str())
+                    .collect();
+                prop_assert_eq!(NsIndex::new(&known).matching(&sel), want);
+            }
+        }
     }
 }

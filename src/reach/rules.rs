@@ -21,6 +21,15 @@ impl Direction {
             Direction::Egress => "egress",
         }
     }
+
+    /// The other end's direction: a connection needs `self` at one end and
+    /// this at the other (NP-1).
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::Ingress => Direction::Egress,
+            Direction::Egress => Direction::Ingress,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

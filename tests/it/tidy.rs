@@ -328,7 +328,6 @@ const SCREEN: usize = 100;
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/review/cause.rs", "phrase", 107),
     ("src/manifest/decode.rs", "network_policy", 106),
-    ("src/findings/isolation.rs", "find", 102),
     ("src/review/gate.rs", "evaluate", 101),
 ];
 

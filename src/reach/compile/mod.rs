@@ -130,7 +130,7 @@ pub(super) fn compile(inv: &Inventory, atoms: AtomTable, diags: &mut Vec<Diagnos
         (b.rules, b.sides, b.policies)
     };
     let analysis = Analysis {
-        workloads: inv.workloads.clone(),
+        workloads: std::sync::Arc::clone(&inv.workloads),
         namespaces: inv.namespaces.clone(),
         services: inv.services.clone(),
         atoms,
