@@ -893,3 +893,168 @@ fn section_8_engine_equals_a_naive_evaluation_on_random_clusters() {
     }
     assert!(checked > 10_000, "{checked}");
 }
+
+// ---------------------------------------------------------------------------
+// Pull requests (fixtures/calico/*), closed world; expectations derived by
+// hand from the semantics (see each test), not from a run.
+// ---------------------------------------------------------------------------
+
+fn pr(name: &str) -> (Option<i32>, serde_json::Value, String) {
+    let dir = crate::support::repo_root()
+        .join("fixtures/calico")
+        .join(name);
+    let (b, h) = (dir.join("base"), dir.join("head"));
+    let out = crate::support::run(&[
+        "diff",
+        "--closed-world",
+        "--format",
+        "json",
+        b.to_str().expect("path"),
+        h.to_str().expect("path"),
+    ]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let md = crate::support::run(&[
+        "diff",
+        "--closed-world",
+        "--format",
+        "md",
+        b.to_str().expect("path"),
+        h.to_str().expect("path"),
+    ]);
+    (
+        out.status.code(),
+        json,
+        String::from_utf8(md.stdout).expect("utf-8"),
+    )
+}
+
+/// `src dst protocol ports` of one list of a diff document, sorted.
+fn rows(json: &serde_json::Value, key: &str) -> Vec<String> {
+    let mut v: Vec<String> = json[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {}",
+                r["src"].as_str().expect("src"),
+                r["dst"].as_str().expect("dst"),
+                r["protocol"].as_str().expect("protocol"),
+                r["ports"]
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+const WEB: &str = "a/web[Deployment]";
+const DB: &str = "a/db[Deployment]";
+const CLI: &str = "b/cli[Deployment]";
+const DNS: &str = "kube-system/dns[Deployment]";
+const ALL_PORTS: &str = "[[1,65535]]";
+
+/// The one address atom when no CIDR appears.
+const OUTSIDE: &str = "0.0.0.0-255.255.255.255";
+
+/// Every protocol, all ports, from each source to each destination (a
+/// workload to itself too: its pods reach each other, M-13).
+fn all_rows(srcs: &[&str], dsts: &[&str]) -> Vec<String> {
+    let mut v = Vec::new();
+    for s in srcs {
+        for d in dsts {
+            for p in ["SCTP", "TCP", "UDP"] {
+                v.push(format!("{s} {d} {p} {ALL_PORTS}"));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn pr_a_global_default_deny_with_dns_allowed() {
+    // CA-11, CA-30, CA-31: every workload outside kube-system is denied
+    // both ways by the default tier's end; only UDP 53 to kube-dns stays.
+    let (_, json, md) = pr("gnp-default-deny-dns");
+    assert!(rows(&json, "opened").is_empty());
+    let closed = rows(&json, "closed");
+    let subjects = [WEB, DB, CLI];
+    for s in subjects {
+        assert!(closed.contains(&format!("{s} {DNS} TCP {ALL_PORTS}")));
+        assert!(closed.contains(&format!("{s} {DNS} UDP [[1,52],[54,65535]]")));
+        assert!(closed.contains(&format!("{DNS} {s} UDP {ALL_PORTS}")));
+        for t in subjects {
+            assert!(closed.contains(&format!("{s} {t} TCP {ALL_PORTS}")));
+        }
+        assert!(closed.contains(&format!("{s} {OUTSIDE} SCTP {ALL_PORTS}")));
+        assert!(closed.contains(&format!("{OUTSIDE} {s} TCP {ALL_PORTS}")));
+    }
+    // 3 subjects: 9 pairs among them (each to itself too), to and from
+    // kube-dns, to and from the outside; 3 protocols each. kube-dns and
+    // the outside keep everything between them.
+    assert_eq!(closed.len(), (9 + 3 + 3 + 3 + 3) * 3, "{closed:#?}");
+    assert!(
+        !closed
+            .iter()
+            .any(|r| r.contains(&format!("{DNS} {OUTSIDE}")))
+    );
+    // The cause names the policy that now governs (isolates) them.
+    assert!(
+        md.contains(
+            "now isolated for ingress by `GlobalNetworkPolicy default-deny (projectcalico.org)`"
+        ),
+        "{md}"
+    );
+    // E-10: DNS stays allowed, so no egress-without-dns finding.
+    assert!(!md.contains("egress-without-dns"), "{md}");
+}
+
+#[test]
+fn pr_two_policies_swapped_in_order() {
+    // CA-32: with allow-all first, team b reaches the database.
+    let (_, json, md) = pr("order-swap");
+    assert!(rows(&json, "closed").is_empty());
+    assert_eq!(rows(&json, "opened"), all_rows(&[CLI], &[DB]));
+    assert!(md.contains("allow-all"), "{md}");
+    assert!(md.contains("order 100"), "{md}");
+}
+
+#[test]
+fn pr_a_policy_moved_to_a_tier_with_default_action_pass() {
+    // CA-31, CA-34, CA-35: in `security` (Pass) the traffic web does not
+    // send is passed on, no later tier applies, so the profiles allow.
+    let (_, json, _) = pr("tier-pass");
+    assert!(rows(&json, "closed").is_empty());
+    assert_eq!(
+        rows(&json, "opened"),
+        all_rows(&[OUTSIDE, DB, CLI, DNS], &[DB])
+    );
+}
+
+#[test]
+fn pr_a_network_set_gains_a_cidr() {
+    // C-CA-5, CA-28, CA-47: the set's new block is reached through the
+    // label selector; nothing else changes.
+    let (_, json, _) = pr("network-set-cidr");
+    assert!(rows(&json, "closed").is_empty());
+    assert_eq!(
+        rows(&json, "opened"),
+        all_rows(&[WEB], &["198.51.100.0-198.51.100.255"])
+    );
+}
+
+#[test]
+fn pr_a_selector_typo_selects_nothing() {
+    // CA-10, CA-18: `app == "wbe"` selects no workload, so a/web is no
+    // longer governed and everyone reaches it again; the warning says so.
+    let (_, json, _) = pr("selector-typo");
+    assert!(rows(&json, "closed").is_empty());
+    assert_eq!(
+        rows(&json, "opened"),
+        all_rows(&[OUTSIDE, WEB, CLI, DNS], &[WEB])
+    );
+    assert!(json.to_string().contains("selects-nothing"), "{json}");
+}

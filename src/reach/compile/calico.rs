@@ -145,6 +145,9 @@ struct Entry {
     /// `<name>/<namespace>/<kind>` (CA-32, v3.32).
     key: String,
     rules: Vec<RuleId>,
+    /// The Calico policy's index (for `Side::isolated_by`); None for the
+    /// Kubernetes, admin and baseline entries.
+    policy: Option<usize>,
 }
 
 /// A tier as the chain sorts it (CA-31, C-CA-4).
@@ -506,7 +509,7 @@ impl Calico<'_> {
         }
         let subjects = self.subjects(&cx);
         let rule_counts = [policy.ingress.len(), policy.egress.len()];
-        b.add_policy(PolicyInfo {
+        let policy_id = b.add_policy(PolicyInfo {
             name: cx.title.clone(),
             span: obj.span.clone(),
             selector_span: policy.selector.span.clone(),
@@ -546,6 +549,7 @@ impl Calico<'_> {
                     order: policy.order,
                     key: cx.key(),
                     rules,
+                    policy: Some(policy_id),
                 });
             }
         }
@@ -733,6 +737,7 @@ impl Calico<'_> {
                     order: None,
                     key: String::new(),
                     rules,
+                    policy: None,
                 });
             }
         }
@@ -748,6 +753,7 @@ impl Calico<'_> {
                     .copied()
                     .filter(|&r| b.rules[r].origin.policy == *name)
                     .collect(),
+                policy: None,
             });
         }
         list.sort_by(|x, y| {
@@ -755,6 +761,15 @@ impl Calico<'_> {
                 .then_with(|| cmp_order(x.order, y.order))
                 .then_with(|| x.key.cmp(&y.key))
         });
+        // A Calico policy in a tier whose default is Deny isolates the side
+        // as a NetworkPolicy does (the default tier's end is NP-7, CA-37):
+        // the diff names it when a path closes or opens that way.
+        let isolating: Vec<usize> = list
+            .iter()
+            .filter(|e| !self.tiers.get(&e.tier).is_some_and(|t| t.pass))
+            .filter_map(|e| e.policy)
+            .collect();
+        side.isolated_by.extend(isolating);
         let mut runs: Vec<CalicoTierRun> = Vec::new();
         for e in list {
             match runs.last_mut() {

@@ -74,7 +74,11 @@ pub(super) fn warn_egress_without_dns(a: &Analysis, diags: &mut Vec<Diagnostic>)
             continue;
         }
         if dns.is_empty() {
-            let mut chain = egress.admin.iter().chain(&egress.network_policy);
+            let mut chain = egress
+                .admin
+                .iter()
+                .chain(&egress.network_policy)
+                .chain(egress.calico.iter().flat_map(|t| &t.rules));
             if chain.any(|&r| allows_dns(&rules[r])) {
                 continue;
             }
