@@ -158,11 +158,10 @@ fn cilium_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str)
 }
 
 /// Calico mode (issue 19, as CC-17): hostNetwork workloads are not
-/// endpoints for any policy kind (C-CA-8). Calico policies are evaluated
-/// in the closed world; a side holding one that uses a construct not
-/// evaluated yet, or any in the open world (representatives are not split
-/// by Calico selectors yet), fails, naming them, rather than answer as if
-/// they were absent.
+/// endpoints for any policy kind (C-CA-8). Calico policies are evaluated;
+/// a side holding one that uses a construct not evaluated yet (some only
+/// in the open world, where representatives must be split exactly) fails,
+/// naming them, rather than answer as if they were absent.
 fn calico_on(sides: &mut [(&mut Inventory, &mut Vec<Diagnostic>)], reason: &str, open_world: bool) {
     for (inv, diags) in sides.iter_mut() {
         inv.calico_mode = Some(reason.to_string());
@@ -199,8 +198,12 @@ fn calico_refusal(inv: &Inventory, open_world: bool) -> Option<Diagnostic> {
         .iter()
         .filter_map(|o| {
             let p = o.enforced_policy()?;
-            if open_world {
-                return Some((o.title(), o.span.clone()));
+            if let Some(what) = open_world
+                .then(|| reach::calico_open_world_unsupported(p))
+                .flatten()
+            {
+                let span = o.span.clone();
+                return Some((format!("{} uses {what} at {span}", o.title()), span));
             }
             let (what, span) = reach::calico_unsupported(inv, p)?;
             Some((format!("{} uses {what} at {span}", o.title()), span))
@@ -213,7 +216,7 @@ fn calico_refusal(inv: &Inventory, open_world: bool) -> Option<Diagnostic> {
         n => format!(" and {n} more"),
     };
     let why = if open_world {
-        "Calico policies are evaluated only in the closed world yet (--closed-world): the representatives of the rest of the cluster are not split by Calico selectors"
+        "Calico constructs that are validated but not evaluated yet (some only in the open world: --closed-world evaluates them)"
     } else {
         "Calico constructs that are validated but not evaluated yet"
     };

@@ -15,6 +15,7 @@ pub mod why;
 use crate::diag::{Diagnostic, Span};
 use crate::manifest::{Inventory, Namespace, Service, Workload};
 use crate::model::{AtomTable, ConnSet, PortSet};
+pub use compile::calico::open_world_unsupported as calico_open_world_unsupported;
 pub use compile::calico::unsupported as calico_unsupported;
 pub use compile::cidrs;
 pub use compile::cilium::pseudo_endpoints;

@@ -408,6 +408,11 @@ fn matchers_of(inv: &Inventory, out: &mut BTreeSet<(NsMatch, Option<Selector>)>)
     for (ns, pods) in super::compile::cilium::selector_pairs(inv) {
         out.insert((NsMatch::Labels(ns), Some(pods)));
     }
+    // Calico selectors too: one requirement per selector leaf, so every
+    // Calico expression is constant on each class.
+    for (ns, pods) in super::compile::calico::selector_pairs(inv) {
+        out.insert((NsMatch::Labels(ns), pods));
+    }
     for p in &inv.admin_policies {
         out.insert(admin(&p.subject));
         for r in p.ingress.iter().chain(&p.egress) {

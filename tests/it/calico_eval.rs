@@ -513,7 +513,7 @@ impl Sel {
     fn eval(self, w: &W) -> bool {
         match self {
             Sel::All => true,
-            Sel::AppX => w.app == Some("x"),
+            Sel::AppX => w.app.as_deref() == Some("x"),
             Sel::HasRole => w.role,
             Sel::NotHasRole => !w.role,
         }
@@ -561,9 +561,13 @@ struct P {
 
 #[derive(Clone, Debug)]
 struct W {
-    ns: &'static str,
+    /// The namespace's name (its name label: a representative's witness
+    /// namespace stands for the names of its class).
+    ns: String,
+    /// The namespace's `team` label.
+    team: Option<String>,
     name: String,
-    app: Option<&'static str>,
+    app: Option<String>,
     role: bool,
     http: bool,
 }
@@ -614,9 +618,10 @@ fn gen_cluster(seed: u64) -> (Vec<W>, Vec<P>) {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let ws: Vec<W> = (0..4)
         .map(|i| W {
-            ns: ["a", "b"][rng.pick(2)],
+            ns: ["a", "b"][rng.pick(2)].to_string(),
+            team: None,
             name: format!("w{i}"),
-            app: [None, Some("x"), Some("y")][rng.pick(3)],
+            app: [None, Some("x"), Some("y")][rng.pick(3)].map(str::to_string),
             role: rng.pick(2) == 0,
             http: rng.pick(2) == 0,
         })
@@ -650,7 +655,7 @@ fn cluster_yaml(ws: &[W], ps: &[P]) -> (String, Vec<String>) {
     );
     for w in ws {
         let mut labels = vec![format!("n: {}", w.name)];
-        labels.extend(w.app.map(|a| format!("app: {a}")));
+        labels.extend(w.app.as_ref().map(|a| format!("app: {a}")));
         if w.role {
             labels.push("role: r".into());
         }
@@ -750,7 +755,7 @@ fn oracle_peer(p: &P, r: &R, ws: &[W], x: E) -> bool {
     match (r.peer, x) {
         (Peer::Any, _) => true,
         (Peer::Selector(s), E::W(i)) => in_scope(&ws[i]) && s.eval(&ws[i]),
-        (Peer::NamespaceB, E::W(i)) => ws[i].ns == "b",
+        (Peer::NamespaceB, E::W(i)) => ws[i].team.as_deref() == Some("b"),
         (Peer::NotSelector(s), E::W(i)) => in_scope(&ws[i]) && !s.eval(&ws[i]),
         (Peer::NotSelector(_), _) => p.ns.is_none(),
         (Peer::Nets, x) => x == E::Inside,
@@ -842,14 +847,83 @@ fn oracle_reach(ws: &[W], ps: &[P], src: E, dst: E, sample: (&str, u16)) -> bool
     egress && ingress
 }
 
+/// The oracle's view of every workload the engine analyses (the input's,
+/// and in the open world the representatives, from their witness labels).
+fn oracle_workloads(a: &Analyzed) -> Vec<W> {
+    a.analysis
+        .workloads
+        .iter()
+        .map(|w| {
+            let ns = a.analysis.namespaces.iter().find(|n| n.name == w.namespace);
+            let label = |k: &str| ns.and_then(|n| n.labels.get(k)).cloned();
+            W {
+                ns: label("kubernetes.io/metadata.name").unwrap_or_else(|| w.namespace.clone()),
+                // CA-24: a pod's own `pcns.*` label wins over its
+                // namespace's (representatives carry such labels when a
+                // selector splits on them).
+                team: w.labels.get("pcns.team").cloned().or_else(|| label("team")),
+                name: w.id(),
+                app: w.labels.get("app").cloned(),
+                role: w.labels.contains_key("role"),
+                http: w.ports.iter().any(|p| {
+                    p.name.as_deref() == Some("http")
+                        && p.port == 8080
+                        && p.protocol == reachdiff::model::Protocol::Tcp
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Every pair of endpoints, every sample, engine against oracle; returns
+/// the number of comparisons.
+fn compare_with_oracle(seed: u64, a: &Analyzed, ps: &[P], docs: &[String]) -> usize {
+    let ws = oracle_workloads(a);
+    let mut ends: Vec<(E, Endpoint)> = (0..ws.len())
+        .map(|i| (E::W(i), Endpoint::Workload(i)))
+        .collect();
+    ends.push((E::Inside, sel(a, "10.0.0.5")));
+    ends.push((E::Outside, sel(a, "8.8.8.8")));
+    let mut checked = 0;
+    for &(x, ex) in &ends {
+        for &(y, ey) in &ends {
+            if x == y && !matches!(x, E::W(_)) {
+                continue;
+            }
+            let got = a.analysis.reach(ex, ey);
+            for &(proto, port) in SAMPLES {
+                let p = reachdiff::model::Protocol::parse(proto).expect("protocol");
+                let engine = got.ports(p).contains(port);
+                let want = oracle_reach(&ws, ps, x, y, (proto, port));
+                assert_eq!(
+                    engine,
+                    want,
+                    "seed {seed}: {x:?} -> {y:?} {proto} {port}\nworkloads {ws:#?}\n{}",
+                    docs.join("---\n")
+                );
+                checked += 1;
+            }
+        }
+    }
+    checked
+}
+
+/// The policies as the input keeps them: of two with one name, the later.
+fn kept(ps: &[P]) -> Vec<P> {
+    let mut kept: Vec<P> = Vec::new();
+    for p in ps {
+        kept.retain(|q| !(q.name == p.name && q.ns == p.ns));
+        kept.push(p.clone());
+    }
+    kept
+}
+
 #[test]
 fn section_8_engine_equals_a_naive_evaluation_on_random_clusters() {
     let mut checked = 0;
     for seed in 0..150u64 {
         let (ws, ps) = gen_cluster(seed);
         let (fixture, docs) = cluster_yaml(&ws, &ps);
-        // Two policies may draw one name; the later declaration wins in
-        // the input, so the oracle keeps only it too.
         let a = match try_analyze(&fixture, &docs) {
             Ok(a) => a,
             Err(f) => panic!(
@@ -858,40 +932,125 @@ fn section_8_engine_equals_a_naive_evaluation_on_random_clusters() {
                 docs.join("---\n")
             ),
         };
-        let mut kept: Vec<P> = Vec::new();
-        for p in &ps {
-            kept.retain(|q| !(q.name == p.name && q.ns == p.ns));
-            kept.push(p.clone());
+        checked += compare_with_oracle(seed, &a, &kept(&ps), &docs);
+    }
+    assert!(checked > 10_000, "{checked}");
+}
+
+/// OW-3 soundness: every pod a representative's class stands for (over
+/// the vocabulary's values, its own `pcns.team` label included) answers as
+/// the engine answers for the representative, towards and from every
+/// workload of the input and every address.
+fn classes_are_uniform(seed: u64, a: &Analyzed, ps: &[P]) -> usize {
+    let ws = oracle_workloads(a);
+    let values = [None, Some("a"), Some("b"), Some("c")];
+    let mut peers: Vec<(E, Endpoint)> = (0..ws.len())
+        .filter(|&i| !a.analysis.is_representative(i))
+        .map(|i| (E::W(i), Endpoint::Workload(i)))
+        .collect();
+    peers.push((E::Inside, sel(a, "10.0.0.5")));
+    peers.push((E::Outside, sel(a, "8.8.8.8")));
+    let mut checked = 0;
+    for r in (0..ws.len()).filter(|&i| a.analysis.is_representative(i)) {
+        let Some(rep) = a.analysis.workloads[r].representative.clone() else {
+            continue;
+        };
+        if rep.declared {
+            continue;
         }
-        let mut ends: Vec<(E, Endpoint)> = ws
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (E::W(i), sel(&a, &format!("{}/{}", w.ns, w.name))))
-            .collect();
-        ends.push((E::Inside, sel(&a, "10.0.0.5")));
-        ends.push((E::Outside, sel(&a, "8.8.8.8")));
-        for &(x, ex) in &ends {
-            for &(y, ey) in &ends {
-                if x == y {
-                    continue;
-                }
-                let got = a.analysis.reach(ex, ey);
-                for &(proto, port) in SAMPLES {
-                    let p = reachdiff::model::Protocol::parse(proto).expect("protocol");
-                    let engine = got.ports(p).contains(port);
-                    let want = oracle_reach(&ws, &kept, x, y, (proto, port));
-                    assert_eq!(
-                        engine,
-                        want,
-                        "seed {seed}: {x:?} -> {y:?} {proto} {port}\nworkloads {ws:#?}\n{}",
-                        docs.join("---\n")
-                    );
-                    checked += 1;
+        let allows =
+            |cells: &[(String, reachdiff::manifest::LabelCells)], k: &str, v: Option<&str>| {
+                cells.iter().all(|(key, c)| key != k || c.allows(v))
+            };
+        let ns_cells = rep.namespace_cells.clone().unwrap_or_default();
+        let ns_teams: Vec<Option<&str>> = if rep.namespace_cells.is_some() {
+            values.to_vec()
+        } else {
+            vec![ws[r].team.as_deref()]
+        };
+        for app in [None, Some("x"), Some("y"), Some("z")] {
+            for role in [false, true] {
+                for pod_team in values {
+                    for &ns_team in &ns_teams {
+                        let ok = allows(&rep.pod_cells, "app", app)
+                            && allows(&rep.pod_cells, "role", role.then_some("r"))
+                            && allows(&rep.pod_cells, "pcns.team", pod_team)
+                            && (rep.namespace_cells.is_none()
+                                || allows(&ns_cells, "team", ns_team));
+                        if !ok {
+                            continue;
+                        }
+                        let mut variant = ws.clone();
+                        variant[r].app = app.map(str::to_string);
+                        variant[r].role = role;
+                        variant[r].team = pod_team.or(ns_team).map(str::to_string);
+                        for &(e, ee) in &peers {
+                            for (src, dst, es, ed) in [
+                                (E::W(r), e, Endpoint::Workload(r), ee),
+                                (e, E::W(r), ee, Endpoint::Workload(r)),
+                            ] {
+                                let got = a.analysis.reach(es, ed);
+                                for &(proto, port) in SAMPLES {
+                                    let p =
+                                        reachdiff::model::Protocol::parse(proto).expect("protocol");
+                                    assert_eq!(
+                                        got.ports(p).contains(port),
+                                        oracle_reach(&variant, ps, src, dst, (proto, port)),
+                                        "seed {seed}: class {} not uniform: {:?} {src:?} -> {dst:?} {proto} {port}",
+                                        rep.id,
+                                        variant[r]
+                                    );
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
     }
-    assert!(checked > 10_000, "{checked}");
+    checked
+}
+
+/// The open world (OW-3): representatives split by every Calico selector
+/// leaf answer as the oracle does for their witness labels, so any pod
+/// of their class would.
+#[test]
+fn section_8_holds_for_the_representatives_of_the_open_world() {
+    let mut checked = 0;
+    let mut representatives = 0;
+    for seed in 0..60u64 {
+        let (ws, ps) = gen_cluster(seed);
+        let (fixture, docs) = cluster_yaml(&ws, &ps);
+        let mut files: Vec<(String, String)> = vec![("fixture.yaml".into(), fixture)];
+        for (i, d) in docs.iter().enumerate() {
+            files.push((format!("policy-{i}.yaml"), d.clone()));
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let opts = reachdiff::analysis::Options {
+            open_world: Some(reachdiff::reach::open_world::ClusterSpec::default()),
+            ..Default::default()
+        };
+        let a = reachdiff::analysis::analyze(&crate::support::revision(&refs), &opts)
+            .unwrap_or_else(|f| {
+                panic!(
+                    "seed {seed} refused: {:?}",
+                    f.errors().map(|d| d.to_string()).collect::<Vec<_>>()
+                )
+            });
+        representatives += (0..a.analysis.workloads.len())
+            .filter(|&w| a.analysis.is_representative(w))
+            .count();
+        checked += compare_with_oracle(seed, &a, &kept(&ps), &docs);
+        if seed < 25 {
+            checked += classes_are_uniform(seed, &a, &kept(&ps));
+        }
+    }
+    assert!(representatives > 300, "{representatives}");
+    assert!(checked > 50_000, "{checked}");
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,8 @@ use crate::manifest::{
     Inventory,
 };
 use crate::model::calico_selector::Expr;
-use crate::model::{BitSet, Cidr, ConnSet, LabelIndex, Labels, PortSet, Protocol};
+use crate::model::selector::{Operator, Requirement};
+use crate::model::{BitSet, Cidr, ConnSet, LabelIndex, Labels, PortSet, Protocol, Selector};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -189,13 +190,13 @@ struct Calico<'a> {
 
 fn workload_labels(inv: &Inventory, w: &crate::manifest::Workload) -> Labels {
     let mut l = Labels::new();
-    inherit_namespace(inv, &w.namespace, &mut l);
+    let ns = inherit_namespace(inv, &w.namespace, &mut l);
     let sa = w.service_account.as_deref().unwrap_or("default");
     l.insert("pcsa.projectcalico.org/name".into(), sa.into());
     // CA-24: own labels win over inherited ones...
     l.extend(w.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     // ...and the three of CA-21 overwrite them.
-    l.insert(NAMESPACE.into(), w.namespace.clone());
+    l.insert(NAMESPACE.into(), ns);
     l.insert("projectcalico.org/orchestrator".into(), "k8s".into());
     if sa.chars().count() < 63 {
         l.insert("projectcalico.org/serviceaccount".into(), sa.into());
@@ -205,18 +206,25 @@ fn workload_labels(inv: &Inventory, w: &crate::manifest::Workload) -> Labels {
     l
 }
 
-/// CA-22: the namespace's labels as `pcns.*`, and its name.
-fn inherit_namespace(inv: &Inventory, ns: &str, l: &mut Labels) {
-    if let Ok(i) = inv.namespaces.binary_search_by(|n| n.name.as_str().cmp(ns)) {
-        for (k, v) in &inv.namespaces[i].labels {
-            l.insert(format!("pcns.{k}"), v.clone());
-        }
-    } else if let Some(n) = inv.namespaces.iter().find(|n| n.name == ns) {
+/// CA-22: the namespace's labels as `pcns.*`, and its name, which it
+/// returns: the name label's value, so a representative's witness
+/// namespace (OW-2) answers with the name its class stands for.
+fn inherit_namespace(inv: &Inventory, ns: &str, l: &mut Labels) -> String {
+    let found = match inv.namespaces.binary_search_by(|n| n.name.as_str().cmp(ns)) {
+        Ok(i) => Some(&inv.namespaces[i]),
+        Err(_) => inv.namespaces.iter().find(|n| n.name == ns),
+    };
+    let mut name = ns.to_string();
+    if let Some(n) = found {
         for (k, v) in &n.labels {
             l.insert(format!("pcns.{k}"), v.clone());
         }
+        if let Some(v) = n.labels.get(crate::model::selector::NAMESPACE_NAME_LABEL) {
+            name = v.clone();
+        }
     }
-    l.insert("pcns.projectcalico.org/name".into(), ns.into());
+    l.insert("pcns.projectcalico.org/name".into(), name.clone());
+    name
 }
 
 impl<'a> Calico<'a> {
@@ -255,12 +263,13 @@ impl<'a> Calico<'a> {
             };
             // CA-28: a NetworkSet also carries its namespace's labels.
             let mut l = Labels::new();
-            if let Some(ns) = &o.namespace {
-                inherit_namespace(inv, ns, &mut l);
-            }
+            let ns = o
+                .namespace
+                .as_ref()
+                .map(|ns| inherit_namespace(inv, ns, &mut l));
             l.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-            if let Some(ns) = &o.namespace {
-                l.insert(NAMESPACE.into(), ns.clone());
+            if let Some(ns) = ns {
+                l.insert(NAMESPACE.into(), ns);
             }
             labels.push(l);
             let mut bits = BitSet::new(self.natoms);
@@ -515,7 +524,10 @@ impl Calico<'_> {
             selector_span: policy.selector.span.clone(),
             rules: [0, 1].map(|d| if policy.governs[d] { rule_counts[d] } else { 0 }),
         });
-        if subjects.is_empty() {
+        // OW-8: only workloads of the repository count; in the open world
+        // `all()` selects every pod that will ever exist.
+        let selects_real = subjects.iter().any(|&w| b.sel.real.contains(w));
+        if !(selects_real || b.open_world && policy.selector.value == Expr::All) {
             b.diags.push(
                 Diagnostic::new(
                     Code::SelectsNothing,
@@ -783,4 +795,165 @@ impl Calico<'_> {
         }
         side.calico = runs;
     }
+}
+
+// ---------------------------------------------------------------------------
+// Open world (docs/open-world.md, OW-3): representatives are split so that
+// every leaf of every Calico selector matches all or none of a class; any
+// expression over the leaves is then constant on it too.
+// ---------------------------------------------------------------------------
+
+/// Every expression a policy evaluates, with how its keys are read: on
+/// Calico's endpoint labels (`false`) or on namespace labels (`true`, a
+/// `namespaceSelector`).
+fn expressions(p: &CalicoPolicy) -> Vec<(&Expr, bool)> {
+    let mut v = vec![(&p.selector.value, false)];
+    v.extend(p.namespace_selector.iter().map(|e| (e, true)));
+    v.extend(p.service_account_selector.iter().map(|e| (e, false)));
+    for r in p.ingress.iter().chain(&p.egress) {
+        for e in [&r.value.source, &r.value.destination] {
+            v.extend(e.selector.iter().map(|x| (x, false)));
+            v.extend(e.not_selector.iter().map(|x| (x, false)));
+            v.extend(e.namespace_selector.iter().map(|x| (x, true)));
+        }
+    }
+    v
+}
+
+fn leaves<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Not(x) => leaves(x, out),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| leaves(x, out)),
+        leaf => out.push(leaf),
+    }
+}
+
+/// Why a policy cannot be evaluated exactly for representatives, if so.
+pub fn open_world_unsupported(p: &CalicoPolicy) -> Option<&'static str> {
+    let sa = p.service_account_selector.is_some()
+        || p.ingress.iter().chain(&p.egress).any(|r| {
+            r.value.source.service_accounts.is_some()
+                || r.value.destination.service_accounts.is_some()
+        });
+    if sa {
+        return Some("service accounts, which the representatives of other pods do not fix");
+    }
+    for (e, _) in expressions(p) {
+        let mut ls = Vec::new();
+        leaves(e, &mut ls);
+        for l in ls {
+            match l {
+                Expr::Str { .. } => {
+                    return Some(
+                        "contains, starts with or ends with, which cannot split the representatives of other pods exactly",
+                    );
+                }
+                Expr::Has(k) | Expr::Eq { key: k, .. } | Expr::In { key: k, .. }
+                    if k == "projectcalico.org/serviceaccount" || k.starts_with("pcsa.") =>
+                {
+                    return Some(
+                        "service-account labels, which the representatives of other pods do not fix",
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// A leaf as a label requirement on `key`.
+fn requirement(leaf: &Expr, key: String) -> Option<Requirement> {
+    let (op, values) = match leaf {
+        Expr::Has(_) => (Operator::Exists, Vec::new()),
+        Expr::Eq { value, negated, .. } => (
+            if *negated {
+                Operator::NotIn
+            } else {
+                Operator::In
+            },
+            vec![value.clone()],
+        ),
+        Expr::In {
+            values, negated, ..
+        } => (
+            if *negated {
+                Operator::NotIn
+            } else {
+                Operator::In
+            },
+            values.clone(),
+        ),
+        _ => return None,
+    };
+    Some(Requirement { key, op, values })
+}
+
+fn leaf_key(leaf: &Expr) -> Option<&str> {
+    match leaf {
+        Expr::Has(k) | Expr::Eq { key: k, .. } | Expr::In { key: k, .. } => Some(k),
+        _ => None,
+    }
+}
+
+/// The selector pairs (namespace, pods) that split representatives by
+/// every Calico selector leaf of the inventory's enforced policies: a
+/// pod-label requirement in every namespace for the key as written (own
+/// labels may carry any key, `pcns.*` too, CA-24), and a namespace-label
+/// requirement where the key reads the namespace (`pcns.*`,
+/// `projectcalico.org/namespace`, or any key of a `namespaceSelector`).
+pub(crate) fn selector_pairs(inv: &Inventory) -> Vec<(Selector, Option<Selector>)> {
+    let mut out = Vec::new();
+    if inv.calico_mode.is_none() {
+        return out;
+    }
+    let one = |r: Requirement| Selector {
+        requirements: vec![r],
+    };
+    for o in &inv.calico {
+        let Some(p) = o.enforced_policy() else {
+            continue;
+        };
+        for (e, on_namespace) in expressions(p) {
+            let mut ls = Vec::new();
+            leaves(e, &mut ls);
+            for l in ls {
+                let Some(key) = leaf_key(l) else { continue };
+                let (pod_key, ns_key) = if on_namespace {
+                    (format!("pcns.{key}"), Some(key.to_string()))
+                } else if key == NAMESPACE {
+                    (key.to_string(), Some("projectcalico.org/name".to_string()))
+                } else {
+                    (
+                        key.to_string(),
+                        key.strip_prefix("pcns.").map(str::to_string),
+                    )
+                };
+                let ns_key = ns_key.map(|k| {
+                    if k == "projectcalico.org/name" {
+                        crate::model::selector::NAMESPACE_NAME_LABEL.to_string()
+                    } else {
+                        k
+                    }
+                });
+                if let Some(r) = requirement(l, pod_key.clone()) {
+                    out.push((Selector::everything(), Some(one(r))));
+                }
+                if let Some(r) = ns_key.and_then(|k| requirement(l, k)) {
+                    out.push((one(r), None));
+                    // CA-24: a pod's own `pcns.*` label hides its
+                    // namespace's, so whether it has one splits too.
+                    out.push((
+                        Selector::everything(),
+                        Some(one(Requirement {
+                            key: pod_key.clone(),
+                            op: Operator::Exists,
+                            values: Vec::new(),
+                        })),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
