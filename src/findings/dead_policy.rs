@@ -37,12 +37,26 @@ pub(super) fn find(a: &Analyzed, out: &mut Vec<Finding>) {
     let isolating = sides_isolated_by(an);
     let mut budget = ROWS_IN_ALL;
     for (pi, info) in an.policies.iter().enumerate() {
-        let Some(qualified) = info.name.strip_prefix("NetworkPolicy ") else {
+        // Kubernetes NetworkPolicies only: a Calico policy's title ends in
+        // its API group.
+        let Some(qualified) = info
+            .name
+            .strip_prefix("NetworkPolicy ")
+            .filter(|_| !info.name.ends_with("(projectcalico.org)"))
+        else {
             continue;
         };
         let Some(sides) = isolating.get(&pi) else {
             continue;
         };
+        // A side with a Calico chain holds the policy's rules in its tier
+        // runs, which `without_policy` does not edit: no claim there.
+        if sides
+            .iter()
+            .any(|&(w, d)| !an.sides[w][d].calico.is_empty())
+        {
+            continue;
+        }
         // Priced before the sides are copied: one row per side and endpoint.
         let rows = sides.len().saturating_mul(endpoints.len());
         if rows > ROWS_PER_POLICY || rows > budget {

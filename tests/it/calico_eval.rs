@@ -1217,3 +1217,43 @@ fn pr_a_selector_typo_selects_nothing() {
     );
     assert!(json.to_string().contains("selects-nothing"), "{json}");
 }
+
+#[test]
+fn dead_policy_is_never_claimed_for_policies_on_calico_chains() {
+    // Open world: the Calico deny decides a/db's ingress before the
+    // Kubernetes allow; both matter, so neither may be called dead.
+    let deny = np(
+        "a",
+        "deny-b",
+        "
+        selector: app == 'db'
+        order: 100
+        types: [Ingress]
+        ingress: [{action: Deny, source: {namespaceSelector: team == 'b'}}]
+        ",
+    );
+    let mut files = vec![
+        ("fixture.yaml".to_string(), FIXTURE.to_string()),
+        ("deny.yaml".to_string(), deny),
+        ("allow.yaml".to_string(), k8s_allow_all_to_db()),
+    ];
+    files.sort();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let opts = reachdiff::analysis::Options {
+        open_world: Some(reachdiff::reach::open_world::ClusterSpec::default()),
+        ..Default::default()
+    };
+    let a = reachdiff::analysis::analyze(&crate::support::revision(&refs), &opts)
+        .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    assert_eq!(reach(&a, "b/cli", "a/db"), cs("none"));
+    assert_eq!(reach(&a, "a/web", "a/db"), cs("all"));
+    let dead: Vec<String> = reachdiff::findings::findings(&a)
+        .iter()
+        .filter(|f| f.diagnostic.code == Code::DeadPolicy)
+        .map(|f| f.diagnostic.to_string())
+        .collect();
+    assert!(dead.is_empty(), "{dead:?}");
+}
