@@ -1232,7 +1232,7 @@ fn dead_policy_is_never_claimed_for_policies_on_calico_chains() {
         ingress: [{action: Deny, source: {namespaceSelector: team == 'b'}}]
         ",
     );
-    let mut files = vec![
+    let mut files = [
         ("fixture.yaml".to_string(), FIXTURE.to_string()),
         ("deny.yaml".to_string(), deny),
         ("allow.yaml".to_string(), k8s_allow_all_to_db()),
