@@ -7,7 +7,7 @@
 use super::{Finding, peer_field};
 use crate::analysis::Analyzed;
 use crate::diag::{Code, Diagnostic};
-use crate::model::ConnSet;
+use crate::model::{BitSet, ConnSet};
 use crate::reach::{Analysis, Direction, Endpoint, PeerSpec, Side, TierRank};
 use crate::words::plural;
 use rayon::prelude::*;
@@ -109,19 +109,7 @@ fn rule_findings(
         if !matches!(spec, PeerSpec::Selectors { .. }) || set.workloads.is_empty() {
             continue;
         }
-        // Any peer whose other end allows everything has a working pair,
-        // so the peer is not dead: a cheap look at every peer first spares
-        // evaluating pairs (in the open world a peer often matches a
-        // representative no policy isolates).
-        let other = dir.opposite() as usize;
-        if set
-            .workloads
-            .iter()
-            .any(|x| allows_everything(&an.sides[x][other]))
-        {
-            continue;
-        }
-        let Some(dead) = dead_peer(an, r, dir, subjects, set.workloads.iter(), bounds) else {
+        let Some(dead) = dead_peer(an, r, dir, subjects, &set.workloads, bounds) else {
             continue;
         };
         let examples: Vec<String> = dead
@@ -169,11 +157,21 @@ fn dead_peer(
     r: usize,
     dir: Direction,
     subjects: &[usize],
-    peers: impl Iterator<Item = usize>,
+    peers: &BitSet,
     bounds: &[[Option<ConnSet>; 2]],
 ) -> Option<Dead> {
     let rule = &an.rules[r];
     let other_dir = dir.opposite();
+    // A peer whose other end allows everything has a working pair, so the
+    // peer is not dead: a cheap look at every peer before any pair is
+    // evaluated (in the open world a peer often matches a representative
+    // no policy isolates).
+    if peers
+        .iter()
+        .any(|x| allows_everything(&an.sides[x][other_dir as usize]))
+    {
+        return None;
+    }
     let mut dead = Dead {
         pairs: 0,
         examples: Vec::new(),
@@ -185,11 +183,7 @@ fn dead_peer(
         s.allows_only()
     });
     let mut evaluated = 0usize;
-    for x in peers {
-        // The other end allows everything: every pair with it works.
-        if allows_everything(&an.sides[x][other_dir as usize]) {
-            return None;
-        }
+    for x in peers.iter() {
         // Whole column at once: nothing the other end could ever allow
         // meets what this rule allows, so every pair with `x` is dead.
         let need = match dir {
