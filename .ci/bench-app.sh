@@ -30,19 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-g() { git -C "$tmp/origin" -c user.name=bench -c user.email=bench@example.com "$@"; }
-
 # The origin: base and head of a generated tree (the head changes policies).
-mkdir -p "$tmp/origin"
-g init -q -b main
-g config uploadpack.allowAnySHA1InWant true
-$bin/examples/generate --seed 7 --workloads "$workloads" --out "$tmp/origin" 2>/dev/null
-g add -A && g commit -qm base
-base=$(g rev-parse HEAD)
-g rm -rqf . >/dev/null
-$bin/examples/generate --seed 7 --workloads "$workloads" --out "$tmp/origin" --head 2>/dev/null
-g add -A && g commit -qm head
-head=$(g rev-parse HEAD)
+. .ci/bench-origin.sh
+bench_origin
 echo "origin: $workloads workloads, $(g ls-files | wc -l) files, base ${base:0:12}, head ${head:0:12}"
 
 # The fake GitHub API.

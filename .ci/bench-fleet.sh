@@ -88,17 +88,9 @@ database() { # a fresh database named $1; sets $queue to its URL
 }
 
 # ------------------------------------------------------------------ origin
-g() { git -C "$tmp/origin" -c user.name=bench -c user.email=bench@example.com "$@"; }
-mkdir -p "$tmp/origin"
-g init -q -b main
-g config uploadpack.allowAnySHA1InWant true
-$bin/examples/generate --seed 7 --workloads "$workloads" --out "$tmp/origin" 2>/dev/null
-g add -A && g commit -qm base
-base=$(g rev-parse HEAD)
-g rm -rqf . >/dev/null
-$bin/examples/generate --seed 7 --workloads "$workloads" --out "$tmp/origin" --head 2>/dev/null
-g add -A && g commit -qm head
-policy_head=$(g rev-parse HEAD)
+. .ci/bench-origin.sh
+bench_origin
+policy_head=$head
 heads=()
 for i in $(seq 1 $((pulls + 60))); do
   g checkout -q -B "pr-$i" "$policy_head"
